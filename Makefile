@@ -1,0 +1,41 @@
+# Two commands: `make run` (set up everything, serve the demo) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+HOST   ?= 127.0.0.1
+
+.PHONY: install test run browser bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Debian's Chromium for the real-browser test (Playwright's own browser download does not
+# work offline). Needs root; if it cannot be installed the browser test says why and skips.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "make: could not install chromium; the browser test will be skipped"; \
+	  else echo "make: chromium not installed and no root/apt-get; the browser test will be skipped"; fi; }
+
+test: install browser
+	$(BIN)/pytest -q -p no:cacheprovider
+
+run: install
+	$(BIN)/gridloop setup-demo
+	$(BIN)/gridloop serve --host $(HOST) --port $(PORT)
+
+bench: install
+	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/peer.py
+
+clean:
+	rm -rf $(VENV) instance *.egg-info

@@ -1,0 +1,1 @@
+"""The ``gridloop`` command line."""

@@ -1,0 +1,1 @@
+"""Gridloop's process engine: definitions, persistence, runtime and queries (no Flask)."""

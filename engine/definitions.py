@@ -1,0 +1,355 @@
+"""Parse, check, version and cache process definitions (BPMN + DMN + JSON Schema forms).
+
+Everything a designer can get wrong is caught here, at deploy time, with the file, element
+id and line: unsafe or malformed XML, XSD violations, structural errors, expressions and
+scripts that do not compile in the restricted evaluator, missing or invalid forms.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from lxml import etree
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from .errors import DeployError
+from .model import ProcessDefinition
+from .scripting import ScriptError, check_expression, check_script
+from .state import SERIALIZER
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+FORM_PROPERTY = "formJsonSchemaFilename"
+START_FORM_PROPERTY = "startFormJsonSchemaFilename"
+EXPRESSION_PROPERTIES = ("candidateOrgUnit", "candidateDepartment", "dueIn", "priority")
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                              dtd_validation=False, huge_tree=False, remove_comments=False)
+
+
+def read_sources(paths: Iterable[str]) -> dict[str, bytes]:
+    """Collect ``*.bpmn``, ``*.dmn`` and ``forms/*.json`` from files and folders.
+
+    Keys are names relative to the folder given (``closed_loop.bpmn``, ``forms/verify.json``).
+    """
+    sources: dict[str, bytes] = {}
+    for path in paths:
+        if os.path.isdir(path):
+            for root, _dirs, files in os.walk(path):
+                for name in sorted(files):
+                    full = os.path.join(root, name)
+                    rel = os.path.relpath(full, path).replace(os.sep, "/")
+                    if name.endswith((".bpmn", ".dmn")) or (rel.startswith("forms/") and name.endswith(".json")):
+                        sources[rel] = _read(full)
+        elif os.path.isfile(path):
+            name = os.path.basename(path)
+            key = f"forms/{name}" if name.endswith(".json") else name
+            sources[key] = _read(path)
+        else:
+            raise DeployError("no such file or folder", file=path)
+    return sources
+
+
+def _read(path: str) -> bytes:
+    if os.path.getsize(path) > MAX_FILE_BYTES:
+        raise DeployError(f"file is larger than {MAX_FILE_BYTES} bytes", file=path)
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def parse_xml(name: str, data: bytes) -> etree._ElementTree:
+    """Parse untrusted XML: no DOCTYPE (so no entities, XXE or billion laughs), no network."""
+    if len(data) > MAX_FILE_BYTES:
+        raise DeployError(f"file is larger than {MAX_FILE_BYTES} bytes", file=name)
+    try:
+        root = etree.fromstring(data, _XML_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise DeployError(f"malformed XML: {exc.msg}", file=name, line=exc.lineno) from None
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise DeployError("DOCTYPE declarations are not allowed", file=name, line=1)
+    return tree
+
+
+@dataclass
+class Compiled:
+    """One executable process ready to deploy."""
+
+    key: str
+    name: str | None
+    spec_json: str
+    forms: dict[str, Any]
+    properties: dict[str, str]
+    sources: dict[str, str]
+    content_hash: str
+
+
+@dataclass
+class _Bundle:
+    sources: dict[str, bytes]
+    trees: dict[str, etree._ElementTree] = field(default_factory=dict)
+    lines: dict[str, dict[str, int]] = field(default_factory=dict)  # file -> element id -> line
+    forms: dict[str, Any] = field(default_factory=dict)
+
+    def line_of(self, file: str | None, element: str | None) -> int | None:
+        if not element:
+            return None
+        if file and file in self.lines:
+            return self.lines[file].get(element)
+        for ids in self.lines.values():
+            if element in ids:
+                return ids[element]
+        return None
+
+    def file_of(self, element: str) -> str | None:
+        for file, ids in self.lines.items():
+            if element in ids:
+                return file
+        return None
+
+
+def compile_sources(sources: dict[str, bytes]) -> list[Compiled]:
+    """Parse and check a set of files; return one ``Compiled`` per executable process."""
+    bundle = _Bundle(sources)
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    for name, data in sorted(sources.items()):
+        if name.endswith(".json"):
+            bundle.forms[name.removeprefix("forms/")] = _load_form(name, data)
+            continue
+        tree = parse_xml(name, data)
+        bundle.trees[name] = tree
+        bundle.lines[name] = {el.get("id"): el.sourceline for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
+        try:
+            if name.endswith(".dmn"):
+                parser.add_dmn_xml(tree, filename=name)
+            else:
+                parser.add_bpmn_xml(tree, filename=name)
+        except ValidationException as exc:
+            raise _deploy_error(bundle, exc, name) from None
+    if not bundle.trees:
+        raise DeployError("no BPMN or DMN files given")
+    keys = parser.get_process_ids()
+    called = _called_processes(bundle)
+    compiled = []
+    for key in keys:
+        try:
+            spec = parser.get_spec(key)
+            subprocess_specs = parser.get_subprocess_specs(key)
+        except ValidationException as exc:
+            raise _deploy_error(bundle, exc, None) from None
+        except SpiffWorkflowException as exc:
+            raise DeployError(str(exc), element=key, file=bundle.file_of(key)) from None
+        specs = [spec, *subprocess_specs.values()]
+        properties = _process_properties(bundle, key)
+        forms = _check_specs(bundle, specs, properties)
+        spec_dict = {"spec": SERIALIZER.registry.convert(spec),
+                     "subprocess_specs": {k: SERIALIZER.registry.convert(v) for k, v in subprocess_specs.items()}}
+        spec_json = json.dumps(spec_dict, sort_keys=True, default=str)
+        files = {spec.file, *(s.file for s in subprocess_specs.values())} | _dmn_files(bundle)
+        texts = {f: sources[f].decode("utf-8") for f in sorted(files) if f in sources}
+        digest = hashlib.sha256(json.dumps([spec_json, forms, properties], sort_keys=True).encode()).hexdigest()
+        compiled.append(Compiled(key, spec.description, spec_json, forms, properties, texts, digest))
+    # Processes only ever called by others are deployed too (a designer may start them), but
+    # the bundle must contain at least one process that is not merely a callee.
+    if keys and all(k in called for k in keys):
+        raise DeployError("every process is only a called process; no top-level process to deploy")
+    return compiled
+
+
+def _load_form(name: str, data: bytes) -> dict:
+    try:
+        schema = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DeployError(f"form is not valid JSON: {exc}", file=name) from None
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise DeployError(f"form is not a valid JSON Schema: {exc.message}", file=name) from None
+    return schema
+
+
+def _deploy_error(bundle: _Bundle, exc: ValidationException, fallback_file: str | None) -> DeployError:
+    element = getattr(exc, "id", None) or None
+    file = getattr(exc, "file_name", None) or fallback_file or (element and bundle.file_of(element))
+    line = getattr(exc, "line_number", None) or bundle.line_of(file, element)
+    message = str(exc).split("\n")[0]
+    return DeployError(message, file=file, element=element, line=int(line) if line else None)
+
+
+def _called_processes(bundle: _Bundle) -> set[str]:
+    return {el.get("calledElement") for tree in bundle.trees.values()
+            for el in tree.iter(f"{{{BPMN_NS}}}callActivity") if el.get("calledElement")}
+
+
+def _dmn_files(bundle: _Bundle) -> set[str]:
+    return {name for name in bundle.trees if name.endswith(".dmn")}
+
+
+def _process_properties(bundle: _Bundle, key: str) -> dict[str, str]:
+    """Process-level ``spiffworkflow:property`` values (SpiffWorkflow ignores them)."""
+    for tree in bundle.trees.values():
+        for process in tree.iter(f"{{{BPMN_NS}}}process"):
+            if process.get("id") == key:
+                ext = process.find(f"{{{BPMN_NS}}}extensionElements")
+                if ext is None:
+                    return {}
+                return {p.get("name"): p.get("value", "") for p in ext.iter(f"{{{SPIFF_NS}}}property")}
+    return {}
+
+
+def _check_specs(bundle: _Bundle, specs: list, properties: dict[str, str]) -> dict[str, Any]:
+    """Compile every expression and script; collect the forms the process uses."""
+    forms: dict[str, Any] = {}
+
+    def need_form(name: str, file: str | None, element: str | None) -> None:
+        if name not in bundle.forms:
+            raise DeployError(f"form '{name}' not found under forms/", file=file, element=element,
+                              line=bundle.line_of(file, element))
+        forms[name] = bundle.forms[name]
+
+    start_form = properties.get(START_FORM_PROPERTY)
+    if start_form:
+        need_form(start_form, specs[0].file, specs[0].name)
+    for process_spec in specs:
+        file = process_spec.file
+        for ts in process_spec.task_specs.values():
+            element = getattr(ts, "bpmn_id", None) or ts.name
+
+            def check(source: str | None, kind: str, script: bool = False) -> None:
+                if source is None or source == "":
+                    return
+                try:
+                    (check_script if script else check_expression)(str(source))
+                except ScriptError as exc:
+                    line = bundle.line_of(file, element)
+                    raise DeployError(f"{kind}: {exc}", file=file, element=element, line=line) from None
+
+            if isinstance(ts, (ExclusiveGateway, InclusiveGateway)):
+                for condition, _target in ts.cond_task_specs:
+                    if condition is not None:
+                        check(condition.args[0], "condition")
+            if isinstance(ts, ScriptEngineTask) and hasattr(ts, "script"):
+                check(ts.script, "script", script=True)
+            check(getattr(ts, "prescript", None), "preScript", script=True)
+            check(getattr(ts, "postscript", None), "postScript", script=True)
+            if isinstance(ts, CatchingEvent):
+                definition = getattr(ts, "event_definition", None)
+                if isinstance(definition, TimerEventDefinition):
+                    check(definition.expression, "timer expression")
+            engine = getattr(ts, "dmnEngine", None)
+            if engine is not None:
+                _check_decision(engine.decision_table, check)
+            props = (getattr(ts, "extensions", None) or {}).get("properties", {})
+            for name in EXPRESSION_PROPERTIES:
+                check(props.get(name), f"property {name}")
+            if props.get(FORM_PROPERTY):
+                need_form(props[FORM_PROPERTY], file, element)
+    return forms
+
+
+def _check_decision(table, check) -> None:
+    for column in table.inputs:
+        check(column.expression, f"DMN input '{column.label or column.name}'")
+    for rule in table.rules:
+        for entry in rule.outputEntries:
+            check(entry.text, f"DMN output (row {rule.row_number})")
+
+
+# ---------------------------------------------------------------------------------------------
+# Deploying and loading
+
+
+@dataclass
+class Deployed:
+    key: str
+    version: int
+    definition_id: int
+    created: bool
+
+
+def deploy(session: Session, sources: dict[str, bytes], *, by: str | None, now: datetime) -> list[Deployed]:
+    """Store each compiled process as a new version unless identical content is already the newest."""
+    results = []
+    for c in compile_sources(sources):
+        latest = session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == c.key)
+                                 .order_by(ProcessDefinition.version.desc()).limit(1)).first()
+        if latest is not None and latest.content_hash == c.content_hash:
+            results.append(Deployed(c.key, latest.version, latest.id, created=False))
+            continue
+        version = (latest.version + 1) if latest else 1
+        row = ProcessDefinition(key=c.key, version=version, name=c.name, content_hash=c.content_hash,
+                                sources=c.sources, forms=c.forms, properties=c.properties,
+                                spec=c.spec_json, deployed_at=now, deployed_by=by)
+        session.add(row)
+        session.flush()
+        results.append(Deployed(c.key, version, row.id, created=True))
+    return results
+
+
+def find_definition(session: Session, key: str, version: int | None = None) -> ProcessDefinition | None:
+    query = select(ProcessDefinition).where(ProcessDefinition.key == key)
+    if version is not None:
+        return session.scalars(query.where(ProcessDefinition.version == version)).first()
+    return session.scalars(query.order_by(ProcessDefinition.version.desc()).limit(1)).first()
+
+
+def list_definitions(session: Session) -> list[ProcessDefinition]:
+    newest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v")).group_by(
+        ProcessDefinition.key).subquery()
+    return list(session.scalars(select(ProcessDefinition).join(
+        newest, (ProcessDefinition.key == newest.c.key) & (ProcessDefinition.version == newest.c.v))
+        .order_by(ProcessDefinition.key)))
+
+
+@dataclass(frozen=True)
+class LoadedDefinition:
+    """A deployed version restored to SpiffWorkflow objects, shared by all its instances."""
+
+    id: int
+    key: str
+    version: int
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    forms: dict[str, Any]
+    properties: dict[str, str]
+
+    @property
+    def is_case_process(self) -> bool:
+        return self.properties.get("caseProcess", "").lower() == "true"
+
+
+class SpecCache:
+    """Specs are restored once per definition version and kept; instances never store them."""
+
+    def __init__(self):
+        self._items: dict[int, LoadedDefinition] = {}
+        self._lock = threading.Lock()
+
+    def get(self, row: ProcessDefinition) -> LoadedDefinition:
+        loaded = self._items.get(row.id)
+        if loaded is None:
+            specs = json.loads(row.spec)
+            loaded = LoadedDefinition(
+                row.id, row.key, row.version, SERIALIZER.registry.restore(specs["spec"]),
+                {k: SERIALIZER.registry.restore(v) for k, v in specs["subprocess_specs"].items()},
+                row.forms, row.properties)
+            with self._lock:
+                self._items.setdefault(row.id, loaded)
+        return self._items[row.id]

@@ -1,0 +1,45 @@
+"""Errors the engine's service functions raise; the web layer maps each to one HTTP status."""
+
+
+class EngineError(Exception):
+    """Base class: ``code`` is a stable machine-readable identifier."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, fields: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+
+
+class NotFound(EngineError):
+    code = "not_found"
+
+
+class Forbidden(EngineError):
+    code = "forbidden"
+
+
+class Conflict(EngineError):
+    """The command raced another one or repeats a finished one (claimed, completed, stale)."""
+
+    code = "conflict"
+
+
+class InvalidInput(EngineError):
+    """Submitted data is invalid; ``fields`` maps each bad field to its message."""
+
+    code = "validation_error"
+
+
+class DeployError(EngineError):
+    """A BPMN/DMN/form file cannot be deployed; the message names file, element and line."""
+
+    code = "deploy_error"
+
+    def __init__(self, message: str, *, file: str | None = None, element: str | None = None,
+                 line: int | None = None):
+        where = ", ".join(p for p in (file and f"file {file}", element and f"element {element}",
+                                      line and f"line {line}") if p)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.file, self.element, self.line = file, element, line

@@ -1,0 +1,248 @@
+"""SQLAlchemy tables: definitions, instances, the read model (cases, tasks) and history.
+
+The serialized workflow lives only in ``process_instance.state``; everything a screen or a
+report needs is denormalized into indexed columns so that reads never deserialize it.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer,
+                        String, Text, TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None) if dialect.name == "sqlite" \
+            else value.astimezone(timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None \
+            else value.astimezone(timezone.utc)
+
+
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class OrgUnit(Base):
+    """A node of the grid tree: city → district → street → community → grid."""
+
+    __tablename__ = "org_unit"
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str | None] = mapped_column(String(120))
+    level: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    # Materialized path of codes, "/city/district/.../self/": "in my area" is a prefix test.
+    path: Mapped[str] = mapped_column(String(400), index=True)
+
+    parent: Mapped[OrgUnit | None] = relationship(remote_side=[id])
+
+
+class Department(Base):
+    __tablename__ = "department"
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str | None] = mapped_column(String(120))
+
+
+class User(Base):
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[list[Any]] = mapped_column(default=list)
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    org_unit: Mapped[OrgUnit | None] = relationship(lazy="joined")
+    department: Mapped[Department | None] = relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    """Bearer tokens, stored only as SHA-256 hashes."""
+
+    __tablename__ = "api_token"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class ProcessDefinition(Base):
+    """One deployed version of one executable process (with the specs of what it calls)."""
+
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("key", "version"), Index("ix_definition_hash", "key", "content_hash"))
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    sources: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)  # file name -> BPMN/DMN text
+    forms: Mapped[dict[str, Any]]            # form file name -> JSON Schema
+    properties: Mapped[dict[str, Any]]       # process-level extension properties
+    spec: Mapped[str] = mapped_column(Text, deferred=True)  # serialized spec + subprocess specs
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class ProcessInstance(Base):
+    __tablename__ = "process_instance"
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    key: Mapped[str] = mapped_column(String(120), index=True)
+    case_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running/completed/error
+    state: Mapped[str] = mapped_column(Text, deferred=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+    definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
+
+    # A stale writer (another command saved first) gets StaleDataError instead of a lost update.
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class Case(Base):
+    """The business object the citizen and the bureau see; one per case-process instance."""
+
+    __tablename__ = "case"
+    __table_args__ = (Index("ix_case_path_status", "org_path", "status"),
+                      Index("ix_case_status_reported", "status", "reported_at"))
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(32), unique=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    urgency: Mapped[str] = mapped_column(String(16), default="normal")
+    source: Mapped[str] = mapped_column(String(16))
+    grid_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    org_path: Mapped[str] = mapped_column(String(400))
+    address: Mapped[str | None] = mapped_column(String(300))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    reporter_name: Mapped[str | None] = mapped_column(String(80))
+    reporter_phone: Mapped[str | None] = mapped_column(String(40))
+    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    department: Mapped[str | None] = mapped_column(String(40), index=True)
+    stage: Mapped[str] = mapped_column(String(32), default="reported", index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open/closed/rejected
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    consult_unit: Mapped[str | None] = mapped_column(String(40))
+    rework_count: Mapped[int] = mapped_column(Integer, default=0)
+    return_count: Mapped[int] = mapped_column(Integer, default=0)
+    reported_at: Mapped[datetime]
+    dispatched_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    verified_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+    feedback_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    feedback_task_id: Mapped[str | None] = mapped_column(String(36))
+    feedback_contacted: Mapped[bool | None] = mapped_column(Boolean)
+    feedback_resolved: Mapped[bool | None] = mapped_column(Boolean)
+    satisfaction: Mapped[str | None] = mapped_column(String(24))
+    feedback_comment: Mapped[str | None] = mapped_column(Text)
+    feedback_at: Mapped[datetime | None]
+
+    grid: Mapped[OrgUnit] = relationship(lazy="joined")
+
+
+class Task(Base):
+    """One row per human task the engine ever offered; the id is SpiffWorkflow's task id."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("ix_task_assignee", "assignee_id", "status", "due_at"),
+        Index("ix_task_queue", "status", "role", "org_path", "due_at"),
+        Index("ix_task_area", "status", "org_path", "due_at"),
+        Index("ix_task_instance", "instance_id", "status"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(120))
+    element_id: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(200))
+    name_zh: Mapped[str | None] = mapped_column(String(200))
+    form: Mapped[str | None] = mapped_column(String(200))
+    stage: Mapped[str | None] = mapped_column(String(32))
+    role: Mapped[str | None] = mapped_column(String(40))
+    org_unit_code: Mapped[str | None] = mapped_column(String(40))
+    org_path: Mapped[str | None] = mapped_column(String(400))
+    department: Mapped[str | None] = mapped_column(String(40))
+    candidate_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open/claimed/completed/cancelled
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    category: Mapped[str | None] = mapped_column(String(40))
+    due_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    data: Mapped[dict[str, Any] | None]
+    urged_at: Mapped[datetime | None]
+    urge_count: Mapped[int] = mapped_column(Integer, default=0)
+    overdue_at: Mapped[datetime | None]
+
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
+    case: Mapped[Case | None] = relationship(lazy="joined")
+
+
+class Event(Base):
+    """Append-only history: who did what when, to which instance / case / task."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_case", "case_id", "id"), Index("ix_event_instance", "instance_id", "id"),
+                      Index("ix_event_type_at", "type", "at"))
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    type: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    at: Mapped[datetime]
+    payload: Mapped[dict[str, Any] | None]
+
+    actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+class MessageWait(Base):
+    """A message an instance waits for, with its correlation values, so senders find it by query."""
+
+    __tablename__ = "message_wait"
+    __table_args__ = (Index("ix_message_wait_name", "name"),)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(16))  # message / signal
+    correlation: Mapped[dict[str, Any]]

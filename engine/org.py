@@ -1,0 +1,169 @@
+"""The organisation: the grid tree, departments, users, roles, passwords and API tokens.
+
+Who may act on a task is decided here, once, for every caller (web, API, CLI, tests).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .errors import InvalidInput, NotFound
+from .model import ApiToken, Department, OrgUnit, Task, User
+
+LEVELS = ("city", "district", "street", "community", "grid")
+ROLES = ("acceptor", "grid_worker", "dept_liaison", "coordinator", "supervisor", "designer", "party_branch")
+TOKEN_LIFETIME = timedelta(days=7)
+_PBKDF2_ROUNDS = 120_000
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_hex(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), _PBKDF2_ROUNDS).hex()
+    return f"pbkdf2_sha256${_PBKDF2_ROUNDS}${salt}${digest}"
+
+
+def check_password(stored: str, password: str) -> bool:
+    try:
+        _scheme, rounds, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    candidate = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), int(rounds)).hex()
+    return hmac.compare_digest(candidate, digest)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The acting user as the engine sees it: enough to decide permissions without queries."""
+
+    id: int
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+    org_unit: str | None
+    org_path: str | None
+    org_level: str | None
+    department: str | None
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        unit = user.org_unit
+        return cls(user.id, user.username, user.display_name, tuple(user.roles or ()),
+                   unit.code if unit else None, unit.path if unit else None,
+                   unit.level if unit else None, user.department.code if user.department else None)
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+    def covers(self, org_path: str | None) -> bool:
+        """True when ``org_path`` is this user's org unit or lies below it."""
+        return bool(org_path and self.org_path and org_path.startswith(self.org_path))
+
+    def may_act_on(self, task: Task) -> bool:
+        """Candidate rule of the design: assigned to me, or open and matching my role and area."""
+        if task.assignee_id is not None:
+            return task.assignee_id == self.id
+        return self.is_candidate(task)
+
+    def is_candidate(self, task: Task) -> bool:
+        if task.candidate_user_id is not None:
+            return task.candidate_user_id == self.id
+        if task.role is None or task.role not in self.roles:
+            return False
+        if task.department is not None and task.department != self.department:
+            return False
+        return task.org_path is None or self.covers(task.org_path)
+
+    def may_see(self, task: Task) -> bool:
+        return self.may_act_on(task) or ("supervisor" in self.roles and self.covers(task.org_path))
+
+
+def actor(session: Session, user_id: int) -> Actor:
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise NotFound(f"user {user_id} not found")
+    return Actor.of(user)
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None or not user.active or not check_password(user.password_hash, password):
+        return None
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: User, now: datetime) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(ApiToken(token_hash=_token_hash(token), user_id=user.id, created_at=now,
+                         expires_at=now + TOKEN_LIFETIME))
+    return token
+
+
+def user_for_token(session: Session, token: str, now: datetime) -> User | None:
+    row = session.get(ApiToken, _token_hash(token))
+    if row is None or row.expires_at <= now:
+        return None
+    user = session.get(User, row.user_id)
+    return user if user is not None and user.active else None
+
+
+def unit_by_code(session: Session, code: str) -> OrgUnit:
+    unit = session.scalars(select(OrgUnit).where(OrgUnit.code == code)).first()
+    if unit is None:
+        raise NotFound(f"org unit '{code}' not found")
+    return unit
+
+
+def grid_by_code(session: Session, code: str) -> OrgUnit:
+    unit = session.scalars(select(OrgUnit).where(OrgUnit.code == code)).first()
+    if unit is None or unit.level != "grid":
+        raise InvalidInput(f"unknown grid '{code}'", fields={"grid": f"unknown grid '{code}'"})
+    return unit
+
+
+def chain_above(unit: OrgUnit) -> list[str]:
+    """Codes of the units above ``unit``, nearest first (community, street, district, city)."""
+    codes = [c for c in unit.path.strip("/").split("/")]
+    return list(reversed(codes[:-1]))
+
+
+def path_of(session: Session, code: str | None) -> str | None:
+    if code is None:
+        return None
+    return unit_by_code(session, code).path
+
+
+def add_unit(session: Session, code: str, name: str, level: str, parent: OrgUnit | None,
+             name_en: str | None = None) -> OrgUnit:
+    if level not in LEVELS:
+        raise InvalidInput(f"unknown level '{level}'")
+    path = f"{parent.path if parent else '/'}{code}/"
+    unit = OrgUnit(code=code, name=name, name_en=name_en, level=level, parent=parent, path=path)
+    session.add(unit)
+    return unit
+
+
+def add_department(session: Session, code: str, name: str, name_en: str | None = None) -> Department:
+    dept = Department(code=code, name=name, name_en=name_en)
+    session.add(dept)
+    return dept
+
+
+def add_user(session: Session, username: str, password: str, roles: list[str], *, display_name: str | None = None,
+             org_unit: OrgUnit | None = None, department: Department | None = None) -> User:
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise InvalidInput(f"unknown roles: {', '.join(unknown)}")
+    user = User(username=username, display_name=display_name or username, password_hash=hash_password(password),
+                roles=list(roles), org_unit=org_unit, department=department)
+    session.add(user)
+    return user

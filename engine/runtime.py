@@ -1,0 +1,423 @@
+"""The engine's commands. Each is one transaction:
+
+lock the instance -> restore its workflow (spec from the per-version cache) -> act -> run
+engine steps until it waits -> compact and store the state -> sync the read model (task
+rows, case row, next timer) -> append history -> commit. All of it happens, or none.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import TaskState
+
+from . import definitions, forms, org
+from .clock import Clock
+from .db import Database
+from .errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
+from .model import Case, Event, ProcessInstance, Task
+from .scripting import make_script_engine
+from .state import compact, dump_state, load_state
+from .workcalendar import WorkCalendar
+
+WORKFLOWS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "workflows")
+CALENDAR_FILE = os.path.join(WORKFLOWS_DIR, "calendars", "cn.json")
+
+# Task-data variables mirrored into the case row after every step (see docs/modelling.md).
+CASE_VARIABLES = ("category", "urgency", "department", "escalation_level", "consult_unit",
+                  "rework_count", "return_count", "stage")
+# Case timestamps set when the case first (or, for resolved/verified, last) enters a stage.
+STAGE_TIMESTAMPS = {"grid_handling": "dispatched_at", "verification": "resolved_at",
+                    "feedback": "verified_at", "closed": "closed_at", "rejected": "closed_at"}
+FEEDBACK_FIELDS = {"contacted": "feedback_contacted", "resolved": "feedback_resolved",
+                   "satisfaction": "satisfaction", "comment": "feedback_comment"}
+
+
+class ProcessError(EngineError):
+    """The process itself failed (a script or condition raised); nothing was saved."""
+
+    code = "process_error"
+
+
+class Runtime:
+    """Service functions over one database, one clock and one working calendar."""
+
+    def __init__(self, db: Database, clock: Clock | None = None, calendar: WorkCalendar | None = None):
+        self.db = db
+        self.clock = clock or Clock()
+        self.calendar = calendar or WorkCalendar.from_file(CALENDAR_FILE)
+        self.specs = definitions.SpecCache()
+        self.script_engine = make_script_engine({"now": self.clock.now, "deadline": self.deadline})
+
+    def deadline(self, limit: str, start: datetime | None = None) -> str:
+        """``now()`` (or ``start``) plus a time limit in the working calendar, as ISO 8601."""
+        return self.calendar.add(start or self.clock.now(), limit).isoformat()
+
+    # ------------------------------------------------------------------ definitions
+
+    def deploy(self, paths: list[str] | None = None, *, sources: dict[str, bytes] | None = None,
+               by: str | None = None) -> list[definitions.Deployed]:
+        if sources is None:
+            sources = definitions.read_sources(paths or [WORKFLOWS_DIR])
+        with self.db.transaction() as s:
+            return definitions.deploy(s, sources, by=by, now=self.clock.now())
+
+    # ------------------------------------------------------------------ starting
+
+    def start_process(self, user_id: int | None, key: str, data: dict | None = None,
+                      version: int | None = None) -> ProcessInstance:
+        """Start any deployed process by key (newest version unless one is given)."""
+        with self.db.transaction() as s:
+            row = definitions.find_definition(s, key, version)
+            if row is None:
+                raise NotFound(f"process '{key}'" + (f" version {version}" if version else "") + " not deployed")
+            loaded = self.specs.get(row)
+            if loaded.is_case_process:
+                raise InvalidInput(f"'{key}' is a case process: report a case to start it")
+            data = forms.validate(loaded.forms.get(loaded.properties.get(definitions.START_FORM_PROPERTY)),
+                                  data or {})
+            return self._start(s, loaded, user_id, dict(data), case=None)
+
+    def report_case(self, user_id: int, report: dict, key: str = "closed_loop") -> Case:
+        """Report a case: validate it with the process's start form, create the case, start it."""
+        with self.db.transaction() as s:
+            reporter = org.actor(s, user_id)
+            row = definitions.find_definition(s, key)
+            if row is None:
+                raise NotFound(f"process '{key}' not deployed")
+            loaded = self.specs.get(row)
+            if not loaded.is_case_process:
+                raise InvalidInput(f"'{key}' is not a case process")
+            report = forms.validate(loaded.forms.get(loaded.properties.get(definitions.START_FORM_PROPERTY)), report)
+            grid = org.grid_by_code(s, report["grid"])
+            if not (reporter.covers(grid.path) or reporter.has_role("acceptor")):
+                raise Forbidden(f"grid '{grid.code}' is outside your area")
+            now = self.clock.now()
+            reporter_info, location = report.get("reporter") or {}, report.get("location") or {}
+            case = Case(title=report["title"], description=report.get("description", ""),
+                        category=report["category"], urgency=report.get("urgency", "normal"),
+                        source=report["source"], grid=grid, org_path=grid.path,
+                        address=location.get("address"), lat=location.get("lat"), lon=location.get("lon"),
+                        reporter_name=reporter_info.get("name"), reporter_phone=reporter_info.get("phone"),
+                        reported_by_id=user_id, reported_at=now, updated_at=now)
+            s.add(case)
+            s.flush()
+            case.number = f"GL{now:%Y%m%d}{case.id:06d}"
+            data = {"title": case.title, "description": case.description, "category": case.category,
+                    "urgency": case.urgency, "source": case.source, "grid": grid.code,
+                    "grid_chain": org.chain_above(grid), "reporter_name": case.reporter_name,
+                    "reporter_phone": case.reporter_phone, "address": case.address,
+                    "lat": case.lat, "lon": case.lon, "case_number": case.number}
+            self._start(s, loaded, user_id, data, case=case)
+            return case
+
+    def _start(self, s: Session, loaded: definitions.LoadedDefinition, user_id: int | None, data: dict,
+               case: Case | None) -> ProcessInstance:
+        now = self.clock.now()
+        wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
+        wf.task_tree.data.update(data)
+        inst = ProcessInstance(definition_id=loaded.id, key=loaded.key, state="", started_at=now,
+                               started_by_id=user_id, case_id=case.id if case else None)
+        s.add(inst)
+        s.flush()
+        if case is not None:
+            case.instance_id = inst.id
+        self._event(s, "instance_started", inst, case, actor_id=user_id, payload={"key": loaded.key,
+                                                                                 "version": loaded.version})
+        if case is not None:
+            self._event(s, "case_reported", inst, case, actor_id=user_id,
+                        payload={"number": case.number, "source": case.source, "category": case.category})
+        self._advance(s, inst, loaded, wf, user_id, now)
+        return inst
+
+    # ------------------------------------------------------------------ task commands
+
+    def claim(self, user_id: int, task_id: str) -> Task:
+        """Claim ("report in"): one conditional UPDATE, so of N racers exactly one wins."""
+        with self.db.transaction() as s:
+            who = org.actor(s, user_id)
+            task = self._task(s, task_id)
+            self._check_candidate(who, task)
+            now = self.clock.now()
+            won = s.execute(update(Task).where(Task.id == task_id, Task.status == "open",
+                                               Task.assignee_id.is_(None))
+                            .values(status="claimed", assignee_id=user_id, claimed_at=now)
+                            .execution_options(synchronize_session=False)).rowcount
+            if not won:
+                s.refresh(task)
+                raise self._not_open(task, who)
+            s.refresh(task)
+            case = task.case
+            if case is not None and task.stage == "department_handling" and case.claimed_at is None:
+                case.claimed_at = now
+            self._event(s, "task_claimed", task.instance_id, task.case_id, task.id, user_id,
+                        {"element": task.element_id, "name": task.name})
+            return task
+
+    def unclaim(self, user_id: int, task_id: str) -> Task:
+        with self.db.transaction() as s:
+            who = org.actor(s, user_id)
+            task = self._task(s, task_id)
+            if task.status != "claimed":
+                raise self._not_open(task, who) if task.status != "open" else Conflict("task is not claimed")
+            if task.assignee_id != user_id and not (who.has_role("supervisor") and who.covers(task.org_path)):
+                raise Forbidden("only the holder (or a supervisor of the area) may unclaim this task")
+            won = s.execute(update(Task).where(Task.id == task_id, Task.status == "claimed",
+                                               Task.assignee_id == task.assignee_id)
+                            .values(status="open", assignee_id=None, claimed_at=None)
+                            .execution_options(synchronize_session=False)).rowcount
+            if not won:
+                raise Conflict("task changed meanwhile; reload it")
+            s.refresh(task)
+            self._event(s, "task_unclaimed", task.instance_id, task.case_id, task.id, user_id,
+                        {"element": task.element_id})
+            return task
+
+    def complete_task(self, user_id: int, task_id: str, data: Any) -> Task:
+        """Complete a task with form data; a candidate may complete an open task directly."""
+        with self.db.transaction() as s:
+            who = org.actor(s, user_id)
+            instance_id = s.scalar(select(Task.instance_id).where(Task.id == task_id))
+            if instance_id is None:
+                raise NotFound(f"task {task_id} not found")
+            inst = self._lock(s, instance_id)
+            task = s.get(Task, task_id, populate_existing=True)
+            if task.assignee_id is None:
+                self._check_candidate(who, task)
+            if task.status not in ("open", "claimed") or (task.assignee_id not in (None, user_id)):
+                raise self._not_open(task, who)
+            return self._complete(s, inst, task, data, user_id)
+
+    def submit_feedback(self, token: str, data: Any) -> Case:
+        """The reporter's public answer: completes the feedback task as the callback would."""
+        with self.db.transaction() as s:
+            case = s.scalars(select(Case).where(Case.feedback_token == token)).first()
+            if case is None:
+                raise NotFound("unknown feedback link")
+            if case.feedback_at is not None:
+                raise Conflict("this feedback link has already been used")
+            inst = self._lock(s, case.instance_id)
+            task = s.get(Task, case.feedback_task_id, populate_existing=True)
+            if task is None or task.status not in ("open", "claimed"):
+                raise Conflict("this feedback link has expired")
+            if task.due_at is not None and task.due_at < self.clock.now():
+                raise Conflict("this feedback link has expired")
+            self._complete(s, inst, task, data, None, via="public_link")
+            return case
+
+    def _complete(self, s: Session, inst: ProcessInstance, task: Task, data: Any, user_id: int | None,
+                  via: str = "inbox") -> Task:
+        loaded = self._loaded(s, inst)
+        data = forms.validate(loaded.forms.get(task.form) if task.form else None, data)
+        wf = self._restore(inst, loaded)
+        spiff_task = wf.get_task_from_id(UUID(task.id))
+        if spiff_task is None or spiff_task.state != TaskState.READY:
+            raise Conflict("task is no longer waiting for input (stale); reload it")
+        now = self.clock.now()
+        spiff_task.data.update(data)
+        try:
+            spiff_task.run()
+        except SpiffWorkflowException as exc:
+            raise ProcessError(f"the process failed after '{task.name}': {exc}") from None
+        task.status, task.completed_at, task.completed_by_id, task.data = "completed", now, user_id, data
+        if task.assignee_id is None and user_id is not None:
+            task.assignee_id, task.claimed_at = user_id, now
+        case = task.case
+        if case is not None and task.stage == "feedback":
+            for field, column in FEEDBACK_FIELDS.items():
+                if field in data:
+                    setattr(case, column, data[field])
+            case.feedback_at = now
+        if case is not None and task.stage == "department_handling" and case.claimed_at is None:
+            case.claimed_at = now
+        self._event(s, "task_completed", inst, task.case_id, task.id, user_id,
+                    {"element": task.element_id, "name": task.name, "outcome": data.get("outcome"),
+                     "data": data, "via": via})
+        self._advance(s, inst, loaded, wf, user_id, now)
+        return task
+
+    # ------------------------------------------------------------------ helpers
+
+    def _task(self, s: Session, task_id: str) -> Task:
+        task = s.get(Task, task_id)
+        if task is None:
+            raise NotFound(f"task {task_id} not found")
+        return task
+
+    @staticmethod
+    def _check_candidate(who: org.Actor, task: Task) -> None:
+        if task.status in ("open", "claimed") and not who.is_candidate(task) and task.assignee_id != who.id:
+            raise Forbidden("this task is not offered to you (role, area or department)")
+
+    @staticmethod
+    def _not_open(task: Task, who: org.Actor) -> EngineError:
+        if task.status == "completed":
+            return Conflict("task already completed")
+        if task.status == "cancelled":
+            return Conflict("task was cancelled; the case has moved on")
+        if task.assignee_id is not None and task.assignee_id != who.id:
+            holder = task.assignee.username if task.assignee else task.assignee_id
+            return Conflict(f"task is claimed by {holder}")
+        return Conflict("task is already claimed by you")
+
+    def _lock(self, s: Session, instance_id: int) -> ProcessInstance:
+        inst = s.scalars(select(ProcessInstance).where(ProcessInstance.id == instance_id)
+                         .with_for_update().execution_options(populate_existing=True)).first()
+        if inst is None:
+            raise NotFound(f"process instance {instance_id} not found")
+        if inst.status != "running":
+            raise Conflict(f"process instance {instance_id} is {inst.status}")
+        return inst
+
+    def _loaded(self, s: Session, inst: ProcessInstance) -> definitions.LoadedDefinition:
+        return self.specs.get(inst.definition)
+
+    def _restore(self, inst: ProcessInstance, loaded: definitions.LoadedDefinition) -> BpmnWorkflow:
+        return load_state(inst.state, loaded.spec, loaded.subprocess_specs, self.script_engine)
+
+    def _advance(self, s: Session, inst: ProcessInstance, loaded: definitions.LoadedDefinition,
+                 wf: BpmnWorkflow, actor_id: int | None, now: datetime) -> None:
+        """Run until the workflow waits, then store state and sync the read model."""
+        try:
+            wf.do_engine_steps()
+        except SpiffWorkflowException as exc:
+            raise ProcessError(f"the process failed: {exc}") from None
+        compact(wf)
+        inst.state = dump_state(wf)
+        if wf.is_completed():
+            inst.status, inst.ended_at = "completed", now
+            self._event(s, "instance_completed", inst, inst.case_id, actor_id=actor_id)
+        inst.next_timer_at = _next_timer(wf)
+        case = s.get(Case, inst.case_id) if inst.case_id else None
+        ready = wf.get_tasks(state=TaskState.READY, manual=True)
+        self._sync_tasks(s, inst, loaded, wf, ready, case, now)
+        if case is not None:
+            self._sync_case(s, inst, wf, ready, case, actor_id, now)
+        try:
+            s.flush()
+        except StaleDataError:
+            raise Conflict("the case was changed by another command at the same time; retry") from None
+
+    def _sync_tasks(self, s, inst, loaded, wf, ready, case, now) -> None:
+        rows = {t.id: t for t in s.scalars(select(Task).where(Task.instance_id == inst.id,
+                                                              Task.status.in_(("open", "claimed"))))}
+        ready_ids = {str(t.id) for t in ready}
+        for task_id, row in rows.items():
+            if task_id not in ready_ids:
+                row.status = "cancelled"
+                self._event(s, "task_cancelled", inst, row.case_id, row.id, None, {"element": row.element_id})
+        paths: dict[str, str | None] = {}
+        for spiff_task in ready:
+            if str(spiff_task.id) in rows:
+                continue
+            row = self._new_task_row(s, inst, spiff_task, case, paths, now)
+            s.add(row)
+            if case is not None and row.stage == "feedback":
+                case.feedback_token, case.feedback_task_id, case.feedback_at = secrets.token_urlsafe(24), row.id, None
+            self._event(s, "task_created", inst, row.case_id, row.id, None,
+                        {"element": row.element_id, "name": row.name, "role": row.role,
+                         "org_unit": row.org_unit_code, "department": row.department,
+                         "due_at": row.due_at.isoformat() if row.due_at else None})
+
+    def _new_task_row(self, s, inst, spiff_task, case, paths, now) -> Task:
+        spec = spiff_task.task_spec
+        props = (getattr(spec, "extensions", None) or {}).get("properties", {})
+
+        def prop(name):
+            expr = props.get(name)
+            if not expr:
+                return None
+            try:
+                return self.script_engine.evaluate(spiff_task, expr)
+            except SpiffWorkflowException as exc:
+                raise ProcessError(f"property {name} of task '{spec.bpmn_name}': {exc}") from None
+
+        unit = prop("candidateOrgUnit")
+        if unit is not None and unit not in paths:
+            paths[unit] = org.path_of(s, str(unit))
+        limit = prop("dueIn")
+        try:
+            due_at = self.calendar.add(now, str(limit)) if limit else None
+        except ValueError as exc:
+            raise ProcessError(f"dueIn of task '{spec.bpmn_name}': {exc}") from None
+        role = spec.lane
+        return Task(id=str(spiff_task.id), instance_id=inst.id, case_id=case.id if case else None,
+                    process_key=inst.key, element_id=spec.bpmn_id or spec.name,
+                    name=spec.bpmn_name or spec.name, name_zh=props.get("nameZh"),
+                    form=props.get(definitions.FORM_PROPERTY), stage=props.get("stage"), role=role,
+                    org_unit_code=str(unit) if unit is not None else None,
+                    org_path=paths.get(unit) if unit is not None else None,
+                    department=prop("candidateDepartment"),
+                    candidate_user_id=inst.started_by_id if role is None else None,
+                    status="open", priority=int(prop("priority") or 0),
+                    category=case.category if case else None, due_at=due_at, created_at=now)
+
+    def _sync_case(self, s, inst, wf, ready, case: Case, actor_id, now) -> None:
+        data = _current_data(wf, ready)
+        changes = {}
+        for name in CASE_VARIABLES:
+            if name in data and data[name] is not None and getattr(case, name) != data[name]:
+                changes[name] = (getattr(case, name), data[name])
+                setattr(case, name, data[name])
+        if ready:
+            stages = [t.task_spec.extensions.get("properties", {}).get("stage") for t in ready
+                      if getattr(t.task_spec, "extensions", None)]
+            stage = next((st for st in stages if st), None)
+            if stage and stage != case.stage:
+                changes["stage"] = (case.stage, stage)
+                case.stage = stage
+        status = data.get("case_status")
+        if status in ("open", "closed", "rejected") and status != case.status:
+            changes["case_status"] = (case.status, status)
+            case.status = status
+        if not changes:
+            return
+        case.updated_at = now
+        if "stage" in changes:
+            column = STAGE_TIMESTAMPS.get(case.stage)
+            if column and (getattr(case, column) is None or column in ("resolved_at", "verified_at")):
+                setattr(case, column, now)
+            self._event(s, "stage_changed", inst, case.id, None, actor_id,
+                        {"from": changes["stage"][0], "to": case.stage})
+        for name, event in (("escalation_level", "escalated"), ("rework_count", "rework"),
+                            ("return_count", "returned")):
+            if name in changes and (changes[name][1] or 0) > (changes[name][0] or 0):
+                self._event(s, event, inst, case.id, None, actor_id,
+                            {name: changes[name][1], "consult_unit": case.consult_unit})
+        if "case_status" in changes and case.status != "open":
+            self._event(s, f"case_{case.status}", inst, case.id, None, actor_id, {"stage": case.stage})
+
+    def _event(self, s: Session, type_: str, inst, case_id, task_id: str | None = None, actor_id: int | None = None,
+               payload: dict | None = None) -> None:
+        instance_id = inst.id if isinstance(inst, ProcessInstance) else inst
+        case_id = case_id.id if isinstance(case_id, Case) else case_id
+        s.add(Event(instance_id=instance_id, case_id=case_id, task_id=task_id, type=type_,
+                    actor_id=actor_id, at=self.clock.now(), payload=payload))
+
+
+def _current_data(wf: BpmnWorkflow, ready) -> dict:
+    """The freshest task data: an open user task's, else the last task run, else the end result."""
+    if ready:
+        return max(ready, key=lambda t: t.last_state_change).data
+    if wf.is_completed():
+        return wf.data or (wf.last_task.data if wf.last_task else {})
+    return wf.last_task.data if wf.last_task is not None else {}
+
+
+def _next_timer(wf: BpmnWorkflow) -> datetime | None:
+    times = []
+    for pending in wf.waiting_events():
+        if pending.event_type.endswith("TimerEventDefinition") and isinstance(pending.value, str):
+            try:
+                times.append(datetime.fromisoformat(pending.value))
+            except ValueError:
+                continue
+    return min(times) if times else None
