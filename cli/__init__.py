@@ -1,1 +1,122 @@
-"""The ``gridloop`` command line."""
+"""The ``gridloop`` command line: the same engine service functions the web layer calls."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from engine.db import Database
+from engine.errors import EngineError
+from engine.runtime import WORKFLOWS_DIR, Runtime
+
+
+def _runtime() -> Runtime:
+    db = Database()
+    db.create_schema()
+    return Runtime(db)
+
+
+def _fail(exc: EngineError) -> None:
+    click.echo(f"error: {exc.message}", err=True)
+    for field, message in (exc.fields or {}).items():
+        click.echo(f"  {field}: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def main() -> None:
+    """Gridloop: BPMN engine and task inbox for closed-loop community issue handling."""
+
+
+@main.command("init-db")
+def init_db() -> None:
+    """Create the database schema (idempotent)."""
+    Database().create_schema()
+    click.echo("database ready")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--by", default="cli", help="Recorded as the deployer.")
+def deploy(paths, by) -> None:
+    """Deploy BPMN/DMN files or folders (default: workflows/); new versions only for changes."""
+    try:
+        results = _runtime().deploy(list(paths) or [WORKFLOWS_DIR], by=by)
+    except EngineError as exc:
+        _fail(exc)
+    for r in results:
+        click.echo(f"{r.key} v{r.version} {'deployed' if r.created else 'unchanged'}")
+
+
+@main.command("seed-demo")
+def seed_demo() -> None:
+    """Load the demo organisation and users (idempotent)."""
+    from engine.seed import seed_demo as seed
+    rt = _runtime()
+    with rt.db.transaction() as s:
+        seed(s)
+    click.echo("demo organisation and users loaded")
+
+
+@main.command()
+@click.argument("key")
+@click.option("--data", default="{}", help="Initial data as a JSON object.")
+@click.option("--version", type=int, default=None)
+@click.option("--user", "username", default=None, help="Start as this user (the initiator).")
+def start(key, data, version, username) -> None:
+    """Start a deployed process by KEY with initial data."""
+    from sqlalchemy import select
+    from engine.model import User
+    try:
+        payload = json.loads(data)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--data") from None
+    rt = _runtime()
+    user_id = None
+    if username:
+        with rt.db.reading() as s:
+            user_id = s.scalar(select(User.id).where(User.username == username))
+        if user_id is None:
+            raise click.BadParameter(f"no user '{username}'", param_hint="--user")
+    try:
+        inst = rt.start_process(user_id, key, payload, version=version)
+    except EngineError as exc:
+        _fail(exc)
+    click.echo(json.dumps({"id": inst.id, "key": inst.key, "status": inst.status}))
+
+
+@main.command("setup-demo")
+def setup_demo() -> None:
+    """Everything `make run` needs: schema, workflows, demo organisation, users and cases."""
+    from engine.seed import seed_demo as seed, seed_demo_cases
+    rt = _runtime()
+    for r in rt.deploy([WORKFLOWS_DIR], by="setup-demo"):
+        click.echo(f"{r.key} v{r.version} {'deployed' if r.created else 'unchanged'}")
+    with rt.db.transaction() as s:
+        seed(s)
+    created = seed_demo_cases(rt)
+    click.echo(f"demo organisation, users and {created} new demo cases ready")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--threads", default=8, type=int)
+def serve(host, port, threads) -> None:
+    """Serve the inbox, REST API and designer pages (gunicorn, one process, threads)."""
+    from gunicorn.app.base import BaseApplication
+    from web import create_app
+
+    class _Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", 1)
+            self.cfg.set("threads", threads)
+            self.cfg.set("accesslog", "-")
+
+        def load(self):
+            return create_app()
+
+    click.echo(f"Gridloop on http://{host}:{port}")
+    _Server().run()

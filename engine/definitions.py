@@ -11,6 +11,7 @@ import json
 import os
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -25,6 +26,9 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
@@ -318,7 +322,16 @@ def list_definitions(session: Session) -> list[ProcessDefinition]:
         .order_by(ProcessDefinition.key)))
 
 
-@dataclass(frozen=True)
+def leaf_events(definition) -> list:
+    """The simple event definitions inside a (possibly multiple / event-gateway) definition."""
+    if definition is None:
+        return []
+    if isinstance(definition, MultipleEventDefinition):
+        return [leaf for d in definition.event_definitions for leaf in leaf_events(d)]
+    return [definition]
+
+
+@dataclass
 class LoadedDefinition:
     """A deployed version restored to SpiffWorkflow objects, shared by all its instances."""
 
@@ -329,6 +342,13 @@ class LoadedDefinition:
     subprocess_specs: dict[str, Any]
     forms: dict[str, Any]
     properties: dict[str, str]
+
+    @cached_property
+    def catches_events(self) -> bool:
+        """Whether any of its specs waits for a message or signal (only then are waits synced)."""
+        return any(isinstance(d, (MessageEventDefinition, SignalEventDefinition))
+                   for spec in (self.spec, *self.subprocess_specs.values()) for ts in spec.task_specs.values()
+                   for d in leaf_events(getattr(ts, "event_definition", None)))
 
     @property
     def is_case_process(self) -> bool:
@@ -342,14 +362,15 @@ class SpecCache:
         self._items: dict[int, LoadedDefinition] = {}
         self._lock = threading.Lock()
 
-    def get(self, row: ProcessDefinition) -> LoadedDefinition:
-        loaded = self._items.get(row.id)
+    def get(self, session: Session, definition_id: int) -> LoadedDefinition:
+        loaded = self._items.get(definition_id)
         if loaded is None:
+            row = session.get(ProcessDefinition, definition_id)
             specs = json.loads(row.spec)
             loaded = LoadedDefinition(
                 row.id, row.key, row.version, SERIALIZER.registry.restore(specs["spec"]),
                 {k: SERIALIZER.registry.restore(v) for k, v in specs["subprocess_specs"].items()},
                 row.forms, row.properties)
             with self._lock:
-                self._items.setdefault(row.id, loaded)
-        return self._items[row.id]
+                self._items.setdefault(definition_id, loaded)
+        return self._items[definition_id]

@@ -123,7 +123,7 @@ class ProcessInstance(Base):
     ended_at: Mapped[datetime | None]
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
 
-    definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
+    definition: Mapped[ProcessDefinition] = relationship()
 
     # A stale writer (another command saved first) gets StaleDataError instead of a lost update.
     __mapper_args__ = {"version_id_col": revision}
@@ -173,7 +173,7 @@ class Case(Base):
     feedback_comment: Mapped[str | None] = mapped_column(Text)
     feedback_at: Mapped[datetime | None]
 
-    grid: Mapped[OrgUnit] = relationship(lazy="joined")
+    grid: Mapped[OrgUnit] = relationship()
 
 
 class Task(Base):
@@ -214,8 +214,8 @@ class Task(Base):
     urge_count: Mapped[int] = mapped_column(Integer, default=0)
     overdue_at: Mapped[datetime | None]
 
-    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
-    case: Mapped[Case | None] = relationship(lazy="joined")
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    case: Mapped[Case | None] = relationship()
 
 
 class Event(Base):
@@ -233,7 +233,7 @@ class Event(Base):
     at: Mapped[datetime]
     payload: Mapped[dict[str, Any] | None]
 
-    actor: Mapped[User | None] = relationship(lazy="joined")
+    actor: Mapped[User | None] = relationship()
 
 
 class MessageWait(Base):

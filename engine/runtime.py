@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import os
 import secrets
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterator
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import TaskState
 
@@ -23,7 +26,7 @@ from . import definitions, forms, org
 from .clock import Clock
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
-from .model import Case, Event, ProcessInstance, Task
+from .model import Case, Event, MessageWait, ProcessInstance, Task
 from .scripting import make_script_engine
 from .state import compact, dump_state, load_state
 from .workcalendar import WorkCalendar
@@ -67,7 +70,7 @@ class Runtime:
                by: str | None = None) -> list[definitions.Deployed]:
         if sources is None:
             sources = definitions.read_sources(paths or [WORKFLOWS_DIR])
-        with self.db.transaction() as s:
+        with self._command() as s:
             return definitions.deploy(s, sources, by=by, now=self.clock.now())
 
     # ------------------------------------------------------------------ starting
@@ -75,11 +78,11 @@ class Runtime:
     def start_process(self, user_id: int | None, key: str, data: dict | None = None,
                       version: int | None = None) -> ProcessInstance:
         """Start any deployed process by key (newest version unless one is given)."""
-        with self.db.transaction() as s:
+        with self._command() as s:
             row = definitions.find_definition(s, key, version)
             if row is None:
                 raise NotFound(f"process '{key}'" + (f" version {version}" if version else "") + " not deployed")
-            loaded = self.specs.get(row)
+            loaded = self.specs.get(s, row.id)
             if loaded.is_case_process:
                 raise InvalidInput(f"'{key}' is a case process: report a case to start it")
             data = forms.validate(loaded.forms.get(loaded.properties.get(definitions.START_FORM_PROPERTY)),
@@ -88,12 +91,12 @@ class Runtime:
 
     def report_case(self, user_id: int, report: dict, key: str = "closed_loop") -> Case:
         """Report a case: validate it with the process's start form, create the case, start it."""
-        with self.db.transaction() as s:
+        with self._command() as s:
             reporter = org.actor(s, user_id)
             row = definitions.find_definition(s, key)
             if row is None:
                 raise NotFound(f"process '{key}' not deployed")
-            loaded = self.specs.get(row)
+            loaded = self.specs.get(s, row.id)
             if not loaded.is_case_process:
                 raise InvalidInput(f"'{key}' is not a case process")
             report = forms.validate(loaded.forms.get(loaded.properties.get(definitions.START_FORM_PROPERTY)), report)
@@ -142,7 +145,7 @@ class Runtime:
 
     def claim(self, user_id: int, task_id: str) -> Task:
         """Claim ("report in"): one conditional UPDATE, so of N racers exactly one wins."""
-        with self.db.transaction() as s:
+        with self._command() as s:
             who = org.actor(s, user_id)
             task = self._task(s, task_id)
             self._check_candidate(who, task)
@@ -163,7 +166,7 @@ class Runtime:
             return task
 
     def unclaim(self, user_id: int, task_id: str) -> Task:
-        with self.db.transaction() as s:
+        with self._command() as s:
             who = org.actor(s, user_id)
             task = self._task(s, task_id)
             if task.status != "claimed":
@@ -183,7 +186,7 @@ class Runtime:
 
     def complete_task(self, user_id: int, task_id: str, data: Any) -> Task:
         """Complete a task with form data; a candidate may complete an open task directly."""
-        with self.db.transaction() as s:
+        with self._command() as s:
             who = org.actor(s, user_id)
             instance_id = s.scalar(select(Task.instance_id).where(Task.id == task_id))
             if instance_id is None:
@@ -198,7 +201,7 @@ class Runtime:
 
     def submit_feedback(self, token: str, data: Any) -> Case:
         """The reporter's public answer: completes the feedback task as the callback would."""
-        with self.db.transaction() as s:
+        with self._command() as s:
             case = s.scalars(select(Case).where(Case.feedback_token == token)).first()
             if case is None:
                 raise NotFound("unknown feedback link")
@@ -244,6 +247,66 @@ class Runtime:
         self._advance(s, inst, loaded, wf, user_id, now)
         return task
 
+    # ------------------------------------------------------------------ messages and signals
+
+    def send_message(self, user_id: int | None, name: str, correlation: dict | None = None,
+                     payload: dict | None = None) -> list[int]:
+        """Deliver a BPMN message to every instance waiting for ``name`` whose data matches
+        ``correlation`` (variable -> value); NotFound when none waits."""
+        return self._deliver(user_id, "message", name, correlation or {}, payload or {})
+
+    def send_signal(self, user_id: int | None, name: str, payload: dict | None = None) -> list[int]:
+        """Broadcast a BPMN signal to every instance waiting for it."""
+        return self._deliver(user_id, "signal", name, {}, payload or {})
+
+    def _deliver(self, user_id, kind: str, name: str, correlation: dict, payload: dict) -> list[int]:
+        if not isinstance(correlation, dict) or not isinstance(payload, dict):
+            raise InvalidInput("correlation and payload must be JSON objects")
+        with self._command() as s:
+            waits = s.execute(select(MessageWait.instance_id, MessageWait.correlation)
+                              .where(MessageWait.name == name, MessageWait.kind == kind)).all()
+            targets = sorted({iid for iid, values in waits
+                              if all(values.get(k) == v for k, v in correlation.items())})
+            if not targets:
+                raise NotFound(f"no process instance is waiting for {kind} '{name}'"
+                               + (f" with {correlation}" if correlation else ""))
+            now = self.clock.now()
+            event_class = MessageEventDefinition if kind == "message" else SignalEventDefinition
+            for instance_id in targets:
+                inst = self._lock(s, instance_id)
+                loaded = self._loaded(s, inst)
+                wf = self._restore(inst, loaded)
+                try:
+                    caught = wf.catch(BpmnEvent(event_class(name), payload=payload)) if kind == "signal" \
+                        else wf.send_event(BpmnEvent(event_class(name), payload=payload))
+                except SpiffWorkflowException as exc:
+                    raise ProcessError(f"instance {instance_id} could not take {kind} '{name}': {exc}") from None
+                self._event(s, f"{kind}_received", inst, inst.case_id, None, user_id,
+                            {"name": name, "correlation": correlation, "payload": payload})
+                self._advance(s, inst, loaded, wf, user_id, now)
+            return targets
+
+    def _sync_waits(self, s: Session, inst: ProcessInstance, wf: BpmnWorkflow) -> None:
+        """Record which messages/signals the instance waits for, so senders find it by query."""
+        wanted = []
+        for task in wf.event_manager.tasks.values():
+            if task.state != TaskState.WAITING:
+                continue
+            values = {k: v for k, v in task.data.items() if isinstance(v, (str, int, float, bool)) and len(str(v)) <= 200}
+            for definition in definitions.leaf_events(task.task_spec.event_definition):
+                kind = "message" if isinstance(definition, MessageEventDefinition) else \
+                    "signal" if isinstance(definition, SignalEventDefinition) else None
+                if kind:
+                    wanted.append((kind, definition.name, values))
+        current = s.execute(select(MessageWait.kind, MessageWait.name, MessageWait.correlation)
+                            .where(MessageWait.instance_id == inst.id)).all()
+        if sorted(map(repr, current)) == sorted(map(repr, wanted)):
+            return
+        s.execute(delete(MessageWait).where(MessageWait.instance_id == inst.id))
+        if wanted:
+            s.execute(insert(MessageWait), [{"instance_id": inst.id, "kind": k, "name": n, "correlation": c}
+                                            for k, n, c in wanted])
+
     # ------------------------------------------------------------------ helpers
 
     def _task(self, s: Session, task_id: str) -> Task:
@@ -278,7 +341,7 @@ class Runtime:
         return inst
 
     def _loaded(self, s: Session, inst: ProcessInstance) -> definitions.LoadedDefinition:
-        return self.specs.get(inst.definition)
+        return self.specs.get(s, inst.definition_id)
 
     def _restore(self, inst: ProcessInstance, loaded: definitions.LoadedDefinition) -> BpmnWorkflow:
         return load_state(inst.state, loaded.spec, loaded.subprocess_specs, self.script_engine)
@@ -296,6 +359,8 @@ class Runtime:
             inst.status, inst.ended_at = "completed", now
             self._event(s, "instance_completed", inst, inst.case_id, actor_id=actor_id)
         inst.next_timer_at = _next_timer(wf)
+        if loaded.catches_events:
+            self._sync_waits(s, inst, wf)
         case = s.get(Case, inst.case_id) if inst.case_id else None
         ready = wf.get_tasks(state=TaskState.READY, manual=True)
         self._sync_tasks(s, inst, loaded, wf, ready, case, now)
@@ -307,13 +372,15 @@ class Runtime:
             raise Conflict("the case was changed by another command at the same time; retry") from None
 
     def _sync_tasks(self, s, inst, loaded, wf, ready, case, now) -> None:
-        rows = {t.id: t for t in s.scalars(select(Task).where(Task.instance_id == inst.id,
-                                                              Task.status.in_(("open", "claimed"))))}
+        rows = dict(s.execute(select(Task.id, Task.element_id).where(
+            Task.instance_id == inst.id, Task.status.in_(("open", "claimed")))).all())
         ready_ids = {str(t.id) for t in ready}
-        for task_id, row in rows.items():
-            if task_id not in ready_ids:
-                row.status = "cancelled"
-                self._event(s, "task_cancelled", inst, row.case_id, row.id, None, {"element": row.element_id})
+        gone = [task_id for task_id in rows if task_id not in ready_ids]
+        if gone:
+            s.execute(update(Task).where(Task.id.in_(gone)).values(status="cancelled")
+                      .execution_options(synchronize_session=False))
+            for task_id in gone:
+                self._event(s, "task_cancelled", inst, inst.case_id, task_id, None, {"element": rows[task_id]})
         paths: dict[str, str | None] = {}
         for spiff_task in ready:
             if str(spiff_task.id) in rows:
@@ -395,12 +462,22 @@ class Runtime:
         if "case_status" in changes and case.status != "open":
             self._event(s, f"case_{case.status}", inst, case.id, None, actor_id, {"stage": case.stage})
 
+    @contextmanager
+    def _command(self) -> Iterator[Session]:
+        """One command's transaction; its history events are written in one batch at the end."""
+        with self.db.transaction() as s:
+            s.info["events"] = []
+            yield s
+            if s.info["events"]:
+                s.flush()
+                s.execute(insert(Event), s.info["events"])
+
     def _event(self, s: Session, type_: str, inst, case_id, task_id: str | None = None, actor_id: int | None = None,
                payload: dict | None = None) -> None:
         instance_id = inst.id if isinstance(inst, ProcessInstance) else inst
         case_id = case_id.id if isinstance(case_id, Case) else case_id
-        s.add(Event(instance_id=instance_id, case_id=case_id, task_id=task_id, type=type_,
-                    actor_id=actor_id, at=self.clock.now(), payload=payload))
+        s.info["events"].append({"instance_id": instance_id, "case_id": case_id, "task_id": task_id,
+                                 "type": type_, "actor_id": actor_id, "at": self.clock.now(), "payload": payload})
 
 
 def _current_data(wf: BpmnWorkflow, ready) -> dict:

@@ -1,0 +1,122 @@
+"""Demo data: a slice of Shenyang's grid tree, the departments, one demo user per role and area.
+
+Idempotent: running it again changes nothing.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import org
+from .model import Department, OrgUnit, User
+
+DEMO_PASSWORD = "demo"
+
+DEPARTMENTS = [
+    ("emergency", "应急管理局", "Emergency management"),
+    ("construction", "城乡建设局", "Urban construction"),
+    ("housing", "房产局", "Housing"),
+    ("police", "公安分局", "Police"),
+    ("health", "卫生健康局", "Health"),
+    ("water", "水务集团", "Water"),
+    ("power", "供电公司", "Power supply"),
+    ("gas", "燃气集团", "Gas"),
+    ("heating", "供热公司", "Heating"),
+    ("civil_affairs", "民政局", "Civil affairs"),
+    ("urban_management", "城市管理局", "Urban management"),
+    ("environment", "生态环境局", "Environment"),
+]
+
+# district -> streets -> communities; each community gets three grids.
+TREE = {
+    ("210102", "和平区", "Heping District"): {
+        ("210102001", "南市场街道", "Nanshichang Street"): [
+            ("21010200101", "民主社区", "Minzhu Community"), ("21010200102", "八经社区", "Bajing Community")],
+        ("210102002", "太原街街道", "Taiyuanjie Street"): [
+            ("21010200201", "北市社区", "Beishi Community"), ("21010200202", "中华社区", "Zhonghua Community")],
+    },
+    ("210105", "皇姑区", "Huanggu District"): {
+        ("210105001", "华山街道", "Huashan Street"): [
+            ("21010500101", "牡丹社区", "Mudan Community"), ("21010500102", "昆山社区", "Kunshan Community")],
+        ("210105002", "三台子街道", "Santaizi Street"): [
+            ("21010500201", "新乐社区", "Xinle Community"), ("21010500202", "珠江社区", "Zhujiang Community")],
+    },
+}
+CITY = ("2101", "沈阳市", "Shenyang")
+GRIDS_PER_COMMUNITY = 3
+
+
+def grid_code(community: str, n: int) -> str:
+    return f"{community}{n:03d}"
+
+
+def _unit(s: Session, code, name, name_en, level, parent) -> OrgUnit:
+    unit = s.scalars(select(OrgUnit).where(OrgUnit.code == code)).first()
+    if unit is None:
+        unit = org.add_unit(s, code, name, level, parent, name_en=name_en)
+        s.flush()
+    return unit
+
+
+def seed_org(s: Session) -> dict[str, OrgUnit]:
+    """Create the tree and departments; return units by code."""
+    units = {}
+    city = units[CITY[0]] = _unit(s, *CITY, "city", None)
+    for (dcode, dname, den), streets in TREE.items():
+        district = units[dcode] = _unit(s, dcode, dname, den, "district", city)
+        for (scode, sname, sen), communities in streets.items():
+            street = units[scode] = _unit(s, scode, sname, sen, "street", district)
+            for ccode, cname, cen in communities:
+                community = units[ccode] = _unit(s, ccode, cname, cen, "community", street)
+                for n in range(1, GRIDS_PER_COMMUNITY + 1):
+                    code = grid_code(ccode, n)
+                    units[code] = _unit(s, code, f"{cname}第{n}网格", f"{cen} grid {n}", "grid", community)
+    for code, name, name_en in DEPARTMENTS:
+        if s.scalars(select(Department).where(Department.code == code)).first() is None:
+            org.add_department(s, code, name, name_en)
+    s.flush()
+    return units
+
+
+def all_grids() -> list[str]:
+    return [grid_code(c, n) for streets in TREE.values() for comms in streets.values()
+            for c, _n, _e in comms for n in range(1, GRIDS_PER_COMMUNITY + 1)]
+
+
+def demo_users() -> list[tuple[str, str, list[str], str | None, str | None]]:
+    """(username, display name, roles, org unit code, department code)."""
+    grids = all_grids()
+    first_grid = grids[0]
+    community, street, district = first_grid[:11], first_grid[:9], first_grid[:6]
+    users = [
+        ("acceptor1", "受理员 王芳 (hotline agent)", ["acceptor"], CITY[0], None),
+        ("community1", "社区书记 李娜 (community coordinator)", ["coordinator"], community, None),
+        ("street1", "街道主任 张伟 (street coordinator)", ["coordinator"], street, None),
+        ("district1", "区协调员 刘洋 (district coordinator)", ["coordinator"], district, None),
+        ("city1", "市协调员 陈静 (city coordinator)", ["coordinator"], CITY[0], None),
+        ("supervisor1", "督办员 赵敏 (supervisor)", ["supervisor"], CITY[0], None),
+        ("designer1", "流程设计 孙磊 (process designer)", ["designer"], CITY[0], None),
+        ("street2", "街道主任 周强 (street coordinator, Huashan)", ["coordinator"], "210105001", None),
+        ("party1", "机关党支部 吴杰 (party branch)", ["party_branch"], CITY[0], None),
+    ]
+    for i, code in enumerate(grids, start=1):
+        users.append((f"grid{i}", f"网格员{i}号 (grid worker, {code})", ["grid_worker"], code, None))
+    for code, name, name_en in DEPARTMENTS:
+        users.append((f"liaison_{code}", f"{name}专属网格员 ({name_en} liaison)", ["dept_liaison"], district, code))
+    return users
+
+
+def seed_users(s: Session) -> None:
+    units = {u.code: u for u in s.scalars(select(OrgUnit))}
+    depts = {d.code: d for d in s.scalars(select(Department))}
+    existing = set(s.scalars(select(User.username)))
+    for username, display, roles, unit, dept in demo_users():
+        if username not in existing:
+            org.add_user(s, username, DEMO_PASSWORD, roles, display_name=display,
+                         org_unit=units.get(unit) if unit else None, department=depts.get(dept) if dept else None)
+    s.flush()
+
+
+def seed_demo(s: Session) -> None:
+    seed_org(s)
+    seed_users(s)

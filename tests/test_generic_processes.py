@@ -1,0 +1,156 @@
+"""The engine is a general BPMN engine: any deployed process, versions, messages, signals,
+and history that never grows the stored state."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import org
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.model import Event, MessageWait, ProcessInstance, Task
+from engine.runtime import Runtime
+
+from .conftest import MODELS
+
+
+def _model(name: str) -> dict[str, bytes]:
+    with open(os.path.join(MODELS, name), "rb") as fh:
+        return {name: fh.read()}
+
+
+@pytest.fixture
+def users(runtime):
+    with runtime.db.transaction() as s:
+        alice = org.add_user(s, "alice", "pw", ["designer"])
+        bob = org.add_user(s, "bob", "pw", ["designer"])
+        s.flush()
+        return alice.id, bob.id
+
+
+def open_task(runtime, instance_id) -> Task | None:
+    with runtime.db.reading() as s:
+        return s.scalars(select(Task).where(Task.instance_id == instance_id, Task.status.in_(("open", "claimed")))).first()
+
+
+def state_size(runtime, instance_id) -> int:
+    with runtime.db.reading() as s:
+        return len(s.get(ProcessInstance, instance_id).state)
+
+
+def test_linear_process_runs_to_the_end_for_its_initiator(runtime, users):
+    alice, bob = users
+    runtime.deploy(sources=_model("peer_linear5.bpmn"))
+    inst = runtime.start_process(alice, "Process_lin5", {"note": "x"})
+    names = []
+    for _ in range(5):
+        task = open_task(runtime, inst.id)
+        assert task.candidate_user_id == alice and task.role is None  # no lane: the initiator's
+        with pytest.raises(Forbidden):
+            runtime.complete_task(bob, task.id, {})
+        names.append(task.name)
+        runtime.complete_task(alice, task.id, {})
+    assert names == [f"Step {i}" for i in range(1, 6)]
+    with runtime.db.reading() as s:
+        row = s.get(ProcessInstance, inst.id)
+        assert row.status == "completed" and row.ended_at is not None
+        types = [e.type for e in s.scalars(select(Event).where(Event.instance_id == inst.id).order_by(Event.id))]
+    assert types[0] == "instance_started" and types[-1] == "instance_completed"
+    assert types.count("task_completed") == 5
+
+
+def test_unknown_process_and_version_are_not_found(runtime, users):
+    runtime.deploy(sources=_model("peer_linear5.bpmn"))
+    with pytest.raises(NotFound):
+        runtime.start_process(users[0], "nope")
+    with pytest.raises(NotFound):
+        runtime.start_process(users[0], "Process_lin5", version=7)
+
+
+def test_deploy_versions_only_on_change_and_instances_keep_theirs(runtime, users):
+    source = _model("peer_linear5.bpmn")
+    first = runtime.deploy(sources=source)[0]
+    again = runtime.deploy(sources=source)[0]
+    assert (first.version, first.created) == (1, True)
+    assert (again.version, again.created) == (1, False)
+    old = runtime.start_process(users[0], "Process_lin5")
+    changed = {"peer_linear5.bpmn": source["peer_linear5.bpmn"].replace(b'name="Step 1"', b'name="First step"')}
+    second = runtime.deploy(sources=changed)[0]
+    assert (second.version, second.created) == (2, True)
+    new = runtime.start_process(users[0], "Process_lin5")
+    assert open_task(runtime, old.id).name == "Step 1"
+    assert open_task(runtime, new.id).name == "First step"
+    pinned = runtime.start_process(users[0], "Process_lin5", version=1)
+    assert open_task(runtime, pinned.id).name == "Step 1"
+
+
+def test_a_thousand_loop_iterations_keep_the_state_small_and_restorable(db, clock, users):
+    runtime = Runtime(db, clock=clock)
+    runtime.deploy(sources=_model("loop1000.bpmn"))
+    inst = runtime.start_process(users[0], "Process_loop1000")
+    sizes = {}
+    for i in range(1, 1001):
+        if i == 400:  # a fresh engine on the same database continues the case
+            runtime = Runtime(db, clock=clock)
+        task = open_task(runtime, inst.id)
+        assert task is not None, f"no open task at iteration {i}"
+        runtime.complete_task(users[0], task.id, {"note": "n" * 50})
+        if i in (10, 500, 999):
+            sizes[i] = state_size(runtime, inst.id)
+    with db.reading() as s:
+        assert s.get(ProcessInstance, inst.id).status == "completed"
+        done = s.scalar(select(func.count()).select_from(Task).where(Task.instance_id == inst.id,
+                                                                     Task.status == "completed"))
+    assert done == 1000
+    assert sizes[999] <= 2 * sizes[10], sizes
+    assert sizes[500] <= 2 * sizes[10], sizes
+
+
+def test_completing_twice_and_stale_tasks_conflict(runtime, users):
+    runtime.deploy(sources=_model("peer_linear5.bpmn"))
+    inst = runtime.start_process(users[0], "Process_lin5")
+    task = open_task(runtime, inst.id)
+    runtime.complete_task(users[0], task.id, {})
+    with pytest.raises(Conflict, match="already completed"):
+        runtime.complete_task(users[0], task.id, {})
+    with pytest.raises(NotFound):
+        runtime.complete_task(users[0], "00000000-0000-0000-0000-000000000000", {})
+    with pytest.raises(InvalidInput):
+        runtime.complete_task(users[0], open_task(runtime, inst.id).id, ["not", "an", "object"])
+
+
+def test_message_reaches_only_the_correlated_instance(runtime, users):
+    runtime.deploy(sources=_model("message_wait.bpmn"))
+    a = runtime.start_process(users[0], "order_wait", {"order_no": "A-1"})
+    b = runtime.start_process(users[0], "order_wait", {"order_no": "B-2"})
+    with runtime.db.reading() as s:
+        assert s.scalar(select(func.count()).select_from(MessageWait)) == 4  # a message and a signal each
+    with pytest.raises(NotFound):
+        runtime.send_message(users[1], "order_confirmed", {"order_no": "C-3"}, {"ok": True})
+    assert runtime.send_message(users[1], "order_confirmed", {"order_no": "B-2"}, {"ok": True}) == [b.id]
+    task = open_task(runtime, b.id)
+    assert task.name == "Review confirmation"
+    assert open_task(runtime, a.id) is None
+    with runtime.db.reading() as s:
+        assert s.scalar(select(func.count()).select_from(MessageWait).where(MessageWait.instance_id == b.id)) == 0
+        received = s.scalars(select(Event).where(Event.instance_id == b.id, Event.type == "message_received")).one()
+    assert received.payload["correlation"] == {"order_no": "B-2"} and received.actor_id == users[1]
+
+
+def test_message_without_correlation_reaches_every_waiting_instance(runtime, users):
+    runtime.deploy(sources=_model("message_wait.bpmn"))
+    ids = [runtime.start_process(users[0], "order_wait", {"order_no": n}).id for n in ("1", "2")]
+    assert runtime.send_message(users[0], "order_confirmed", {}, {}) == ids
+    with pytest.raises(NotFound):
+        runtime.send_message(users[0], "order_confirmed", {}, {})
+
+
+def test_signal_reaches_every_waiting_instance(runtime, users):
+    runtime.deploy(sources=_model("message_wait.bpmn"))
+    ids = [runtime.start_process(users[0], "order_wait", {"order_no": n}).id for n in ("1", "2")]
+    assert runtime.send_signal(users[0], "withdrawn") == ids
+    with runtime.db.reading() as s:
+        assert {s.get(ProcessInstance, i).status for i in ids} == {"completed"}
+    with pytest.raises(NotFound):
+        runtime.send_signal(users[0], "withdrawn")
