@@ -142,7 +142,7 @@ def compile_sources(sources: dict[str, bytes]) -> list[Compiled]:
         bundle.lines[name] = {el.get("id"): el.sourceline for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
         try:
             if name.endswith(".dmn"):
-                parser.add_dmn_xml(tree, filename=name)
+                parser.add_dmn_xml(tree.getroot(), filename=name)
             else:
                 parser.add_bpmn_xml(tree, filename=name)
         except ValidationException as exc:
@@ -320,6 +320,16 @@ def list_definitions(session: Session) -> list[ProcessDefinition]:
     return list(session.scalars(select(ProcessDefinition).join(
         newest, (ProcessDefinition.key == newest.c.key) & (ProcessDefinition.version == newest.c.v))
         .order_by(ProcessDefinition.key)))
+
+
+def decision_with_output(loaded: LoadedDefinition, output: str):
+    """The ``result(task)`` of the first decision table (of a business rule task) with that output."""
+    for spec in (loaded.spec, *loaded.subprocess_specs.values()):
+        for ts in spec.task_specs.values():
+            engine = getattr(ts, "dmnEngine", None)
+            if engine is not None and any(o.name == output for o in engine.decision_table.outputs):
+                return engine.result
+    return None
 
 
 def leaf_events(definition) -> list:

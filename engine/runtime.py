@@ -73,6 +73,27 @@ class Runtime:
         with self._command() as s:
             return definitions.deploy(s, sources, by=by, now=self.clock.now())
 
+    def categories(self, key: str = "closed_loop") -> list[dict]:
+        """The case categories of a case process: names from its start form, department and
+        grid admission from its routing decision table (evaluated, so the DMN stays the truth)."""
+        with self.db.reading() as s:
+            row = definitions.find_definition(s, key)
+            if row is None:
+                raise NotFound(f"process '{key}' not deployed")
+            loaded = self.specs.get(s, row.id)
+        schema = loaded.forms.get(loaded.properties.get(definitions.START_FORM_PROPERTY)) or {}
+        field = schema.get("properties", {}).get("category", {})
+        labels = field.get("x-enum-labels", {})
+        decide = definitions.decision_with_output(loaded, "department")
+        result = []
+        for code in field.get("enum", []):
+            routing = decide(_Probe({"category": code, "urgency": "normal"}, self.script_engine)) if decide else {}
+            result.append({"code": code, "name": labels.get(code, {}).get("zh", code),
+                           "name_en": labels.get(code, {}).get("en", code),
+                           "department": routing.get("department"),
+                           "grid_may_handle": bool(routing.get("grid_may_handle"))})
+        return result
+
     # ------------------------------------------------------------------ starting
 
     def start_process(self, user_id: int | None, key: str, data: dict | None = None,
@@ -478,6 +499,15 @@ class Runtime:
         case_id = case_id.id if isinstance(case_id, Case) else case_id
         s.info["events"].append({"instance_id": instance_id, "case_id": case_id, "task_id": task_id,
                                  "type": type_, "actor_id": actor_id, "at": self.clock.now(), "payload": payload})
+
+
+class _Probe:
+    """Just enough of a task for evaluating a decision table outside a running workflow."""
+
+    def __init__(self, data: dict, script_engine):
+        self.data = data
+        self.workflow = self
+        self.script_engine = script_engine
 
 
 def _current_data(wf: BpmnWorkflow, ready) -> dict:

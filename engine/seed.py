@@ -120,3 +120,60 @@ def seed_users(s: Session) -> None:
 def seed_demo(s: Session) -> None:
     seed_org(s)
     seed_users(s)
+
+
+RESOLVED = {"outcome": "resolved", "resolution": "已现场处置 Handled on site"}
+FEEDBACK_OK = {"contacted": True, "resolved": True, "satisfaction": "satisfied", "comment": "很满意 Thanks"}
+
+# (reporter, report fields, steps) — each step is (username, data); the case stops where its steps end.
+DEMO_CASES = [
+    ("grid1", dict(title="楼道堆放杂物 Clutter in stairwell", category="garbage", source="patrol"), []),
+    ("acceptor1", dict(title="12345: 小区停电 Power cut in compound", category="power_outage", source="hotline",
+                       urgency="urgent"), []),
+    ("acceptor1", dict(title="夜间施工噪音 Night-time construction noise", category="noise", source="resident"),
+     [("acceptor1", {"outcome": "accept"})]),
+    ("grid1", dict(title="单元停电 Building without power", category="power_outage", source="patrol",
+                   urgency="urgent"),
+     [("grid1", {"outcome": "whistle", "department": "power"})]),
+    ("grid1", dict(title="燃气异味 Smell of gas", category="gas_leak", source="patrol", urgency="emergency"),
+     [("grid1", {"outcome": "whistle", "department": "gas"}), ("liaison_gas", "claim")]),
+    ("grid1", dict(title="违章搭建 Illegal extension on roof", category="illegal_construction", source="patrol"),
+     [("grid1", {"outcome": "escalate", "note": "需社区会商 needs consultation"})]),
+    ("grid1", dict(title="电梯频繁故障 Lift keeps failing", category="lift_fault", source="patrol"),
+     [("grid1", {"outcome": "escalate"}), ("community1", {"outcome": "escalate", "note": "物业不配合"})]),
+    ("grid1", dict(title="管道漏水 Leaking pipe", category="water_leak", source="patrol"),
+     [("grid1", {"outcome": "whistle", "department": "water"}), ("liaison_water", RESOLVED)]),
+    ("acceptor1", dict(title="路面坑洼 Pothole at gate", category="road_damage", source="qr"),
+     [("acceptor1", {"outcome": "accept"}), ("grid1", {"outcome": "whistle", "department": "urban_management"}),
+      ("liaison_urban_management", RESOLVED), ("grid1", {"outcome": "passed"})]),
+    ("grid1", dict(title="垃圾清运不及时 Bins overflowing", category="garbage", source="patrol"),
+     [("grid1", RESOLVED), ("grid1", {"outcome": "passed"}), ("acceptor1", FEEDBACK_OK)]),
+    ("acceptor1", dict(title="重复投诉 Duplicate noise complaint", category="noise", source="hotline"),
+     [("acceptor1", {"outcome": "reject", "reject_reason": "duplicate", "comment": "同GL案件"})]),
+    ("grid1", dict(title="高空坠物隐患 Loose tiles on facade", category="falling_objects", source="patrol"),
+     [("grid1", RESOLVED), ("grid1", {"outcome": "failed", "note": "仍有松动 still loose"})]),
+    ("grid2", dict(title="楼道灯不亮 Stairwell light out", category="street_light", source="patrol",
+                   grid="21010200101002"), []),
+]
+
+
+def seed_demo_cases(runtime) -> int:
+    """Report the demo cases and walk each to its stage; skipped when cases already exist."""
+    from .model import Case, Task
+    with runtime.db.reading() as s:
+        if s.scalar(select(Case.id).limit(1)) is not None:
+            return 0
+        ids = dict(s.execute(select(User.username, User.id)).all())
+    for reporter, fields, steps in DEMO_CASES:
+        report = {"description": fields["title"], "grid": all_grids()[0],
+                  "reporter": {"name": "李先生", "phone": "13900000000"},
+                  "location": {"address": "沈阳市和平区民主社区", "lat": 41.79, "lon": 123.41}, **fields}
+        case = runtime.report_case(ids[reporter], report)
+        for username, data in steps:
+            with runtime.db.reading() as s:
+                task_id = s.scalar(select(Task.id).where(Task.case_id == case.id, Task.status == "open"))
+            if data == "claim":
+                runtime.claim(ids[username], task_id)
+            else:
+                runtime.complete_task(ids[username], task_id, data)
+    return len(DEMO_CASES)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+
+os.environ.setdefault("GRIDLOOP_PBKDF2_ROUNDS", "1000")  # seed dozens of users quickly
 from datetime import datetime, timezone
 
 import pytest
