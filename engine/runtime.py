@@ -36,7 +36,7 @@ CALENDAR_FILE = os.path.join(WORKFLOWS_DIR, "calendars", "cn.json")
 
 # Task-data variables mirrored into the case row after every step (see docs/modelling.md).
 CASE_VARIABLES = ("category", "urgency", "department", "escalation_level", "consult_unit",
-                  "rework_count", "return_count", "stage")
+                  "rework_count", "return_count")
 # Case timestamps set when the case first (or, for resolved/verified, last) enters a stage.
 STAGE_TIMESTAMPS = {"grid_handling": "dispatched_at", "verification": "resolved_at",
                     "feedback": "verified_at", "closed": "closed_at", "rejected": "closed_at"}
@@ -455,13 +455,12 @@ class Runtime:
             if name in data and data[name] is not None and getattr(case, name) != data[name]:
                 changes[name] = (getattr(case, name), data[name])
                 setattr(case, name, data[name])
-        if ready:
-            stages = [t.task_spec.extensions.get("properties", {}).get("stage") for t in ready
-                      if getattr(t.task_spec, "extensions", None)]
-            stage = next((st for st in stages if st), None)
-            if stage and stage != case.stage:
-                changes["stage"] = (case.stage, stage)
-                case.stage = stage
+        # The stage is the open task's; between tasks (closed, rejected) a script sets ``stage``.
+        stages = [(getattr(t.task_spec, "extensions", None) or {}).get("properties", {}).get("stage") for t in ready]
+        stage = next((st for st in stages if st), None) or (data.get("stage") if not ready else None)
+        if stage and stage != case.stage:
+            changes["stage"] = (case.stage, stage)
+            case.stage = stage
         status = data.get("case_status")
         if status in ("open", "closed", "rejected") and status != case.status:
             changes["case_status"] = (case.status, status)

@@ -63,6 +63,13 @@ class LoopDriver:
         with self.rt.db.reading() as s:
             return list(s.scalars(select(Event.type).where(Event.case_id == case_id).order_by(Event.id)))
 
+    def stage_path(self, case_id: int) -> list[tuple[str, str]]:
+        """(from, to) of every stage change, in order."""
+        with self.rt.db.reading() as s:
+            payloads = s.scalars(select(Event.payload).where(Event.case_id == case_id, Event.type == "stage_changed")
+                                 .order_by(Event.id))
+            return [(p["from"], p["to"]) for p in payloads]
+
     def close_after_resolution(self, case_id: int, satisfaction: str = "satisfied") -> None:
         self.step(case_id, "grid1", {"outcome": "passed"}, stage="verification")
         self.step(case_id, "acceptor1", {"contacted": True, "resolved": True, "satisfaction": satisfaction},

@@ -34,6 +34,8 @@ def test_straight_resolution_by_the_grid(loop):
     assert events[:2] == ["instance_started", "case_reported"]
     assert events.count("task_completed") == 3 and "instance_completed" in events
     assert "case_closed" in events
+    assert loop.stage_path(case_id) == [("reported", "grid_handling"), ("grid_handling", "verification"),
+                                        ("verification", "feedback"), ("feedback", "closed")]
 
 
 def test_whistle_then_the_liaison_reports_in_and_resolves(loop):
