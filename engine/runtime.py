@@ -28,7 +28,7 @@ from .db import Database
 from .errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
 from .model import Case, Event, MessageWait, ProcessInstance, Task
 from .scripting import make_script_engine
-from .state import compact, dump_state, load_state
+from .state import WorkflowCache, compact, dump_state, load_state
 from .workcalendar import WorkCalendar
 
 WORKFLOWS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "workflows")
@@ -58,6 +58,8 @@ class Runtime:
         self.clock = clock or Clock()
         self.calendar = calendar or WorkCalendar.from_file(CALENDAR_FILE)
         self.specs = definitions.SpecCache()
+        self._paths: dict[str, str] = {}
+        self.workflows = WorkflowCache()
         self.script_engine = make_script_engine({"now": self.clock.now, "deadline": self.deadline})
 
     def deadline(self, limit: str, start: datetime | None = None) -> str:
@@ -209,10 +211,8 @@ class Runtime:
         """Complete a task with form data; a candidate may complete an open task directly."""
         with self._command() as s:
             who = org.actor(s, user_id)
-            instance_id = s.scalar(select(Task.instance_id).where(Task.id == task_id))
-            if instance_id is None:
-                raise NotFound(f"task {task_id} not found")
-            inst = self._lock(s, instance_id)
+            inst = self._lock(s, select(Task.instance_id).where(Task.id == task_id).scalar_subquery(),
+                              missing=f"task {task_id} not found")
             task = s.get(Task, task_id, populate_existing=True)
             if task.assignee_id is None:
                 self._check_candidate(who, task)
@@ -352,19 +352,31 @@ class Runtime:
             return Conflict(f"task is claimed by {holder}")
         return Conflict("task is already claimed by you")
 
-    def _lock(self, s: Session, instance_id: int) -> ProcessInstance:
+    def _lock(self, s: Session, instance_id, missing: str | None = None) -> ProcessInstance:
+        """Lock the instance row (FOR UPDATE on PostgreSQL; SQLite's write transaction is
+        already exclusive). Its state is loaded only if the live-workflow cache misses."""
         inst = s.scalars(select(ProcessInstance).where(ProcessInstance.id == instance_id)
                          .with_for_update().execution_options(populate_existing=True)).first()
         if inst is None:
-            raise NotFound(f"process instance {instance_id} not found")
+            raise NotFound(missing or f"process instance {instance_id} not found")
         if inst.status != "running":
             raise Conflict(f"process instance {instance_id} is {inst.status}")
         return inst
+
+    def _org_path(self, s: Session, code: str) -> str:
+        """Org units are never re-parented (codes are permanent), so their paths are cached."""
+        path = self._paths.get(code)
+        if path is None:
+            path = self._paths[code] = org.path_of(s, code)
+        return path
 
     def _loaded(self, s: Session, inst: ProcessInstance) -> definitions.LoadedDefinition:
         return self.specs.get(s, inst.definition_id)
 
     def _restore(self, inst: ProcessInstance, loaded: definitions.LoadedDefinition) -> BpmnWorkflow:
+        cached = self.workflows.take(inst.id, inst.revision)
+        if cached is not None:
+            return cached
         return load_state(inst.state, loaded.spec, loaded.subprocess_specs, self.script_engine)
 
     def _advance(self, s: Session, inst: ProcessInstance, loaded: definitions.LoadedDefinition,
@@ -391,6 +403,8 @@ class Runtime:
             s.flush()
         except StaleDataError:
             raise Conflict("the case was changed by another command at the same time; retry") from None
+        if inst.status == "running":
+            s.info["saved"].append((inst, wf))
 
     def _sync_tasks(self, s, inst, loaded, wf, ready, case, now) -> None:
         rows = dict(s.execute(select(Task.id, Task.element_id).where(
@@ -402,11 +416,10 @@ class Runtime:
                       .execution_options(synchronize_session=False))
             for task_id in gone:
                 self._event(s, "task_cancelled", inst, inst.case_id, task_id, None, {"element": rows[task_id]})
-        paths: dict[str, str | None] = {}
         for spiff_task in ready:
             if str(spiff_task.id) in rows:
                 continue
-            row = self._new_task_row(s, inst, spiff_task, case, paths, now)
+            row = self._new_task_row(s, inst, spiff_task, case, now)
             s.add(row)
             if case is not None and row.stage == "feedback":
                 case.feedback_token, case.feedback_task_id, case.feedback_at = secrets.token_urlsafe(24), row.id, None
@@ -415,7 +428,7 @@ class Runtime:
                          "org_unit": row.org_unit_code, "department": row.department,
                          "due_at": row.due_at.isoformat() if row.due_at else None})
 
-    def _new_task_row(self, s, inst, spiff_task, case, paths, now) -> Task:
+    def _new_task_row(self, s, inst, spiff_task, case, now) -> Task:
         spec = spiff_task.task_spec
         props = (getattr(spec, "extensions", None) or {}).get("properties", {})
 
@@ -429,8 +442,10 @@ class Runtime:
                 raise ProcessError(f"property {name} of task '{spec.bpmn_name}': {exc}") from None
 
         unit = prop("candidateOrgUnit")
-        if unit is not None and unit not in paths:
-            paths[unit] = org.path_of(s, str(unit))
+        try:
+            org_path = self._org_path(s, str(unit)) if unit is not None else None
+        except NotFound:
+            raise ProcessError(f"task '{spec.bpmn_name}' is offered to unknown org unit '{unit}'") from None
         limit = prop("dueIn")
         try:
             due_at = self.calendar.add(now, str(limit)) if limit else None
@@ -442,7 +457,7 @@ class Runtime:
                     name=spec.bpmn_name or spec.name, name_zh=props.get("nameZh"),
                     form=props.get(definitions.FORM_PROPERTY), stage=props.get("stage"), role=role,
                     org_unit_code=str(unit) if unit is not None else None,
-                    org_path=paths.get(unit) if unit is not None else None,
+                    org_path=org_path,
                     department=prop("candidateDepartment"),
                     candidate_user_id=inst.started_by_id if role is None else None,
                     status="open", priority=int(prop("priority") or 0),
@@ -486,16 +501,19 @@ class Runtime:
     def _command(self) -> Iterator[Session]:
         """One command's transaction; its history events are written in one batch at the end."""
         with self.db.transaction() as s:
-            s.info["events"] = []
+            s.info["events"], s.info["saved"] = [], []
             yield s
             if s.info["events"]:
                 s.flush()
-                s.execute(insert(Event), s.info["events"])
+                s.execute(Event.__table__.insert(), s.info["events"])
+        for inst, wf in s.info["saved"]:  # committed: these live workflows are now current
+            self.workflows.put(inst.id, inst.revision, wf)
 
     def _event(self, s: Session, type_: str, inst, case_id, task_id: str | None = None, actor_id: int | None = None,
                payload: dict | None = None) -> None:
         instance_id = inst.id if isinstance(inst, ProcessInstance) else inst
         case_id = case_id.id if isinstance(case_id, Case) else case_id
+        # Same keys in every row, so the whole batch is one executemany.
         s.info["events"].append({"instance_id": instance_id, "case_id": case_id, "task_id": task_id,
                                  "type": type_, "actor_id": actor_id, "at": self.clock.now(), "payload": payload})
 

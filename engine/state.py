@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
@@ -158,3 +159,27 @@ def _all_done(task) -> bool:
             return False
         stack.extend(node.children)
     return True
+
+
+class WorkflowCache:
+    """Live workflows of recently used instances, each valid only at the revision it was saved
+    with. A command that finds the row (read under its lock) at that revision skips the
+    deserialization; any other revision, or a failed command, falls back to the stored state."""
+
+    def __init__(self, size: int = 2000):
+        self._items: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def take(self, instance_id: int, revision: int) -> BpmnWorkflow | None:
+        """Remove and return the workflow if it is current; the caller owns it from now on."""
+        with self._lock:
+            item = self._items.pop(instance_id, None)
+        return item[1] if item is not None and item[0] == revision else None
+
+    def put(self, instance_id: int, revision: int, workflow: BpmnWorkflow) -> None:
+        with self._lock:
+            self._items[instance_id] = (revision, workflow)
+            self._items.move_to_end(instance_id)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
