@@ -103,9 +103,12 @@ def setup_demo() -> None:
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 @click.option("--threads", default=8, type=int)
-def serve(host, port, threads) -> None:
+@click.option("--timers/--no-timers", default=True,
+              help="Fire due timers in a background thread (turn off when `gridloop worker`s run).")
+def serve(host, port, threads, timers) -> None:
     """Serve the inbox, REST API and designer pages (gunicorn, one process, threads)."""
     from gunicorn.app.base import BaseApplication
+    from engine.worker import start_background
     from web import create_app
 
     class _Server(BaseApplication):
@@ -116,7 +119,31 @@ def serve(host, port, threads) -> None:
             self.cfg.set("accesslog", "-")
 
         def load(self):
-            return create_app()
+            app = create_app()
+            if timers:  # in the gunicorn worker process, beside the request threads
+                start_background(app.extensions["gridloop"])
+            return app
 
     click.echo(f"Gridloop on http://{host}:{port}")
     _Server().run()
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Fire everything due now, then exit (for cron and tests).")
+@click.option("--interval", default=5.0, type=float, show_default=True, help="Seconds between passes.")
+def worker(once, interval) -> None:
+    """Fire due timers (SLA escalations, overdue marks, feedback closure) until SIGTERM/SIGINT.
+
+    Run any number of these, on any machines, over one PostgreSQL database: each due
+    instance is claimed by exactly one of them (FOR UPDATE SKIP LOCKED). A signal lets the
+    instance in hand finish, then the worker exits.
+    """
+    import logging
+    from engine.worker import Worker
+    # SpiffWorkflow logs every task state change at INFO; a worker reports only its own news.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("engine").setLevel(logging.INFO)
+    runner = Worker(_runtime(), interval)
+    runner.stop_on_signals()
+    fired = runner.run(once=once)
+    click.echo(f"fired timers of {fired} instances")

@@ -1,8 +1,6 @@
 """Validate submitted data against a task's JSON Schema, naming every bad field."""
 from __future__ import annotations
 
-from functools import lru_cache
-import json
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -10,9 +8,15 @@ from jsonschema import Draft202012Validator
 from .errors import InvalidInput
 
 
-@lru_cache(maxsize=256)
-def _validator(schema_json: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads(schema_json))
+_validators: dict[int, tuple[dict, Draft202012Validator]] = {}
+
+
+def _validator(schema: dict) -> Draft202012Validator:
+    """Validators are built once per schema object (deployed forms are never mutated)."""
+    cached = _validators.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        cached = _validators[id(schema)] = (schema, Draft202012Validator(schema))
+    return cached[1]
 
 
 def validate(schema: dict | None, data: Any) -> dict:
@@ -21,7 +25,7 @@ def validate(schema: dict | None, data: Any) -> dict:
         raise InvalidInput("data must be a JSON object", fields={"data": "must be an object"})
     if schema is None:
         return data
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    validator = _validator(schema)
     fields: dict[str, str] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
         if error.validator == "required":

@@ -158,6 +158,8 @@ class Case(Base):
     consult_unit: Mapped[str | None] = mapped_column(String(40))
     rework_count: Mapped[int] = mapped_column(Integer, default=0)
     return_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Handling limits missed (each one escalated the case by a timer); see docs/modelling.md.
+    timeout_count: Mapped[int] = mapped_column(Integer, default=0)
     reported_at: Mapped[datetime]
     dispatched_at: Mapped[datetime | None]
     claimed_at: Mapped[datetime | None]
@@ -169,6 +171,8 @@ class Case(Base):
     feedback_task_id: Mapped[str | None] = mapped_column(String(36))
     feedback_contacted: Mapped[bool | None] = mapped_column(Boolean)
     feedback_resolved: Mapped[bool | None] = mapped_column(Boolean)
+    # satisfied / basically_satisfied / unsatisfied from the reporter; no_feedback when the
+    # feedback limit passed without an answer (the case closed by its timer).
     satisfaction: Mapped[str | None] = mapped_column(String(24))
     feedback_comment: Mapped[str | None] = mapped_column(Text)
     feedback_at: Mapped[datetime | None]

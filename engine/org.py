@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .errors import InvalidInput, NotFound
@@ -86,13 +86,16 @@ class Actor:
         return self.may_act_on(task) or ("supervisor" in self.roles and self.covers(task.org_path))
 
 
+# Built once; every command starts with this query.
+_ACTOR = (select(User.id, User.username, User.display_name, User.roles, OrgUnit.code, OrgUnit.path,
+                 OrgUnit.level, Department.code)
+          .outerjoin(OrgUnit, OrgUnit.id == User.org_unit_id).outerjoin(Department, Department.id == User.department_id)
+          .where(User.id == bindparam("uid"), User.active.is_(True)))
+
+
 def actor(session: Session, user_id: int) -> Actor:
-    """The acting user, read with one light query (every command starts with this)."""
-    row = session.execute(
-        select(User.id, User.username, User.display_name, User.roles, OrgUnit.code, OrgUnit.path,
-               OrgUnit.level, Department.code)
-        .outerjoin(OrgUnit, OrgUnit.id == User.org_unit_id).outerjoin(Department, Department.id == User.department_id)
-        .where(User.id == user_id, User.active.is_(True))).first()
+    """The acting user, read with one light query."""
+    row = session.connection().execute(_ACTOR, {"uid": user_id}).first()
     if row is None:
         raise NotFound(f"user {user_id} not found")
     return Actor(row[0], row[1], row[2], tuple(row[3] or ()), *row[4:])

@@ -9,24 +9,24 @@ from __future__ import annotations
 import os
 import secrets
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator
 from uuid import UUID
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import TaskState
 
-from . import definitions, forms, org
+from . import definitions, forms, org, supervision, timers
 from .clock import Clock
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
-from .model import Case, Event, MessageWait, ProcessInstance, Task
+from .model import Case, Event, MessageWait, ProcessInstance, Task, User
 from .scripting import make_script_engine
 from .state import WorkflowCache, compact, dump_state, load_state
 from .workcalendar import WorkCalendar
@@ -36,12 +36,83 @@ CALENDAR_FILE = os.path.join(WORKFLOWS_DIR, "calendars", "cn.json")
 
 # Task-data variables mirrored into the case row after every step (see docs/modelling.md).
 CASE_VARIABLES = ("category", "urgency", "department", "escalation_level", "consult_unit",
-                  "rework_count", "return_count")
+                  "rework_count", "return_count", "timeout_count", "satisfaction")
 # Case timestamps set when the case first (or, for resolved/verified, last) enters a stage.
 STAGE_TIMESTAMPS = {"grid_handling": "dispatched_at", "verification": "resolved_at",
                     "feedback": "verified_at", "closed": "closed_at", "rejected": "closed_at"}
 FEEDBACK_FIELDS = {"contacted": "feedback_contacted", "resolved": "feedback_resolved",
                    "satisfaction": "satisfaction", "comment": "feedback_comment"}
+
+
+@dataclass
+class Instance:
+    """The process-instance row as a command sees it (read and written with Core statements)."""
+
+    id: int
+    definition_id: int
+    key: str
+    case_id: int | None
+    status: str
+    revision: int
+    started_by_id: int | None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    next_timer_at: datetime | None = None
+    state: str | None = None
+
+
+_PI = ProcessInstance.__table__
+# Built once: building a statement per call costs more than running it on SQLite.
+_LOCK_INSTANCE = (select(_PI.c.id, _PI.c.definition_id, _PI.c.key, _PI.c.case_id, _PI.c.status, _PI.c.revision,
+                         _PI.c.started_by_id).where(_PI.c.id == bindparam("iid")).with_for_update())
+_LOCK_TASK_INSTANCE = (select(_PI.c.id, _PI.c.definition_id, _PI.c.key, _PI.c.case_id, _PI.c.status,
+                              _PI.c.revision, _PI.c.started_by_id)
+                       .where(_PI.c.id == select(Task.__table__.c.instance_id)
+                              .where(Task.__table__.c.id == bindparam("tid")).scalar_subquery())
+                       .with_for_update())
+_STATE = select(_PI.c.state).where(_PI.c.id == bindparam("iid"))
+_SAVE_INSTANCE = (update(_PI).where(_PI.c.id == bindparam("iid"), _PI.c.revision == bindparam("old_revision"))
+                  .values(state=bindparam("state"), revision=bindparam("new_revision"),
+                          status=bindparam("status"), ended_at=bindparam("ended_at"),
+                          next_timer_at=bindparam("next_timer_at")))
+_OPEN_TASKS = select(Task.__table__.c.id, Task.__table__.c.element_id).where(
+    Task.__table__.c.instance_id == bindparam("iid"), Task.__table__.c.status.in_(("open", "claimed")))
+_T = Task.__table__
+_LOAD_TASK = select(_T).where(_T.c.id == bindparam("tid"))
+_SAVE_TASK = update(_T).where(_T.c.id == bindparam("tid"))  # SET comes from the parameters given
+_CASE = Case.__table__
+_LOAD_CASE = select(_CASE).where(_CASE.c.id == bindparam("cid"))
+_SAVE_CASE = update(_CASE).where(_CASE.c.id == bindparam("cid"))
+_INSERT_TASKS = Task.__table__.insert()
+_INSERT_EVENTS = Event.__table__.insert()
+
+
+class CaseRecord:
+    """A case row read and written with Core: attribute writes are remembered and saved in
+    one UPDATE at the end of the command."""
+
+    __slots__ = ("values", "changes")
+
+    def __init__(self, values: dict):
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "changes", {})
+
+    def __getattr__(self, name):
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name, value):
+        if name not in self.values:
+            raise AttributeError(name)
+        self.values[name] = value
+        self.changes[name] = value
+
+    def save(self, conn) -> None:
+        if self.changes:
+            conn.execute(_SAVE_CASE, {"cid": self.values["id"], **self.changes})
+            self.changes.clear()
 
 
 class ProcessError(EngineError):
@@ -99,7 +170,7 @@ class Runtime:
     # ------------------------------------------------------------------ starting
 
     def start_process(self, user_id: int | None, key: str, data: dict | None = None,
-                      version: int | None = None) -> ProcessInstance:
+                      version: int | None = None) -> Instance:
         """Start any deployed process by key (newest version unless one is given)."""
         with self._command() as s:
             row = definitions.find_definition(s, key, version)
@@ -143,19 +214,22 @@ class Runtime:
                     "reporter_phone": case.reporter_phone, "address": case.address,
                     "lat": case.lat, "lon": case.lon, "case_number": case.number}
             self._start(s, loaded, user_id, data, case=case)
+            self._save_cases(s)
+            s.refresh(case)
             return case
 
     def _start(self, s: Session, loaded: definitions.LoadedDefinition, user_id: int | None, data: dict,
-               case: Case | None) -> ProcessInstance:
+               case: Case | None) -> Instance:
         now = self.clock.now()
         wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
         wf.task_tree.data.update(data)
-        inst = ProcessInstance(definition_id=loaded.id, key=loaded.key, state="", started_at=now,
-                               started_by_id=user_id, case_id=case.id if case else None)
-        s.add(inst)
-        s.flush()
+        inst = Instance(0, loaded.id, loaded.key, case.id if case else None, "running", 0, user_id, started_at=now)
+        inst.id = s.execute(insert(_PI).values(definition_id=loaded.id, key=loaded.key, case_id=inst.case_id,
+                                               status="running", state="", revision=0, started_at=now,
+                                               started_by_id=user_id).returning(_PI.c.id)).scalar_one()
         if case is not None:
             case.instance_id = inst.id
+            s.flush()
         self._event(s, "instance_started", inst, case, actor_id=user_id, payload={"key": loaded.key,
                                                                                  "version": loaded.version})
         if case is not None:
@@ -179,9 +253,9 @@ class Runtime:
                             .execution_options(synchronize_session=False)).rowcount
             if not won:
                 s.refresh(task)
-                raise self._not_open(task, who)
+                raise self._not_open(s, task, who)
             s.refresh(task)
-            case = task.case
+            case = self._case(s, task.case_id)
             if case is not None and task.stage == "department_handling" and case.claimed_at is None:
                 case.claimed_at = now
             self._event(s, "task_claimed", task.instance_id, task.case_id, task.id, user_id,
@@ -193,7 +267,7 @@ class Runtime:
             who = org.actor(s, user_id)
             task = self._task(s, task_id)
             if task.status != "claimed":
-                raise self._not_open(task, who) if task.status != "open" else Conflict("task is not claimed")
+                raise self._not_open(s, task, who) if task.status != "open" else Conflict("task is not claimed")
             if task.assignee_id != user_id and not (who.has_role("supervisor") and who.covers(task.org_path)):
                 raise Forbidden("only the holder (or a supervisor of the area) may unclaim this task")
             won = s.execute(update(Task).where(Task.id == task_id, Task.status == "claimed",
@@ -207,29 +281,32 @@ class Runtime:
                         {"element": task.element_id})
             return task
 
+    def urge(self, user_id: int, task_id: str, note: str | None = None) -> Task:
+        """A supervisor urges (催办) an open task of her area; see :func:`supervision.urge`."""
+        return supervision.urge(self, user_id, task_id, note)
+
     def complete_task(self, user_id: int, task_id: str, data: Any) -> Task:
         """Complete a task with form data; a candidate may complete an open task directly."""
         with self._command() as s:
             who = org.actor(s, user_id)
-            inst = self._lock(s, select(Task.instance_id).where(Task.id == task_id).scalar_subquery(),
-                              missing=f"task {task_id} not found")
-            task = s.get(Task, task_id, populate_existing=True)
+            inst = self._lock(s, task_id=task_id)
+            task = self._load_task(s, task_id)
             if task.assignee_id is None:
                 self._check_candidate(who, task)
             if task.status not in ("open", "claimed") or (task.assignee_id not in (None, user_id)):
-                raise self._not_open(task, who)
+                raise self._not_open(s, task, who)
             return self._complete(s, inst, task, data, user_id)
 
-    def submit_feedback(self, token: str, data: Any) -> Case:
+    def submit_feedback(self, token: str, data: Any) -> CaseRecord:
         """The reporter's public answer: completes the feedback task as the callback would."""
         with self._command() as s:
-            case = s.scalars(select(Case).where(Case.feedback_token == token)).first()
+            case = self._case(s, s.scalar(select(Case.id).where(Case.feedback_token == token)))
             if case is None:
                 raise NotFound("unknown feedback link")
             if case.feedback_at is not None:
                 raise Conflict("this feedback link has already been used")
             inst = self._lock(s, case.instance_id)
-            task = s.get(Task, case.feedback_task_id, populate_existing=True)
+            task = self._load_task(s, case.feedback_task_id) if case.feedback_task_id else None
             if task is None or task.status not in ("open", "claimed"):
                 raise Conflict("this feedback link has expired")
             if task.due_at is not None and task.due_at < self.clock.now():
@@ -237,11 +314,11 @@ class Runtime:
             self._complete(s, inst, task, data, None, via="public_link")
             return case
 
-    def _complete(self, s: Session, inst: ProcessInstance, task: Task, data: Any, user_id: int | None,
+    def _complete(self, s: Session, inst: Instance, task: Task, data: Any, user_id: int | None,
                   via: str = "inbox") -> Task:
         loaded = self._loaded(s, inst)
         data = forms.validate(loaded.forms.get(task.form) if task.form else None, data)
-        wf = self._restore(inst, loaded)
+        wf = self._restore(s, inst, loaded)
         spiff_task = wf.get_task_from_id(UUID(task.id))
         if spiff_task is None or spiff_task.state != TaskState.READY:
             raise Conflict("task is no longer waiting for input (stale); reload it")
@@ -251,10 +328,14 @@ class Runtime:
             spiff_task.run()
         except SpiffWorkflowException as exc:
             raise ProcessError(f"the process failed after '{task.name}': {exc}") from None
-        task.status, task.completed_at, task.completed_by_id, task.data = "completed", now, user_id, data
+        done = {"status": "completed", "completed_at": now, "completed_by_id": user_id, "data": data}
         if task.assignee_id is None and user_id is not None:
-            task.assignee_id, task.claimed_at = user_id, now
-        case = task.case
+            done.update(assignee_id=user_id, claimed_at=now)
+        s.connection().execute(_SAVE_TASK, {"tid": task.id, **done})
+        for name, value in done.items():
+            setattr(task, name, value)
+        s.info["done"].add(task.id)
+        case = self._case(s, task.case_id)
         if case is not None and task.stage == "feedback":
             for field, column in FEEDBACK_FIELDS.items():
                 if field in data:
@@ -296,7 +377,7 @@ class Runtime:
             for instance_id in targets:
                 inst = self._lock(s, instance_id)
                 loaded = self._loaded(s, inst)
-                wf = self._restore(inst, loaded)
+                wf = self._restore(s, inst, loaded)
                 try:
                     caught = wf.catch(BpmnEvent(event_class(name), payload=payload)) if kind == "signal" \
                         else wf.send_event(BpmnEvent(event_class(name), payload=payload))
@@ -307,7 +388,7 @@ class Runtime:
                 self._advance(s, inst, loaded, wf, user_id, now)
             return targets
 
-    def _sync_waits(self, s: Session, inst: ProcessInstance, wf: BpmnWorkflow) -> None:
+    def _sync_waits(self, s: Session, inst: Instance, wf: BpmnWorkflow) -> None:
         """Record which messages/signals the instance waits for, so senders find it by query."""
         wanted = []
         for task in wf.event_manager.tasks.values():
@@ -330,6 +411,23 @@ class Runtime:
 
     # ------------------------------------------------------------------ helpers
 
+    def _load_task(self, s: Session, task_id: str) -> Task:
+        """The task row as a detached object (no ORM unit of work to flush afterwards)."""
+        row = s.connection().execute(_LOAD_TASK, {"tid": task_id}).first()
+        if row is None:
+            raise NotFound(f"task {task_id} not found")
+        return Task(**row._mapping)
+
+    def _case(self, s: Session, case_id: int | None) -> CaseRecord | None:
+        """The command's one record of a case (loaded once, saved when the command ends)."""
+        if case_id is None:
+            return None
+        records = s.info.setdefault("cases", {})
+        if case_id not in records:
+            row = s.connection().execute(_LOAD_CASE, {"cid": case_id}).first()
+            records[case_id] = CaseRecord(dict(row._mapping)) if row is not None else None
+        return records[case_id]
+
     def _task(self, s: Session, task_id: str) -> Task:
         task = s.get(Task, task_id)
         if task is None:
@@ -342,23 +440,26 @@ class Runtime:
             raise Forbidden("this task is not offered to you (role, area or department)")
 
     @staticmethod
-    def _not_open(task: Task, who: org.Actor) -> EngineError:
+    def _not_open(s: Session, task: Task, who: org.Actor) -> EngineError:
         if task.status == "completed":
             return Conflict("task already completed")
         if task.status == "cancelled":
             return Conflict("task was cancelled; the case has moved on")
         if task.assignee_id is not None and task.assignee_id != who.id:
-            holder = task.assignee.username if task.assignee else task.assignee_id
+            holder = s.scalar(select(User.username).where(User.id == task.assignee_id))
             return Conflict(f"task is claimed by {holder}")
         return Conflict("task is already claimed by you")
 
-    def _lock(self, s: Session, instance_id, missing: str | None = None) -> ProcessInstance:
-        """Lock the instance row (FOR UPDATE on PostgreSQL; SQLite's write transaction is
-        already exclusive). Its state is loaded only if the live-workflow cache misses."""
-        inst = s.scalars(select(ProcessInstance).where(ProcessInstance.id == instance_id)
-                         .with_for_update().execution_options(populate_existing=True)).first()
-        if inst is None:
-            raise NotFound(missing or f"process instance {instance_id} not found")
+    def _lock(self, s: Session, instance_id: int | None = None, *, task_id: str | None = None) -> Instance:
+        """Lock the instance row (of an instance, or of a task's instance): FOR UPDATE on
+        PostgreSQL, SQLite's write transaction is already exclusive. Its state is loaded
+        only if the live-workflow cache misses."""
+        conn = s.connection()
+        row = conn.execute(_LOCK_TASK_INSTANCE, {"tid": task_id}).first() if task_id is not None \
+            else conn.execute(_LOCK_INSTANCE, {"iid": instance_id}).first()
+        if row is None:
+            raise NotFound(f"task {task_id} not found" if task_id else f"process instance {instance_id} not found")
+        inst = Instance(*row)
         if inst.status != "running":
             raise Conflict(f"process instance {instance_id} is {inst.status}")
         return inst
@@ -370,65 +471,74 @@ class Runtime:
             path = self._paths[code] = org.path_of(s, code)
         return path
 
-    def _loaded(self, s: Session, inst: ProcessInstance) -> definitions.LoadedDefinition:
+    def _loaded(self, s: Session, inst: Instance) -> definitions.LoadedDefinition:
         return self.specs.get(s, inst.definition_id)
 
-    def _restore(self, inst: ProcessInstance, loaded: definitions.LoadedDefinition) -> BpmnWorkflow:
+    def _restore(self, s: Session, inst: Instance, loaded: definitions.LoadedDefinition) -> BpmnWorkflow:
         cached = self.workflows.take(inst.id, inst.revision)
         if cached is not None:
             return cached
-        return load_state(inst.state, loaded.spec, loaded.subprocess_specs, self.script_engine)
+        state = s.connection().execute(_STATE, {"iid": inst.id}).scalar_one()
+        return load_state(state, loaded.spec, loaded.subprocess_specs, self.script_engine)
 
-    def _advance(self, s: Session, inst: ProcessInstance, loaded: definitions.LoadedDefinition,
+    def _advance(self, s: Session, inst: Instance, loaded: definitions.LoadedDefinition,
                  wf: BpmnWorkflow, actor_id: int | None, now: datetime) -> None:
         """Run until the workflow waits, then store state and sync the read model."""
+        with s.no_autoflush:
+            self._step(s, inst, loaded, wf, actor_id, now)
+        saved = s.connection().execute(_SAVE_INSTANCE, {
+            "iid": inst.id, "old_revision": inst.revision, "new_revision": inst.revision + 1, "state": inst.state,
+            "status": inst.status, "ended_at": inst.ended_at, "next_timer_at": inst.next_timer_at}).rowcount
+        if saved != 1:
+            raise Conflict("the case was changed by another command at the same time; retry")
+        inst.revision += 1
+        s.flush()
+        if inst.status == "running":
+            s.info["saved"].append((inst, wf))
+
+    def _step(self, s, inst, loaded, wf, actor_id, now) -> None:
         try:
-            wf.do_engine_steps()
+            fired = timers.run_steps(wf)
         except SpiffWorkflowException as exc:
             raise ProcessError(f"the process failed: {exc}") from None
+        timers.record(self, s, inst, fired)
         compact(wf)
         inst.state = dump_state(wf)
         if wf.is_completed():
             inst.status, inst.ended_at = "completed", now
             self._event(s, "instance_completed", inst, inst.case_id, actor_id=actor_id)
-        inst.next_timer_at = _next_timer(wf)
+        inst.next_timer_at = timers.next_due(wf)
         if loaded.catches_events:
             self._sync_waits(s, inst, wf)
-        case = s.get(Case, inst.case_id) if inst.case_id else None
+        case = self._case(s, inst.case_id)
         ready = wf.get_tasks(state=TaskState.READY, manual=True)
         self._sync_tasks(s, inst, loaded, wf, ready, case, now)
         if case is not None:
             self._sync_case(s, inst, wf, ready, case, actor_id, now)
-        try:
-            s.flush()
-        except StaleDataError:
-            raise Conflict("the case was changed by another command at the same time; retry") from None
-        if inst.status == "running":
-            s.info["saved"].append((inst, wf))
 
     def _sync_tasks(self, s, inst, loaded, wf, ready, case, now) -> None:
-        rows = dict(s.execute(select(Task.id, Task.element_id).where(
-            Task.instance_id == inst.id, Task.status.in_(("open", "claimed")))).all())
+        rows = dict(s.connection().execute(_OPEN_TASKS, {"iid": inst.id}).all())
         ready_ids = {str(t.id) for t in ready}
-        gone = [task_id for task_id in rows if task_id not in ready_ids]
+        gone = [task_id for task_id in rows if task_id not in ready_ids and task_id not in s.info["done"]]
         if gone:
             s.execute(update(Task).where(Task.id.in_(gone)).values(status="cancelled")
                       .execution_options(synchronize_session=False))
             for task_id in gone:
                 self._event(s, "task_cancelled", inst, inst.case_id, task_id, None, {"element": rows[task_id]})
-        for spiff_task in ready:
-            if str(spiff_task.id) in rows:
-                continue
-            row = self._new_task_row(s, inst, spiff_task, case, now)
-            s.add(row)
-            if case is not None and row.stage == "feedback":
-                case.feedback_token, case.feedback_task_id, case.feedback_at = secrets.token_urlsafe(24), row.id, None
-            self._event(s, "task_created", inst, row.case_id, row.id, None,
-                        {"element": row.element_id, "name": row.name, "role": row.role,
-                         "org_unit": row.org_unit_code, "department": row.department,
-                         "due_at": row.due_at.isoformat() if row.due_at else None})
+        new_rows = [self._new_task_row(s, inst, t, case, now) for t in ready if str(t.id) not in rows]
+        for row in new_rows:
+            if case is not None and row["stage"] == "feedback":
+                case.feedback_token, case.feedback_task_id, case.feedback_at = secrets.token_urlsafe(24), row["id"], None
+            self._event(s, "task_created", inst, row["case_id"], row["id"], None,
+                        {"element": row["element_id"], "name": row["name"], "role": row["role"],
+                         "org_unit": row["org_unit_code"], "department": row["department"],
+                         "due_at": row["due_at"].isoformat() if row["due_at"] else None})
+        if new_rows:
+            s.connection().execute(_INSERT_TASKS, new_rows)
 
-    def _new_task_row(self, s, inst, spiff_task, case, now) -> Task:
+    def _new_task_row(self, s, inst, spiff_task, case, now) -> dict[str, Any]:
+        """The task row for a READY user task: candidates, form, stage and due time from its
+        lane and extension properties (evaluated against the task's data)."""
         spec = spiff_task.task_spec
         props = (getattr(spec, "extensions", None) or {}).get("properties", {})
 
@@ -452,16 +562,17 @@ class Runtime:
         except ValueError as exc:
             raise ProcessError(f"dueIn of task '{spec.bpmn_name}': {exc}") from None
         role = spec.lane
-        return Task(id=str(spiff_task.id), instance_id=inst.id, case_id=case.id if case else None,
+        return dict(id=str(spiff_task.id), instance_id=inst.id, case_id=case.id if case else None,
                     process_key=inst.key, element_id=spec.bpmn_id or spec.name,
                     name=spec.bpmn_name or spec.name, name_zh=props.get("nameZh"),
                     form=props.get(definitions.FORM_PROPERTY), stage=props.get("stage"), role=role,
-                    org_unit_code=str(unit) if unit is not None else None,
-                    org_path=org_path,
+                    org_unit_code=str(unit) if unit is not None else None, org_path=org_path,
                     department=prop("candidateDepartment"),
-                    candidate_user_id=inst.started_by_id if role is None else None,
+                    candidate_user_id=inst.started_by_id if role is None else None, assignee_id=None,
                     status="open", priority=int(prop("priority") or 0),
-                    category=case.category if case else None, due_at=due_at, created_at=now)
+                    category=case.category if case else None, due_at=due_at, created_at=now,
+                    claimed_at=None, completed_at=None, completed_by_id=None, data=None, urged_at=None,
+                    urge_count=0, overdue_at=None)
 
     def _sync_case(self, s, inst, wf, ready, case: Case, actor_id, now) -> None:
         data = _current_data(wf, ready)
@@ -500,19 +611,25 @@ class Runtime:
     @contextmanager
     def _command(self) -> Iterator[Session]:
         """One command's transaction; its history events are written in one batch at the end."""
-        with self.db.transaction() as s:
-            s.info["events"], s.info["saved"] = [], []
+        with self.db.transaction() as s, timers.engine_clock(self.clock):
+            s.info["events"], s.info["saved"], s.info["done"] = [], [], set()
             yield s
+            self._save_cases(s)
             if s.info["events"]:
-                s.flush()
-                s.execute(Event.__table__.insert(), s.info["events"])
+                s.connection().execute(_INSERT_EVENTS, s.info["events"])
         for inst, wf in s.info["saved"]:  # committed: these live workflows are now current
             self.workflows.put(inst.id, inst.revision, wf)
 
+    def _save_cases(self, s: Session) -> None:
+        s.flush()
+        for record in s.info.get("cases", {}).values():
+            if record is not None:
+                record.save(s.connection())
+
     def _event(self, s: Session, type_: str, inst, case_id, task_id: str | None = None, actor_id: int | None = None,
                payload: dict | None = None) -> None:
-        instance_id = inst.id if isinstance(inst, ProcessInstance) else inst
-        case_id = case_id.id if isinstance(case_id, Case) else case_id
+        instance_id = inst.id if isinstance(inst, Instance) else inst
+        case_id = case_id.id if isinstance(case_id, (Case, CaseRecord)) else case_id
         # Same keys in every row, so the whole batch is one executemany.
         s.info["events"].append({"instance_id": instance_id, "case_id": case_id, "task_id": task_id,
                                  "type": type_, "actor_id": actor_id, "at": self.clock.now(), "payload": payload})
@@ -535,13 +652,3 @@ def _current_data(wf: BpmnWorkflow, ready) -> dict:
         return wf.data or (wf.last_task.data if wf.last_task else {})
     return wf.last_task.data if wf.last_task is not None else {}
 
-
-def _next_timer(wf: BpmnWorkflow) -> datetime | None:
-    times = []
-    for pending in wf.waiting_events():
-        if pending.event_type.endswith("TimerEventDefinition") and isinstance(pending.value, str):
-            try:
-                times.append(datetime.fromisoformat(pending.value))
-            except ValueError:
-                continue
-    return min(times) if times else None

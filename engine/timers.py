@@ -1,0 +1,238 @@
+"""Deadlines that act: the engine's clock inside SpiffWorkflow, fired-timer history, due work.
+
+Time limits are BPMN timer events (docs/modelling.md). This module is everything the engine
+adds around them:
+
+* :func:`engine_clock` makes SpiffWorkflow's timers read the engine's clock (see below).
+* :func:`run_steps` runs engine steps until nothing is ready and reports every timer that
+  fired; :func:`record` turns each into a ``timer_fired`` history event and applies the
+  timer's ``marksOverdue`` property to the task it is attached to.
+* :func:`next_due` is the instance's next timer due time, stored (indexed) after every command.
+* :func:`fire_next` / :func:`run_due` are the due-work runner: claim one due instance, fire
+  its timers, store it, in one transaction per instance; safe with any number of runners.
+
+Why the clock works the way it does
+-----------------------------------
+SpiffWorkflow computes and checks due times with ``datetime.now(timezone.utc)``, called inside
+its module ``SpiffWorkflow.bpmn.specs.event_definitions.timer`` and nowhere else. The
+alternative to redirecting that call, subclassed timer event definitions, would have to be
+registered with the parser *and* the serializer, and every spec already deployed (stored
+with SpiffWorkflow's own class names) would keep reading the wall clock. Instead, that one
+module gets a ``datetime`` whose ``now()`` asks a context variable for the clock of the
+command running in this thread (set by the Runtime around each command with
+:func:`engine_clock`); with no command running it is the real clock, so nothing else changes.
+A context variable, not a global: web threads, the due-work thread and tests with their own
+frozen clocks run side by side in one process.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Iterator
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import TaskState
+
+from .clock import Clock
+from .definitions import leaf_events
+from .errors import EngineError
+from .model import ProcessInstance, Task
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# A due instance whose timers cannot fire (its process fails) is retried this much later,
+# so one broken case never keeps a runner busy; the failure is in its history.
+RETRY_DELAY = timedelta(minutes=5)
+OVERDUE_MODES = ("always", "unclaimed")
+
+_clock: ContextVar[Clock | None] = ContextVar("gridloop_engine_clock", default=None)
+
+
+class _EngineDatetime(datetime):
+    """``datetime`` as SpiffWorkflow's timer module sees it: ``now()`` is the engine clock of
+    the command running in this context, or the real clock outside commands."""
+
+    @classmethod
+    def now(cls, tz=None):
+        clock = _clock.get()
+        if clock is None:
+            return super().now(tz)
+        now = clock.now().astimezone(tz) if tz is not None else clock.now().astimezone().replace(tzinfo=None)
+        return cls.combine(now.date(), now.time(), now.tzinfo)
+
+
+if spiff_timer.datetime is not datetime:  # pragma: no cover - a SpiffWorkflow upgrade changed the module
+    raise ImportError("SpiffWorkflow's timer module no longer uses datetime.now; see engine/timers.py")
+spiff_timer.datetime = _EngineDatetime
+
+
+@contextmanager
+def engine_clock(clock: Clock) -> Iterator[None]:
+    """Within this block, SpiffWorkflow's timers in this thread/context read ``clock``."""
+    token = _clock.set(clock)
+    try:
+        yield
+    finally:
+        _clock.reset(token)
+
+
+# ---------------------------------------------------------------------------------- firing
+
+def run_steps(wf: BpmnWorkflow) -> list[dict]:
+    """Run engine steps until no engine task is ready; return the timers that fired.
+
+    Timers that came due while the instance was stored are refreshed first, so they run in
+    the same steps. SpiffWorkflow's ``do_engine_steps`` ends by refreshing timers again: one
+    found due there is READY but not yet run, so steps are repeated until nothing is ready
+    (this also catches up a cycle timer that missed several cycles). A timer event task that
+    is about to run has fired; so has a cycle timer whose branch starts while the timer
+    itself keeps waiting.
+    """
+    fired: list[dict] = []
+
+    def will_run(task):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition) and not isinstance(definition, CycleTimerEventDefinition):
+            fired.append(_fired(task, task._get_internal_data("event_value")))
+            return
+        parent = task.parent
+        cycle = getattr(parent.task_spec, "event_definition", None) if parent is not None else None
+        if isinstance(cycle, CycleTimerEventDefinition) and parent.state == TaskState.WAITING:
+            value = parent._get_internal_data("event_value") or {}
+            due = datetime.fromisoformat(value["next"]) - timedelta(seconds=value["duration"]) if value else None
+            fired.append(_fired(parent, due.isoformat() if due else None))
+
+    wf.refresh_timers()
+    while True:
+        wf.do_engine_steps(will_complete_task=will_run)
+        if not any(not t.task_spec.manual for t in wf.get_tasks(state=TaskState.READY)):
+            return fired
+
+
+def _fired(task, due) -> dict:
+    spec = task.task_spec
+    attached = None
+    if isinstance(spec, BoundaryEvent) and task.parent is not None:
+        attached = next((c for c in task.parent.children if not isinstance(c.task_spec, BoundaryEvent)), None)
+    return {"element": spec.bpmn_id or spec.name, "name": spec.bpmn_name, "due": due,
+            "interrupting": getattr(spec, "cancel_activity", None),
+            "attached_id": str(attached.id) if attached is not None else None,
+            "attached_to": attached.task_spec.bpmn_id if attached is not None else None,
+            "marks_overdue": ((getattr(spec, "extensions", None) or {}).get("properties", {})
+                              .get("marksOverdue"))}
+
+
+def record(rt: Runtime, s: Session, inst: ProcessInstance, fired: list[dict]) -> None:
+    """One ``timer_fired`` event per fired timer (on the task it is attached to); a timer with
+    ``marksOverdue`` marks that task overdue (``always``, or only while nobody has claimed
+    it: ``unclaimed``), which the supervisor's view shows and ``task_overdue`` records."""
+    now = rt.clock.now()
+    for timer in fired:
+        mode, task_id = timer.pop("marks_overdue"), timer.pop("attached_id")
+        marked = False
+        if mode in OVERDUE_MODES and task_id is not None:
+            where = [Task.id == task_id, Task.status.in_(("open", "claimed")), Task.overdue_at.is_(None)]
+            if mode == "unclaimed":
+                where.append(Task.assignee_id.is_(None))
+            marked = s.execute(update(Task).where(*where).values(overdue_at=now)
+                               .execution_options(synchronize_session=False)).rowcount == 1
+        rt._event(s, "timer_fired", inst, inst.case_id, task_id, None, {**timer, "marked_overdue": marked})
+        if marked:
+            rt._event(s, "task_overdue", inst, inst.case_id, task_id, None,
+                      {"element": timer["attached_to"], "limit": timer["name"] or timer["element"],
+                       "due": timer["due"]})
+
+
+def next_due(wf: BpmnWorkflow) -> datetime | None:
+    """The soonest due time of any waiting timer, in the top workflow or a called process.
+
+    Reads every waiting catch event (boundary, intermediate, event-gateway and cycle timers
+    alike); a timer date written without a zone counts in the server's zone, as SpiffWorkflow
+    itself compares it.
+    """
+    times = []
+    for task in wf.event_manager.tasks.values():
+        for definition in leaf_events(task.task_spec.event_definition):
+            if isinstance(definition, TimerEventDefinition):
+                value = definition.details(task).value
+                if isinstance(value, str):
+                    times.append(TimerEventDefinition.get_datetime(value))
+    return min(times) if times else None
+
+
+# ---------------------------------------------------------------------------------- due work
+
+def _due(now: datetime, instance_id: int | None):
+    pi = ProcessInstance
+    query = (select(pi.id).where(pi.status == "running", pi.next_timer_at < now)
+             .order_by(pi.next_timer_at).limit(1).with_for_update(skip_locked=True))
+    return query.where(pi.id == instance_id) if instance_id is not None else query
+
+
+def fire_next(rt: Runtime, now: datetime, instance_id: int | None = None) -> int | None:
+    """Claim one instance with a timer due before ``now`` (that one, if given), fire what is
+    due and store it, in one transaction; return its id, or None when nothing is due.
+
+    The claim is ``SELECT ... FOR UPDATE SKIP LOCKED``: concurrent runners each take a
+    different instance and never wait for one another; a web command on the same instance
+    waits for the row lock and then sees the fired state. On SQLite, where that clause does
+    not exist, the write transaction itself (BEGIN IMMEDIATE) serializes runners. A timer
+    fires at most once because its fired state, the read model and its history event are
+    committed together; a runner killed half-way commits nothing, and the next one finds
+    the instance still due.
+    """
+    claimed = None
+    try:
+        with rt._command() as s:
+            claimed = s.scalar(_due(now, instance_id))
+            if claimed is None:
+                return None
+            inst = rt._lock(s, claimed)  # already ours: the runtime's own view of the row
+            loaded = rt._loaded(s, inst)
+            rt._advance(s, inst, loaded, rt._restore(s, inst, loaded), None, rt.clock.now())
+            if inst.next_timer_at is not None and inst.next_timer_at < now:
+                raise EngineError(f"a timer due at {inst.next_timer_at.isoformat()} did not fire")
+            return claimed
+    except EngineError as exc:
+        if claimed is None:
+            raise
+        _postpone(rt, claimed, exc)
+        return claimed
+
+
+def _postpone(rt: Runtime, instance_id: int, exc: EngineError) -> None:
+    """Record the failure and retry later; the state is untouched, so the revision stays."""
+    log.warning("timers of instance %s failed, retrying in %s: %s", instance_id, RETRY_DELAY, exc.message)
+    retry_at = rt.clock.now() + RETRY_DELAY
+    with rt._command() as s:
+        s.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
+                  .values(next_timer_at=retry_at, error=exc.message))
+        case_id = s.scalar(select(ProcessInstance.case_id).where(ProcessInstance.id == instance_id))
+        rt._event(s, "timer_failed", instance_id, case_id, payload={"error": exc.message,
+                                                                    "retry_at": retry_at.isoformat()})
+
+
+def run_due(rt: Runtime, *, stop: threading.Event | None = None, limit: int | None = None) -> int:
+    """One due-work pass: fire every instance due now, one transaction each, until none is
+    left (or ``stop`` is set, or ``limit`` instances are done); return how many.
+
+    Each instance is taken at most once per pass: afterwards its next due time lies after
+    the pass's ``now`` (or it was postponed), so a pass always ends.
+    """
+    now, count = rt.clock.now(), 0
+    while (limit is None or count < limit) and not (stop is not None and stop.is_set()):
+        if fire_next(rt, now) is None:
+            break
+        count += 1
+    return count
