@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import TaskState
 
@@ -139,13 +140,23 @@ def _new_root(unfinished):
 
 
 def _prune_finished_branches(root) -> None:
-    """Remove child subtrees that are entirely finished under unfinished tasks (e.g. the
-    branches a repeating timer has already run); loop and multi-instance parents keep theirs."""
+    """Under unfinished tasks, remove child subtrees that are entirely finished (e.g. the
+    branches a repeating timer has already run) and waiting duplicates of one join (a cycle
+    timer adds one per pass; when the join fires it keeps one and cancels the rest anyway).
+    Loop and multi-instance parents keep their children."""
     stack = [root]
     while stack:
         task = stack.pop()
         if not task.state & _DONE and not isinstance(task.task_spec, LoopTask):
-            kept = [c for c in task.children if not _all_done(c)]
+            kept, joins = [], set()
+            for child in task.children:
+                if _all_done(child):
+                    continue
+                if isinstance(child.task_spec, Join) and child.state == TaskState.WAITING and not child._children:
+                    if child.task_spec.name in joins:
+                        continue
+                    joins.add(child.task_spec.name)
+                kept.append(child)
             if len(kept) != len(task._children):
                 task._children = [c.id for c in kept]
         stack.extend(task.children)

@@ -7,7 +7,7 @@ import os
 import pytest
 from sqlalchemy import func, select
 
-from engine import org
+from engine import org, timers
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.model import Event, MessageWait, ProcessInstance, Task
 from engine.runtime import Runtime
@@ -154,3 +154,23 @@ def test_signal_reaches_every_waiting_instance(runtime, users):
         assert {s.get(ProcessInstance, i).status for i in ids} == {"completed"}
     with pytest.raises(NotFound):
         runtime.send_signal(users[0], "withdrawn")
+
+
+def test_an_hourly_reminder_for_weeks_does_not_grow_the_state(runtime, clock, users):
+    runtime.deploy(sources=_model("reminder_cycle.bpmn"))
+    inst = runtime.start_process(users[0], "hourly_reminder")
+    sizes = {}
+    for hour in range(1, 301):  # 300 hourly reminders: twelve and a half days
+        clock.advance(hours=1, seconds=1)
+        assert timers.run_due(runtime) == 1, f"reminder {hour} did not fire"
+        if hour in (10, 300):
+            sizes[hour] = state_size(runtime, inst.id)
+    assert sizes[300] <= 2 * sizes[10], sizes
+    with runtime.db.reading() as s:
+        fired = s.scalar(select(func.count()).select_from(Event).where(Event.instance_id == inst.id,
+                                                                       Event.type == "timer_fired"))
+        assert s.get(ProcessInstance, inst.id).next_timer_at > clock.now()  # still reminding
+    assert fired == 300
+    runtime.complete_task(users[0], open_task(runtime, inst.id).id, {})
+    with runtime.db.reading() as s:
+        assert s.get(ProcessInstance, inst.id).status == "completed"
