@@ -1,0 +1,57 @@
+"""The `gridloop` command: deploy prints what changed, start runs any process by key."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+
+from .conftest import MODELS
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRIDLOOP_DATABASE_URL", f"sqlite:///{tmp_path}/cli.sqlite")
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+    return run
+
+
+def test_deploy_prints_new_versions_only_for_changes(cli, tmp_path):
+    first = cli("deploy", os.path.join(MODELS, "peer_linear5.bpmn"))
+    assert first.exit_code == 0 and first.output.strip() == "Process_lin5 v1 deployed"
+    again = cli("deploy", os.path.join(MODELS, "peer_linear5.bpmn"))
+    assert again.output.strip() == "Process_lin5 v1 unchanged"
+    changed = tmp_path / "peer_linear5.bpmn"
+    with open(os.path.join(MODELS, "peer_linear5.bpmn"), "rb") as fh:
+        changed.write_bytes(fh.read().replace(b"Step 5", b"Last step"))
+    assert cli("deploy", str(changed)).output.strip() == "Process_lin5 v2 deployed"
+
+
+def test_deploy_the_default_workflows_folder(cli):
+    result = cli("deploy")
+    assert result.exit_code == 0
+    assert "closed_loop v1 deployed" in result.output and "consultation v1 deployed" in result.output
+
+
+def test_a_bad_file_is_a_clear_error_and_exit_code(cli, tmp_path):
+    bad = tmp_path / "bad.bpmn"
+    bad.write_text("<bpmn:definitions")
+    result = CliRunner().invoke(main, ["deploy", str(bad)])
+    assert result.exit_code == 1 and "malformed XML" in result.output and "bad.bpmn" in result.output
+
+
+def test_start_any_process_by_key_with_data(cli):
+    cli("deploy", os.path.join(MODELS, "message_wait.bpmn"))
+    result = cli("start", "order_wait", "--data", json.dumps({"order_no": "A-1"}))
+    assert result.exit_code == 0
+    assert json.loads(result.output) == {"id": 1, "key": "order_wait", "status": "running"}
+    unknown = CliRunner().invoke(main, ["start", "nope"])
+    assert unknown.exit_code == 1 and "not deployed" in unknown.output
+    bad = CliRunner().invoke(main, ["start", "order_wait", "--data", "{nope"])
+    assert bad.exit_code == 2 and "not JSON" in bad.output
