@@ -1,0 +1,30 @@
+"""The app factory: configuration from the environment, a secret key that survives restarts."""
+from __future__ import annotations
+
+import os
+import stat
+
+from web import create_app, settings
+
+
+def test_secret_key_is_created_once_and_kept(tmp_path):
+    first = settings.instance_secret(str(tmp_path / "instance"))
+    path = tmp_path / "instance" / "secret_key"
+    assert len(first) == 64 and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert settings.instance_secret(str(tmp_path / "instance")) == first  # a restart keeps the sessions
+
+
+def test_environment_configures_database_and_secret(monkeypatch, tmp_path):
+    url = f"sqlite:///{tmp_path}/env.sqlite"
+    monkeypatch.setenv("GRIDLOOP_DATABASE_URL", url)
+    monkeypatch.setenv("GRIDLOOP_SECRET_KEY", "from-env")
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "from-env"
+    assert app.extensions["gridloop"].db.url == url
+    assert create_app({"SECRET_KEY": "given"}).config["SECRET_KEY"] == "given"  # the caller wins
+
+
+def test_given_runtime_is_reused_and_health_needs_nothing(runtime):
+    app = create_app({"RUNTIME": runtime, "SECRET_KEY": "x"})
+    assert app.extensions["gridloop"] is runtime and "RUNTIME" not in app.config
+    assert app.test_client().get("/healthz").get_json() == {"status": "ok"}

@@ -1,0 +1,71 @@
+"""A real headless Chromium (Debian's) signs in as grid1, claims and completes a task, and
+leaves screenshots of the inbox and of a case page in docs/screenshots/."""
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from engine.seed import seed_demo_cases
+
+from .conftest import make_app
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+SCREENSHOTS = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "screenshots")
+
+
+@pytest.fixture
+def server(world):
+    seed_demo_cases(world)  # a lived-in inbox for the screenshots
+    httpd = make_server("127.0.0.1", 0, make_app(world), threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join()
+
+
+@pytest.mark.browser
+def test_grid_worker_claims_and_completes_a_task_in_chromium(server, api):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian chromium not installed: run make browser")
+    from playwright.sync_api import expect, sync_playwright
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = chromium.new_page(locale="zh-CN", viewport={"width": 1280, "height": 800})
+            page.goto(f"{server}/inbox/claimable")
+            page.fill("#username", "grid1")
+            page.fill("#password", "demo")
+            page.click("button.primary")
+            expect(page).to_have_url(f"{server}/inbox/claimable")
+            row = page.locator("table.tasks tbody tr", has_text="高空坠物隐患 Loose tiles on facade")
+            expect(row).to_have_count(1)
+            page.screenshot(path=os.path.join(SCREENSHOTS, "inbox.png"), full_page=True)
+
+            row.get_by_role("button", name="领取").click()
+            expect(page.locator("h1")).to_have_text("网格处置")
+            expect(page.locator(".flash.success")).to_contain_text("已领取任务")
+            page.get_by_label("网格办结").check()
+            page.get_by_role("button", name="提交").click()
+            expect(page.locator("#resolution-error")).to_be_visible()  # required once "resolved" is chosen
+            expect(page.get_by_label("网格办结")).to_be_checked()
+            page.fill("textarea[name=resolution]", "已加固外墙瓷砖 Tiles fixed")
+            page.get_by_role("button", name="提交").click()
+            expect(page.locator(".stage-line strong")).to_have_text("核查")
+            expect(page.locator(".timeline")).to_contain_text("」 — 办结")  # "… completed “…” — resolved"
+            page.screenshot(path=os.path.join(SCREENSHOTS, "case.png"), full_page=True)
+            case_id = int(page.url.rsplit("/", 1)[-1])
+        finally:
+            chromium.close()
+    case = api.case(case_id)
+    assert (case["stage"], case["title"]) == ("verification", "高空坠物隐患 Loose tiles on facade")
+    last = [e for e in case["history"] if e["type"] == "task_completed"][-1]
+    assert (last["actor"], last["payload"]["data"]) == ("grid1", {
+        "outcome": "resolved", "department": "housing",  # pre-filled from the routing table
+        "resolution": "已加固外墙瓷砖 Tiles fixed"})

@@ -1,0 +1,44 @@
+"""Gridloop's web layer: HTML pages and the REST API over the engine's service functions.
+
+Thin on purpose: a view parses the request, calls one engine function and renders the result.
+"""
+from __future__ import annotations
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from engine.db import Database
+from engine.runtime import Runtime
+
+from . import api, auth, cases, designer, errors, feedback, i18n, inbox, pages, settings
+
+csrf = CSRFProtect()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. ``config`` overrides the environment; ``RUNTIME`` reuses a Runtime
+    (tests), else one is made for ``DATABASE_URL`` (GRIDLOOP_DATABASE_URL or the SQLite default)."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(settings.DEFAULTS)
+    app.config.update(settings.from_env())
+    app.config.update(config or {})
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = settings.instance_secret(app.instance_path)
+    app.extensions["gridloop"] = app.config.pop("RUNTIME", None) or Runtime(Database(app.config.get("DATABASE_URL")))
+    app.json.sort_keys = False  # keep the schemas' field order
+    app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
+
+    csrf.init_app(app)
+    i18n.init_app(app)
+    pages.init_app(app)
+    errors.init_app(app)
+    for blueprint in (auth.bp, inbox.bp, cases.bp, feedback.bp, designer.bp):
+        app.register_blueprint(blueprint)
+    api.init_app(app, csrf)
+
+    @app.get("/healthz")
+    def healthz():
+        """Liveness for load balancers; touches nothing."""
+        return {"status": "ok"}
+
+    return app

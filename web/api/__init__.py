@@ -1,0 +1,25 @@
+"""The REST API at /api/v1 (flask-smorest), its OpenAPI document at /api/v1/openapi.json."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+from flask_wtf.csrf import CSRFProtect
+
+from . import account, cases, feedback, processes, schemas, tasks
+
+BLUEPRINTS = (account.blp, cases.blp, tasks.blp, processes.blp, feedback.blp)
+
+
+class GridloopApi(Api):
+    ERROR_SCHEMA = schemas.Error
+
+    def _register_error_handlers(self):
+        """None: web.errors renders every error of the app, the API's as JSON."""
+
+
+def init_app(app: Flask, csrf: CSRFProtect) -> None:
+    api = GridloopApi(app, spec_kwargs={"security": [{"bearer": []}]})
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    for blp in BLUEPRINTS:
+        csrf.exempt(blp)  # bearer tokens, not cookies: no cross-site forgery to guard against
+        api.register_blueprint(blp)

@@ -1,0 +1,35 @@
+"""Bearer tokens and the signed-in user."""
+from __future__ import annotations
+
+from flask import g
+from werkzeug.exceptions import Unauthorized
+
+from engine import org, queries
+
+from ..services import now, reading, runtime
+from . import schemas
+from .core import ApiBlueprint, public
+
+blp = ApiBlueprint("Auth", __name__, url_prefix="/api/v1", description="Tokens and the current user")
+
+
+@blp.route("/auth/token", methods=["POST"])
+@public
+@blp.arguments(schemas.TokenRequest)
+@blp.response(200, schemas.Token)
+def token(body):
+    """Exchange username and password for a bearer token (valid for 7 days)."""
+    with reading() as s:  # the slow password hash runs outside any write transaction
+        user = org.authenticate(s, body["username"], body["password"])
+    if user is None:
+        raise Unauthorized("wrong username or password")
+    with runtime().db.transaction() as s:
+        issued = org.issue_token(s, user, now())
+    return {"token": issued, "user": queries.user_dict(user)}
+
+
+@blp.route("/me")
+@blp.response(200, schemas.User)
+def me():
+    """The user the token belongs to: roles, org unit and department."""
+    return queries.user_dict(g.api_user)

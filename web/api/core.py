@@ -1,0 +1,76 @@
+"""What every API module shares: a blueprint whose request parsing fails as a 400 naming each
+bad field, the bearer-token guard, and the acting user."""
+from __future__ import annotations
+
+from flask import current_app, g, request
+from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Unauthorized
+
+from engine import org
+from engine.errors import InvalidInput
+
+from ..services import now, reading
+
+def flatten(messages, prefix: str = "") -> dict[str, str]:
+    """marshmallow's nested messages as {"reporter.phone": "..."}, like the engine's fields."""
+    if not isinstance(messages, dict):
+        return {prefix or "body": "; ".join(map(str, messages)) if isinstance(messages, list) else str(messages)}
+    fields: dict[str, str] = {}
+    for key, value in messages.items():
+        name = "body" if key == "_schema" else str(key)
+        fields.update(flatten(value, f"{prefix}.{name}" if prefix else name))
+    return fields
+
+
+class Parser(FlaskParser):
+    """Schema errors and malformed JSON become InvalidInput, answered 400 by the one handler
+    (instead of flask-smorest's own 422 shape)."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+
+    def handle_error(self, error, req, schema, *, error_status_code, error_headers):
+        messages = error.messages
+        if isinstance(messages, dict) and len(messages) == 1 and next(iter(messages)) in self.__location_map__:
+            messages = next(iter(messages.values()))  # drop webargs' location level ("json", "query")
+        fields = flatten(messages)
+        raise InvalidInput("invalid request: " + "; ".join(f"{k}: {v}" for k, v in fields.items()), fields=fields)
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        raise InvalidInput(f"request body is not valid JSON: {error}", fields={"body": "not valid JSON"})
+
+
+class ApiBlueprint(Blueprint):
+    """An API blueprint: 400 for bad input, and a bearer token required unless ``@public``."""
+
+    ARGUMENTS_PARSER = Parser()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.before_request(authenticate)
+
+
+def public(view):
+    """Mark an endpoint as needing no bearer token (and say so in the OpenAPI document)."""
+    view.public = True
+    return Blueprint.doc(security=[])(view)
+
+
+def authenticate() -> None:
+    """Before every API request: resolve ``Authorization: Bearer <token>`` (one SHA-256 lookup)."""
+    if getattr(current_app.view_functions.get(request.endpoint), "public", False):
+        return
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send Authorization: Bearer <token> (from POST /api/v1/auth/token)",
+                           www_authenticate=WWWAuthenticate("Bearer"))
+    with reading() as s:
+        user = org.user_for_token(s, token.strip(), now())
+    if user is None:
+        raise Unauthorized("invalid or expired token", www_authenticate=WWWAuthenticate("Bearer"))
+    g.api_user, g.api_actor = user, org.Actor.of(user)
+
+
+def actor() -> org.Actor:
+    return g.api_actor

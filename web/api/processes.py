@@ -1,0 +1,47 @@
+"""Any deployed process: start an instance, look at it, send it messages and signals."""
+from __future__ import annotations
+
+from engine import queries
+
+from ..services import now, reading, runtime
+from . import schemas
+from .core import ApiBlueprint, actor
+
+blp = ApiBlueprint("Processes", __name__, url_prefix="/api/v1", description="Process instances, messages, signals")
+
+
+def _instance(instance_id: int) -> dict:
+    with reading() as s:
+        return queries.instance_detail(s, actor(), instance_id, now())
+
+
+@blp.route("/process-instances", methods=["POST"])
+@blp.arguments(schemas.StartInstance)
+@blp.response(201, schemas.Instance)
+def start(body):
+    """Start a process by key (newest version unless one is given) with initial data."""
+    started = runtime().start_process(actor().id, body["key"], body["data"], version=body.get("version"))
+    return _instance(started.id)
+
+
+@blp.route("/process-instances/<int:instance_id>")
+@blp.response(200, schemas.Instance)
+def instance(instance_id):
+    """An instance with its open tasks and its history."""
+    return _instance(instance_id)
+
+
+@blp.route("/messages", methods=["POST"])
+@blp.arguments(schemas.Message)
+@blp.response(200, schemas.Delivered)
+def message(body):
+    """Deliver a message to the instances waiting for it with matching correlation (404 if none)."""
+    return {"instances": runtime().send_message(actor().id, body["name"], body["correlation"], body["payload"])}
+
+
+@blp.route("/signals", methods=["POST"])
+@blp.arguments(schemas.Signal)
+@blp.response(200, schemas.Delivered)
+def signal(body):
+    """Broadcast a signal to every instance waiting for it."""
+    return {"instances": runtime().send_signal(actor().id, body["name"], body["payload"])}

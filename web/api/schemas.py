@@ -1,0 +1,251 @@
+"""marshmallow schemas of the REST API: request bodies and query strings are checked for shape
+here; what the data means (required-if, enums, areas) is checked by the engine's forms."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+Str, Int, Bool, DateTime = fields.String, fields.Integer, fields.Boolean, fields.DateTime
+
+
+def _page_of(item: type[Schema], name: str) -> type[Schema]:
+    return Schema.from_dict({"items": fields.List(fields.Nested(item)), "total": Int(), "page": Int(),
+                             "per_page": Int()}, name=name)
+
+
+class PagingQuery(Schema):
+    page = Int(load_default=1, validate=validate.Range(min=1))
+    per_page = Int(load_default=20, validate=validate.Range(min=1, max=200))
+
+
+# ------------------------------------------------------------------------------------ account
+
+class TokenRequest(Schema):
+    username = Str(required=True)
+    password = Str(required=True, load_only=True)
+
+
+class User(Schema):
+    id = Int()
+    username = Str()
+    display_name = Str()
+    roles = fields.List(Str())
+    org_unit = Str(allow_none=True)
+    org_unit_name = Str(allow_none=True)
+    org_level = Str(allow_none=True)
+    department = Str(allow_none=True)
+    department_name = Str(allow_none=True)
+
+
+class Token(Schema):
+    token = Str()
+    user = fields.Nested(User)
+
+
+class Category(Schema):
+    code = Str()
+    name = Str()
+    name_en = Str()
+    department = Str(allow_none=True)
+    grid_may_handle = Bool()
+
+
+# ------------------------------------------------------------------------------------ cases
+
+class Reporter(Schema):
+    name = Str()
+    phone = Str()
+
+
+class Location(Schema):
+    address = Str()
+    lat = fields.Float(allow_nan=False)
+    lon = fields.Float(allow_nan=False)
+
+
+class CaseCreate(Schema):
+    title = Str(required=True)
+    description = Str()
+    category = Str(required=True)
+    source = Str(required=True)
+    urgency = Str()
+    grid = Str(required=True)
+    reporter = fields.Nested(Reporter)
+    location = fields.Nested(Location)
+
+
+class CaseQuery(PagingQuery):
+    status = Str(validate=validate.OneOf(["open", "closed", "rejected"]))
+    stage = Str()
+    category = Str()
+    grid = Str()
+    q = Str()
+
+
+class CaseSummary(Schema):
+    id = Int()
+    number = Str()
+    title = Str()
+    description = Str()
+    category = Str()
+    urgency = Str()
+    source = Str()
+    grid = Str()
+    grid_name = Str()
+    address = Str(allow_none=True)
+    lat = fields.Float(allow_none=True)
+    lon = fields.Float(allow_none=True)
+    reporter = fields.Nested(Reporter)
+    department = Str(allow_none=True)
+    stage = Str()
+    status = Str()
+    escalation_level = Int()
+    consult_unit = Str(allow_none=True)
+    rework_count = Int()
+    return_count = Int()
+    reported_at = DateTime()
+    dispatched_at = DateTime(allow_none=True)
+    claimed_at = DateTime(allow_none=True)
+    resolved_at = DateTime(allow_none=True)
+    verified_at = DateTime(allow_none=True)
+    closed_at = DateTime(allow_none=True)
+    updated_at = DateTime()
+    satisfaction = Str(allow_none=True)
+    feedback_contacted = Bool(allow_none=True)
+    feedback_resolved = Bool(allow_none=True)
+    feedback_comment = Str(allow_none=True)
+    instance_id = Int(allow_none=True)
+
+
+# ------------------------------------------------------------------------------------ tasks
+
+class TaskQuery(PagingQuery):
+    scope = Str(load_default="mine", validate=validate.OneOf(["mine", "claimable", "area"]))
+    category = Str()
+    stage = Str()
+    grid = Str()
+
+
+class Task(Schema):
+    id = Str()
+    instance_id = Int()
+    case_id = Int(allow_none=True)
+    case_number = Str(allow_none=True)
+    case_title = Str(allow_none=True)
+    process_key = Str()
+    name = Str()
+    name_zh = Str(allow_none=True)
+    element_id = Str()
+    stage = Str(allow_none=True)
+    role = Str(allow_none=True)
+    org_unit = Str(allow_none=True)
+    department = Str(allow_none=True)
+    assignee = Str(allow_none=True)
+    status = Str()
+    priority = Int()
+    category = Str(allow_none=True)
+    due_at = DateTime(allow_none=True)
+    created_at = DateTime()
+    claimed_at = DateTime(allow_none=True)
+    completed_at = DateTime(allow_none=True)
+    overdue = Bool()
+    urge_count = Int()
+    form_name = Str(attribute="form", allow_none=True, metadata={"description": "form file name"})
+
+
+class TaskDetail(Task):
+    form = fields.Dict(allow_none=True, metadata={"description": "the task's form as a JSON Schema"})
+    form_name = Str(allow_none=True)
+    data = fields.Dict(allow_none=True, metadata={"description": "the submitted data, once completed"})
+    case = fields.Nested(CaseSummary, allow_none=True)
+    can_act = Bool()
+
+
+class Complete(Schema):
+    data = fields.Dict(required=True, metadata={"description": "form data, validated by the task's JSON Schema"})
+
+
+class Event(Schema):
+    id = Int()
+    type = Str()
+    at = DateTime()
+    actor = Str(allow_none=True)
+    actor_name = Str(allow_none=True)
+    task_id = Str(allow_none=True)
+    payload = fields.Dict(allow_none=True)
+
+
+class CaseDetail(CaseSummary):
+    open_tasks = fields.List(fields.Nested(Task))
+    history = fields.List(fields.Nested(Event))
+    feedback_url = Str(allow_none=True, metadata={"description": "public feedback page, while the case waits for it"})
+
+
+TaskPage = _page_of(Task, "TaskPage")
+CasePage = _page_of(CaseSummary, "CasePage")
+
+
+# ------------------------------------------------------------------------------------ feedback
+
+class Feedback(Schema):
+    contacted = Bool()
+    resolved = Bool()
+    satisfaction = Str()
+    comment = Str()
+
+
+class FeedbackLink(Schema):
+    state = Str(metadata={"description": "valid, used or expired"})
+    number = Str()
+    title = Str()
+    category = Str()
+    reported_at = DateTime()
+    resolved_at = DateTime(allow_none=True)
+
+
+# ------------------------------------------------------------------------------------ processes
+
+class StartInstance(Schema):
+    key = Str(required=True)
+    version = Int(validate=validate.Range(min=1))
+    data = fields.Dict(load_default=dict)
+
+
+class Instance(Schema):
+    id = Int()
+    key = Str()
+    version = Int()
+    status = Str()
+    case_id = Int(allow_none=True)
+    started_at = DateTime()
+    ended_at = DateTime(allow_none=True)
+    next_timer_at = DateTime(allow_none=True)
+    open_tasks = fields.List(fields.Nested(Task))
+    history = fields.List(fields.Nested(Event))
+
+
+class Message(Schema):
+    name = Str(required=True)
+    correlation = fields.Dict(load_default=dict)
+    payload = fields.Dict(load_default=dict)
+
+
+class Signal(Schema):
+    name = Str(required=True)
+    payload = fields.Dict(load_default=dict)
+
+
+class Delivered(Schema):
+    instances = fields.List(Int(), metadata={"description": "ids of the process instances reached"})
+
+
+# ------------------------------------------------------------------------------------ errors
+
+ErrorDetail = Schema.from_dict({  # from_dict: a field called "fields" must not shadow Schema.fields
+    "code": Str(metadata={"description": "not_found, forbidden, conflict, validation_error, process_error, ..."}),
+    "message": Str(),
+    "fields": fields.Dict(keys=Str(), values=Str(), metadata={"description": "each bad field: what is wrong"}),
+}, name="ErrorDetail")
+
+
+class Error(Schema):
+    error = fields.Nested(ErrorDetail)

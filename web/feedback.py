@@ -1,0 +1,40 @@
+"""The reporter's public feedback page (no sign-in): the link works once, until it expires."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from werkzeug.datastructures import MultiDict
+
+from engine import queries
+from engine.errors import Conflict, InvalidInput
+
+from . import schema_forms
+from .services import case_process_forms, now, reading, runtime
+
+bp = Blueprint("feedback", __name__)
+
+
+def _link(token: str) -> tuple[dict, list]:
+    with reading() as s:
+        link = queries.feedback_link(s, token, now())
+        forms, _properties = case_process_forms(s)
+    return link, schema_forms.fields(forms.get(link["form"]))
+
+
+@bp.route("/f/<token>", methods=["GET", "POST"])
+def page(token: str):
+    link, form_fields = _link(token)
+    values, errors, status = MultiDict(), {}, 200
+    if request.method == "POST" and link["state"] == "valid":
+        try:
+            runtime().submit_feedback(token, schema_forms.parse(form_fields, request.form))
+        except InvalidInput as exc:
+            values, errors, status = request.form, exc.fields or {"data": exc.message}, 400
+        except Conflict:  # used or expired meanwhile: say which
+            link, form_fields = _link(token)
+            status = 409
+        else:
+            return render_template("feedback.html", link=link, thanks=True)
+    elif request.method == "POST":
+        status = 409
+    return render_template("feedback.html", link=link, form_fields=form_fields, values=values,
+                           errors=errors), status

@@ -1,0 +1,286 @@
+"""zh-CN and English: every user-visible string of the HTML pages, in one dictionary.
+
+The language comes from the session (the switch in the header) or else Accept-Language;
+Chinese is the default because the users are in Shenyang. Labels of form fields and enum
+values come from the form schemas themselves (``x-title-zh``, ``x-enum-labels``).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, g, request, session
+
+from .services import now
+
+LANGUAGES = ("zh", "en")
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "app.name": ("网格闭环", "Gridloop"),
+    "app.tagline": ("沈阳社区问题闭环处置", "Closed-loop handling of community issues, Shenyang"),
+    "lang.switch": ("English", "中文"),
+    # navigation and account
+    "nav.mine": ("我的任务", "My tasks"),
+    "nav.claimable": ("待领取", "Claimable"),
+    "nav.area": ("辖区全部", "All in my area"),
+    "nav.cases": ("案件", "Cases"),
+    "nav.report": ("上报问题", "Report an issue"),
+    "nav.designer": ("流程定义", "Process definitions"),
+    "auth.sign_in": ("登录", "Sign in"),
+    "auth.sign_out": ("退出", "Sign out"),
+    "auth.username": ("用户名", "Username"),
+    "auth.password": ("密码", "Password"),
+    "auth.failed": ("用户名或密码错误", "Wrong username or password"),
+    "auth.required": ("请先登录", "Please sign in first"),
+    "auth.signed_out": ("已退出登录", "Signed out"),
+    # inbox
+    "inbox.title.mine": ("我的任务", "My tasks"),
+    "inbox.title.claimable": ("待领取任务", "Tasks I can claim"),
+    "inbox.title.area": ("辖区全部任务", "All open tasks in my area"),
+    "inbox.empty": ("没有任务", "No tasks"),
+    "inbox.total": ("共 {total} 项", "{total} in all"),
+    "filter.category": ("类别", "Category"),
+    "filter.stage": ("阶段", "Stage"),
+    "filter.grid": ("网格编码", "Grid code"),
+    "filter.status": ("状态", "Status"),
+    "filter.q": ("编号或标题", "Number or title"),
+    "filter.any": ("全部", "Any"),
+    "filter.apply": ("筛选", "Filter"),
+    "filter.reset": ("清除", "Reset"),
+    "page.prev": ("上一页", "Previous"),
+    "page.next": ("下一页", "Next"),
+    "page.of": ("第 {page} / {pages} 页", "Page {page} of {pages}"),
+    # task columns and actions
+    "task.due": ("截止时间", "Due"),
+    "task.task": ("任务", "Task"),
+    "task.case": ("案件", "Case"),
+    "task.stage": ("阶段", "Stage"),
+    "task.unit": ("网格/单位", "Grid / unit"),
+    "task.role": ("角色", "Role"),
+    "task.holder": ("办理人", "Held by"),
+    "task.overdue": ("已超时", "Overdue"),
+    "task.no_due": ("无时限", "No deadline"),
+    "task.unassigned": ("未领取", "Unclaimed"),
+    "task.open": ("办理", "Open"),
+    "task.claim": ("领取", "Claim"),
+    "task.report_in": ("报到", "Report in"),
+    "task.unclaim": ("退回待领取", "Unclaim"),
+    "task.complete": ("提交", "Complete"),
+    "task.claimed": ("已领取任务「{name}」", "Claimed “{name}”"),
+    "task.unclaimed": ("已放回待领取队列", "Put back into the queue"),
+    "task.completed": ("已完成任务「{name}」", "Completed “{name}”"),
+    "task.read_only": ("此任务不可由您办理。", "You cannot act on this task."),
+    "task.submitted_data": ("提交内容", "Submitted data"),
+    "task.claim_first": ("可直接办理，或先领取以免他人重复处理。",
+                         "You may complete it directly, or claim it first so nobody else takes it."),
+    # forms
+    "form.required": ("必填", "required"),
+    "form.is_required": ("此项必填", "This field is required"),
+    "form.errors": ("请更正标出的字段", "Please correct the marked fields"),
+    "form.yes": ("是", "Yes"),
+    "form.no": ("否", "No"),
+    "form.choose": ("请选择", "Choose…"),
+    "form.one_per_line": ("每行一项", "One per line"),
+    # cases
+    "case.title": ("案件", "Case"),
+    "case.list": ("案件列表", "Cases"),
+    "case.empty": ("没有案件", "No cases"),
+    "case.number": ("编号", "Number"),
+    "case.subject": ("标题", "Title"),
+    "case.category": ("类别", "Category"),
+    "case.urgency": ("紧急程度", "Urgency"),
+    "case.source": ("来源", "Source"),
+    "case.grid": ("网格", "Grid"),
+    "case.address": ("地址", "Address"),
+    "case.reporter": ("上报人", "Reporter"),
+    "case.department": ("责任部门", "Responsible department"),
+    "case.stage": ("当前阶段", "Current stage"),
+    "case.status": ("状态", "Status"),
+    "case.escalation": ("会商层级", "Consultation level"),
+    "case.rework": ("返工次数", "Rework"),
+    "case.returns": ("退回次数", "Returns"),
+    "case.reported_at": ("上报时间", "Reported"),
+    "case.closed_at": ("结案时间", "Closed"),
+    "case.satisfaction": ("满意度", "Satisfaction"),
+    "case.open_tasks": ("待办任务", "Open tasks"),
+    "case.no_open_tasks": ("没有待办任务", "No open tasks"),
+    "case.timeline": ("办理记录", "Timeline"),
+    "case.feedback_link": ("回访评价链接", "Feedback link"),
+    "case.feedback_hint": ("发给上报人，由其在线评价(仅可使用一次)。",
+                           "Send it to the reporter to score the result online (works once)."),
+    "case.reported": ("已上报，编号 {number}", "Reported as {number}"),
+    "report.title": ("上报问题", "Report an issue"),
+    "report.submit": ("上报", "Report"),
+    # feedback (public)
+    "feedback.title": ("办理结果评价", "How did we do?"),
+    "feedback.intro": ("您反映的问题「{title}」(编号 {number})已处理，请评价。",
+                       "Your report “{title}” (no. {number}) has been handled. Please tell us how it went."),
+    "feedback.submit": ("提交评价", "Send"),
+    "feedback.thanks": ("感谢您的评价！", "Thank you for your feedback!"),
+    "feedback.used": ("此评价链接已使用过，感谢您的反馈。", "This feedback link has already been used. Thank you."),
+    "feedback.expired": ("此评价链接已失效。", "This feedback link has expired."),
+    # designer
+    "designer.title": ("已部署的流程定义", "Deployed process definitions"),
+    "designer.key": ("流程标识", "Key"),
+    "designer.name": ("名称", "Name"),
+    "designer.version": ("版本", "Version"),
+    "designer.deployed": ("部署时间", "Deployed"),
+    "designer.by": ("部署人", "By"),
+    "designer.forms": ("表单", "Forms"),
+    "designer.case_process": ("案件流程", "Case process"),
+    "designer.empty": ("尚未部署流程", "Nothing deployed yet"),
+    # errors (by engine error code or HTTP status)
+    "error.title": ("出错了", "Something went wrong"),
+    "error.back": ("返回", "Back"),
+    "error.not_found": ("未找到", "Not found"),
+    "error.forbidden": ("无权操作", "Not allowed"),
+    "error.conflict": ("操作冲突", "Conflict"),
+    "error.validation_error": ("输入有误", "Invalid input"),
+    "error.process_error": ("流程执行出错", "The process failed"),
+    "error.deploy_error": ("流程定义有误", "Invalid process definition"),
+    "error.csrf": ("表单已过期或来源不明，请刷新页面后重试。",
+                   "The form expired or did not come from this site; reload the page and try again."),
+    "error.http": ("请求无法处理", "The request could not be handled"),
+    # relative times
+    "time.in": ("{span}后到期", "due in {span}"),
+    "time.ago": ("超时 {span}", "{span} overdue"),
+    "time.minutes": ("{n} 分钟", "{n} min"),
+    "time.hours": ("{n} 小时", "{n} h"),
+    "time.days": ("{n} 天", "{n} d"),
+}
+
+# Codes the engine stores, by kind: (zh, en). Unknown codes are shown as they are.
+LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "stage": {
+        "reported": ("已上报", "Reported"), "acceptance": ("受理", "Acceptance"),
+        "grid_handling": ("网格处置", "Grid handling"),
+        "department_handling": ("部门报到处置", "Department handling"),
+        "consultation": ("逐级会商", "Consultation"), "verification": ("核查", "Verification"),
+        "feedback": ("回访评价", "Feedback"), "closed": ("已结案", "Closed"),
+        "rejected": ("不予受理", "Rejected"),
+    },
+    "case_status": {"open": ("办理中", "Open"), "closed": ("已结案", "Closed"), "rejected": ("不予受理", "Rejected")},
+    "task_status": {"open": ("待领取", "Open"), "claimed": ("已领取", "Claimed"),
+                    "completed": ("已完成", "Completed"), "cancelled": ("已取消", "Cancelled")},
+    "role": {
+        "acceptor": ("受理员", "Acceptor"), "grid_worker": ("专职网格员", "Grid worker"),
+        "dept_liaison": ("专属网格员", "Department liaison"), "coordinator": ("协调员", "Coordinator"),
+        "supervisor": ("督办", "Supervisor"), "designer": ("流程设计", "Process designer"),
+        "party_branch": ("党支部", "Party branch"),
+    },
+    "escalation": {"0": ("网格", "Grid"), "1": ("社区", "Community"), "2": ("街道", "Street"),
+                   "3": ("区", "District"), "4": ("市", "City")},
+    # Decision outcomes recorded in the timeline (the forms' own labels name them on the forms).
+    "outcome": {
+        "accept": ("受理", "accepted"), "reject": ("不予受理", "rejected"), "resolved": ("办结", "resolved"),
+        "whistle": ("吹哨", "whistled"), "escalate": ("提请会商", "escalated"), "return": ("退回", "returned"),
+        "assign": ("明确责任部门", "assigned a department"), "passed": ("核查通过", "verified"),
+        "failed": ("核查不通过", "failed verification"),
+    },
+}
+
+# Timeline sentences by event type; placeholders are filled by ``describe_event``.
+EVENTS: dict[str, tuple[str, str]] = {
+    "instance_started": ("流程 {key} v{version} 启动", "Process {key} v{version} started"),
+    "case_reported": ("{actor} 上报案件 {number}", "{actor} reported case {number}"),
+    "task_created": ("生成任务「{name}」，由{role}办理{due}", "Task “{name}” created for {role}{due}"),
+    "task_claimed": ("{actor} 领取任务「{name}」", "{actor} claimed “{name}”"),
+    "task_unclaimed": ("{actor} 放回任务「{name}」", "{actor} put “{name}” back into the queue"),
+    "task_completed": ("{actor} 完成任务「{name}」{outcome}", "{actor} completed “{name}”{outcome}"),
+    "task_cancelled": ("任务「{name}」已取消", "Task “{name}” cancelled"),
+    "stage_changed": ("阶段：{from_stage} → {to_stage}", "Stage: {from_stage} → {to_stage}"),
+    "escalated": ("提交{level}级会商", "Escalated to the {level} level"),
+    "rework": ("返工(第 {rework_count} 次)", "Sent back for rework (no. {rework_count})"),
+    "returned": ("部门退回网格(第 {return_count} 次)", "Returned to the grid (no. {return_count})"),
+    "case_closed": ("案件结案", "Case closed"),
+    "case_rejected": ("案件不予受理", "Case rejected"),
+    "instance_completed": ("流程结束", "Process finished"),
+}
+
+
+def lang() -> str:
+    """The page's language, decided once per request (a page asks hundreds of times)."""
+    if "lang" not in g:
+        chosen = session.get("lang")
+        g.lang = chosen if chosen in LANGUAGES else request.accept_languages.best_match(LANGUAGES, default="zh")
+    return g.lang
+
+
+def t(key: str, **params) -> str:
+    zh, en = MESSAGES[key]
+    text = zh if lang() == "zh" else en
+    return text.format(**params) if params else text
+
+
+def pick(zh: str | None, en: str | None) -> str:
+    """The text in the current language, else whichever exists."""
+    first, second = (zh, en) if lang() == "zh" else (en, zh)
+    return first or second or ""
+
+
+def label(kind: str, code) -> str:
+    if code is None:
+        return ""
+    pair = LABELS.get(kind, {}).get(str(code))
+    return pick(*pair) if pair else str(code)
+
+
+def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return value.astimezone(LOCAL_TZ).strftime(fmt) if value else ""
+
+
+def due_hint(due: datetime | None) -> str:
+    """"due in 3 h" or "2 d overdue", measured on the engine's clock."""
+    if due is None:
+        return ""
+    current = now()
+    minutes = int(abs((due - current).total_seconds()) // 60)
+    if minutes < 60:
+        span = t("time.minutes", n=minutes)
+    elif minutes < 48 * 60:
+        span = t("time.hours", n=minutes // 60)
+    else:
+        span = t("time.days", n=minutes // (24 * 60))
+    return t("time.in", span=span) if due >= current else t("time.ago", span=span)
+
+
+def task_name(task: dict) -> str:
+    return pick(task.get("name_zh"), task.get("name") or task.get("element"))
+
+
+def describe_event(event: dict) -> str:
+    """One readable timeline sentence for a history event."""
+    payload = event.get("payload") or {}
+    template = EVENTS.get(event["type"])
+    if template is None:
+        return event["type"].replace("_", " ")
+    due = payload.get("due_at")
+    outcome = payload.get("outcome")
+    params = {
+        **{k: v for k, v in payload.items() if isinstance(v, (str, int, float))},
+        "actor": event.get("actor_name") or event.get("actor") or pick("系统", "the system"),
+        "name": task_name(payload),
+        "role": label("role", payload.get("role")) or pick("发起人", "the initiator"),
+        "due": (pick("，截止 ", ", due ") + localtime(datetime.fromisoformat(due))) if due else "",
+        "outcome": f" — {label('outcome', outcome)}" if outcome else "",
+        "from_stage": label("stage", payload.get("from")) or "—",
+        "to_stage": label("stage", payload.get("to")),
+        "level": label("escalation", payload.get("escalation_level")),
+    }
+    text = pick(*template)
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return event["type"].replace("_", " ")
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_global(t, "_")
+    app.add_template_global(pick)
+    app.add_template_global(label)
+    app.add_template_global(task_name)
+    app.add_template_global(describe_event)
+    app.add_template_global(lang)
+    app.add_template_global(due_hint)
+    app.add_template_filter(localtime)

@@ -1,0 +1,95 @@
+"""Plumbing shared by the HTML pages: who is signed in, the sign-in guard, safe redirects,
+the inbox counts in the navigation and the names of coded values (categories, sources, ...)."""
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import Flask, flash, g, redirect, request, session, url_for
+
+from engine import org, queries
+from engine.errors import NotFound
+
+from . import schema_forms
+from .i18n import pick, t
+from .services import case_process_forms, reading
+
+
+def current_actor() -> org.Actor | None:
+    """The signed-in user as the engine's Actor, loaded once per request."""
+    if "actor" not in g:
+        g.actor = None
+        user_id = session.get("user_id")
+        if user_id is not None:
+            with reading() as s:
+                try:
+                    g.actor = org.actor(s, user_id)
+                except NotFound:  # deleted or deactivated since signing in
+                    session.pop("user_id", None)
+    return g.actor
+
+
+def login_required(view):
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        if current_actor() is None:
+            flash(t("auth.required"), "info")
+            return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+    return guarded
+
+
+def safe_next(target: str | None, default: str = "inbox.index") -> str:
+    """``target`` if it is a path on this site, else the default page (no open redirects)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target \
+            and not urlsplit(target).netloc:
+        return target
+    return url_for(default)
+
+
+def page_url(page: int) -> str:
+    """This page's URL with its filters kept and another page number."""
+    return url_for(request.endpoint, **{**(request.view_args or {}), **request.args.to_dict(), "page": page})
+
+
+def nav_counts() -> dict[str, int]:
+    """Inbox counts for the navigation; computed only when a page actually shows them."""
+    if "nav_counts" not in g:
+        actor = current_actor()
+        if actor is None:
+            g.nav_counts = {}
+        else:
+            with reading() as s:
+                g.nav_counts = queries.inbox_counts(s, actor)
+    return g.nav_counts
+
+
+def field_labels() -> dict[str, dict[str, str]]:
+    """Names of enum values by field name (category, source, urgency, department, ...), in the
+    current language, from the case process's forms: the designer's files stay the truth."""
+    if "field_labels" not in g:
+        try:
+            with reading() as s:
+                forms, _properties = case_process_forms(s)
+        except NotFound:  # no case process deployed yet
+            forms = {}
+        labels: dict[str, dict[str, str]] = {}
+        for schema in forms.values():
+            for name, prop in schema.get("properties", {}).items():
+                for code, names in prop.get("x-enum-labels", {}).items():
+                    labels.setdefault(name, {}).setdefault(code, pick(names.get("zh"), names.get("en")) or code)
+        g.field_labels = labels
+    return g.field_labels
+
+
+def enum_label(field: str, code) -> str:
+    return "" if code is None else field_labels().get(field, {}).get(str(code), str(code))
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_global(current_actor)
+    app.add_template_global(nav_counts)
+    app.add_template_global(field_labels)
+    app.add_template_global(enum_label)
+    app.add_template_global(page_url)
+    app.add_template_global(schema_forms.stray_errors)

@@ -1,0 +1,149 @@
+"""HTML forms from a task's JSON Schema, and submitted form fields back into JSON.
+
+The same schema validates the data in the engine, so this module only decides widgets and
+converts strings to the schema's types; every rule (required, ``if/then``, patterns) is the
+engine's, and its field errors come back keyed by the same dotted names the inputs carry.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from werkzeug.datastructures import MultiDict
+
+from .i18n import pick
+
+TEXTAREA_FROM = 500  # strings allowing this many characters get a textarea
+RADIO_UP_TO = 4      # enums with this many values or fewer are radio buttons, else a select
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str           # dotted path: the input's name and the key of its error
+    label: str
+    widget: str         # text textarea number date select radio checkbox yesno checkboxes lines group
+    type: str | None    # the JSON type the value is converted to
+    required: bool
+    options: tuple[tuple[str, str], ...] = ()
+    children: tuple[Field, ...] = ()
+    attrs: tuple[tuple[str, Any], ...] = ()
+
+
+def _title(schema: Mapping, fallback: str) -> str:
+    return pick(schema.get("x-title-zh"), schema.get("title")) or fallback
+
+
+def _options(schema: Mapping) -> tuple[tuple[str, str], ...]:
+    labels = schema.get("x-enum-labels", {})
+    return tuple((str(v), pick(labels.get(str(v), {}).get("zh"), labels.get(str(v), {}).get("en")) or str(v))
+                 for v in schema["enum"])
+
+
+def _conditionally_required(schema: Mapping) -> set[str]:
+    """Fields some ``if/then`` branch requires: they must be answerable (no bare checkbox)."""
+    return {name for branch in schema.get("allOf", []) for name in branch.get("then", {}).get("required", [])}
+
+
+def fields(schema: Mapping | None, prefix: str = "") -> list[Field]:
+    if not schema:
+        return []
+    required = set(schema.get("required", []))
+    answerable = required | _conditionally_required(schema)
+    return [_field(prop, prefix + name, name in required, name in answerable)
+            for name, prop in schema.get("properties", {}).items()]
+
+
+def _field(prop: Mapping, name: str, required: bool, answerable: bool) -> Field:
+    label, type_ = _title(prop, name.rsplit(".", 1)[-1]), prop.get("type")
+    if type_ == "object":
+        return Field(name, label, "group", type_, required, children=tuple(fields(prop, name + ".")))
+    if "enum" in prop:
+        options = _options(prop)
+        return Field(name, label, "radio" if len(options) <= RADIO_UP_TO else "select", type_, required, options)
+    if type_ == "boolean":
+        return Field(name, label, "yesno" if answerable else "checkbox", type_, required)
+    if type_ == "array":
+        items = prop.get("items", {})
+        if "enum" in items:
+            return Field(name, label, "checkboxes", items.get("type"), required, _options(items))
+        return Field(name, label, "lines", items.get("type"), required)
+    if type_ in ("integer", "number"):
+        attrs = {"min": prop.get("minimum"), "max": prop.get("maximum"),
+                 "step": 1 if type_ == "integer" else "any"}
+        return Field(name, label, "number", type_, required, attrs=_attrs(attrs))
+    if prop.get("format") == "date":
+        return Field(name, label, "date", type_, required)
+    widget = "textarea" if (prop.get("maxLength") or 0) >= TEXTAREA_FROM else "text"
+    return Field(name, label, widget, type_, required, attrs=_attrs({"maxlength": prop.get("maxLength")}))
+
+
+def _attrs(values: dict) -> tuple[tuple[str, Any], ...]:
+    return tuple((k, v) for k, v in values.items() if v is not None)
+
+
+def stray_errors(form_fields: list[Field], errors: Mapping[str, str]) -> dict[str, str]:
+    """Errors no input shows next to itself (e.g. about the data as a whole)."""
+    def names(fs):
+        for f in fs:
+            yield f.name
+            yield from names(f.children)
+    placed = set(names(form_fields))
+    return {name: message for name, message in errors.items() if name not in placed}
+
+
+# ---------------------------------------------------------------------------------------- input
+
+def parse(form_fields: list[Field], form: MultiDict) -> dict:
+    """The submitted fields as JSON; blanks are left out so the schema reports them missing."""
+    data = {}
+    for f in form_fields:
+        value = _value(f, form)
+        if value is not None:
+            data[f.name.rsplit(".", 1)[-1]] = value
+    return data
+
+
+def _value(f: Field, form: MultiDict):
+    if f.widget == "group":
+        return parse(list(f.children), form) or None
+    if f.widget == "checkbox":
+        return f.name in form
+    if f.widget in ("checkboxes", "lines"):
+        raw = form.getlist(f.name) if f.widget == "checkboxes" else form.get(f.name, "").splitlines()
+        items = [_convert(v.strip(), f.type) for v in raw if v.strip()]
+        return items or None
+    raw = form.get(f.name, "").strip()
+    if not raw:
+        return None
+    if f.widget == "yesno":
+        return {"true": True, "false": False}.get(raw, raw)
+    return _convert(raw, f.type)
+
+
+def _convert(raw: str, type_: str | None):
+    """Numbers become numbers; anything unconvertible stays a string for the schema to reject."""
+    try:
+        if type_ == "integer":
+            return int(raw)
+        if type_ == "number":
+            return float(raw)
+    except ValueError:
+        return raw
+    return raw
+
+
+def initial(schema: Mapping | None, data: Mapping) -> MultiDict:
+    """Form values to show first: the schema's defaults, overridden by ``data`` (nested dict)."""
+    values = MultiDict()
+    for name, prop in (schema or {}).get("properties", {}).items():
+        value = data.get(name, prop.get("default"))
+        if isinstance(value, Mapping):
+            for sub_name, sub_values in initial(prop, value).lists():
+                values.setlist(f"{name}.{sub_name}", sub_values)
+        elif isinstance(value, list):
+            values.setlist(name, [str(v) for v in value])
+        elif isinstance(value, bool):
+            values[name] = "true" if value else "false"
+        elif value is not None:
+            values[name] = str(value)
+    return values
