@@ -34,8 +34,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Iterator
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -47,7 +49,7 @@ from .errors import EngineError
 from .model import ProcessInstance, Task
 
 if TYPE_CHECKING:
-    from .runtime import Runtime
+    from .runtime import Instance, Runtime
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +98,8 @@ def run_steps(wf: BpmnWorkflow) -> list[dict]:
     the same steps. SpiffWorkflow's ``do_engine_steps`` ends by refreshing timers again: one
     found due there is READY but not yet run, so steps are repeated until nothing is ready
     (this also catches up a cycle timer that missed several cycles). A timer event task that
-    is about to run has fired; so has a cycle timer whose branch starts while the timer
-    itself keeps waiting.
+    is about to run has fired; so has an event-based gateway that is about to run because of
+    a timer, and a cycle timer whose branch starts while the timer itself keeps waiting.
     """
     fired: list[dict] = []
 
@@ -105,6 +107,11 @@ def run_steps(wf: BpmnWorkflow) -> list[dict]:
         definition = getattr(task.task_spec, "event_definition", None)
         if isinstance(definition, TimerEventDefinition) and not isinstance(definition, CycleTimerEventDefinition):
             fired.append(_fired(task, task._get_internal_data("event_value")))
+            return
+        if isinstance(definition, MultipleEventDefinition):
+            for event in task.internal_data.get("seen_events", []):
+                if isinstance(event.event_definition, TimerEventDefinition):
+                    fired.append(_fired(task, task._get_internal_data("event_value"), event.event_definition.name))
             return
         parent = task.parent
         cycle = getattr(parent.task_spec, "event_definition", None) if parent is not None else None
@@ -120,12 +127,12 @@ def run_steps(wf: BpmnWorkflow) -> list[dict]:
             return fired
 
 
-def _fired(task, due) -> dict:
+def _fired(task, due, name: str | None = None) -> dict:
     spec = task.task_spec
     attached = None
     if isinstance(spec, BoundaryEvent) and task.parent is not None:
         attached = next((c for c in task.parent.children if not isinstance(c.task_spec, BoundaryEvent)), None)
-    return {"element": spec.bpmn_id or spec.name, "name": spec.bpmn_name, "due": due,
+    return {"element": spec.bpmn_id or spec.name, "name": name or spec.bpmn_name, "due": due,
             "interrupting": getattr(spec, "cancel_activity", None),
             "attached_id": str(attached.id) if attached is not None else None,
             "attached_to": attached.task_spec.bpmn_id if attached is not None else None,
@@ -133,7 +140,7 @@ def _fired(task, due) -> dict:
                               .get("marksOverdue"))}
 
 
-def record(rt: Runtime, s: Session, inst: ProcessInstance, fired: list[dict]) -> None:
+def record(rt: Runtime, s: Session, inst: Instance, fired: list[dict]) -> None:
     """One ``timer_fired`` event per fired timer (on the task it is attached to); a timer with
     ``marksOverdue`` marks that task overdue (``always``, or only while nobody has claimed
     it: ``unclaimed``), which the supervisor's view shows and ``task_overdue`` records."""
@@ -157,8 +164,8 @@ def record(rt: Runtime, s: Session, inst: ProcessInstance, fired: list[dict]) ->
 def next_due(wf: BpmnWorkflow) -> datetime | None:
     """The soonest due time of any waiting timer, in the top workflow or a called process.
 
-    Reads every waiting catch event (boundary, intermediate, event-gateway and cycle timers
-    alike); a timer date written without a zone counts in the server's zone, as SpiffWorkflow
+    Reads every waiting catch event (boundary, intermediate, event-based gateway and cycle
+    timers alike); a timer date written without a zone counts in the server's zone, as SpiffWorkflow
     itself compares it.
     """
     times = []
@@ -204,23 +211,26 @@ def fire_next(rt: Runtime, now: datetime, instance_id: int | None = None) -> int
             if inst.next_timer_at is not None and inst.next_timer_at < now:
                 raise EngineError(f"a timer due at {inst.next_timer_at.isoformat()} did not fire")
             return claimed
-    except EngineError as exc:
+    except DBAPIError:
+        raise  # the database, not this instance: the caller's next pass retries
+    except Exception as exc:  # this instance's process (or our handling of it) failed
         if claimed is None:
             raise
         _postpone(rt, claimed, exc)
         return claimed
 
 
-def _postpone(rt: Runtime, instance_id: int, exc: EngineError) -> None:
+def _postpone(rt: Runtime, instance_id: int, exc: Exception) -> None:
     """Record the failure and retry later; the state is untouched, so the revision stays."""
-    log.warning("timers of instance %s failed, retrying in %s: %s", instance_id, RETRY_DELAY, exc.message)
+    error = exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
+    log.warning("timers of instance %s failed, retrying in %s: %s", instance_id, RETRY_DELAY, error,
+                exc_info=not isinstance(exc, EngineError))
     retry_at = rt.clock.now() + RETRY_DELAY
     with rt._command() as s:
         s.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
-                  .values(next_timer_at=retry_at, error=exc.message))
+                  .values(next_timer_at=retry_at, error=error))
         case_id = s.scalar(select(ProcessInstance.case_id).where(ProcessInstance.id == instance_id))
-        rt._event(s, "timer_failed", instance_id, case_id, payload={"error": exc.message,
-                                                                    "retry_at": retry_at.isoformat()})
+        rt._event(s, "timer_failed", instance_id, case_id, payload={"error": error, "retry_at": retry_at.isoformat()})
 
 
 def run_due(rt: Runtime, *, stop: threading.Event | None = None, limit: int | None = None) -> int:
