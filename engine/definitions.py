@@ -42,6 +42,7 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 FORM_PROPERTY = "formJsonSchemaFilename"
 START_FORM_PROPERTY = "startFormJsonSchemaFilename"
 EXPRESSION_PROPERTIES = ("candidateOrgUnit", "candidateDepartment", "dueIn", "priority")
+OVERDUE_MODES = ("always", "unclaimed")  # values of a timer's marksOverdue property
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
@@ -261,6 +262,10 @@ def _check_specs(bundle: _Bundle, specs: list, properties: dict[str, str]) -> di
             if engine is not None:
                 _check_decision(engine.decision_table, check)
             props = (getattr(ts, "extensions", None) or {}).get("properties", {})
+            if "marksOverdue" in props and props["marksOverdue"] not in OVERDUE_MODES:
+                raise DeployError(f"marksOverdue must be one of {', '.join(OVERDUE_MODES)}, not "
+                                  f"'{props['marksOverdue']}'", file=file, element=element,
+                                  line=bundle.line_of(file, element))
             for name in EXPRESSION_PROPERTIES:
                 check(props.get(name), f"property {name}")
             if props.get(FORM_PROPERTY):

@@ -120,11 +120,9 @@ def issue_token(session: Session, user: User, now: datetime) -> str:
 
 
 def user_for_token(session: Session, token: str, now: datetime) -> User | None:
-    row = session.get(ApiToken, _token_hash(token))
-    if row is None or row.expires_at <= now:
-        return None
-    user = session.get(User, row.user_id)
-    return user if user is not None and user.active else None
+    """The active user a bearer token belongs to, in one query (every API request runs it)."""
+    return session.scalars(select(User).join(ApiToken, ApiToken.user_id == User.id).where(
+        ApiToken.token_hash == _token_hash(token), ApiToken.expires_at > now, User.active.is_(True))).first()
 
 
 def unit_by_code(session: Session, code: str) -> OrgUnit:
@@ -145,6 +143,14 @@ def chain_above(unit: OrgUnit) -> list[str]:
     """Codes of the units above ``unit``, nearest first (community, street, district, city)."""
     codes = [c for c in unit.path.strip("/").split("/")]
     return list(reversed(codes[:-1]))
+
+
+def grids(session: Session, actor: Actor) -> list[dict]:
+    """The grids a user may report for: those in her area (all of them for a city-level user)."""
+    query = select(OrgUnit.code, OrgUnit.name, OrgUnit.name_en).where(OrgUnit.level == "grid")
+    if actor.org_path:
+        query = query.where(OrgUnit.path >= actor.org_path, OrgUnit.path < actor.org_path + "\uffff")
+    return [dict(code=c, name=n, name_en=e) for c, n, e in session.execute(query.order_by(OrgUnit.code))]
 
 
 def path_of(session: Session, code: str | None) -> str | None:

@@ -73,7 +73,7 @@ def task_dict(t: Task, now: datetime, case_number=None, case_title=None, assigne
             "department": t.department, "assignee": assignee, "status": t.status, "priority": t.priority,
             "category": t.category, "due_at": t.due_at, "created_at": t.created_at, "claimed_at": t.claimed_at,
             "completed_at": t.completed_at, "overdue": bool(t.due_at and t.status in OPEN and t.due_at < now),
-            "urge_count": t.urge_count, "form": t.form}
+            "urge_count": t.urge_count, "urged_at": t.urged_at, "overdue_at": t.overdue_at, "form": t.form}
 
 
 def task_detail(s: Session, actor: Actor, task_id: str, now: datetime) -> dict[str, Any]:
@@ -83,18 +83,33 @@ def task_detail(s: Session, actor: Actor, task_id: str, now: datetime) -> dict[s
         raise NotFound(f"task {task_id} not found")
     if not actor.may_see(task) and not (task.status not in OPEN and task.completed_by_id == actor.id):
         raise Forbidden("this task is not yours and not offered to you")
-    forms = s.scalar(select(ProcessDefinition.forms).join(ProcessInstance).where(
-        ProcessInstance.id == task.instance_id))
+    forms = instance_forms(s, task.instance_id)
     assignee = s.get(User, task.assignee_id) if task.assignee_id else None
     case = s.get(Case, task.case_id) if task.case_id else None
     result = task_dict(task, now, case.number if case else None, case.title if case else None,
                        assignee.username if assignee else None)
-    result["form"] = (forms or {}).get(task.form) if task.form else None
+    result["form"] = forms.get(task.form) if task.form else None
     result["form_name"] = task.form
     result["data"] = task.data
     result["case"] = case_summary(case) if case else None
     result["can_act"] = actor.may_act_on(task) and task.status in OPEN
     return result
+
+
+_forms_by_definition: dict[int, dict] = {}
+
+
+def instance_forms(s: Session, instance_id: int) -> dict[str, Any]:
+    """The forms of the definition version an instance runs on (versions never change, so
+    each version's forms are read once per process)."""
+    definition_id = s.scalar(select(ProcessInstance.definition_id).where(ProcessInstance.id == instance_id))
+    if definition_id is None:
+        return {}
+    forms = _forms_by_definition.get(definition_id)
+    if forms is None:
+        forms = _forms_by_definition[definition_id] = s.scalar(
+            select(ProcessDefinition.forms).where(ProcessDefinition.id == definition_id)) or {}
+    return forms
 
 
 def case_summary(c: Case) -> dict[str, Any]:
@@ -217,5 +232,7 @@ def feedback_link(s: Session, token: str, now: datetime) -> dict[str, Any]:
         state = "expired"
     else:
         state = "valid"
+    form = task.form if task else None
     return {"state": state, "number": case.number, "title": case.title, "category": case.category,
-            "reported_at": case.reported_at, "resolved_at": case.resolved_at, "form": task.form if task else None}
+            "reported_at": case.reported_at, "resolved_at": case.resolved_at, "form": form,
+            "schema": instance_forms(s, case.instance_id).get(form) if form else None}

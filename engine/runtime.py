@@ -75,7 +75,8 @@ _SAVE_INSTANCE = (update(_PI).where(_PI.c.id == bindparam("iid"), _PI.c.revision
                   .values(state=bindparam("state"), revision=bindparam("new_revision"),
                           status=bindparam("status"), ended_at=bindparam("ended_at"),
                           next_timer_at=bindparam("next_timer_at")))
-_OPEN_TASKS = select(Task.__table__.c.id, Task.__table__.c.element_id).where(
+_OPEN_TASKS = select(Task.__table__.c.id, Task.__table__.c.element_id, Task.__table__.c.name,
+                     Task.__table__.c.name_zh).where(
     Task.__table__.c.instance_id == bindparam("iid"), Task.__table__.c.status.in_(("open", "claimed")))
 _T = Task.__table__
 _LOAD_TASK = select(_T).where(_T.c.id == bindparam("tid"))
@@ -131,6 +132,7 @@ class Runtime:
         self.specs = definitions.SpecCache()
         self._paths: dict[str, str] = {}
         self.workflows = WorkflowCache()
+        self._categories: dict[int, list[dict]] = {}
         self.script_engine = make_script_engine({"now": self.clock.now, "deadline": self.deadline})
 
     def deadline(self, limit: str, start: datetime | None = None) -> str:
@@ -154,6 +156,11 @@ class Runtime:
             if row is None:
                 raise NotFound(f"process '{key}' not deployed")
             loaded = self.specs.get(s, row.id)
+        if loaded.id not in self._categories:  # a version's categories never change
+            self._categories[loaded.id] = self._evaluate_categories(loaded)
+        return self._categories[loaded.id]
+
+    def _evaluate_categories(self, loaded: definitions.LoadedDefinition) -> list[dict]:
         schema = loaded.forms.get(loaded.properties.get(definitions.START_FORM_PROPERTY)) or {}
         field = schema.get("properties", {}).get("category", {})
         labels = field.get("x-enum-labels", {})
@@ -258,8 +265,7 @@ class Runtime:
             case = self._case(s, task.case_id)
             if case is not None and task.stage == "department_handling" and case.claimed_at is None:
                 case.claimed_at = now
-            self._event(s, "task_claimed", task.instance_id, task.case_id, task.id, user_id,
-                        {"element": task.element_id, "name": task.name})
+            self._event(s, "task_claimed", task.instance_id, task.case_id, task.id, user_id, _task_names(task))
             return task
 
     def unclaim(self, user_id: int, task_id: str) -> Task:
@@ -277,8 +283,7 @@ class Runtime:
             if not won:
                 raise Conflict("task changed meanwhile; reload it")
             s.refresh(task)
-            self._event(s, "task_unclaimed", task.instance_id, task.case_id, task.id, user_id,
-                        {"element": task.element_id})
+            self._event(s, "task_unclaimed", task.instance_id, task.case_id, task.id, user_id, _task_names(task))
             return task
 
     def urge(self, user_id: int, task_id: str, note: str | None = None) -> Task:
@@ -344,8 +349,7 @@ class Runtime:
         if case is not None and task.stage == "department_handling" and case.claimed_at is None:
             case.claimed_at = now
         self._event(s, "task_completed", inst, task.case_id, task.id, user_id,
-                    {"element": task.element_id, "name": task.name, "outcome": data.get("outcome"),
-                     "data": data, "via": via})
+                    {**_task_names(task), "outcome": data.get("outcome"), "data": data, "via": via})
         self._advance(s, inst, loaded, wf, user_id, now)
         return task
 
@@ -517,20 +521,21 @@ class Runtime:
             self._sync_case(s, inst, wf, ready, case, actor_id, now)
 
     def _sync_tasks(self, s, inst, loaded, wf, ready, case, now) -> None:
-        rows = dict(s.connection().execute(_OPEN_TASKS, {"iid": inst.id}).all())
+        rows = {r.id: r for r in s.connection().execute(_OPEN_TASKS, {"iid": inst.id})}
         ready_ids = {str(t.id) for t in ready}
         gone = [task_id for task_id in rows if task_id not in ready_ids and task_id not in s.info["done"]]
         if gone:
             s.execute(update(Task).where(Task.id.in_(gone)).values(status="cancelled")
                       .execution_options(synchronize_session=False))
             for task_id in gone:
-                self._event(s, "task_cancelled", inst, inst.case_id, task_id, None, {"element": rows[task_id]})
+                self._event(s, "task_cancelled", inst, inst.case_id, task_id, None, _task_names(rows[task_id]))
         new_rows = [self._new_task_row(s, inst, t, case, now) for t in ready if str(t.id) not in rows]
         for row in new_rows:
             if case is not None and row["stage"] == "feedback":
                 case.feedback_token, case.feedback_task_id, case.feedback_at = secrets.token_urlsafe(24), row["id"], None
             self._event(s, "task_created", inst, row["case_id"], row["id"], None,
-                        {"element": row["element_id"], "name": row["name"], "role": row["role"],
+                        {"element": row["element_id"], "name": row["name"], "name_zh": row["name_zh"],
+                         "role": row["role"],
                          "org_unit": row["org_unit_code"], "department": row["department"],
                          "due_at": row["due_at"].isoformat() if row["due_at"] else None})
         if new_rows:
@@ -633,6 +638,11 @@ class Runtime:
         # Same keys in every row, so the whole batch is one executemany.
         s.info["events"].append({"instance_id": instance_id, "case_id": case_id, "task_id": task_id,
                                  "type": type_, "actor_id": actor_id, "at": self.clock.now(), "payload": payload})
+
+
+def _task_names(task) -> dict[str, Any]:
+    """What history events say about a task: its element and its name in both languages."""
+    return {"element": task.element_id, "name": task.name, "name_zh": task.name_zh}
 
 
 class _Probe:

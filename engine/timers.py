@@ -44,7 +44,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import TaskState
 
 from .clock import Clock
-from .definitions import leaf_events
+from .definitions import OVERDUE_MODES, leaf_events
 from .errors import EngineError
 from .model import ProcessInstance, Task
 
@@ -56,7 +56,6 @@ log = logging.getLogger(__name__)
 # A due instance whose timers cannot fire (its process fails) is retried this much later,
 # so one broken case never keeps a runner busy; the failure is in its history.
 RETRY_DELAY = timedelta(minutes=5)
-OVERDUE_MODES = ("always", "unclaimed")
 
 _clock: ContextVar[Clock | None] = ContextVar("gridloop_engine_clock", default=None)
 

@@ -161,3 +161,11 @@ def test_the_shipped_workflows_deploy_and_nothing_is_stored_on_error(runtime):
 def test_no_files_is_an_error():
     with pytest.raises(DeployError, match="no BPMN"):
         definitions.compile_sources({})
+
+
+def test_a_mistyped_overdue_mode_on_a_timer_is_refused():
+    sources = definitions.read_sources([definitions_dir()])
+    assert b'value="unclaimed"' in sources["closed_loop.bpmn"]
+    sources["closed_loop.bpmn"] = sources["closed_loop.bpmn"].replace(b'value="unclaimed"', b'value="unclamed"', 1)
+    err = deploy_error(sources)
+    assert err.file == "closed_loop.bpmn" and "marksOverdue" in err.message and err.line
