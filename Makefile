@@ -17,12 +17,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# Debian's Chromium for the real-browser test (Playwright's own browser download does not
-# work offline). Needs root; if it cannot be installed the browser test says why and skips.
+# Debian's Chromium (and a CJK font for its screenshots) for the real-browser test:
+# Playwright's own browser download does not work offline. Needs root; where it cannot be
+# installed the browser test says why and skips.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi wqy; } || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) \
 	      || echo "make: could not install chromium; the browser test will be skipped"; \
 	  else echo "make: chromium not installed and no root/apt-get; the browser test will be skipped"; fi; }
 
@@ -36,6 +37,8 @@ run: install
 bench: install
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/peer.py
+	$(BIN)/python bench/http.py
+	$(BIN)/python bench/timers.py
 
 clean:
 	rm -rf $(VENV) instance *.egg-info

@@ -71,8 +71,9 @@ class Database:
             yield session
 
     def create_schema(self) -> None:
-        from .model import Base
-        Base.metadata.create_all(self.engine)
+        """Create or upgrade the schema with the Alembic migrations (idempotent)."""
+        from .migrate import upgrade
+        upgrade(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()
