@@ -9,12 +9,11 @@ from __future__ import annotations
 import os
 import secrets
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator
 from uuid import UUID
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -22,11 +21,12 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import TaskState
 
-from . import definitions, forms, org, supervision, timers
+from . import definitions, forms, org, records, supervision, timers
 from .clock import Clock
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
-from .model import Case, Event, MessageWait, ProcessInstance, Task, User
+from .model import Case, MessageWait, Task, User
+from .records import CaseRecord, Instance
 from .scripting import make_script_engine
 from .state import WorkflowCache, compact, dump_state, load_state
 from .workcalendar import WorkCalendar
@@ -42,78 +42,6 @@ STAGE_TIMESTAMPS = {"grid_handling": "dispatched_at", "verification": "resolved_
                     "feedback": "verified_at", "closed": "closed_at", "rejected": "closed_at"}
 FEEDBACK_FIELDS = {"contacted": "feedback_contacted", "resolved": "feedback_resolved",
                    "satisfaction": "satisfaction", "comment": "feedback_comment"}
-
-
-@dataclass
-class Instance:
-    """The process-instance row as a command sees it (read and written with Core statements)."""
-
-    id: int
-    definition_id: int
-    key: str
-    case_id: int | None
-    status: str
-    revision: int
-    started_by_id: int | None
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
-    next_timer_at: datetime | None = None
-    state: str | None = None
-
-
-_PI = ProcessInstance.__table__
-# Built once: building a statement per call costs more than running it on SQLite.
-_LOCK_INSTANCE = (select(_PI.c.id, _PI.c.definition_id, _PI.c.key, _PI.c.case_id, _PI.c.status, _PI.c.revision,
-                         _PI.c.started_by_id).where(_PI.c.id == bindparam("iid")).with_for_update())
-_LOCK_TASK_INSTANCE = (select(_PI.c.id, _PI.c.definition_id, _PI.c.key, _PI.c.case_id, _PI.c.status,
-                              _PI.c.revision, _PI.c.started_by_id)
-                       .where(_PI.c.id == select(Task.__table__.c.instance_id)
-                              .where(Task.__table__.c.id == bindparam("tid")).scalar_subquery())
-                       .with_for_update())
-_STATE = select(_PI.c.state).where(_PI.c.id == bindparam("iid"))
-_SAVE_INSTANCE = (update(_PI).where(_PI.c.id == bindparam("iid"), _PI.c.revision == bindparam("old_revision"))
-                  .values(state=bindparam("state"), revision=bindparam("new_revision"),
-                          status=bindparam("status"), ended_at=bindparam("ended_at"),
-                          next_timer_at=bindparam("next_timer_at")))
-_OPEN_TASKS = select(Task.__table__.c.id, Task.__table__.c.element_id, Task.__table__.c.name,
-                     Task.__table__.c.name_zh).where(
-    Task.__table__.c.instance_id == bindparam("iid"), Task.__table__.c.status.in_(("open", "claimed")))
-_T = Task.__table__
-_LOAD_TASK = select(_T).where(_T.c.id == bindparam("tid"))
-_SAVE_TASK = update(_T).where(_T.c.id == bindparam("tid"))  # SET comes from the parameters given
-_CASE = Case.__table__
-_LOAD_CASE = select(_CASE).where(_CASE.c.id == bindparam("cid"))
-_SAVE_CASE = update(_CASE).where(_CASE.c.id == bindparam("cid"))
-_INSERT_TASKS = Task.__table__.insert()
-_INSERT_EVENTS = Event.__table__.insert()
-
-
-class CaseRecord:
-    """A case row read and written with Core: attribute writes are remembered and saved in
-    one UPDATE at the end of the command."""
-
-    __slots__ = ("values", "changes")
-
-    def __init__(self, values: dict):
-        object.__setattr__(self, "values", values)
-        object.__setattr__(self, "changes", {})
-
-    def __getattr__(self, name):
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __setattr__(self, name, value):
-        if name not in self.values:
-            raise AttributeError(name)
-        self.values[name] = value
-        self.changes[name] = value
-
-    def save(self, conn) -> None:
-        if self.changes:
-            conn.execute(_SAVE_CASE, {"cid": self.values["id"], **self.changes})
-            self.changes.clear()
 
 
 class ProcessError(EngineError):
@@ -230,10 +158,7 @@ class Runtime:
         now = self.clock.now()
         wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
         wf.task_tree.data.update(data)
-        inst = Instance(0, loaded.id, loaded.key, case.id if case else None, "running", 0, user_id, started_at=now)
-        inst.id = s.execute(insert(_PI).values(definition_id=loaded.id, key=loaded.key, case_id=inst.case_id,
-                                               status="running", state="", revision=0, started_at=now,
-                                               started_by_id=user_id).returning(_PI.c.id)).scalar_one()
+        inst = records.insert_instance(s, loaded.id, loaded.key, case.id if case else None, user_id, now)
         if case is not None:
             case.instance_id = inst.id
             s.flush()
@@ -336,7 +261,7 @@ class Runtime:
         done = {"status": "completed", "completed_at": now, "completed_by_id": user_id, "data": data}
         if task.assignee_id is None and user_id is not None:
             done.update(assignee_id=user_id, claimed_at=now)
-        s.connection().execute(_SAVE_TASK, {"tid": task.id, **done})
+        records.save_task(s, task.id, done)
         for name, value in done.items():
             setattr(task, name, value)
         s.info["done"].add(task.id)
@@ -383,8 +308,11 @@ class Runtime:
                 loaded = self._loaded(s, inst)
                 wf = self._restore(s, inst, loaded)
                 try:
-                    caught = wf.catch(BpmnEvent(event_class(name), payload=payload)) if kind == "signal" \
-                        else wf.send_event(BpmnEvent(event_class(name), payload=payload))
+                    event = BpmnEvent(event_class(name), payload=payload)
+                    if kind == "signal":
+                        wf.catch(event)
+                    else:
+                        wf.send_event(event)
                 except SpiffWorkflowException as exc:
                     raise ProcessError(f"instance {instance_id} could not take {kind} '{name}': {exc}") from None
                 self._event(s, f"{kind}_received", inst, inst.case_id, None, user_id,
@@ -417,20 +345,19 @@ class Runtime:
 
     def _load_task(self, s: Session, task_id: str) -> Task:
         """The task row as a detached object (no ORM unit of work to flush afterwards)."""
-        row = s.connection().execute(_LOAD_TASK, {"tid": task_id}).first()
-        if row is None:
+        task = records.load_task(s, task_id)
+        if task is None:
             raise NotFound(f"task {task_id} not found")
-        return Task(**row._mapping)
+        return task
 
     def _case(self, s: Session, case_id: int | None) -> CaseRecord | None:
         """The command's one record of a case (loaded once, saved when the command ends)."""
         if case_id is None:
             return None
-        records = s.info.setdefault("cases", {})
-        if case_id not in records:
-            row = s.connection().execute(_LOAD_CASE, {"cid": case_id}).first()
-            records[case_id] = CaseRecord(dict(row._mapping)) if row is not None else None
-        return records[case_id]
+        loaded = s.info.setdefault("cases", {})
+        if case_id not in loaded:
+            loaded[case_id] = records.load_case(s, case_id)
+        return loaded[case_id]
 
     def _task(self, s: Session, task_id: str) -> Task:
         task = s.get(Task, task_id)
@@ -458,12 +385,9 @@ class Runtime:
         """Lock the instance row (of an instance, or of a task's instance): FOR UPDATE on
         PostgreSQL, SQLite's write transaction is already exclusive. Its state is loaded
         only if the live-workflow cache misses."""
-        conn = s.connection()
-        row = conn.execute(_LOCK_TASK_INSTANCE, {"tid": task_id}).first() if task_id is not None \
-            else conn.execute(_LOCK_INSTANCE, {"iid": instance_id}).first()
-        if row is None:
+        inst = records.lock_instance(s, instance_id, task_id)
+        if inst is None:
             raise NotFound(f"task {task_id} not found" if task_id else f"process instance {instance_id} not found")
-        inst = Instance(*row)
         if inst.status != "running":
             raise Conflict(f"process instance {instance_id} is {inst.status}")
         return inst
@@ -482,20 +406,15 @@ class Runtime:
         cached = self.workflows.take(inst.id, inst.revision)
         if cached is not None:
             return cached
-        state = s.connection().execute(_STATE, {"iid": inst.id}).scalar_one()
-        return load_state(state, loaded.spec, loaded.subprocess_specs, self.script_engine)
+        return load_state(records.state_of(s, inst.id), loaded.spec, loaded.subprocess_specs, self.script_engine)
 
     def _advance(self, s: Session, inst: Instance, loaded: definitions.LoadedDefinition,
                  wf: BpmnWorkflow, actor_id: int | None, now: datetime) -> None:
         """Run until the workflow waits, then store state and sync the read model."""
         with s.no_autoflush:
             self._step(s, inst, loaded, wf, actor_id, now)
-        saved = s.connection().execute(_SAVE_INSTANCE, {
-            "iid": inst.id, "old_revision": inst.revision, "new_revision": inst.revision + 1, "state": inst.state,
-            "status": inst.status, "ended_at": inst.ended_at, "next_timer_at": inst.next_timer_at}).rowcount
-        if saved != 1:
+        if not records.save_instance(s, inst):
             raise Conflict("the case was changed by another command at the same time; retry")
-        inst.revision += 1
         s.flush()
         if inst.status == "running":
             s.info["saved"].append((inst, wf))
@@ -521,7 +440,7 @@ class Runtime:
             self._sync_case(s, inst, wf, ready, case, actor_id, now)
 
     def _sync_tasks(self, s, inst, loaded, wf, ready, case, now) -> None:
-        rows = {r.id: r for r in s.connection().execute(_OPEN_TASKS, {"iid": inst.id})}
+        rows = records.open_tasks(s, inst.id)
         ready_ids = {str(t.id) for t in ready}
         gone = [task_id for task_id in rows if task_id not in ready_ids and task_id not in s.info["done"]]
         if gone:
@@ -539,7 +458,7 @@ class Runtime:
                          "org_unit": row["org_unit_code"], "department": row["department"],
                          "due_at": row["due_at"].isoformat() if row["due_at"] else None})
         if new_rows:
-            s.connection().execute(_INSERT_TASKS, new_rows)
+            records.insert_tasks(s, new_rows)
 
     def _new_task_row(self, s, inst, spiff_task, case, now) -> dict[str, Any]:
         """The task row for a READY user task: candidates, form, stage and due time from its
@@ -621,7 +540,7 @@ class Runtime:
             yield s
             self._save_cases(s)
             if s.info["events"]:
-                s.connection().execute(_INSERT_EVENTS, s.info["events"])
+                records.insert_events(s, s.info["events"])
         for inst, wf in s.info["saved"]:  # committed: these live workflows are now current
             self.workflows.put(inst.id, inst.revision, wf)
 
@@ -629,7 +548,7 @@ class Runtime:
         s.flush()
         for record in s.info.get("cases", {}).values():
             if record is not None:
-                record.save(s.connection())
+                record.save(s)
 
     def _event(self, s: Session, type_: str, inst, case_id, task_id: str | None = None, actor_id: int | None = None,
                payload: dict | None = None) -> None:

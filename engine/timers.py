@@ -49,7 +49,8 @@ from .errors import EngineError
 from .model import ProcessInstance, Task
 
 if TYPE_CHECKING:
-    from .runtime import Instance, Runtime
+    from .records import Instance
+    from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 

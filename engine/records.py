@@ -1,0 +1,139 @@
+"""Row I/O of the commands' hot path: process instances, task and case rows, history.
+
+Every command reads and writes these rows a few times, so the statements are built once and
+run on the session's connection with bound parameters: on SQLite, building an ORM statement
+and flushing a unit of work costs more than running the SQL.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from .model import Case, Event, ProcessInstance, Task
+
+_PI = ProcessInstance.__table__
+_T = Task.__table__
+_CASE = Case.__table__
+_INSTANCE_COLUMNS = (_PI.c.id, _PI.c.definition_id, _PI.c.key, _PI.c.case_id, _PI.c.status, _PI.c.revision,
+                     _PI.c.started_by_id)
+_LOCK_INSTANCE = select(*_INSTANCE_COLUMNS).where(_PI.c.id == bindparam("iid")).with_for_update()
+_LOCK_TASK_INSTANCE = (select(*_INSTANCE_COLUMNS)
+                       .where(_PI.c.id == select(_T.c.instance_id).where(_T.c.id == bindparam("tid")).scalar_subquery())
+                       .with_for_update())
+_STATE = select(_PI.c.state).where(_PI.c.id == bindparam("iid"))
+_SAVE_INSTANCE = (update(_PI).where(_PI.c.id == bindparam("iid"), _PI.c.revision == bindparam("old_revision"))
+                  .values(state=bindparam("state"), revision=bindparam("new_revision"), status=bindparam("status"),
+                          ended_at=bindparam("ended_at"), next_timer_at=bindparam("next_timer_at")))
+_OPEN_TASKS = select(_T.c.id, _T.c.element_id, _T.c.name, _T.c.name_zh).where(
+    _T.c.instance_id == bindparam("iid"), _T.c.status.in_(("open", "claimed")))
+_LOAD_TASK = select(_T).where(_T.c.id == bindparam("tid"))
+_SAVE_TASK = update(_T).where(_T.c.id == bindparam("tid"))  # the SET clause comes from the parameters
+_LOAD_CASE = select(_CASE).where(_CASE.c.id == bindparam("cid"))
+_SAVE_CASE = update(_CASE).where(_CASE.c.id == bindparam("cid"))
+_INSERT_TASKS = _T.insert()
+_INSERT_EVENTS = Event.__table__.insert()
+
+
+@dataclass
+class Instance:
+    """The process-instance row as a command sees it."""
+
+    id: int
+    definition_id: int
+    key: str
+    case_id: int | None
+    status: str
+    revision: int
+    started_by_id: int | None
+    ended_at: datetime | None = None
+    next_timer_at: datetime | None = None
+    state: str | None = None
+
+
+class CaseRecord:
+    """A case row: attribute writes are remembered and saved in one UPDATE when the command ends."""
+
+    __slots__ = ("values", "changes")
+
+    def __init__(self, values: dict):
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "changes", {})
+
+    def __getattr__(self, name):
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name, value):
+        if name not in self.values:
+            raise AttributeError(name)
+        self.values[name] = value
+        self.changes[name] = value
+
+    def save(self, s: Session) -> None:
+        if self.changes:
+            s.connection().execute(_SAVE_CASE, {"cid": self.values["id"], **self.changes})
+            self.changes.clear()
+
+
+def insert_instance(s: Session, definition_id: int, key: str, case_id: int | None, started_by_id: int | None,
+                    now: datetime) -> Instance:
+    new_id = s.execute(insert(_PI).values(definition_id=definition_id, key=key, case_id=case_id, status="running",
+                                          state="", revision=0, started_at=now, started_by_id=started_by_id)
+                       .returning(_PI.c.id)).scalar_one()
+    return Instance(new_id, definition_id, key, case_id, "running", 0, started_by_id)
+
+
+def lock_instance(s: Session, instance_id: int | None = None, task_id: str | None = None) -> Instance | None:
+    """Lock an instance's row, or that of a task's instance (FOR UPDATE on PostgreSQL)."""
+    conn = s.connection()
+    row = conn.execute(_LOCK_TASK_INSTANCE, {"tid": task_id}).first() if task_id is not None \
+        else conn.execute(_LOCK_INSTANCE, {"iid": instance_id}).first()
+    return Instance(*row) if row is not None else None
+
+
+def state_of(s: Session, instance_id: int) -> str:
+    return s.connection().execute(_STATE, {"iid": instance_id}).scalar_one()
+
+
+def save_instance(s: Session, inst: Instance) -> bool:
+    """Write state and status if nobody else saved since we read; bump the revision."""
+    saved = s.connection().execute(_SAVE_INSTANCE, {
+        "iid": inst.id, "old_revision": inst.revision, "new_revision": inst.revision + 1, "state": inst.state,
+        "status": inst.status, "ended_at": inst.ended_at, "next_timer_at": inst.next_timer_at}).rowcount
+    if saved == 1:
+        inst.revision += 1
+    return saved == 1
+
+
+def open_tasks(s: Session, instance_id: int) -> dict[str, Any]:
+    """The instance's open task rows (id, element id, names) by id."""
+    return {r.id: r for r in s.connection().execute(_OPEN_TASKS, {"iid": instance_id})}
+
+
+def load_task(s: Session, task_id: str) -> Task | None:
+    """A task row as a detached object (no unit of work to flush afterwards)."""
+    row = s.connection().execute(_LOAD_TASK, {"tid": task_id}).first()
+    return Task(**row._mapping) if row is not None else None
+
+
+def save_task(s: Session, task_id: str, values: dict[str, Any]) -> None:
+    s.connection().execute(_SAVE_TASK, {"tid": task_id, **values})
+
+
+def load_case(s: Session, case_id: int) -> CaseRecord | None:
+    row = s.connection().execute(_LOAD_CASE, {"cid": case_id}).first()
+    return CaseRecord(dict(row._mapping)) if row is not None else None
+
+
+def insert_tasks(s: Session, rows: list[dict[str, Any]]) -> None:
+    s.connection().execute(_INSERT_TASKS, rows)
+
+
+def insert_events(s: Session, rows: list[dict[str, Any]]) -> None:
+    s.connection().execute(_INSERT_EVENTS, rows)
