@@ -5,17 +5,18 @@ from math import ceil
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from engine import queries
+from engine import org, queries
 from engine.errors import Forbidden, InvalidInput
 
 from . import schema_forms
-from .i18n import LABELS, t
-from .pages import current_actor, login_required
-from .services import now, reading, report_form, runtime
+from .i18n import LABELS, pick, t, timeline
+from .pages import current_actor, field_labels, login_required
+from .services import now, reading, report_form, runtime, unit_names
 
 bp = Blueprint("cases", __name__)
 PER_PAGE = 20
 FILTERS = ("status", "stage", "category", "grid", "q")
+UNIT_EVENTS = ("escalated", "rework", "returned")  # their payloads name the consultation unit by code
 
 
 def feedback_url(token: str | None) -> str | None:
@@ -40,8 +41,20 @@ def index():
 def case(case_id: int):
     with reading() as s:
         detail = queries.case_detail(s, current_actor(), case_id, now())
-    return render_template("case.html", active="cases", case=detail,
+        units = unit_names(s, {(e["payload"] or {}).get("consult_unit") for e in detail["history"]
+                               if e["type"] in UNIT_EVENTS} - {None})
+    events = timeline(detail["history"], units=units, satisfaction=detail["satisfaction"],
+                      satisfaction_labels=field_labels().get("satisfaction", {}))
+    return render_template("case.html", active="cases", case=detail, timeline=events,
                            feedback_url=feedback_url(detail["feedback_token"]))
+
+
+def _grid_choice(form_fields: list, grids: list[dict]) -> list:
+    """The report form with the grid as a choice among the grids she may report for."""
+    if not grids:
+        return form_fields
+    options = [(g["code"], f"{pick(g['name'], g['name_en'])} · {g['code']}") for g in grids]
+    return schema_forms.as_select(form_fields, "grid", options)
 
 
 @bp.route("/report", methods=["GET", "POST"])
@@ -50,7 +63,8 @@ def report():
     actor = current_actor()
     with reading() as s:
         schema = report_form(s)
-    form_fields = schema_forms.fields(schema)
+        grids = org.grids(s, actor)
+    form_fields = _grid_choice(schema_forms.fields(schema), grids)
     if request.method == "GET":
         own_grid = {"grid": actor.org_unit} if actor.org_level == "grid" else {}
         return render_template("report.html", active="report", form_fields=form_fields,

@@ -8,16 +8,16 @@ from engine import queries
 from engine.errors import Conflict, InvalidInput
 
 from . import schema_forms
-from .services import case_process_forms, now, reading, runtime
+from .services import now, reading, runtime
 
 bp = Blueprint("feedback", __name__)
 
 
 def _link(token: str) -> tuple[dict, list]:
+    """The link's state and the feedback form of the definition version the case runs on."""
     with reading() as s:
         link = queries.feedback_link(s, token, now())
-        forms, _properties = case_process_forms(s)
-    return link, schema_forms.fields(forms.get(link["form"]))
+    return link, schema_forms.fields(link["schema"])
 
 
 @bp.route("/f/<token>", methods=["GET", "POST"])

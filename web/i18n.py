@@ -24,6 +24,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.mine": ("我的任务", "My tasks"),
     "nav.claimable": ("待领取", "Claimable"),
     "nav.area": ("辖区全部", "All in my area"),
+    "nav.overdue": ("超期", "Overdue"),
     "nav.cases": ("案件", "Cases"),
     "nav.report": ("上报问题", "Report an issue"),
     "nav.designer": ("流程定义", "Process definitions"),
@@ -38,6 +39,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "inbox.title.mine": ("我的任务", "My tasks"),
     "inbox.title.claimable": ("待领取任务", "Tasks I can claim"),
     "inbox.title.area": ("辖区全部任务", "All open tasks in my area"),
+    "inbox.title.overdue": ("辖区超期任务", "Overdue tasks in my area"),
+    "inbox.overdue_hint": ("已被时限标记超期或已过截止时间的待办任务，截止时间最早的在前。",
+                           "Open tasks a time limit marked overdue or whose due time has passed, oldest deadline first."),
+    "inbox.capped": ("仅列出截止时间最早的 {n} 项", "Only the {n} with the oldest deadlines are listed"),
     "inbox.empty": ("没有任务", "No tasks"),
     "inbox.total": ("共 {total} 项", "{total} in all"),
     "filter.category": ("类别", "Category"),
@@ -74,6 +79,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "task.submitted_data": ("提交内容", "Submitted data"),
     "task.claim_first": ("可直接办理，或先领取以免他人重复处理。",
                          "You may complete it directly, or claim it first so nobody else takes it."),
+    "task.marked_overdue": ("已标记超期", "Marked overdue"),
+    "task.marked_overdue_at": ("时限到期，{at} 标记为超期", "A time limit marked it overdue at {at}"),
+    "task.urged": ("已催办 ×{n}", "urged ×{n}"),
+    "task.last_urged": ("最近催办：{at}", "Last urged {at}"),
+    # urging (督办催办)
+    "urge.button": ("催办", "Urge"),
+    "urge.title": ("督办催办", "Urge this task"),
+    "urge.note": ("催办说明(可选)", "Note (optional)"),
+    "urge.hint": ("办理人会在任务列表和任务页看到催办标记和说明。",
+                  "The holder sees the mark and your note in the inbox and on this page."),
+    "urge.done": ("已催办任务「{name}」(第 {n} 次)", "Urged “{name}” (no. {n})"),
+    "urge.note_too_long": ("催办说明最多 {n} 字", "The note may have at most {n} characters"),
+    "urge.history": ("催办记录", "Urged"),
     # forms
     "form.required": ("必填", "required"),
     "form.is_required": ("此项必填", "This field is required"),
@@ -112,6 +130,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "case.reported": ("已上报，编号 {number}", "Reported as {number}"),
     "report.title": ("上报问题", "Report an issue"),
     "report.submit": ("上报", "Report"),
+    "report.grid": ("网格", "Grid"),
     # feedback (public)
     "feedback.title": ("办理结果评价", "How did we do?"),
     "feedback.intro": ("您反映的问题「{title}」(编号 {number})已处理，请评价。",
@@ -161,6 +180,8 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "rejected": ("不予受理", "Rejected"),
     },
     "case_status": {"open": ("办理中", "Open"), "closed": ("已结案", "Closed"), "rejected": ("不予受理", "Rejected")},
+    # Values the process sets itself (no form offers them); the forms name the rest.
+    "satisfaction": {"no_feedback": ("未获评价(回访超时)", "No feedback (limit passed)")},
     "task_status": {"open": ("待领取", "Open"), "claimed": ("已领取", "Claimed"),
                     "completed": ("已完成", "Completed"), "cancelled": ("已取消", "Cancelled")},
     "role": {
@@ -189,14 +210,22 @@ EVENTS: dict[str, tuple[str, str]] = {
     "task_unclaimed": ("{actor} 放回任务「{name}」", "{actor} put “{name}” back into the queue"),
     "task_completed": ("{actor} 完成任务「{name}」{outcome}", "{actor} completed “{name}”{outcome}"),
     "task_cancelled": ("任务「{name}」已取消", "Task “{name}” cancelled"),
+    "task_urged": ("{actor} 催办任务「{name}」(第 {urge_count} 次)", "{actor} urged “{name}” (no. {urge_count})"),
+    "task_overdue": ("任务「{name}」超过时限{limit}，已标记超期", "“{name}” passed its limit{limit} and is marked overdue"),
+    "timer_fired": ("时限「{timer}」到期{on_task}", "Time limit “{timer}” reached{on_task}"),
+    "timer_failed": ("定时处理出错，将于 {retry_at} 重试", "Handling a time limit failed; retrying at {retry_at}"),
     "stage_changed": ("阶段：{from_stage} → {to_stage}", "Stage: {from_stage} → {to_stage}"),
-    "escalated": ("提交{level}级会商", "Escalated to the {level} level"),
+    "escalated": ("提交{level}级会商{unit}", "Escalated to the {level} level{unit}"),
     "rework": ("返工(第 {rework_count} 次)", "Sent back for rework (no. {rework_count})"),
     "returned": ("部门退回网格(第 {return_count} 次)", "Returned to the grid (no. {return_count})"),
-    "case_closed": ("案件结案", "Case closed"),
+    "case_closed": ("案件结案{how}", "Case closed{how}"),
     "case_rejected": ("案件不予受理", "Case rejected"),
     "instance_completed": ("流程结束", "Process finished"),
 }
+# How a case closed, by its satisfaction: the feedback limit passing closes it without one.
+CLOSED_HOW = {"no_feedback": ("(回访期限内未获上报人评价)", " (no feedback from the reporter within the limit)")}
+# Free text an event carries, shown under its sentence: the submitted form's, an urging's note.
+NOTE_FIELDS = ("resolution", "note", "comment", "return_reason")
 
 
 def lang() -> str:
@@ -249,30 +278,97 @@ def task_name(task: dict) -> str:
     return pick(task.get("name_zh"), task.get("name") or task.get("element"))
 
 
-def describe_event(event: dict) -> str:
-    """One readable timeline sentence for a history event."""
+def _paren(text: str | None) -> str:
+    if not text:
+        return ""
+    return f"（{text}）" if lang() == "zh" else f" ({text})"
+
+
+def _iso_local(value) -> str:
+    try:
+        return localtime(datetime.fromisoformat(value)) if value else ""
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _closed_how(satisfaction: str | None, labels: dict[str, str]) -> str:
+    if satisfaction in CLOSED_HOW:
+        return pick(*CLOSED_HOW[satisfaction])
+    if satisfaction:
+        return pick("，满意度：", "; satisfaction: ") + labels.get(satisfaction, satisfaction)
+    return ""
+
+
+def describe_event(event: dict, context: dict | None = None) -> str:
+    """One readable timeline sentence for a history event.
+
+    ``context`` (see :func:`timeline`) names what the payload only codes: tasks by id (events
+    about a task that carry no Chinese name, timers), org units by code, and the case's
+    satisfaction (for ``case_closed``, unless the payload carries it) with its labels.
+    """
+    context = context or {}
     payload = event.get("payload") or {}
     template = EVENTS.get(event["type"])
     if template is None:
         return event["type"].replace("_", " ")
-    due = payload.get("due_at")
+    known = context.get("tasks", {}).get(event.get("task_id"))
+    if event["type"] in ("timer_fired", "task_overdue"):  # the payload names the timer, not the task
+        names = known or {"element": payload.get("attached_to") or payload.get("element")}
+    else:
+        names = payload if payload.get("name_zh") or not known else {**payload, **known}
+    name = task_name(names)
+    unit = context.get("units", {}).get(payload.get("consult_unit"))
+    satisfaction = payload.get("satisfaction") or context.get("satisfaction")
     outcome = payload.get("outcome")
     params = {
         **{k: v for k, v in payload.items() if isinstance(v, (str, int, float))},
         "actor": event.get("actor_name") or event.get("actor") or pick("系统", "the system"),
-        "name": task_name(payload),
+        "name": name,
         "role": label("role", payload.get("role")) or pick("发起人", "the initiator"),
-        "due": (pick("，截止 ", ", due ") + localtime(datetime.fromisoformat(due))) if due else "",
+        "due": (pick("，截止 ", ", due ") + _iso_local(payload["due_at"])) if payload.get("due_at") else "",
         "outcome": f" — {label('outcome', outcome)}" if outcome else "",
         "from_stage": label("stage", payload.get("from")) or "—",
         "to_stage": label("stage", payload.get("to")),
         "level": label("escalation", payload.get("escalation_level")),
+        "unit": _paren(pick(*unit) if unit else payload.get("consult_unit")),
+        "timer": payload.get("name") or payload.get("element") or "",
+        "on_task": (pick(f"，任务「{name}」", f" on “{name}”") if name else ""),
+        "limit": _paren(payload.get("limit")),
+        "retry_at": _iso_local(payload.get("retry_at")),
+        "urge_count": payload.get("urge_count") or "",
+        "how": _closed_how(satisfaction, context.get("satisfaction_labels", {})),
     }
     text = pick(*template)
     try:
         return text.format(**params)
     except (KeyError, IndexError, ValueError):
         return event["type"].replace("_", " ")
+
+
+def event_note(event: dict) -> str | None:
+    """The free text an event carries: a form's resolution or comment, an urging's note, an error."""
+    payload = event.get("payload") or {}
+    if event["type"] == "timer_failed":
+        return payload.get("error")
+    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    for source in (data, payload):
+        found = next((source[f] for f in NOTE_FIELDS if isinstance(source.get(f), str) and source[f]), None)
+        if found:
+            return found
+    return None
+
+
+def timeline(history: list[dict], *, units: dict | None = None, satisfaction: str | None = None,
+             satisfaction_labels: dict[str, str] | None = None) -> list[dict]:
+    """The case page's timeline: each event with its sentence and note. Task names come from
+    the ``task_created`` events of the same history, so events that name a task only by id
+    (timers, overdue marks) or in English only still read in the page's language."""
+    tasks = {e["task_id"]: e["payload"] for e in history
+             if e["type"] == "task_created" and e.get("task_id") and e.get("payload")}
+    context = {"tasks": tasks, "units": units or {}, "satisfaction": satisfaction,
+               "satisfaction_labels": satisfaction_labels or {}}
+    return [{"type": e["type"], "at": e["at"], "text": describe_event(e, context), "note": event_note(e)}
+            for e in history]
 
 
 def init_app(app: Flask) -> None:

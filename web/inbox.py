@@ -1,17 +1,18 @@
-"""The task inbox (mine / claimable / all in my area), the task page, claim, unclaim, complete."""
+"""The task inbox (mine / claimable / all in my area / a supervisor's overdue view), the task
+page, and the claim, unclaim, complete and urge (催办) commands."""
 from __future__ import annotations
 
 from math import ceil
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from engine import queries
+from engine import queries, supervision
 from engine.errors import InvalidInput
 
 from . import schema_forms
 from .i18n import LABELS, pick, t, task_name
 from .pages import current_actor, login_required, safe_next
-from .services import now, reading, runtime
+from .services import OVERDUE_LIMIT, can_urge, now, overdue_inbox, reading, runtime, urges
 
 bp = Blueprint("inbox", __name__)
 PER_PAGE = 20
@@ -29,38 +30,53 @@ def index():
 @login_required
 def inbox(scope: str):
     filters = {name: request.args.get(name, "").strip() or None for name in FILTERS}
-    page = request.args.get("page", 1, type=int)
+    page = max(1, request.args.get("page", 1, type=int))
+    capped = False
     with reading() as s:
-        items, total = queries.inbox(s, current_actor(), scope, now=now(), page=page, per_page=PER_PAGE, **filters)
+        if scope == "overdue":  # the supervisor's view: supervision.overdue_tasks, not an inbox scope
+            items, total, capped = overdue_inbox(s, current_actor(), now(), page=page, per_page=PER_PAGE, **filters)
+        else:
+            items, total = queries.inbox(s, current_actor(), scope, now=now(), page=page, per_page=PER_PAGE,
+                                         **filters)
     return render_template("inbox.html", active=scope, scope=scope, items=items, total=total, page=page,
-                           pages=max(1, ceil(total / PER_PAGE)), filters=filters, stages=TASK_STAGES)
+                           pages=max(1, ceil(total / PER_PAGE)), filters=filters, stages=TASK_STAGES,
+                           capped=OVERDUE_LIMIT if capped else None)
 
 
-def _task_page(task: dict, values, errors: dict, status: int = 200):
+def _task_page(task: dict, values, errors: dict, extras: dict, status: int = 200):
     form_fields = schema_forms.fields(task["form"]) if task["can_act"] else []
-    return render_template("task.html", task=task, form_fields=form_fields, values=values, errors=errors), status
+    return render_template("task.html", task=task, form_fields=form_fields, values=values, errors=errors,
+                           **extras), status
+
+
+def _task(task_id: str) -> tuple[dict, dict]:
+    """The task as its page shows it, with who may urge it and how often it was urged."""
+    actor = current_actor()
+    with reading() as s:
+        task = queries.task_detail(s, actor, task_id, now())
+        extras = {"can_urge": can_urge(s, actor, task),
+                  "urges": urges(s, task) if task["urge_count"] else []}
+    return task, extras
 
 
 @bp.get("/tasks/<task_id>")
 @login_required
 def task(task_id: str):
-    with reading() as s:
-        task = queries.task_detail(s, current_actor(), task_id, now())
+    task, extras = _task(task_id)
     # Fields that name a case attribute (e.g. the department routing proposed) start with its value.
-    return _task_page(task, schema_forms.initial(task["form"], task["case"] or {}), {})
+    return _task_page(task, schema_forms.initial(task["form"], task["case"] or {}), {}, extras)
 
 
 @bp.post("/tasks/<task_id>")
 @login_required
 def complete(task_id: str):
     actor = current_actor()
-    with reading() as s:
-        task = queries.task_detail(s, actor, task_id, now())
+    task, extras = _task(task_id)
     data = schema_forms.parse(schema_forms.fields(task["form"]), request.form)
     try:
         runtime().complete_task(actor.id, task_id, data)
     except InvalidInput as exc:
-        return _task_page(task, request.form, exc.fields or {"data": exc.message}, 400)
+        return _task_page(task, request.form, exc.fields or {"data": exc.message}, extras, 400)
     flash(t("task.completed", name=task_name(task)), "success")
     if task["case_id"]:
         return redirect(url_for("cases.case", case_id=task["case_id"]))
@@ -81,3 +97,20 @@ def unclaim(task_id: str):
     runtime().unclaim(current_actor().id, task_id)
     flash(t("task.unclaimed"), "info")
     return redirect(safe_next(request.form.get("next")))
+
+
+@bp.post("/tasks/<task_id>/urge")
+@login_required
+def urge(task_id: str):
+    """A supervisor urges (催办) an open task of her area, with an optional note; back to
+    where she was (the task page, or the inbox row she urged from)."""
+    target = request.form.get("next")
+    back = safe_next(target) if target else url_for(".task", task_id=task_id)
+    note = request.form.get("note", "").strip() or None
+    try:
+        urged = runtime().urge(current_actor().id, task_id, note)
+    except InvalidInput:
+        flash(t("urge.note_too_long", n=supervision.MAX_NOTE), "error")
+        return redirect(back)
+    flash(t("urge.done", name=pick(urged.name_zh, urged.name), n=urged.urge_count), "success")
+    return redirect(back)

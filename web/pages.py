@@ -11,8 +11,8 @@ from engine import org, queries
 from engine.errors import NotFound
 
 from . import schema_forms
-from .i18n import pick, t
-from .services import case_process_forms, reading
+from .i18n import label, pick, t
+from .services import case_process_forms, now, overdue_count, reading
 
 
 def current_actor() -> org.Actor | None:
@@ -52,8 +52,9 @@ def page_url(page: int) -> str:
     return url_for(request.endpoint, **{**(request.view_args or {}), **request.args.to_dict(), "page": page})
 
 
-def nav_counts() -> dict[str, int]:
-    """Inbox counts for the navigation; computed only when a page actually shows them."""
+def nav_counts() -> dict[str, int | str]:
+    """Inbox counts for the navigation (a supervisor's include her overdue view); computed
+    only when a page actually shows them."""
     if "nav_counts" not in g:
         actor = current_actor()
         if actor is None:
@@ -61,6 +62,8 @@ def nav_counts() -> dict[str, int]:
         else:
             with reading() as s:
                 g.nav_counts = queries.inbox_counts(s, actor)
+                if actor.has_role("supervisor"):
+                    g.nav_counts["overdue"] = overdue_count(s, actor, now())
     return g.nav_counts
 
 
@@ -83,7 +86,11 @@ def field_labels() -> dict[str, dict[str, str]]:
 
 
 def enum_label(field: str, code) -> str:
-    return "" if code is None else field_labels().get(field, {}).get(str(code), str(code))
+    """A coded value's name: from the forms, else from i18n.LABELS (values a process sets
+    itself, such as satisfaction ``no_feedback``), else the code."""
+    if code is None:
+        return ""
+    return field_labels().get(field, {}).get(str(code)) or label(field, code)
 
 
 def init_app(app: Flask) -> None:

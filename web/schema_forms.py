@@ -6,7 +6,7 @@ engine's, and its field errors come back keyed by the same dotted names the inpu
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from werkzeug.datastructures import MultiDict
@@ -75,6 +75,14 @@ def _field(prop: Mapping, name: str, required: bool, answerable: bool) -> Field:
         return Field(name, label, "date", type_, required)
     widget = "textarea" if (prop.get("maxLength") or 0) >= TEXTAREA_FROM else "text"
     return Field(name, label, widget, type_, required, attrs=_attrs({"maxlength": prop.get("maxLength")}))
+
+
+def as_select(form_fields: list[Field], name: str, options: list[tuple[str, str]]) -> list[Field]:
+    """The fields with top-level field ``name`` offered as a select of ``options`` (value,
+    text): for values the schema leaves open but the page can list, such as the grids a
+    user may report for. The schema still validates whatever is sent."""
+    return [replace(f, widget="select", options=tuple(options), attrs=()) if f.name == name else f
+            for f in form_fields]
 
 
 def _attrs(values: dict) -> tuple[tuple[str, Any], ...]:

@@ -1,18 +1,22 @@
-"""How views reach the engine: the app's Runtime, its clock, a read-only session and the
-case process's forms."""
+"""How views reach the engine: the app's Runtime, its clock, a read-only session, the case
+process's report form, and the task lists the engine hands over as rows (the supervisor's
+overdue work, the tasks a completion opened) turned into the engine's task dicts."""
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from datetime import datetime
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import definitions
+from engine import definitions, org, queries, supervision
 from engine.errors import NotFound
+from engine.model import Case, Event, OrgUnit, Task, User
 from engine.runtime import Runtime
 
 CASE_PROCESS = "closed_loop"  # the process reports start (Runtime.report_case's default)
+OVERDUE_LIMIT = 200  # the supervisor's overdue view lists at most this many (oldest deadline first)
 
 
 def runtime() -> Runtime:
@@ -29,7 +33,7 @@ def reading() -> AbstractContextManager[Session]:
 
 def case_process_forms(s: Session) -> tuple[dict, dict]:
     """The forms and properties of the newest case process: its start form is the report
-    form, its feedback form the public page's."""
+    form, and its enum labels name coded values on every page."""
     row = definitions.find_definition(s, CASE_PROCESS)
     if row is None:
         raise NotFound(f"process '{CASE_PROCESS}' not deployed")
@@ -39,3 +43,76 @@ def case_process_forms(s: Session) -> tuple[dict, dict]:
 def report_form(s: Session) -> dict | None:
     forms, properties = case_process_forms(s)
     return forms.get(properties.get(definitions.START_FORM_PROPERTY))
+
+
+# ------------------------------------------------------------------------------ task lists
+
+def task_dicts(s: Session, rows: list[Task], now: datetime) -> list[dict]:
+    """Task rows as ``queries.task_dict`` with their case number and title and the holder's
+    username: two batch queries, whatever the number of rows."""
+    case_ids = {t.case_id for t in rows if t.case_id is not None}
+    user_ids = {t.assignee_id for t in rows if t.assignee_id is not None}
+    cases = {cid: (number, title) for cid, number, title in s.execute(
+        select(Case.id, Case.number, Case.title).where(Case.id.in_(case_ids)))} if case_ids else {}
+    users = dict(s.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all()) if user_ids else {}
+    return [queries.task_dict(t, now, *cases.get(t.case_id, (None, None)), users.get(t.assignee_id))
+            for t in rows]
+
+
+def overdue_inbox(s: Session, actor: org.Actor, now: datetime, *, category: str | None = None,
+                  stage: str | None = None, grid: str | None = None, page: int = 1, per_page: int = 20
+                  ) -> tuple[list[dict], int, bool]:
+    """A page of the supervisor's overdue view (``supervision.overdue_tasks``: marked overdue
+    by a timer, or past the due time), its total and whether the list was cut at
+    OVERDUE_LIMIT. Filters apply to that list; Forbidden for anyone but a supervisor."""
+    rows = supervision.overdue_tasks(s, actor, now, limit=OVERDUE_LIMIT + 1)
+    capped = len(rows) > OVERDUE_LIMIT
+    rows = [t for t in rows[:OVERDUE_LIMIT]
+            if (not category or t.category == category) and (not stage or t.stage == stage)
+            and (not grid or t.org_unit_code == grid)]
+    start = (max(page, 1) - 1) * per_page
+    return task_dicts(s, rows[start:start + per_page], now), len(rows), capped
+
+
+def overdue_count(s: Session, actor: org.Actor, now: datetime) -> int | str:
+    """The overdue view's size for the navigation: a number, or "200+" past the limit."""
+    found = len(supervision.overdue_tasks(s, actor, now, limit=OVERDUE_LIMIT + 1))
+    return f"{OVERDUE_LIMIT}+" if found > OVERDUE_LIMIT else found
+
+
+def next_tasks(s: Session, actor: org.Actor, instance_id: int, now: datetime, *,
+               case_number: str | None = None, case_title: str | None = None) -> list[dict]:
+    """The open tasks of an instance that ``actor`` may act on now (offered to her or held
+    by her), as task dicts: what a client continues with after completing a task."""
+    result = []
+    for task in queries.open_tasks(s, now, instance_id=instance_id):
+        row = s.get(Task, task["id"])  # loaded by open_tasks: no query
+        if row is not None and actor.may_act_on(row):
+            result.append({**task, "case_number": case_number, "case_title": case_title})
+    return result
+
+
+def urges(s: Session, task: dict) -> list[dict]:
+    """The supervisors' urgings of a task, newest first: when, by whom, with which note."""
+    rows = s.execute(select(Event.at, Event.payload, User.username, User.display_name)
+                     .outerjoin(User, User.id == Event.actor_id)
+                     .where(Event.instance_id == task["instance_id"], Event.task_id == task["id"],
+                            Event.type == "task_urged").order_by(Event.id.desc())).all()
+    return [{"at": at, "note": (payload or {}).get("note"), "by": name or username}
+            for at, payload, username, name in rows]
+
+
+def can_urge(s: Session, actor: org.Actor, task: dict) -> bool:
+    """Whether ``actor`` may urge the task (the rule ``supervision.urge`` enforces)."""
+    if not actor.has_role("supervisor") or task["status"] not in queries.OPEN:
+        return False
+    row = s.get(Task, task["id"])
+    return row is not None and actor.covers(row.org_path)
+
+
+def unit_names(s: Session, codes: set[str]) -> dict[str, tuple[str, str | None]]:
+    """(name, English name) of org units by code."""
+    if not codes:
+        return {}
+    return {code: (name, name_en) for code, name, name_en in s.execute(
+        select(OrgUnit.code, OrgUnit.name, OrgUnit.name_en).where(OrgUnit.code.in_(codes)))}

@@ -18,7 +18,7 @@ from .conftest import GRID2, RESOLVED, Api, make_app, report_body
 
 PROTECTED = [("GET", "/me"), ("GET", "/categories"), ("GET", "/cases"), ("POST", "/cases"), ("GET", "/cases/1"),
              ("GET", "/tasks"), ("GET", "/tasks/x"), ("POST", "/tasks/x/claim"), ("POST", "/tasks/x/unclaim"),
-             ("POST", "/tasks/x/complete"), ("POST", "/process-instances"), ("GET", "/process-instances/1"),
+             ("POST", "/tasks/x/complete"), ("POST", "/tasks/x/urge"), ("POST", "/process-instances"), ("GET", "/process-instances/1"),
              ("POST", "/messages"), ("POST", "/signals")]
 
 FAILING_SCRIPT = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -66,7 +66,7 @@ def test_expired_token_is_refused(api, world, clock):
     api.get("/me", "grid1", status=401)
 
 
-@pytest.mark.parametrize("path", ["/auth/token", "/cases", "/tasks/x/complete", "/process-instances", "/messages",
+@pytest.mark.parametrize("path", ["/auth/token", "/cases", "/tasks/x/complete", "/tasks/x/urge", "/process-instances", "/messages",
                                   "/signals", "/feedback/x"])
 def test_malformed_json_is_400_on_every_endpoint_with_a_body(api, path):
     bad = api.call("POST", path, "grid1", data="{not json", headers={"Content-Type": "application/json"}, status=400)
@@ -123,7 +123,8 @@ def test_claims_completions_and_unclaims_that_conflict(api, world):
     assert "already claimed" in api.post(f"/tasks/{task_id}/claim", "grid1", status=409)["error"]["message"]
     api.post(f"/tasks/{task_id}/claim", "community1", status=403)  # a coordinator is not a grid worker
     assert api.post(f"/tasks/{task_id}/unclaim", "grid2", status=403)["error"]["code"] == "forbidden"
-    assert api.post(f"/tasks/{task_id}/unclaim", "supervisor1")["assignee"] is None  # a supervisor of the area may
+    unclaimed = api.post(f"/tasks/{task_id}/unclaim", "supervisor1")  # a supervisor of the area may
+    assert (unclaimed["assignee"], unclaimed["form_name"]) == (None, "grid_handle.json")
     api.post(f"/tasks/{task_id}/claim", "grid1")
     api.post(f"/tasks/{task_id}/complete", "grid1", json={"data": RESOLVED})
     again = api.post(f"/tasks/{task_id}/complete", "grid1", json={"data": RESOLVED}, status=409)["error"]

@@ -2,8 +2,10 @@
 which task at each step."""
 from __future__ import annotations
 
+import os
 from urllib.parse import urlsplit
 
+from ..conftest import MODELS
 from .conftest import GRID1, RESOLVED, SATISFIED
 
 
@@ -189,3 +191,51 @@ def test_me_categories_and_token_user_agree(api):
     categories = {c["code"]: c for c in api.get("/categories", "grid1")}
     assert categories["gas_leak"]["department"] == "gas" and categories["gas_leak"]["name"] == "燃气泄漏"
     assert categories["garbage"]["grid_may_handle"] is True
+
+
+def test_completing_returns_the_tasks_the_caller_may_do_next(api, world):
+    case = api.report("grid1", category="power_outage", title="Lights out")
+    grid_task = api.open_task(case["id"])
+    whistled = api.post(f"/tasks/{grid_task['id']}/complete", "grid1",
+                        json={"data": {"outcome": "whistle", "department": "power"}})
+    assert (whistled["status"], whistled["next_tasks"]) == ("completed", [])  # the liaison's turn, not hers
+    dept_task = api.open_task(case["id"])
+    api.post(f"/tasks/{dept_task['id']}/claim", "liaison_power")
+    handled = api.post(f"/tasks/{dept_task['id']}/complete", "liaison_power", json={"data": RESOLVED})
+    assert handled["next_tasks"] == []  # verification is the grid worker's
+    verification = api.open_task(case["id"])
+    assert verification["id"] in api.inbox_ids("grid1")
+
+    case2 = api.report("grid1", category="garbage")
+    done = api.post(f"/tasks/{api.open_task(case2['id'])['id']}/complete", "grid1", json={"data": RESOLVED})
+    [next_task] = done["next_tasks"]  # she verifies her own grid's work: go on at once
+    assert (next_task["element_id"], next_task["stage"], next_task["status"]) == ("verification", "verification", "open")
+    assert (next_task["case_id"], next_task["case_number"], next_task["case_title"]) == (
+        case2["id"], case2["number"], case2["title"])
+    assert next_task["id"] == api.open_task(case2["id"])["id"] and next_task["form_name"] == "verify.json"
+    assert "overdue_at" in next_task and next_task["urge_count"] == 0
+    passed = api.post(f"/tasks/{next_task['id']}/complete", "grid1", json={"data": {"outcome": "passed"}})
+    assert passed["next_tasks"] == []  # the feedback call is the acceptor's
+
+    spec = api.get("/openapi.json")
+    completed = spec["paths"]["/api/v1/tasks/{task_id}/complete"]["post"]["responses"]["200"]
+    assert completed["content"]["application/json"]["schema"]["$ref"].endswith("/Completed")
+    assert "next_tasks" in spec["components"]["schemas"]["Completed"]["properties"]
+
+
+def test_next_tasks_walk_a_generic_process_to_its_end(api, world):
+    with open(os.path.join(MODELS, "peer_linear5.bpmn"), "rb") as fh:
+        world.deploy(sources={"peer_linear5.bpmn": fh.read()})
+    started = api.post("/process-instances", "designer1", json={"key": "Process_lin5"}, status=201)
+    [task] = started["open_tasks"]
+    seen = []
+    while task is not None:
+        seen.append(task["element_id"])
+        result = api.post(f"/tasks/{task['id']}/complete", "designer1", json={"data": {}})
+        assert result["id"] == task["id"] and result["status"] == "completed"
+        task = result["next_tasks"][0] if result["next_tasks"] else None
+    assert len(seen) == 5 and len(set(seen)) == 5
+    assert api.get(f"/process-instances/{started['id']}", "designer1")["status"] == "completed"
+    api.post("/process-instances", "designer1", json={"key": "Process_lin5"}, status=201)
+    assert api.post(f"/tasks/{api.inbox_ids('designer1')[0]}/complete", "grid1", json={"data": {}},
+                    status=403)  # not offered to her

@@ -2,14 +2,18 @@
 completion, the case page and its timeline, the public feedback link, CSRF and languages."""
 from __future__ import annotations
 
+import os
 import re
 from urllib.parse import urlsplit
 
 import pytest
 
-from .conftest import GRID1, RESOLVED
+from engine import definitions
+
+from .conftest import GRID1, GRID2, RESOLVED
 
 EN = {"Accept-Language": "en"}
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture
@@ -157,6 +161,20 @@ def test_feedback_link_is_shown_to_staff_and_works_once(api, grid1, browser):
     assert f"{path}" not in grid1.get(f"/cases/{case['id']}").get_data(True)
 
 
+def test_feedback_page_shows_the_form_of_the_cases_own_process_version(api, browser, world):
+    case, path = _waiting_for_feedback(api)
+    sources = definitions.read_sources([os.path.join(ROOT, "workflows")])
+    sources["forms/feedback.json"] = sources["forms/feedback.json"].replace(
+        b'"title": "Satisfaction"', b'"title": "Rate us (version 2)"')
+    assert [d.version for d in world.deploy(sources=sources) if d.key == "closed_loop"] == [2]
+    page = browser.get(path, headers=EN).get_data(True)
+    assert "Satisfaction" in page and "Rate us (version 2)" not in page  # the case runs on version 1
+    browser.post(path, {"contacted": "true", "resolved": "true", "satisfaction": "satisfied"}, status=200)
+    assert api.case(case["id"])["satisfaction"] == "satisfied"
+    newer, newer_path = _waiting_for_feedback(api)
+    assert "Rate us (version 2)" in browser.get(newer_path, headers=EN).get_data(True)
+
+
 def test_expired_and_unknown_feedback_links(api, browser, clock):
     case, path = _waiting_for_feedback(api)
     browser.get(path)  # the reporter opens the form, and answers only after the deadline
@@ -191,16 +209,40 @@ def test_language_follows_accept_language_until_switched(browser):
     assert "登录" in browser.get("/sign-in", headers=EN).get_data(True)
 
 
+def grid_options(html: str) -> list[tuple[str, bool]]:
+    """The report form's grid choices: (code, selected)."""
+    select = re.search(r'<select id="f-grid" name="grid"[^>]*>(.*?)</select>', html, re.S)
+    assert select, "the grid is a select"
+    return [(code, bool(selected)) for code, selected in
+            re.findall(r'<option value="([^"]+)"( selected)?>', select.group(1))]
+
+
+def test_report_page_offers_the_grids_she_may_report_for(as_user, api):
+    assert grid_options(as_user("grid1").get("/report").get_data(True)) == [(GRID1, True)]  # hers, chosen
+    acceptor = as_user("acceptor1")
+    form = acceptor.get("/report", headers=EN).get_data(True)
+    choices = grid_options(form)
+    assert len(choices) == 24 and (GRID2, False) in choices and not any(chosen for _code, chosen in choices)
+    assert "Minzhu Community grid 2 · 21010200101002" in form  # named in the page's language
+    assert "民主社区第2网格 · 21010200101002" in acceptor.get("/report").get_data(True)
+    done = acceptor.post("/report", {"title": "Dog barking", "category": "noise", "source": "hotline",
+                                     "grid": GRID2, "reporter.phone": "13800000001", "location.address": "x"})
+    case = api.case(int(done.location.rsplit("/", 1)[-1]))
+    assert (case["grid"], case["title"]) == (GRID2, "Dog barking")
+    bad = acceptor.post("/report", {"title": "Nowhere", "category": "noise", "source": "hotline", "grid": "",
+                                    "reporter.phone": "13800000001"}, status=400).get_data(True)
+    assert 'id="grid-error"' in bad and grid_options(bad)[0] == (GRID1, False)  # still a choice
+
+
 def test_report_page_preselects_her_grid_and_shows_field_errors(grid1, api):
     form = grid1.get("/report", headers=EN).get_data(True)
-    assert f'name="grid" type="text" value="{GRID1}"' in form
     assert "Gas leak" in form and 'name="reporter.phone"' in form and 'name="location.lat" type="number"' in form
     bad = grid1.post("/report", {"title": "", "category": "garbage", "source": "hotline", "grid": GRID1,
                                  "location.address": "Gate 2", "location.lat": "north"}, status=400,
                      headers=EN).get_data(True)
     for field in ("title", "reporter", "location.lat"):
         assert f'id="{field}-error"' in bad, field
-    assert 'value="Gate 2"' in bad
+    assert 'value="Gate 2"' in bad and grid_options(bad) == [(GRID1, True)]
     done = grid1.post("/report", {"title": "Blocked drain", "category": "sewer_blockage", "source": "patrol",
                                   "grid": GRID1, "location.address": "Gate 2", "location.lat": "41.8",
                                   "location.lon": "123.4"})

@@ -119,7 +119,8 @@ class CaseSummary(Schema):
 # ------------------------------------------------------------------------------------ tasks
 
 class TaskQuery(PagingQuery):
-    scope = Str(load_default="mine", validate=validate.OneOf(["mine", "claimable", "area"]))
+    scope = Str(load_default="mine", validate=validate.OneOf(["mine", "claimable", "area", "overdue"]),
+                metadata={"description": "mine, claimable, area (supervisors), overdue (supervisors)"})
     category = Str()
     stage = Str()
     grid = Str()
@@ -147,8 +148,10 @@ class Task(Schema):
     created_at = DateTime()
     claimed_at = DateTime(allow_none=True)
     completed_at = DateTime(allow_none=True)
-    overdue = Bool()
-    urge_count = Int()
+    overdue = Bool(metadata={"description": "open and past its due time"})
+    overdue_at = DateTime(allow_none=True, metadata={"description": "when a time limit marked it overdue"})
+    urge_count = Int(metadata={"description": "how often a supervisor urged it (催办)"})
+    urged_at = DateTime(allow_none=True, metadata={"description": "when it was last urged"})
     form_name = Str(attribute="form", allow_none=True, metadata={"description": "form file name"})
 
 
@@ -162,6 +165,16 @@ class TaskDetail(Task):
 
 class Complete(Schema):
     data = fields.Dict(required=True, metadata={"description": "form data, validated by the task's JSON Schema"})
+
+
+class Completed(Task):
+    next_tasks = fields.List(fields.Nested(Task), metadata={
+        "description": "open tasks of the same process instance the caller may act on now "
+                       "(offered to her or held by her), so she can go on without another request"})
+
+
+class Urge(Schema):
+    note = Str(allow_none=True, metadata={"description": "for the holder, at most 500 characters"})
 
 
 class Event(Schema):

@@ -1,9 +1,10 @@
-"""Tasks: the inbox by scope, one task with its form, and the claim / unclaim / complete commands."""
+"""Tasks: the inbox by scope (and a supervisor's overdue view), one task with its form, and the
+claim / unclaim / complete / urge commands."""
 from __future__ import annotations
 
 from engine import queries
 
-from ..services import now, reading, runtime
+from ..services import next_tasks, now, overdue_inbox, reading, runtime
 from . import schemas
 from .core import ApiBlueprint, actor
 
@@ -15,15 +16,25 @@ def _task(task_id: str) -> dict:
         return queries.task_detail(s, actor(), task_id, now())
 
 
+def _result(task: dict) -> dict:
+    """A command's answer: the task as ``schemas.Task`` shows it (``form`` is its file name)."""
+    return {**task, "form": task["form_name"]}
+
+
 @blp.route("/tasks")
 @blp.arguments(schemas.TaskQuery, location="query")
 @blp.response(200, schemas.TaskPage)
 def inbox(query):
-    """mine: claimed by me; claimable: offered to my role in my area; area: all open (supervisors).
-    Soonest deadline first."""
+    """mine: claimed by me; claimable: offered to my role in my area; area: all open (supervisors);
+    overdue: open tasks of my area a time limit marked overdue or past their due time
+    (supervisors; the 200 with the oldest deadlines). Soonest deadline first."""
+    scope, page, per_page = query.pop("scope"), query["page"], query["per_page"]
     with reading() as s:
-        items, total = queries.inbox(s, actor(), now=now(), **query)
-    return {"items": items, "total": total, "page": query["page"], "per_page": query["per_page"]}
+        if scope == "overdue":
+            items, total, _capped = overdue_inbox(s, actor(), now(), **query)
+        else:
+            items, total = queries.inbox(s, actor(), scope, now=now(), **query)
+    return {"items": items, "total": total, "page": page, "per_page": per_page}
 
 
 @blp.route("/tasks/<task_id>")
@@ -38,7 +49,7 @@ def detail(task_id):
 def claim(task_id):
     """Claim (a liaison's "report in"): of concurrent claims exactly one wins, the rest get 409."""
     runtime().claim(actor().id, task_id)
-    return _task(task_id)
+    return _result(_task(task_id))
 
 
 @blp.route("/tasks/<task_id>/unclaim", methods=["POST"])
@@ -46,13 +57,30 @@ def claim(task_id):
 def unclaim(task_id):
     """Put a claimed task back into its queue (its holder, or a supervisor of the area)."""
     runtime().unclaim(actor().id, task_id)
-    return _task(task_id)
+    return _result(_task(task_id))
 
 
 @blp.route("/tasks/<task_id>/complete", methods=["POST"])
 @blp.arguments(schemas.Complete)
-@blp.response(200, schemas.Task)
+@blp.response(200, schemas.Completed)
 def complete(body, task_id):
-    """Complete with form data; 400 names each invalid field, 409 if someone else was first."""
-    runtime().complete_task(actor().id, task_id, body["data"])
-    return _task(task_id)
+    """Complete with form data; 400 names each invalid field, 409 if someone else was first.
+    ``next_tasks`` are the instance's open tasks the caller may act on now."""
+    who = actor()
+    runtime().complete_task(who.id, task_id, body["data"])
+    current = now()
+    with reading() as s:
+        task = queries.task_detail(s, who, task_id, current)
+        task["next_tasks"] = next_tasks(s, who, task["instance_id"], current,
+                                        case_number=task["case_number"], case_title=task["case_title"])
+    return _result(task)
+
+
+@blp.route("/tasks/<task_id>/urge", methods=["POST"])
+@blp.arguments(schemas.Urge)
+@blp.response(200, schemas.Task)
+def urge(body, task_id):
+    """Urge (催办) an open task of my area, with an optional note for its holder (supervisors;
+    403 outside the area, 409 for a finished task, 400 for a note over 500 characters)."""
+    runtime().urge(actor().id, task_id, body.get("note"))
+    return _result(_task(task_id))
