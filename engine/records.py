@@ -81,6 +81,11 @@ class CaseRecord:
             self.changes.clear()
 
 
+def task_names(task) -> dict[str, Any]:
+    """What history events say about a task: its element and its name in both languages."""
+    return {"element": task.element_id, "name": task.name, "name_zh": task.name_zh}
+
+
 def insert_instance(s: Session, definition_id: int, key: str, case_id: int | None, started_by_id: int | None,
                     now: datetime) -> Instance:
     new_id = s.execute(insert(_PI).values(definition_id=definition_id, key=key, case_id=case_id, status="running",

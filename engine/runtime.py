@@ -190,7 +190,7 @@ class Runtime:
             case = self._case(s, task.case_id)
             if case is not None and task.stage == "department_handling" and case.claimed_at is None:
                 case.claimed_at = now
-            self._event(s, "task_claimed", task.instance_id, task.case_id, task.id, user_id, _task_names(task))
+            self._event(s, "task_claimed", task.instance_id, task.case_id, task.id, user_id, records.task_names(task))
             return task
 
     def unclaim(self, user_id: int, task_id: str) -> Task:
@@ -208,7 +208,7 @@ class Runtime:
             if not won:
                 raise Conflict("task changed meanwhile; reload it")
             s.refresh(task)
-            self._event(s, "task_unclaimed", task.instance_id, task.case_id, task.id, user_id, _task_names(task))
+            self._event(s, "task_unclaimed", task.instance_id, task.case_id, task.id, user_id, records.task_names(task))
             return task
 
     def urge(self, user_id: int, task_id: str, note: str | None = None) -> Task:
@@ -274,7 +274,7 @@ class Runtime:
         if case is not None and task.stage == "department_handling" and case.claimed_at is None:
             case.claimed_at = now
         self._event(s, "task_completed", inst, task.case_id, task.id, user_id,
-                    {**_task_names(task), "outcome": data.get("outcome"), "data": data, "via": via})
+                    {**records.task_names(task), "outcome": data.get("outcome"), "data": data, "via": via})
         self._advance(s, inst, loaded, wf, user_id, now)
         return task
 
@@ -447,7 +447,7 @@ class Runtime:
             s.execute(update(Task).where(Task.id.in_(gone)).values(status="cancelled")
                       .execution_options(synchronize_session=False))
             for task_id in gone:
-                self._event(s, "task_cancelled", inst, inst.case_id, task_id, None, _task_names(rows[task_id]))
+                self._event(s, "task_cancelled", inst, inst.case_id, task_id, None, records.task_names(rows[task_id]))
         new_rows = [self._new_task_row(s, inst, t, case, now) for t in ready if str(t.id) not in rows]
         for row in new_rows:
             if case is not None and row["stage"] == "feedback":
@@ -530,7 +530,8 @@ class Runtime:
                 self._event(s, event, inst, case.id, None, actor_id,
                             {name: changes[name][1], "consult_unit": case.consult_unit})
         if "case_status" in changes and case.status != "open":
-            self._event(s, f"case_{case.status}", inst, case.id, None, actor_id, {"stage": case.stage})
+            self._event(s, f"case_{case.status}", inst, case.id, None, actor_id,
+                        {"stage": case.stage, "satisfaction": case.satisfaction})
 
     @contextmanager
     def _command(self) -> Iterator[Session]:
@@ -557,11 +558,6 @@ class Runtime:
         # Same keys in every row, so the whole batch is one executemany.
         s.info["events"].append({"instance_id": instance_id, "case_id": case_id, "task_id": task_id,
                                  "type": type_, "actor_id": actor_id, "at": self.clock.now(), "payload": payload})
-
-
-def _task_names(task) -> dict[str, Any]:
-    """What history events say about a task: its element and its name in both languages."""
-    return {"element": task.element_id, "name": task.name, "name_zh": task.name_zh}
 
 
 class _Probe:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from . import org
+from . import org, records
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .model import Task
 
@@ -47,7 +47,7 @@ def urge(rt: Runtime, user_id: int, task_id: str, note: str | None = None) -> Ta
             raise Conflict(f"task is {task.status}; only open tasks can be urged")
         s.refresh(task)
         rt._event(s, "task_urged", task.instance_id, task.case_id, task.id, user_id,
-                  {"element": task.element_id, "name": task.name, "note": note, "urge_count": task.urge_count,
+                  {**records.task_names(task), "note": note, "urge_count": task.urge_count,
                    "holder_id": task.assignee_id})
         return task
 
@@ -63,4 +63,4 @@ def overdue_tasks(s: Session, actor: org.Actor, now: datetime, limit: int = 200)
         select(Task).where(Task.status.in_(OPEN), Task.org_path >= actor.org_path,
                            Task.org_path < actor.org_path + "\uffff",
                            or_(Task.overdue_at.is_not(None), Task.due_at < now))
-        .order_by(Task.due_at, Task.id).limit(limit)))
+        .order_by(Task.due_at.is_(None), Task.due_at, Task.id).limit(limit)))
