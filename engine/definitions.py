@@ -18,7 +18,7 @@ from typing import Any, Iterable
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -310,6 +310,18 @@ def deploy(session: Session, sources: dict[str, bytes], *, by: str | None, now: 
         session.flush()
         results.append(Deployed(c.key, version, row.id, created=True))
     return results
+
+
+_PD = ProcessDefinition.__table__
+_NEWEST = (select(_PD.c.id).where(_PD.c.key == bindparam("key")).order_by(_PD.c.version.desc()).limit(1))
+_VERSION = select(_PD.c.id).where(_PD.c.key == bindparam("key"), _PD.c.version == bindparam("version"))
+
+
+def definition_id(session: Session, key: str, version: int | None = None) -> int | None:
+    """The id of a process's newest (or given) version: one indexed lookup per start."""
+    if version is None:
+        return session.connection().execute(_NEWEST, {"key": key}).scalar()
+    return session.connection().execute(_VERSION, {"key": key, "version": version}).scalar()
 
 
 def find_definition(session: Session, key: str, version: int | None = None) -> ProcessDefinition | None:

@@ -93,8 +93,26 @@ _ACTOR = (select(User.id, User.username, User.display_name, User.roles, OrgUnit.
           .where(User.id == bindparam("uid"), User.active.is_(True)))
 
 
-def actor(session: Session, user_id: int) -> Actor:
-    """The acting user, read with one light query."""
+_TOKEN_ACTOR = (select(User.id, User.username, User.display_name, User.roles, OrgUnit.code, OrgUnit.path,
+                       OrgUnit.level, Department.code)
+                .join(ApiToken, ApiToken.user_id == User.id)
+                .outerjoin(OrgUnit, OrgUnit.id == User.org_unit_id)
+                .outerjoin(Department, Department.id == User.department_id)
+                .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.expires_at > bindparam("now"),
+                       User.active.is_(True)))
+
+
+def actor_for_token(session: Session, token: str, now: datetime) -> Actor | None:
+    """The acting user of a bearer token, in one light query (every API request runs it)."""
+    row = session.connection().execute(_TOKEN_ACTOR, {"token_hash": _token_hash(token), "now": now}).first()
+    return Actor(row[0], row[1], row[2], tuple(row[3] or ()), *row[4:]) if row is not None else None
+
+
+def actor(session: Session, user_id: int | Actor) -> Actor:
+    """The acting user, read with one light query; an Actor the caller already authenticated
+    (the web layer's bearer-token check) is taken as it is."""
+    if isinstance(user_id, Actor):
+        return user_id
     row = session.connection().execute(_ACTOR, {"uid": user_id}).first()
     if row is None:
         raise NotFound(f"user {user_id} not found")
@@ -117,12 +135,6 @@ def issue_token(session: Session, user: User, now: datetime) -> str:
     session.add(ApiToken(token_hash=_token_hash(token), user_id=user.id, created_at=now,
                          expires_at=now + TOKEN_LIFETIME))
     return token
-
-
-def user_for_token(session: Session, token: str, now: datetime) -> User | None:
-    """The active user a bearer token belongs to, in one query (every API request runs it)."""
-    return session.scalars(select(User).join(ApiToken, ApiToken.user_id == User.id).where(
-        ApiToken.token_hash == _token_hash(token), ApiToken.expires_at > now, User.active.is_(True))).first()
 
 
 def unit_by_code(session: Session, code: str) -> OrgUnit:

@@ -107,11 +107,12 @@ class Runtime:
     def start_process(self, user_id: int | None, key: str, data: dict | None = None,
                       version: int | None = None) -> Instance:
         """Start any deployed process by key (newest version unless one is given)."""
+        user_id = user_id.id if isinstance(user_id, org.Actor) else user_id
         with self._command() as s:
-            row = definitions.find_definition(s, key, version)
-            if row is None:
+            definition_id = definitions.definition_id(s, key, version)
+            if definition_id is None:
                 raise NotFound(f"process '{key}'" + (f" version {version}" if version else "") + " not deployed")
-            loaded = self.specs.get(s, row.id)
+            loaded = self.specs.get(s, definition_id)
             if loaded.is_case_process:
                 raise InvalidInput(f"'{key}' is a case process: report a case to start it")
             data = forms.validate(loaded.forms.get(loaded.properties.get(definitions.START_FORM_PROPERTY)),
@@ -122,10 +123,11 @@ class Runtime:
         """Report a case: validate it with the process's start form, create the case, start it."""
         with self._command() as s:
             reporter = org.actor(s, user_id)
-            row = definitions.find_definition(s, key)
-            if row is None:
+            user_id = reporter.id
+            definition_id = definitions.definition_id(s, key)
+            if definition_id is None:
                 raise NotFound(f"process '{key}' not deployed")
-            loaded = self.specs.get(s, row.id)
+            loaded = self.specs.get(s, definition_id)
             if not loaded.is_case_process:
                 raise InvalidInput(f"'{key}' is not a case process")
             report = forms.validate(loaded.forms.get(loaded.properties.get(definitions.START_FORM_PROPERTY)), report)
@@ -176,6 +178,7 @@ class Runtime:
         """Claim ("report in"): one conditional UPDATE, so of N racers exactly one wins."""
         with self._command() as s:
             who = org.actor(s, user_id)
+            user_id = who.id
             task = self._task(s, task_id)
             self._check_candidate(who, task)
             now = self.clock.now()
@@ -196,6 +199,7 @@ class Runtime:
     def unclaim(self, user_id: int, task_id: str) -> Task:
         with self._command() as s:
             who = org.actor(s, user_id)
+            user_id = who.id
             task = self._task(s, task_id)
             if task.status != "claimed":
                 raise self._not_open(s, task, who) if task.status != "open" else Conflict("task is not claimed")
@@ -219,6 +223,7 @@ class Runtime:
         """Complete a task with form data; a candidate may complete an open task directly."""
         with self._command() as s:
             who = org.actor(s, user_id)
+            user_id = who.id
             inst = self._lock(s, task_id=task_id)
             task = self._load_task(s, task_id)
             if task.assignee_id is None:

@@ -32,6 +32,7 @@ def urge(rt: Runtime, user_id: int, task_id: str, note: str | None = None) -> Ta
         raise InvalidInput("bad note", fields={"note": f"text of at most {MAX_NOTE} characters"})
     with rt._command() as s:
         who = org.actor(s, user_id)
+        user_id = who.id
         task = s.get(Task, task_id)
         if task is None:
             raise NotFound(f"task {task_id} not found")

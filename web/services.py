@@ -80,18 +80,6 @@ def overdue_count(s: Session, actor: org.Actor, now: datetime) -> int | str:
     return f"{OVERDUE_LIMIT}+" if found > OVERDUE_LIMIT else found
 
 
-def next_tasks(s: Session, actor: org.Actor, instance_id: int, now: datetime, *,
-               case_number: str | None = None, case_title: str | None = None) -> list[dict]:
-    """The open tasks of an instance that ``actor`` may act on now (offered to her or held
-    by her), as task dicts: what a client continues with after completing a task."""
-    result = []
-    for task in queries.open_tasks(s, now, instance_id=instance_id):
-        row = s.get(Task, task["id"])  # loaded by open_tasks: no query
-        if row is not None and actor.may_act_on(row):
-            result.append({**task, "case_number": case_number, "case_title": case_title})
-    return result
-
-
 def urges(s: Session, task: dict) -> list[dict]:
     """The supervisors' urgings of a task, newest first: when, by whom, with which note."""
     rows = s.execute(select(Event.at, Event.payload, User.username, User.display_name)

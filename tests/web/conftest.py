@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from engine import queries
 from engine.seed import seed_demo
 from web import create_app
 
@@ -27,9 +26,6 @@ def report_body(**fields) -> dict:
 
 @pytest.fixture
 def world(runtime):
-    # engine.queries caches each definition version's forms by id for the whole process; every
-    # test's fresh database reuses the ids, so a test must not see another test's forms.
-    queries._forms_by_definition.clear()
     runtime.deploy()
     with runtime.db.transaction() as s:
         seed_demo(s)

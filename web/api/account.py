@@ -1,14 +1,14 @@
 """Bearer tokens and the signed-in user."""
 from __future__ import annotations
 
-from flask import g
 from werkzeug.exceptions import Unauthorized
 
 from engine import org, queries
+from engine.model import User
 
 from ..services import now, reading, runtime
 from . import schemas
-from .core import ApiBlueprint, public
+from .core import ApiBlueprint, actor, public
 
 blp = ApiBlueprint("Auth", __name__, url_prefix="/api/v1", description="Tokens and the current user")
 
@@ -32,4 +32,5 @@ def token(body):
 @blp.response(200, schemas.User)
 def me():
     """The user the token belongs to: roles, org unit and department."""
-    return queries.user_dict(g.api_user)
+    with reading() as s:
+        return queries.user_dict(s.get(User, actor().id))

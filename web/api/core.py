@@ -66,10 +66,10 @@ def authenticate() -> None:
         raise Unauthorized("send Authorization: Bearer <token> (from POST /api/v1/auth/token)",
                            www_authenticate=WWWAuthenticate("Bearer"))
     with reading() as s:
-        user = org.user_for_token(s, token.strip(), now())
-    if user is None:
+        found = org.actor_for_token(s, token.strip(), now())
+    if found is None:
         raise Unauthorized("invalid or expired token", www_authenticate=WWWAuthenticate("Bearer"))
-    g.api_user, g.api_actor = user, org.Actor.of(user)
+    g.api_actor = found
 
 
 def actor() -> org.Actor:

@@ -20,7 +20,7 @@ def _instance(instance_id: int) -> dict:
 @blp.response(201, schemas.Instance)
 def start(body):
     """Start a process by key (newest version unless one is given) with initial data."""
-    started = runtime().start_process(actor().id, body["key"], body["data"], version=body.get("version"))
+    started = runtime().start_process(actor(), body["key"], body["data"], version=body.get("version"))
     return _instance(started.id)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine import queries
 
-from ..services import next_tasks, now, overdue_inbox, reading, runtime
+from ..services import now, overdue_inbox, reading, runtime
 from . import schemas
 from .core import ApiBlueprint, actor
 
@@ -48,7 +48,7 @@ def detail(task_id):
 @blp.response(200, schemas.Task)
 def claim(task_id):
     """Claim (a liaison's "report in"): of concurrent claims exactly one wins, the rest get 409."""
-    runtime().claim(actor().id, task_id)
+    runtime().claim(actor(), task_id)
     return _result(_task(task_id))
 
 
@@ -67,13 +67,14 @@ def complete(body, task_id):
     """Complete with form data; 400 names each invalid field, 409 if someone else was first.
     ``next_tasks`` are the instance's open tasks the caller may act on now."""
     who = actor()
-    runtime().complete_task(who.id, task_id, body["data"])
+    done = runtime().complete_task(who, task_id, body["data"])
     current = now()
     with reading() as s:
-        task = queries.task_detail(s, who, task_id, current)
-        task["next_tasks"] = next_tasks(s, who, task["instance_id"], current,
-                                        case_number=task["case_number"], case_title=task["case_title"])
-    return _result(task)
+        number, title = queries.case_names(s, done.case_id)
+        task = queries.task_dict(done, current, number, title, who.username)
+        task["next_tasks"] = queries.actionable_tasks(s, who, done.instance_id, current,
+                                                      case_number=number, case_title=title)
+    return task
 
 
 @blp.route("/tasks/<task_id>/urge", methods=["POST"])
