@@ -5,7 +5,7 @@ import os
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
@@ -23,6 +23,8 @@ def upgrade(engine: Engine) -> None:
     made from the models without Alembic (``create_all``, as the tests do) is adopted as the
     newest revision."""
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # many processes may start at once
+            connection.execute(text("SELECT pg_advisory_xact_lock(4711)"))
         tables = set(inspect(connection).get_table_names())
         if "process_instance" in tables and "alembic_version" not in tables:
             command.stamp(_config(connection), "head")

@@ -28,3 +28,29 @@ def test_a_fresh_sqlite_file_gets_the_schema(tmp_path):
     db.create_schema()
     assert {"case", "task", "event", "process_instance"} <= set(inspect(db.engine).get_table_names())
     db.dispose()
+
+
+def test_processes_starting_at_once_upgrade_the_schema_once(any_db):
+    """Web processes and workers all run create_schema when they start."""
+    import threading
+    with any_db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))  # a create_all schema: adopted
+    errors = []
+
+    def start():
+        db = Database(any_db.url)
+        try:
+            db.create_schema()
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+        finally:
+            db.dispose()
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with any_db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
