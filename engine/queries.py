@@ -1,7 +1,9 @@
 """Read-side queries: inboxes, cases, history. Indexed columns only; never a workflow load."""
 from __future__ import annotations
 
+import time
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, literal, literal_column, or_, select, union_all
@@ -39,36 +41,44 @@ def _scope_filter(actor: Actor, scope: str):
     raise InvalidInput(f"unknown scope '{scope}'", fields={"scope": f"one of {', '.join(SCOPES)}"})
 
 
-# How the inbox reads a scope at scale (1M cases, 100k open tasks; see bench/inbox_query.py).
+# How the inbox reads a scope at scale (1M cases, 100k open tasks: bench/inbox_query.py).
 #
 # ``_parts`` splits the scope into disjoint parts whose conditions pin the leading columns of
 # one index of ``Task`` by equality (engine/model.py):
-#   mine       assignee, status=claimed                                   ix_task_assignee
+#   mine       assignee, status 'claimed'                                 ix_task_assignee
 #   claimable  per role of hers x (no department | her department):
-#                status=open, role, no candidate user, department, then
+#                status 'open', role, no candidate user, department, and
 #                org_path IS NULL  or  org_path in her subtree           ix_task_queue(_due)
-#              + status=open, candidate user = her (lane-less tasks)      ix_task_candidate
-#   area       per status (open, claimed): org_path in her subtree        ix_task_area / ix_task_due
-# A part without a subtree range returns its rows from the index in inbox order (due_at,
-# created_at, id). A subtree part is read in whichever way reads fewest rows: one arm per org
-# unit of the subtree (org_path = unit: index order again; plus one arm for the rest of the
-# range, normally empty); or the due-ordered index (ix_task_queue_due, ix_task_due) filtered by
-# the subtree (good when the subtree holds much of the queue); or the range, sorted (small
-# scopes). Each arm reads at most offset+per_page rows; the arms are merged by one outer ORDER
-# BY. Rows without a due time come last and are read only when a page reaches them.
+#              + status 'open', candidate user = her (lane-less tasks)    ix_task_candidate
+#   area       per status ('open', 'claimed'): org_path in her subtree    ix_task_area_live / ix_task_due
+# A part without a subtree range yields its rows from the index in inbox order (due_at,
+# created_at, id). A subtree part is read in whichever way ``_way`` expects to read fewest rows:
+# "unit": one arm per org unit of the subtree (org_path = unit: index order again) plus one arm
+# for the rest of the range (paths that are no unit's, normally none: so the arms always cover
+# the range exactly, whatever the unit list); "scan": the due-ordered index filtered by the
+# subtree (when the subtree holds much of the queue); "sort": the range, sorted (small scopes).
+# Each arm reads at most offset+per_page rows; one outer ORDER BY merges them. Rows without a
+# due time come last and are read only when a page reaches them.
 #
-# Counting is a walk over index entries (about 0.1 us each on SQLite, more on PostgreSQL), so
-# it stops at COUNT_CAP + 1: a larger scope reports ``Total(COUNT_CAP, capped=True)``, which
-# compares and computes as COUNT_CAP and prints as "1000+".
+# Counting walks index entries (~0.1 us each on SQLite, more on PostgreSQL), so it stops after
+# COUNT_CAP + 1 rows: a larger scope counts as ``Total(COUNT_CAP, capped=True)``, an int that
+# computes as COUNT_CAP and prints as "1000+".
+#
+# Values are written into the SQL text (``_lit``), and statements are built once per actor and
+# page (``lru_cache``): PostgreSQL plans each with its values (a generic plan of a prepared
+# statement may pick the wrong index), and building SQLAlchemy statements costs more than
+# running these ones.
 COUNT_CAP = 1000
 MAX_UNIT_ARMS = 64      # a wider subtree is never read as one arm per org unit
 _SORT_COST = 4          # a row read and sorted costs about as much as this many rows scanned in order
-_ARM_COST = 20          # an arm (one more index probe and SQL to build) costs about as much as this many rows
+_ARM_COST = 20          # one more arm costs about as much as this many rows read
+_SUBTREE_TTL = 60.0     # seconds an org subtree is reused (a stale one costs speed, never rows)
 _T = Task.__table__.c   # Core columns: statements built from them skip the ORM's layer
 _PAGE_COLUMNS = [c for c in Task.__table__.columns if c.key != "data"]  # data: large, not listed
 _ASSIGNEE = User.__table__.alias("assignee")
 # status = 'open' with the value in the SQL text: the partial indexes of live tasks require it.
 _STATUS = {status: _T.status == literal_column(f"'{status}'") for status in OPEN}
+_subtrees: dict[tuple[str, str], tuple[float, tuple[str, ...] | None, float]] = {}
 
 
 class Total(int):
@@ -88,179 +98,216 @@ class Total(int):
         return str(self) if not spec else format(int(self), spec)
 
 
-def _subtree(s: Session, path: str | None) -> tuple[list[str] | None, float]:
-    """The org unit paths at and below ``path`` in the database's order (None past
-    MAX_UNIT_ARMS), and the share of all org units they are."""
-    if not path:
-        return [], 0.0
-    rows = s.execute(select(OrgUnit.__table__.c.path,
-                            select(func.count()).select_from(OrgUnit.__table__).scalar_subquery())
-                     .where(_area(OrgUnit.__table__.c.path, path)).order_by(OrgUnit.__table__.c.path)
-                     .limit(MAX_UNIT_ARMS + 1)).all()
-    if not rows:
-        return [], 0.0
-    everything = rows[0][1] or 1
-    if len(rows) > MAX_UNIT_ARMS:
-        inside = s.scalar(select(func.count()).select_from(OrgUnit.__table__)
-                          .where(_area(OrgUnit.__table__.c.path, path)))
-        return None, min(1.0, inside / everything)
-    return list(dict.fromkeys(p for p, _ in rows)), len(rows) / everything
-
-
-def _parts(actor: Actor, scope: str) -> list[tuple[tuple, bool]]:
-    """The scope as disjoint parts: (conditions, whether org_path must lie in the actor's subtree)."""
-    if scope == "mine":
-        return [((_T.assignee_id == actor.id, _STATUS["claimed"]), False)]
-    if scope == "claimable":
-        parts = []
-        for role in dict.fromkeys(actor.roles):
-            for department in (None, actor.department) if actor.department else (None,):
-                base = (_STATUS["open"], _T.role == role, _T.candidate_user_id.is_(None),
-                        _T.department.is_(None) if department is None else _T.department == department)
-                parts.append((base + (_T.org_path.is_(None),), False))
-                if actor.org_path:
-                    parts.append((base, True))
-        return parts + [((_STATUS["open"], _T.candidate_user_id == actor.id), False)]
-    if scope == "area":
-        if "supervisor" not in actor.roles:
-            raise Forbidden("only supervisors see all tasks of their area")
-        return [((_STATUS[status],), True) for status in OPEN] if actor.org_path else []
-    raise InvalidInput(f"unknown scope '{scope}'", fields={"scope": f"one of {', '.join(SCOPES)}"})
-
-
-def _in_range(path: str):
-    """The subtree as a filter that no index range serves, so that a due-ordered scan keeps its order."""
-    value = func.coalesce(_T.org_path, "")
-    return and_(value >= path, value < path + "\uffff")
-
-
-def _unit_arms(path: str, units: list[str]) -> list:
-    """org_path conditions splitting the subtree at ``path`` into one arm per org unit (index
-    order) and one arm for the rest of the range (rows whose path is no unit's: normally none)."""
-    end = path + "\uffff"
-    if not units:
-        return [and_(_T.org_path >= path, _T.org_path < end)]
-    rest = [and_(_T.org_path >= path, _T.org_path < units[0])] if units[0] != path else []
-    rest += [and_(_T.org_path > low, _T.org_path < high) for low, high in zip(units, units[1:])]
-    rest.append(and_(_T.org_path > units[-1], _T.org_path < end))
-    return [_T.org_path == unit for unit in units] + [or_(*rest)]
-
-
-def _capped_count(parts: list[tuple[tuple, bool]], path: str | None, extra: list, cap: int | None):
-    """A statement counting the rows of the parts, stopping at ``cap`` + 1 (None: exact)."""
-    arms = [select(literal_column("1").label("one")).select_from(Task.__table__)
-            .where(*conds, *extra, *((_area(_T.org_path, path),) if ranged else ())) for conds, ranged in parts]
-    if not arms:
-        return select(literal(0))
-    rows = union_all(*arms) if len(arms) > 1 else arms[0]
-    if cap is not None:
-        rows = rows.limit(cap + 1)
-    return select(func.count()).select_from(rows.subquery())
-
-
 def _total(n: int) -> Total:
     return Total(COUNT_CAP, capped=True) if n > COUNT_CAP else Total(n)
 
 
-def _arms(parts, actor: Actor, subtree, total: Total, need: int, due: bool) -> list[tuple]:
-    """The arms to read ``need`` rows from: each a tuple of conditions."""
-    ranged = [conds for conds, r in parts if r]
-    arms = [conds for conds, r in parts if not r]
-    if not ranged:
-        return arms
-    units, share = subtree
-    # The cost of each way: rows read, plus (_SORT_COST - 1) per row the outer merge sorts, plus
-    # _ARM_COST per arm; a capped total stands for "many".
-    many = float("inf") if total.capped else int(total)
-    several = len(arms) + len(ranged) > 1
-    costs = {"sort": many * _SORT_COST + _ARM_COST * len(ranged)}
-    if units is not None:
-        n = len(ranged) * (len(units) + 1)
-        rows = min(many, n * need)
-        costs["unit"] = rows * (_SORT_COST if several or n > 1 else 1) + _ARM_COST * n
-    if due and share > 0:
-        rows = len(ranged) * need
-        costs["scan"] = rows / share + (rows * (_SORT_COST - 1) if several else 0) + _ARM_COST * len(ranged)
-    way = min(costs, key=costs.get)
-    for conds in ranged:
-        if way == "unit":
-            arms += [conds + (cond,) for cond in _unit_arms(actor.org_path, units)]
-        elif way == "scan":
-            arms.append(conds + (_in_range(actor.org_path),))
-        else:
-            arms.append(conds + (_area(_T.org_path, actor.org_path),))
-    return arms
+class _Row:
+    """A result row as attributes (for ``task_dict``), cheaper to read than a Row."""
+
+    def __init__(self, values: dict):
+        self.__dict__ = values
 
 
-def _page(s: Session, arms: list[tuple], extra: list, due: bool, offset: int, limit: int, now: datetime):
-    """Rows offset..offset+limit of the merged arms among the rows with (without) a due time."""
-    if not arms:
-        return []
-    cond = _T.due_at.is_not(None) if due else _T.due_at.is_(None)
-    order = (_T.due_at, _T.created_at, _T.id) if due else (_T.created_at, _T.id)
-    columns = (_T.id, _T.due_at, _T.created_at)
-    if len(arms) == 1:
-        page = (select(*columns).where(*arms[0], *extra, cond).order_by(*order)
-                .limit(limit).offset(offset).subquery("page"))
+def _lit(value):
+    """A value written into the SQL text, not bound."""
+    return literal(value, literal_execute=True)
+
+
+def _range(path: str):
+    """org_path in the subtree at ``path`` (as ``_area``), as an index range."""
+    return and_(_T.org_path >= _lit(path), _T.org_path < _lit(path + "\uffff"))
+
+
+def _in_range(path: str):
+    """The subtree as a filter no index range serves, so that a due-ordered scan keeps its order."""
+    value = func.coalesce(_T.org_path, _lit(""))
+    return and_(value >= _lit(path), value < _lit(path + "\uffff"))
+
+
+def _unit_arms(path: str, units: tuple[str, ...]) -> list:
+    """org_path conditions splitting the subtree at ``path`` into one arm per org unit (in index
+    order) and one arm for the rest of the range; ``units`` are sorted as the database sorts."""
+    if not units:
+        return [_range(path)]
+    rest = [and_(_T.org_path >= _lit(path), _T.org_path < _lit(units[0]))] if units[0] != path else []
+    rest += [and_(_T.org_path > _lit(low), _T.org_path < _lit(high)) for low, high in zip(units, units[1:])]
+    rest.append(and_(_T.org_path > _lit(units[-1]), _T.org_path < _lit(path + "\uffff")))
+    return [_T.org_path == _lit(unit) for unit in units] + [or_(*rest)]
+
+
+def _subtree(s: Session, path: str | None) -> tuple[tuple[str, ...] | None, float]:
+    """The org unit paths at and below ``path`` in the database's order (None past
+    MAX_UNIT_ARMS) and the share of all org units they are; reused for _SUBTREE_TTL."""
+    if not path:
+        return (), 0.0
+    key, now = (str(s.get_bind().url), path), time.monotonic()
+    hit = _subtrees.get(key)
+    if hit and hit[0] > now:
+        return hit[1], hit[2]
+    unit = OrgUnit.__table__
+    rows = s.execute(select(unit.c.path, select(func.count()).select_from(unit).scalar_subquery())
+                     .where(_area(unit.c.path, path)).order_by(unit.c.path).limit(MAX_UNIT_ARMS + 1)).all()
+    if not rows:
+        units, share = (), 0.0
+    elif len(rows) > MAX_UNIT_ARMS:
+        inside = s.scalar(select(func.count()).select_from(unit).where(_area(unit.c.path, path)))
+        units, share = None, min(1.0, inside / (rows[0][1] or 1))
     else:
-        merged = union_all(*[select(select(*columns).where(*conds, *extra, cond).order_by(*order)
-                                    .limit(offset + limit).subquery()) for conds in arms]).subquery("arms")
-        outer = (merged.c.due_at, merged.c.created_at, merged.c.id) if due else (merged.c.created_at, merged.c.id)
-        page = select(merged).order_by(*outer).limit(limit).offset(offset).subquery("page")
-    outer = (page.c.due_at, page.c.created_at, page.c.id) if due else (page.c.created_at, page.c.id)
+        units, share = tuple(dict.fromkeys(p for p, _ in rows)), len(rows) / (rows[0][1] or 1)
+    if len(_subtrees) > 4096:
+        _subtrees.clear()
+    _subtrees[key] = (now + _SUBTREE_TTL, units, share)
+    return units, share
+
+
+def _parts(actor: Actor, scope: str) -> list[tuple[tuple, bool, tuple]]:
+    """The scope as disjoint parts: (conditions, whether org_path must lie in the actor's
+    subtree, the index columns between the equalities and due_at that the part pins with IS NULL).
+    A part orders by those columns first (a no-op: they are NULL in all its rows): PostgreSQL only
+    sees that the index yields due_at order when IS NULL columns are part of the ORDER BY."""
+    if scope == "mine":
+        return [((_T.assignee_id == _lit(actor.id), _STATUS["claimed"]), False, ())]
+    if scope == "claimable":
+        parts = []
+        for role in dict.fromkeys(actor.roles):
+            for department in (None, actor.department) if actor.department else (None,):
+                base = (_STATUS["open"], _T.role == _lit(role), _T.candidate_user_id.is_(None),
+                        _T.department.is_(None) if department is None else _T.department == _lit(department))
+                pinned = (_T.candidate_user_id, _T.department)
+                parts.append((base + (_T.org_path.is_(None),), False, pinned + (_T.org_path,)))
+                if actor.org_path:
+                    parts.append((base, True, pinned))
+        return parts + [((_STATUS["open"], _T.candidate_user_id == _lit(actor.id)), False, ())]
+    if scope == "area":
+        if "supervisor" not in actor.roles:
+            raise Forbidden("only supervisors see all tasks of their area")
+        return [((_STATUS[status],), True, ()) for status in OPEN] if actor.org_path else []
+    raise InvalidInput(f"unknown scope '{scope}'", fields={"scope": f"one of {', '.join(SCOPES)}"})
+
+
+def _extra(filters: tuple[str | None, str | None, str | None]) -> list:
+    category, stage, grid = filters
+    return ([_T.category == _lit(category)] if category else []) + ([_T.stage == _lit(stage)] if stage else []) \
+        + ([_T.org_unit_code == _lit(grid)] if grid else [])
+
+
+def _count_rows(actor: Actor, scope: str, filters, cap: int | None, due_only: bool = False):
+    """A statement counting the scope's rows, stopping at ``cap`` + 1 (None: exact)."""
+    extra = _extra(filters) + ([_T.due_at.is_not(None)] if due_only else [])
+    arms = [select(literal_column("1").label("one")).select_from(Task.__table__)
+            .where(*conds, *extra, *((_range(actor.org_path),) if ranged else ()))
+            for conds, ranged, _pinned in _parts(actor, scope)]
+    if not arms:
+        return select(literal_column("0"))
+    rows = union_all(*arms) if len(arms) > 1 else arms[0]
+    if cap is not None:
+        rows = rows.limit(_lit(cap + 1))
+    return select(func.count()).select_from(rows.subquery())
+
+
+_count_statement = lru_cache(maxsize=2048)(_count_rows)
+
+
+@lru_cache(maxsize=1024)
+def _counts_statement(actor: Actor, cap: int):
+    scopes = ["mine", "claimable"] + (["area"] if "supervisor" in actor.roles else [])
+    return scopes, select(*[_count_rows(actor, sc, (None, None, None), cap).scalar_subquery() for sc in scopes])
+
+
+def _way(parts, units, share: float, total: Total, need: int, due: bool) -> str:
+    """How to read the subtree parts ("unit", "scan" or "sort"): the way with the least cost
+    (rows read, plus _SORT_COST - 1 per row the merge sorts, plus _ARM_COST per arm)."""
+    ranged = sum(1 for _c, r, _p in parts if r)
+    several = len(parts) > 1
+    many = float("inf") if total.capped else int(total)  # a capped total stands for "many"
+    costs = {"sort": many * _SORT_COST + _ARM_COST * ranged}
+    if units is not None:
+        arms = ranged * (len(units) + 1)
+        costs["unit"] = min(many, arms * need) * (_SORT_COST if several or arms > 1 else 1) + _ARM_COST * arms
+    if due and share > 0:
+        rows = ranged * need
+        costs["scan"] = rows / share + (rows * (_SORT_COST - 1) if several else 0) + _ARM_COST * ranged
+    return min(costs, key=costs.get)
+
+
+@lru_cache(maxsize=2048)
+def _page_statement(actor: Actor, scope: str, filters, units, way: str, due: bool, offset: int, limit: int):
+    """Rows offset..offset+limit of the scope among its rows with (without) a due time, with
+    their case number and title and the holder's username."""
+    arms = []  # (conditions, ORDER BY prefix or None: read whole, unordered)
+    for conds, ranged, pinned in _parts(actor, scope):
+        if not ranged:
+            arms.append((conds, pinned))
+        elif way == "unit":
+            *by_unit, rest = _unit_arms(actor.org_path, units)
+            arms += [(conds + (cond,), pinned + (_T.org_path,)) for cond in by_unit]
+            # The rest of the range is normally empty: read it whole, so that no planner walks a
+            # due-ordered index through the queue to find out.
+            arms.append((conds + (rest,), None if by_unit else pinned))
+        else:
+            arms.append((conds + ((_in_range if way == "scan" else _range)(actor.org_path),), pinned))
+    extra = _extra(filters) + [_T.due_at.is_not(None) if due else _T.due_at.is_(None)]
+    columns = (_T.id, _T.due_at, _T.created_at)
+    order = (_T.due_at, _T.created_at, _T.id) if due else (_T.created_at, _T.id)
+    if len(arms) == 1:
+        (conds, pinned), = arms
+        page = (select(*columns).where(*conds, *extra).order_by(*pinned, *order)
+                .limit(_lit(limit)).offset(_lit(offset)).subquery("page"))
+    else:
+        # An unordered arm is still a LIMITed subquery: else SQLite merges it into the outer ORDER
+        # BY and reads it in due order again.
+        merged = union_all(*[select(select(*columns).where(*conds, *extra).order_by(*pinned, *order)
+                                    .limit(_lit(offset + limit)).subquery()) if pinned is not None
+                             else select(select(*columns).where(*conds, *extra).limit(_lit(2 ** 31 - 1)).subquery())
+                             for conds, pinned in arms]).subquery("arms")
+        page = (select(merged).order_by(*[merged.c[c.key] for c in order])
+                .limit(_lit(limit)).offset(_lit(offset)).subquery("page"))
     case = Case.__table__
-    rows = s.execute(select(*_PAGE_COLUMNS, case.c.number.label("case_number"), case.c.title.label("case_title"),
-                            _ASSIGNEE.c.username.label("assignee_name"))
-                     .select_from(page.join(Task.__table__, _T.id == page.c.id)
-                                  .outerjoin(case, case.c.id == _T.case_id)
-                                  .outerjoin(_ASSIGNEE, _ASSIGNEE.c.id == _T.assignee_id))
-                     .order_by(*outer)).all()
-    return [task_dict(r, now, r.case_number, r.case_title, r.assignee_name) for r in rows]
+    return (select(*_PAGE_COLUMNS, case.c.number.label("case_number"), case.c.title.label("case_title"),
+                   _ASSIGNEE.c.username.label("assignee_name"))
+            .select_from(page.join(Task.__table__, _T.id == page.c.id).outerjoin(case, case.c.id == _T.case_id)
+                         .outerjoin(_ASSIGNEE, _ASSIGNEE.c.id == _T.assignee_id))
+            .order_by(*[page.c[c.key] for c in order]))
 
 
-def _filters(category: str | None, stage: str | None, grid: str | None) -> list:
-    extra = []
-    if category:
-        extra.append(_T.category == category)
-    if stage:
-        extra.append(_T.stage == stage)
-    if grid:
-        extra.append(_T.org_unit_code == grid)
-    return extra
+def _page(s: Session, actor, scope, filters, subtree, total, due: bool, offset: int, limit: int, now) -> list[dict]:
+    parts = _parts(actor, scope)
+    if not parts:
+        return []
+    units, share = subtree
+    way = _way(parts, units, share, total, offset + limit, due) if any(r for _c, r, _p in parts) else "sort"
+    rows = s.execute(_page_statement(actor, scope, filters, units if way == "unit" else None, way, due, offset,
+                                     limit))
+    return [task_dict(_Row(r._asdict()), now, r.case_number, r.case_title, r.assignee_name) for r in rows]
 
 
 def inbox(s: Session, actor: Actor, scope: str, *, now: datetime, category: str | None = None,
           stage: str | None = None, grid: str | None = None, page: int = 1, per_page: int = 20
           ) -> tuple[list[dict], int]:
-    """A page of tasks in ``scope``, soonest deadline first (none last), and the total count
-    (a ``Total``: capped at COUNT_CAP, see above)."""
+    """A page of tasks in ``scope``, soonest deadline first (none last), and the total count: a
+    ``Total``, capped at COUNT_CAP (then ``total.capped`` and it prints as "1000+")."""
     if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
         raise InvalidInput("bad paging", fields={"page": ">= 1", "per_page": f"1..{MAX_PER_PAGE}"})
-    parts = _parts(actor, scope)
-    extra = _filters(category, stage, grid)
-    total = _total(s.scalar(_capped_count(parts, actor.org_path, extra, COUNT_CAP)))
+    filters = (category or None, stage or None, grid or None)
+    total = _total(s.scalar(_count_statement(actor, scope, filters, COUNT_CAP)))
     offset = (page - 1) * per_page
     if not total or (offset >= total and not total.capped):
         return [], total
-    subtree = _subtree(s, actor.org_path) if any(r for _c, r in parts) else ([], 0.0)
-    items = _page(s, _arms(parts, actor, subtree, total, offset + per_page, True), extra, True, offset, per_page,
-                  now)
+    subtree = _subtree(s, actor.org_path) if scope != "mine" else ((), 0.0)
+    items = _page(s, actor, scope, filters, subtree, total, True, offset, per_page, now)
     if len(items) < per_page and (total.capped or offset + len(items) < total):  # tasks without a due time
-        with_due = offset + len(items) if items or not offset else s.scalar(
-            _capped_count([(conds + (_T.due_at.is_not(None),), r) for conds, r in parts], actor.org_path, extra,
-                          None))
+        with_due = offset + len(items) if items or not offset else \
+            s.scalar(_count_rows(actor, scope, filters, None, due_only=True))
         start = max(0, offset - with_due)
-        items += _page(s, _arms(parts, actor, subtree, total, start + per_page - len(items), False), extra, False,
-                       start, per_page - len(items), now)
+        items += _page(s, actor, scope, filters, subtree, total, False, start, per_page - len(items), now)
     return items, total
 
 
 def inbox_counts(s: Session, actor: Actor) -> dict[str, int]:
-    """The size of each of the actor's inbox scopes (each a ``Total``), in one statement."""
-    scopes = ["mine", "claimable"] + (["area"] if "supervisor" in actor.roles else [])
-    counts = s.execute(select(*[_capped_count(_parts(actor, sc), actor.org_path, [], COUNT_CAP)
-                                .scalar_subquery() for sc in scopes])).one()
-    return {sc: _total(n) for sc, n in zip(scopes, counts)}
+    """The size of each of the actor's inbox scopes (each a ``Total``, see ``inbox``), in one statement."""
+    scopes, statement = _counts_statement(actor, COUNT_CAP)
+    return {sc: _total(n) for sc, n in zip(scopes, s.execute(statement).one())}
 
 
 def task_dict(t: Task, now: datetime, case_number=None, case_title=None, assignee=None) -> dict[str, Any]:
