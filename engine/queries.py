@@ -119,8 +119,12 @@ def _range(path: str):
     return and_(_T.org_path >= _lit(path), _T.org_path < _lit(path + "\uffff"))
 
 
-def _in_range(path: str):
-    """The subtree as a filter no index range serves, so that a due-ordered scan keeps its order."""
+def _in_range(path: str, dialect: str):
+    """The subtree as the filter of a due-ordered scan. PostgreSQL gets the plain range and
+    weighs it with its statistics; SQLite (whose statistics know no ranges) gets one that no index
+    range serves, else it may prefer the range and a sort of the whole subtree."""
+    if dialect == "postgresql":
+        return _range(path)
     value = func.coalesce(_T.org_path, _lit(""))
     return and_(value >= _lit(path), value < _lit(path + "\uffff"))
 
@@ -232,7 +236,8 @@ def _way(parts, units, share: float, total: Total, need: int, due: bool) -> str:
 
 
 @lru_cache(maxsize=2048)
-def _page_statement(actor: Actor, scope: str, filters, units, way: str, due: bool, offset: int, limit: int):
+def _page_statement(actor: Actor, scope: str, filters, units, way: str, due: bool, offset: int, limit: int,
+                    dialect: str):
     """Rows offset..offset+limit of the scope among its rows with (without) a due time, with
     their case number and title and the holder's username."""
     arms = []  # (conditions, ORDER BY prefix or None: read whole, unordered)
@@ -246,7 +251,8 @@ def _page_statement(actor: Actor, scope: str, filters, units, way: str, due: boo
             # due-ordered index through the queue to find out.
             arms.append((conds + (rest,), None if by_unit else pinned))
         else:
-            arms.append((conds + ((_in_range if way == "scan" else _range)(actor.org_path),), pinned))
+            arms.append((conds + (_in_range(actor.org_path, dialect) if way == "scan" else _range(actor.org_path),),
+                         pinned))
     extra = _extra(filters) + [_T.due_at.is_not(None) if due else _T.due_at.is_(None)]
     columns = (_T.id, _T.due_at, _T.created_at)
     order = (_T.due_at, _T.created_at, _T.id) if due else (_T.created_at, _T.id)
@@ -278,7 +284,7 @@ def _page(s: Session, actor, scope, filters, subtree, total, due: bool, offset: 
     units, share = subtree
     way = _way(parts, units, share, total, offset + limit, due) if any(r for _c, r, _p in parts) else "sort"
     rows = s.execute(_page_statement(actor, scope, filters, units if way == "unit" else None, way, due, offset,
-                                     limit))
+                                     limit, s.get_bind().dialect.name))
     return [task_dict(_Row(r._asdict()), now, r.case_number, r.case_title, r.assignee_name) for r in rows]
 
 

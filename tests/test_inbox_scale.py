@@ -15,8 +15,7 @@ from engine.model import Case, OrgUnit, ProcessInstance, Task, User
 from engine.runtime import Runtime
 from engine.seed import seed_demo
 
-USERS = ["grid1", "grid2", "community1", "street1", "street2", "district1", "city1", "acceptor1", "supervisor1",
-         "liaison_power", "liaison_gas", "designer1"]
+USERS = ["grid1", "community1", "street1", "district1", "acceptor1", "supervisor1", "liaison_power"]
 
 
 @pytest.fixture
@@ -100,7 +99,7 @@ def scopes_of(actor: org.Actor) -> list[str]:
 
 @pytest.mark.parametrize("way", [None, "unit", "scan", "sort", "wide"])
 def test_every_way_reads_exactly_the_permitted_tasks_in_order(world, monkeypatch, way):
-    fill(world, 600, seed=7)
+    fill(world, 400, seed=7)
     if way == "wide":  # subtrees of more than 3 org units are read as one range
         monkeypatch.setattr(queries, "MAX_UNIT_ARMS", 3)
         way = None
@@ -110,12 +109,17 @@ def test_every_way_reads_exactly_the_permitted_tasks_in_order(world, monkeypatch
     with world.db.reading() as s:
         ids = dict(s.execute(select(User.username, User.id)).all())
         actors = {u: org.actor(s, ids[u]) for u in USERS}
+    street = actors["street1"]
+    actors["several roles"] = org.Actor(ids["grid1"], "x", "x", ("grid_worker", "coordinator", "dept_liaison",
+                                        "supervisor", "grid_worker"), street.org_unit, street.org_path, "street", "power")
+    actors["no unit"] = org.Actor(ids["street1"], "y", "y", ("coordinator", "supervisor"), None, None, None, None)
+    actors["no roles"] = org.Actor(ids["street1"], "z", "z", (), street.org_unit, street.org_path, "street", None)
     for username, actor in actors.items():
         for scope in scopes_of(actor):
             want = expected(world, actor, scope)
             with world.db.reading() as s:  # the same rule as one SQL condition
                 assert set(s.scalars(select(Task.id).where(queries._scope_filter(actor, scope)))) == set(want)
-            for per_page in (7, 50):
+            for per_page in (7, 40) if way != "unit" else (40,):  # forced arms per unit: slow to build
                 got, totals = read_all(world, actor, scope, per_page)
                 assert got == want, (username, scope, per_page)
                 assert {int(t) for t in totals} == {min(len(want), queries.COUNT_CAP)}
