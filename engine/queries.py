@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, literal, literal_column, or_, select, union_all
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from .errors import Forbidden, InvalidInput, NotFound
 from .model import Case, Event, OrgUnit, ProcessDefinition, ProcessInstance, Task, User
