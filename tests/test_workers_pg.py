@@ -178,6 +178,8 @@ def test_a_celery_worker_runs_the_due_pass(pg_runtime, tmp_path):
     try:
         redis.Redis.from_url(broker).ping()
     except redis.exceptions.ConnectionError:
+        if os.environ.get("CI"):  # .ci/run starts Redis: there its absence is a failure
+            raise
         pytest.skip(f"no Redis at {broker}")
     instances = seed_due_cases(pg_runtime, 50)
     queue = f"gridloop-test-{uuid.uuid4().hex[:8]}"
