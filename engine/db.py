@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///instance/gridloop.sqlite"
+PING_AFTER_IDLE = 10.0  # seconds a pooled server connection may rest before it is checked
 
 
 def database_url() -> str:
@@ -37,8 +40,32 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
     return engine
 
 
+def _server_engine(url: str) -> Engine:
+    """A pooled engine for a database server. A connection that rested in the pool for a
+    while is pinged before use (a restarted server is noticed and the pool refilled); one
+    used moments ago is not, which spares every command a round trip."""
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+
+    @event.listens_for(engine.pool, "checkin")
+    def _checked_in(_dbapi_conn, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _checked_out(dbapi_conn, record, _proxy):
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"pooled connection is dead: {exc}") from exc  # the pool reconnects
+
+    return engine
+
+
 class Database:
-    """Holds a write engine and a read engine (the same one except on SQLite)."""
+    """Holds a write engine and a read engine: on SQLite a second engine whose transactions
+    are deferred, elsewhere the same pool with reads in autocommit."""
 
     def __init__(self, url: str | None = None):
         self.url = url or database_url()
@@ -49,8 +76,10 @@ class Database:
             self.engine = _sqlite_engine(self.url, immediate=True)
             self.read_engine = _sqlite_engine(self.url, immediate=False)
         else:
-            self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
-            self.read_engine = self.engine
+            self.engine = _server_engine(self.url)
+            # Reads run in autocommit: under READ COMMITTED every statement takes its own
+            # snapshot anyway, so a read gains nothing from BEGIN/COMMIT but two round trips.
+            self.read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -77,5 +106,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        if self.read_engine is not self.engine:
+        if self.read_engine.pool is not self.engine.pool:
             self.read_engine.dispose()
