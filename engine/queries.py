@@ -366,12 +366,6 @@ def instance_forms(s: Session, instance_id: int) -> dict[str, Any]:
     return forms
 
 
-def case_names(s: Session, case_id: int | None) -> tuple[str | None, str | None]:
-    """A case's number and title (what task lists show of it)."""
-    row = s.execute(select(Case.number, Case.title).where(Case.id == case_id)).first() if case_id else None
-    return (row.number, row.title) if row is not None else (None, None)
-
-
 def case_summary(c: Case) -> dict[str, Any]:
     return {"id": c.id, "number": c.number, "title": c.title, "description": c.description,
             "category": c.category, "urgency": c.urgency, "source": c.source, "grid": c.grid.code,
@@ -459,24 +453,25 @@ def open_tasks(s: Session, now: datetime, *, case_id: int | None = None, instanc
     return [task_dict(t, now, assignee=u) for t, u in _open_task_rows(s, case_id, instance_id)]
 
 
-def actionable_tasks(s: Session, actor: Actor, instance_id: int, now: datetime, *,
-                     case_number: str | None = None, case_title: str | None = None) -> list[dict]:
-    """The instance's open tasks ``actor`` may act on now (offered to her or held by her):
-    what a client continues with after completing a task."""
-    return [task_dict(t, now, case_number, case_title, u) for t, u in _open_task_rows(s, None, instance_id)
-            if actor.may_act_on(t)]
-
-
 def history(s: Session, *, case_id: int | None = None, instance_id: int | None = None) -> list[dict]:
     where = Event.case_id == case_id if case_id is not None else Event.instance_id == instance_id
-    rows = s.execute(select(Event, User.username, User.display_name).outerjoin(User, User.id == Event.actor_id)
-                     .where(where).order_by(Event.id)).all()
-    return [{"id": e.id, "type": e.type, "at": e.at, "actor": username, "actor_name": name,
-             "task_id": e.task_id, "payload": e.payload} for e, username, name in rows]
+    rows = s.execute(select(Event.id, Event.type, Event.at, User.username.label("actor"),
+                            User.display_name.label("actor_name"), Event.task_id, Event.payload)
+                     .outerjoin(User, User.id == Event.actor_id).where(where).order_by(Event.id))
+    return [row._asdict() for row in rows]
+
+
+_INSTANCE = (select(ProcessInstance.id, ProcessInstance.key, ProcessDefinition.version, ProcessInstance.status,
+                    ProcessInstance.case_id, ProcessInstance.started_at, ProcessInstance.ended_at,
+                    ProcessInstance.next_timer_at, ProcessInstance.started_by_id)
+             .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+             .where(ProcessInstance.id == bindparam("iid")))
 
 
 def instance_detail(s: Session, actor: Actor, instance_id: int, now: datetime) -> dict[str, Any]:
-    inst = s.get(ProcessInstance, instance_id)
+    """An instance (without its stored state) with its open tasks and history, if ``actor``
+    may see it: its case is visible to her, or she started it or has a task in it."""
+    inst = s.connection().execute(_INSTANCE, {"iid": instance_id}).first()
     if inst is None:
         raise NotFound(f"process instance {instance_id} not found")
     if inst.case_id is not None:
@@ -487,9 +482,7 @@ def instance_detail(s: Session, actor: Actor, instance_id: int, now: datetime) -
                                                  Task.candidate_user_id == actor.id)))
         if not tasks:
             raise Forbidden("this process instance is not yours")
-    return {"id": inst.id, "key": inst.key, "version": inst.definition.version, "status": inst.status,
-            "case_id": inst.case_id, "started_at": inst.started_at, "ended_at": inst.ended_at,
-            "next_timer_at": inst.next_timer_at, "open_tasks": open_tasks(s, now, instance_id=instance_id),
+    return {**inst._asdict(), "open_tasks": open_tasks(s, now, instance_id=instance_id),
             "history": history(s, instance_id=instance_id)}
 
 

@@ -20,18 +20,20 @@ _T = Task.__table__
 _CASE = Case.__table__
 _INSTANCE_COLUMNS = (_PI.c.id, _PI.c.definition_id, _PI.c.key, _PI.c.case_id, _PI.c.status, _PI.c.revision,
                      _PI.c.started_by_id)
-_LOCK_INSTANCE = select(*_INSTANCE_COLUMNS).where(_PI.c.id == bindparam("iid")).with_for_update()
-_LOCK_TASK_INSTANCE = (select(*_INSTANCE_COLUMNS)
-                       .where(_PI.c.id == select(_T.c.instance_id).where(_T.c.id == bindparam("tid")).scalar_subquery())
-                       .with_for_update())
+# FOR NO KEY UPDATE: commands on one instance queue behind each other, while rows that only
+# reference the instance (a claim's history event) can still be inserted meanwhile.
+_LOCK_INSTANCE = select(*_INSTANCE_COLUMNS).where(_PI.c.id == bindparam("iid")).with_for_update(key_share=True)
+_LOCK_TASK_INSTANCE = (select(*_INSTANCE_COLUMNS, _T).join_from(_T, _PI, _PI.c.id == _T.c.instance_id)
+                       .where(_T.c.id == bindparam("tid")).with_for_update(of=_PI, key_share=True))
 _STATE = select(_PI.c.state).where(_PI.c.id == bindparam("iid"))
 _SAVE_INSTANCE = (update(_PI).where(_PI.c.id == bindparam("iid"), _PI.c.revision == bindparam("old_revision"))
                   .values(state=bindparam("state"), revision=bindparam("new_revision"), status=bindparam("status"),
                           ended_at=bindparam("ended_at"), next_timer_at=bindparam("next_timer_at")))
-_OPEN_TASKS = select(_T.c.id, _T.c.element_id, _T.c.name, _T.c.name_zh).where(
-    _T.c.instance_id == bindparam("iid"), _T.c.status.in_(("open", "claimed")))
+_OPEN_TASKS = select(_T).where(_T.c.instance_id == bindparam("iid"), _T.c.status.in_(("open", "claimed")))
 _LOAD_TASK = select(_T).where(_T.c.id == bindparam("tid"))
-_SAVE_TASK = update(_T).where(_T.c.id == bindparam("tid"))  # the SET clause comes from the parameters
+_FINISH_TASK = update(_T).where(_T.c.id == bindparam("tid"), _T.c.status == bindparam("seen_status"),
+                                _T.c.assignee_id.is_not_distinct_from(bindparam("seen_assignee")))
+# ^ the SET clause comes from the parameters
 _LOAD_CASE = select(_CASE).where(_CASE.c.id == bindparam("cid"))
 _SAVE_CASE = update(_CASE).where(_CASE.c.id == bindparam("cid"))
 _INSERT_TASKS = _T.insert()
@@ -94,12 +96,21 @@ def insert_instance(s: Session, definition_id: int, key: str, case_id: int | Non
     return Instance(new_id, definition_id, key, case_id, "running", 0, started_by_id)
 
 
-def lock_instance(s: Session, instance_id: int | None = None, task_id: str | None = None) -> Instance | None:
-    """Lock an instance's row, or that of a task's instance (FOR UPDATE on PostgreSQL)."""
-    conn = s.connection()
-    row = conn.execute(_LOCK_TASK_INSTANCE, {"tid": task_id}).first() if task_id is not None \
-        else conn.execute(_LOCK_INSTANCE, {"iid": instance_id}).first()
+def lock_instance(s: Session, instance_id: int) -> Instance | None:
+    """Lock an instance's row (FOR NO KEY UPDATE on PostgreSQL)."""
+    row = s.connection().execute(_LOCK_INSTANCE, {"iid": instance_id}).first()
     return Instance(*row) if row is not None else None
+
+
+def lock_task_instance(s: Session, task_id: str) -> tuple[Instance, Task] | None:
+    """Lock a task's instance row and read the task in the same statement. The task row is
+    as it was when the statement began: a command that changes it must do so with
+    :func:`finish_task`, which checks it is still so."""
+    row = s.connection().execute(_LOCK_TASK_INSTANCE, {"tid": task_id}).first()
+    if row is None:
+        return None
+    n = len(_INSTANCE_COLUMNS)
+    return Instance(*row[:n]), Task(**dict(zip(_T.c.keys(), row[n:])))
 
 
 def state_of(s: Session, instance_id: int) -> str:
@@ -116,9 +127,9 @@ def save_instance(s: Session, inst: Instance) -> bool:
     return saved == 1
 
 
-def open_tasks(s: Session, instance_id: int) -> dict[str, Any]:
-    """The instance's open task rows (id, element id, names) by id."""
-    return {r.id: r for r in s.connection().execute(_OPEN_TASKS, {"iid": instance_id})}
+def open_tasks(s: Session, instance_id: int) -> dict[str, Task]:
+    """The instance's open task rows by id, as detached objects."""
+    return {r.id: Task(**r._mapping) for r in s.connection().execute(_OPEN_TASKS, {"iid": instance_id})}
 
 
 def load_task(s: Session, task_id: str) -> Task | None:
@@ -127,8 +138,11 @@ def load_task(s: Session, task_id: str) -> Task | None:
     return Task(**row._mapping) if row is not None else None
 
 
-def save_task(s: Session, task_id: str, values: dict[str, Any]) -> None:
-    s.connection().execute(_SAVE_TASK, {"tid": task_id, **values})
+def finish_task(s: Session, task: Task, values: dict[str, Any]) -> bool:
+    """Write ``values`` if the task's status and holder are still those of ``task`` (a claim
+    may have committed since it was read); False if not."""
+    return s.connection().execute(_FINISH_TASK, {"tid": task.id, "seen_status": task.status,
+                                                 "seen_assignee": task.assignee_id, **values}).rowcount == 1
 
 
 def load_case(s: Session, case_id: int) -> CaseRecord | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator
 from uuid import UUID
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import TaskState
 
 from . import definitions, forms, org, records, supervision, timers
@@ -48,6 +49,18 @@ class ProcessError(EngineError):
     """The process itself failed (a script or condition raised); nothing was saved."""
 
     code = "process_error"
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What completing a task did: the finished task row and, from the same transaction, the
+    instance's open tasks afterwards and its case's number and title (so a caller can answer
+    without reading again)."""
+
+    task: Task
+    open_tasks: list[Task]
+    case_number: str | None = None
+    case_title: str | None = None
 
 
 class Runtime:
@@ -188,7 +201,7 @@ class Runtime:
                             .execution_options(synchronize_session=False)).rowcount
             if not won:
                 s.refresh(task)
-                raise self._not_open(s, task, who)
+                raise self._not_open(s, task, user_id)
             s.refresh(task)
             case = self._case(s, task.case_id)
             if case is not None and task.stage == "department_handling" and case.claimed_at is None:
@@ -202,7 +215,7 @@ class Runtime:
             user_id = who.id
             task = self._task(s, task_id)
             if task.status != "claimed":
-                raise self._not_open(s, task, who) if task.status != "open" else Conflict("task is not claimed")
+                raise self._not_open(s, task, user_id) if task.status != "open" else Conflict("task is not claimed")
             if task.assignee_id != user_id and not (who.has_role("supervisor") and who.covers(task.org_path)):
                 raise Forbidden("only the holder (or a supervisor of the area) may unclaim this task")
             won = s.execute(update(Task).where(Task.id == task_id, Task.status == "claimed",
@@ -219,18 +232,24 @@ class Runtime:
         """A supervisor urges (催办) an open task of her area; see :func:`supervision.urge`."""
         return supervision.urge(self, user_id, task_id, note)
 
-    def complete_task(self, user_id: int, task_id: str, data: Any) -> Task:
+    def complete_task(self, user_id: int, task_id: str, data: Any) -> Completed:
         """Complete a task with form data; a candidate may complete an open task directly."""
         with self._command() as s:
             who = org.actor(s, user_id)
             user_id = who.id
-            inst = self._lock(s, task_id=task_id)
-            task = self._load_task(s, task_id)
+            found = records.lock_task_instance(s, task_id)
+            if found is None:
+                raise NotFound(f"task {task_id} not found")
+            inst, task = found
+            self._check_running(inst)
             if task.assignee_id is None:
                 self._check_candidate(who, task)
             if task.status not in ("open", "claimed") or (task.assignee_id not in (None, user_id)):
-                raise self._not_open(s, task, who)
-            return self._complete(s, inst, task, data, user_id)
+                raise self._not_open(s, task, user_id)
+            self._complete(s, inst, task, data, user_id)
+            case = self._case(s, task.case_id)
+            return Completed(task, s.info["open"].get(inst.id, []), case.number if case else None,
+                             case.title if case else None)
 
     def submit_feedback(self, token: str, data: Any) -> CaseRecord:
         """The reporter's public answer: completes the feedback task as the callback would."""
@@ -254,19 +273,26 @@ class Runtime:
         loaded = self._loaded(s, inst)
         data = forms.validate(loaded.forms.get(task.form) if task.form else None, data)
         wf = self._restore(s, inst, loaded)
-        spiff_task = wf.get_task_from_id(UUID(task.id))
-        if spiff_task is None or spiff_task.state != TaskState.READY:
-            raise Conflict("task is no longer waiting for input (stale); reload it")
+        try:
+            spiff_task = wf.get_task_from_id(UUID(task.id))
+        except TaskNotFoundException:  # compacted away: finished long ago
+            spiff_task = None
         now = self.clock.now()
+        done = {"status": "completed", "completed_at": now, "completed_by_id": user_id, "data": data}
+        if task.assignee_id is None and user_id is not None:
+            done.update(assignee_id=user_id, claimed_at=now)
+        if spiff_task is None or spiff_task.state != TaskState.READY or not records.finish_task(s, task, done):
+            # The row was read before the instance lock was granted: another command finished
+            # or claimed the task meanwhile. Say what happened from the row as it is now.
+            current = self._load_task(s, task.id)
+            if current.status in ("open", "claimed") and current.assignee_id in (None, user_id):
+                raise Conflict("task changed meanwhile; reload it")
+            raise self._not_open(s, current, user_id)
         spiff_task.data.update(data)
         try:
             spiff_task.run()
         except SpiffWorkflowException as exc:
             raise ProcessError(f"the process failed after '{task.name}': {exc}") from None
-        done = {"status": "completed", "completed_at": now, "completed_by_id": user_id, "data": data}
-        if task.assignee_id is None and user_id is not None:
-            done.update(assignee_id=user_id, claimed_at=now)
-        records.save_task(s, task.id, done)
         for name, value in done.items():
             setattr(task, name, value)
         s.info["done"].add(task.id)
@@ -376,25 +402,28 @@ class Runtime:
             raise Forbidden("this task is not offered to you (role, area or department)")
 
     @staticmethod
-    def _not_open(s: Session, task: Task, who: org.Actor) -> EngineError:
+    def _not_open(s: Session, task: Task, user_id: int | None) -> EngineError:
         if task.status == "completed":
             return Conflict("task already completed")
         if task.status == "cancelled":
             return Conflict("task was cancelled; the case has moved on")
-        if task.assignee_id is not None and task.assignee_id != who.id:
+        if task.assignee_id is not None and task.assignee_id != user_id:
             holder = s.scalar(select(User.username).where(User.id == task.assignee_id))
             return Conflict(f"task is claimed by {holder}")
         return Conflict("task is already claimed by you")
 
-    def _lock(self, s: Session, instance_id: int | None = None, *, task_id: str | None = None) -> Instance:
-        """Lock the instance row (of an instance, or of a task's instance): FOR UPDATE on
-        PostgreSQL, SQLite's write transaction is already exclusive. Its state is loaded
-        only if the live-workflow cache misses."""
-        inst = records.lock_instance(s, instance_id, task_id)
+    def _lock(self, s: Session, instance_id: int) -> Instance:
+        """Lock the instance row: FOR NO KEY UPDATE on PostgreSQL, SQLite's write transaction is
+        already exclusive. Its state is loaded only if the live-workflow cache misses."""
+        inst = records.lock_instance(s, instance_id)
         if inst is None:
-            raise NotFound(f"task {task_id} not found" if task_id else f"process instance {instance_id} not found")
+            raise NotFound(f"process instance {instance_id} not found")
+        return self._check_running(inst)
+
+    @staticmethod
+    def _check_running(inst: Instance) -> Instance:
         if inst.status != "running":
-            raise Conflict(f"process instance {instance_id} is {inst.status}")
+            raise Conflict(f"process instance {inst.id} is {inst.status}")
         return inst
 
     def _org_path(self, s: Session, code: str) -> str:
@@ -445,7 +474,7 @@ class Runtime:
             self._sync_case(s, inst, wf, ready, case, actor_id, now)
 
     def _sync_tasks(self, s, inst, loaded, wf, ready, case, now) -> None:
-        rows = records.open_tasks(s, inst.id)
+        rows = records.open_tasks(s, inst.id) if inst.revision else {}  # revision 0: being started
         ready_ids = {str(t.id) for t in ready}
         gone = [task_id for task_id in rows if task_id not in ready_ids and task_id not in s.info["done"]]
         if gone:
@@ -464,6 +493,7 @@ class Runtime:
                          "due_at": row["due_at"].isoformat() if row["due_at"] else None})
         if new_rows:
             records.insert_tasks(s, new_rows)
+        s.info["open"][inst.id] = [t for task_id, t in rows.items() if task_id not in gone] + [Task(**r) for r in new_rows]
 
     def _new_task_row(self, s, inst, spiff_task, case, now) -> dict[str, Any]:
         """The task row for a READY user task: candidates, form, stage and due time from its
@@ -542,7 +572,7 @@ class Runtime:
     def _command(self) -> Iterator[Session]:
         """One command's transaction; its history events are written in one batch at the end."""
         with self.db.transaction() as s, timers.engine_clock(self.clock):
-            s.info["events"], s.info["saved"], s.info["done"] = [], [], set()
+            s.info.update(events=[], saved=[], done=set(), open={})
             yield s
             self._save_cases(s)
             if s.info["events"]:

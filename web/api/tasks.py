@@ -68,12 +68,10 @@ def complete(body, task_id):
     ``next_tasks`` are the instance's open tasks the caller may act on now."""
     who = actor()
     done = runtime().complete_task(who, task_id, body["data"])
-    current = now()
-    with reading() as s:
-        number, title = queries.case_names(s, done.case_id)
-        task = queries.task_dict(done, current, number, title, who.username)
-        task["next_tasks"] = queries.actionable_tasks(s, who, done.instance_id, current,
-                                                      case_number=number, case_title=title)
+    current, names = now(), (done.case_number, done.case_title)
+    task = queries.task_dict(done.task, current, *names, who.username)
+    task["next_tasks"] = [queries.task_dict(t, current, *names, who.username if t.assignee_id else None)
+                          for t in done.open_tasks if who.may_act_on(t)]
     return task
 
 
