@@ -94,7 +94,7 @@ _ACTOR = (select(User.id, User.username, User.display_name, User.roles, OrgUnit.
 
 
 _TOKEN_ACTOR = (select(User.id, User.username, User.display_name, User.roles, OrgUnit.code, OrgUnit.path,
-                       OrgUnit.level, Department.code)
+                       OrgUnit.level, Department.code, ApiToken.expires_at)
                 .join(ApiToken, ApiToken.user_id == User.id)
                 .outerjoin(OrgUnit, OrgUnit.id == User.org_unit_id)
                 .outerjoin(Department, Department.id == User.department_id)
@@ -102,10 +102,12 @@ _TOKEN_ACTOR = (select(User.id, User.username, User.display_name, User.roles, Or
                        User.active.is_(True)))
 
 
-def actor_for_token(session: Session, token: str, now: datetime) -> Actor | None:
-    """The acting user of a bearer token, in one light query (every API request runs it)."""
+def actor_for_token(session: Session, token: str, now: datetime) -> tuple[Actor, datetime] | None:
+    """The acting user of a valid bearer token and the token's expiry, in one light query."""
     row = session.connection().execute(_TOKEN_ACTOR, {"token_hash": _token_hash(token), "now": now}).first()
-    return Actor(row[0], row[1], row[2], tuple(row[3] or ()), *row[4:]) if row is not None else None
+    if row is None:
+        return None
+    return Actor(row[0], row[1], row[2], tuple(row[3] or ()), *row[4:8]), row[8]
 
 
 def actor(session: Session, user_id: int | Actor) -> Actor:

@@ -54,6 +54,7 @@ class Instance:
     ended_at: datetime | None = None
     next_timer_at: datetime | None = None
     state: str | None = None
+    started_at: datetime | None = None  # known to the command that starts it
 
 
 class CaseRecord:
@@ -93,7 +94,7 @@ def insert_instance(s: Session, definition_id: int, key: str, case_id: int | Non
     new_id = s.execute(insert(_PI).values(definition_id=definition_id, key=key, case_id=case_id, status="running",
                                           state="", revision=0, started_at=now, started_by_id=started_by_id)
                        .returning(_PI.c.id)).scalar_one()
-    return Instance(new_id, definition_id, key, case_id, "running", 0, started_by_id)
+    return Instance(new_id, definition_id, key, case_id, "running", 0, started_by_id, started_at=now)
 
 
 def lock_instance(s: Session, instance_id: int) -> Instance | None:

@@ -63,6 +63,20 @@ class Completed:
     case_title: str | None = None
 
 
+@dataclass(frozen=True)
+class Started:
+    """A started instance as its starting transaction left it, with its open tasks."""
+
+    id: int
+    key: str
+    version: int
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    next_timer_at: datetime | None
+    open_tasks: list[Task]
+
+
 class Runtime:
     """Service functions over one database, one clock and one working calendar."""
 
@@ -118,7 +132,7 @@ class Runtime:
     # ------------------------------------------------------------------ starting
 
     def start_process(self, user_id: int | None, key: str, data: dict | None = None,
-                      version: int | None = None) -> Instance:
+                      version: int | None = None) -> Started:
         """Start any deployed process by key (newest version unless one is given)."""
         user_id = user_id.id if isinstance(user_id, org.Actor) else user_id
         with self._command() as s:
@@ -130,7 +144,9 @@ class Runtime:
                 raise InvalidInput(f"'{key}' is a case process: report a case to start it")
             data = forms.validate(loaded.forms.get(loaded.properties.get(definitions.START_FORM_PROPERTY)),
                                   data or {})
-            return self._start(s, loaded, user_id, dict(data), case=None)
+            inst = self._start(s, loaded, user_id, dict(data), case=None)
+            return Started(inst.id, inst.key, loaded.version, inst.status, inst.started_at, inst.ended_at,
+                           inst.next_timer_at, s.info["open"].get(inst.id, []))
 
     def report_case(self, user_id: int, report: dict, key: str = "closed_loop") -> Case:
         """Report a case: validate it with the process's start form, create the case, start it."""

@@ -14,6 +14,9 @@ DEFAULTS = {
     "OPENAPI_VERSION": "3.0.3",
     "OPENAPI_URL_PREFIX": "/api/v1",
     "OPENAPI_JSON_PATH": "openapi.json",
+    # How long a process trusts a bearer token it resolved (a client's burst of requests costs
+    # one lookup); also the longest a deactivated user's token keeps working. 0 turns it off.
+    "API_TOKEN_CACHE_SECONDS": 5.0,
 }
 
 

@@ -60,6 +60,7 @@ class Api:
             headers["Authorization"] = f"Bearer {self.token(user)}"
         response = self.client.open("/api/v1" + path, method=method, json=json, headers=headers, **kwargs)
         assert response.status_code == status, f"{method} {path} as {user}: {response.status_code} {response.get_data(True)}"
+        self.last = response
         return response.get_json()
 
     def get(self, path, user=None, **kw):

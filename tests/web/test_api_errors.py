@@ -6,12 +6,13 @@ import os
 import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine import org
-from engine.model import Department
+from engine.model import Department, User
 from engine.runtime import Runtime
 from engine.seed import seed_demo
+from web import create_app
 
 from ..conftest import MODELS
 from .conftest import GRID2, RESOLVED, Api, make_app, report_body
@@ -61,9 +62,28 @@ def test_public_endpoints_and_the_openapi_document(api):
 
 
 def test_expired_token_is_refused(api, world, clock):
-    api.token("grid1")
+    api.get("/me", "grid1")  # resolved and remembered by this process
     clock.advance(days=8)
     api.get("/me", "grid1", status=401)
+
+
+def test_a_burst_of_requests_resolves_the_token_once(api, monkeypatch):
+    lookups = []
+    original = org.actor_for_token
+    monkeypatch.setattr(org, "actor_for_token", lambda *a: lookups.append(1) or original(*a))
+    for _ in range(5):
+        api.get("/me", "grid1")
+    assert len(lookups) == 1
+
+
+@pytest.mark.parametrize("seconds, status", [(5.0, 200), (0, 401)])
+def test_a_deactivated_users_token_works_at_most_the_cache_time(world, seconds, status):
+    api = Api(create_app({"TESTING": True, "RUNTIME": world, "SECRET_KEY": "k", "API_TOKEN_CACHE_SECONDS": seconds}
+                         ).test_client())
+    api.get("/me", "grid1")
+    with world.db.transaction() as s:
+        s.execute(update(User).where(User.username == "grid1").values(active=False))
+    api.get("/me", "grid1", status=status)
 
 
 @pytest.mark.parametrize("path", ["/auth/token", "/cases", "/tasks/x/complete", "/tasks/x/urge", "/process-instances", "/messages",
@@ -159,7 +179,9 @@ def test_process_instances_messages_and_signals(api, world):
     a = api.post("/process-instances", "designer1", json={"key": "order_wait", "data": {"order_no": "A-1"}}, status=201)
     b = api.post("/process-instances", "designer1", json={"key": "order_wait", "data": {"order_no": "B-2"}}, status=201)
     assert (a["key"], a["version"], a["status"], a["open_tasks"]) == ("order_wait", 1, "running", [])
-    assert a["history"][0]["type"] == "instance_started"
+    assert "history" not in a  # the answer to a start is lean; the history is at its Location
+    assert api.last.headers["Location"] == f"/api/v1/process-instances/{b['id']}"
+    assert api.get(f"/process-instances/{a['id']}", "designer1")["history"][0]["type"] == "instance_started"
     api.get(f"/process-instances/{a['id']}", "grid2", status=403)  # not hers
 
     assert api.post("/messages", "designer1", json={"name": "order_confirmed", "correlation": {"order_no": "C-3"}},

@@ -6,6 +6,7 @@ from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 
 from . import account, cases, feedback, processes, schemas, tasks
+from .core import TokenCache
 
 BLUEPRINTS = (account.blp, cases.blp, tasks.blp, processes.blp, feedback.blp)
 
@@ -18,6 +19,7 @@ class GridloopApi(Api):
 
 
 def init_app(app: Flask, csrf: CSRFProtect) -> None:
+    app.extensions["gridloop_tokens"] = TokenCache(app.config["API_TOKEN_CACHE_SECONDS"])
     api = GridloopApi(app, spec_kwargs={"security": [{"bearer": []}]})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     for blp in BLUEPRINTS:

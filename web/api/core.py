@@ -2,6 +2,10 @@
 bad field, the bearer-token guard, and the acting user."""
 from __future__ import annotations
 
+import threading
+from datetime import datetime
+
+from cachetools import TTLCache
 from flask import current_app, g, request
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
@@ -57,18 +61,47 @@ def public(view):
     return Blueprint.doc(security=[])(view)
 
 
+class TokenCache:
+    """Bearer tokens this process resolved lately, each kept ``seconds`` (and never past its
+    expiry): a client's burst of requests costs one lookup. A token's user deactivated (or
+    changed) meanwhile is seen at most that much later."""
+
+    def __init__(self, seconds: float, size: int = 10_000):
+        self._items: TTLCache | None = TTLCache(maxsize=size, ttl=seconds) if seconds > 0 else None
+        self._lock = threading.Lock()
+
+    def get(self, token: str, now: datetime) -> org.Actor | None:
+        if self._items is None:
+            return None
+        with self._lock:
+            item = self._items.get(token)
+        return item[0] if item is not None and now < item[1] else None
+
+    def put(self, token: str, actor: org.Actor, expires_at: datetime) -> None:
+        if self._items is not None:
+            with self._lock:
+                self._items[token] = (actor, expires_at)
+
+
 def authenticate() -> None:
-    """Before every API request: resolve ``Authorization: Bearer <token>`` (one SHA-256 lookup)."""
+    """Before every API request: resolve ``Authorization: Bearer <token>`` (one SHA-256 lookup,
+    or none if this process resolved the token a moment ago)."""
     if getattr(current_app.view_functions.get(request.endpoint), "public", False):
         return
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized("send Authorization: Bearer <token> (from POST /api/v1/auth/token)",
                            www_authenticate=WWWAuthenticate("Bearer"))
-    with reading() as s:
-        found = org.actor_for_token(s, token.strip(), now())
+    cache, current = current_app.extensions["gridloop_tokens"], now()
+    found = cache.get(token, current)
     if found is None:
-        raise Unauthorized("invalid or expired token", www_authenticate=WWWAuthenticate("Bearer"))
+        with reading() as s:
+            resolved = org.actor_for_token(s, token, current)
+        if resolved is None:
+            raise Unauthorized("invalid or expired token", www_authenticate=WWWAuthenticate("Bearer"))
+        found = resolved[0]
+        cache.put(token, *resolved)
     g.api_actor = found
 
 

@@ -1,6 +1,8 @@
 """Any deployed process: start an instance, look at it, send it messages and signals."""
 from __future__ import annotations
 
+from flask import url_for
+
 from engine import queries
 
 from ..services import now, reading, runtime
@@ -17,11 +19,16 @@ def _instance(instance_id: int) -> dict:
 
 @blp.route("/process-instances", methods=["POST"])
 @blp.arguments(schemas.StartInstance)
-@blp.response(201, schemas.Instance)
+@blp.response(201, schemas.StartedInstance, headers={"Location": {"description": "the instance's URL",
+                                                                 "schema": {"type": "string"}}})
 def start(body):
-    """Start a process by key (newest version unless one is given) with initial data."""
+    """Start a process by key (newest version unless one is given) with initial data. The
+    answer is the instance with its open tasks; its history is at ``Location``."""
     started = runtime().start_process(actor(), body["key"], body["data"], version=body.get("version"))
-    return _instance(started.id)
+    current = now()
+    answer = {**vars(started), "case_id": None,
+              "open_tasks": [queries.task_dict(t, current) for t in started.open_tasks]}
+    return answer, {"Location": url_for(".instance", instance_id=started.id)}
 
 
 @blp.route("/process-instances/<int:instance_id>")

@@ -223,7 +223,7 @@ class StartInstance(Schema):
     data = fields.Dict(load_default=dict)
 
 
-class Instance(Schema):
+class StartedInstance(Schema):
     id = Int()
     key = Str()
     version = Int()
@@ -233,6 +233,9 @@ class Instance(Schema):
     ended_at = DateTime(allow_none=True)
     next_timer_at = DateTime(allow_none=True)
     open_tasks = fields.List(fields.Nested(Task))
+
+
+class Instance(StartedInstance):
     history = fields.List(fields.Nested(Event))
 
 
