@@ -40,6 +40,17 @@ _INSERT_TASKS = _T.insert()
 _INSERT_EVENTS = Event.__table__.insert()
 
 
+class TaskRow:
+    """A task row as commands read, change and hand it on: plain attributes named like the
+    ``Task`` model's, without the ORM's bookkeeping (a command builds several of these)."""
+
+    __slots__ = tuple(_T.c.keys())
+
+    def __init__(self, values):
+        for name in self.__slots__:
+            setattr(self, name, values.get(name))
+
+
 @dataclass
 class Instance:
     """The process-instance row as a command sees it."""
@@ -103,7 +114,7 @@ def lock_instance(s: Session, instance_id: int) -> Instance | None:
     return Instance(*row) if row is not None else None
 
 
-def lock_task_instance(s: Session, task_id: str) -> tuple[Instance, Task] | None:
+def lock_task_instance(s: Session, task_id: str) -> tuple[Instance, TaskRow] | None:
     """Lock a task's instance row and read the task in the same statement. The task row is
     as it was when the statement began: a command that changes it must do so with
     :func:`finish_task`, which checks it is still so."""
@@ -111,7 +122,7 @@ def lock_task_instance(s: Session, task_id: str) -> tuple[Instance, Task] | None
     if row is None:
         return None
     n = len(_INSTANCE_COLUMNS)
-    return Instance(*row[:n]), Task(**dict(zip(_T.c.keys(), row[n:])))
+    return Instance(*row[:n]), TaskRow(dict(zip(_T.c.keys(), row[n:])))
 
 
 def state_of(s: Session, instance_id: int) -> str:
@@ -128,18 +139,17 @@ def save_instance(s: Session, inst: Instance) -> bool:
     return saved == 1
 
 
-def open_tasks(s: Session, instance_id: int) -> dict[str, Task]:
-    """The instance's open task rows by id, as detached objects."""
-    return {r.id: Task(**r._mapping) for r in s.connection().execute(_OPEN_TASKS, {"iid": instance_id})}
+def open_tasks(s: Session, instance_id: int) -> dict[str, TaskRow]:
+    """The instance's open task rows by id."""
+    return {r.id: TaskRow(r._mapping) for r in s.connection().execute(_OPEN_TASKS, {"iid": instance_id})}
 
 
-def load_task(s: Session, task_id: str) -> Task | None:
-    """A task row as a detached object (no unit of work to flush afterwards)."""
+def load_task(s: Session, task_id: str) -> TaskRow | None:
     row = s.connection().execute(_LOAD_TASK, {"tid": task_id}).first()
-    return Task(**row._mapping) if row is not None else None
+    return TaskRow(row._mapping) if row is not None else None
 
 
-def finish_task(s: Session, task: Task, values: dict[str, Any]) -> bool:
+def finish_task(s: Session, task: TaskRow, values: dict[str, Any]) -> bool:
     """Write ``values`` if the task's status and holder are still those of ``task`` (a claim
     may have committed since it was read); False if not."""
     return s.connection().execute(_FINISH_TASK, {"tid": task.id, "seen_status": task.status,

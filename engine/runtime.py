@@ -57,8 +57,8 @@ class Completed:
     instance's open tasks afterwards and its case's number and title (so a caller can answer
     without reading again)."""
 
-    task: Task
-    open_tasks: list[Task]
+    task: records.TaskRow
+    open_tasks: list[records.TaskRow]
     case_number: str | None = None
     case_title: str | None = None
 
@@ -74,7 +74,7 @@ class Started:
     started_at: datetime
     ended_at: datetime | None
     next_timer_at: datetime | None
-    open_tasks: list[Task]
+    open_tasks: list[records.TaskRow]
 
 
 class Runtime:
@@ -284,8 +284,8 @@ class Runtime:
             self._complete(s, inst, task, data, None, via="public_link")
             return case
 
-    def _complete(self, s: Session, inst: Instance, task: Task, data: Any, user_id: int | None,
-                  via: str = "inbox") -> Task:
+    def _complete(self, s: Session, inst: Instance, task: records.TaskRow, data: Any, user_id: int | None,
+                  via: str = "inbox") -> records.TaskRow:
         loaded = self._loaded(s, inst)
         data = forms.validate(loaded.forms.get(task.form) if task.form else None, data)
         wf = self._restore(s, inst, loaded)
@@ -390,8 +390,7 @@ class Runtime:
 
     # ------------------------------------------------------------------ helpers
 
-    def _load_task(self, s: Session, task_id: str) -> Task:
-        """The task row as a detached object (no ORM unit of work to flush afterwards)."""
+    def _load_task(self, s: Session, task_id: str) -> records.TaskRow:
         task = records.load_task(s, task_id)
         if task is None:
             raise NotFound(f"task {task_id} not found")
@@ -509,7 +508,7 @@ class Runtime:
                          "due_at": row["due_at"].isoformat() if row["due_at"] else None})
         if new_rows:
             records.insert_tasks(s, new_rows)
-        s.info["open"][inst.id] = [t for task_id, t in rows.items() if task_id not in gone] + [Task(**r) for r in new_rows]
+        s.info["open"][inst.id] = [t for task_id, t in rows.items() if task_id not in gone] + [records.TaskRow(r) for r in new_rows]
 
     def _new_task_row(self, s, inst, spiff_task, case, now) -> dict[str, Any]:
         """The task row for a READY user task: candidates, form, stage and due time from its
