@@ -7,12 +7,12 @@ from urllib.parse import urlsplit
 
 from flask import Flask, flash, g, redirect, request, session, url_for
 
-from engine import org, queries
+from engine import org
 from engine.errors import NotFound
 
 from . import schema_forms
 from .i18n import label, pick, t
-from .services import case_process_forms, now, overdue_count, reading
+from .services import case_process_forms, inbox_counts, now, reading
 
 
 def current_actor() -> org.Actor | None:
@@ -61,9 +61,7 @@ def nav_counts() -> dict[str, int | str]:
             g.nav_counts = {}
         else:
             with reading() as s:
-                g.nav_counts = queries.inbox_counts(s, actor)
-                if actor.has_role("supervisor"):
-                    g.nav_counts["overdue"] = overdue_count(s, actor, now())
+                g.nav_counts = inbox_counts(s, actor, now())
     return g.nav_counts
 
 

@@ -74,10 +74,18 @@ def overdue_inbox(s: Session, actor: org.Actor, now: datetime, *, category: str 
     return task_dicts(s, rows[start:start + per_page], now), len(rows), capped
 
 
-def overdue_count(s: Session, actor: org.Actor, now: datetime) -> int | str:
-    """The overdue view's size for the navigation: a number, or "200+" past the limit."""
+def overdue_count(s: Session, actor: org.Actor, now: datetime) -> queries.Total:
+    """The overdue view's size: a number, capped at OVERDUE_LIMIT (then it prints "200+")."""
     found = len(supervision.overdue_tasks(s, actor, now, limit=OVERDUE_LIMIT + 1))
-    return f"{OVERDUE_LIMIT}+" if found > OVERDUE_LIMIT else found
+    return queries.Total(OVERDUE_LIMIT, capped=True) if found > OVERDUE_LIMIT else queries.Total(found)
+
+
+def inbox_counts(s: Session, actor: org.Actor, now: datetime) -> dict[str, queries.Total]:
+    """The size of each inbox scope the actor has (a supervisor's include her overdue view)."""
+    counts = queries.inbox_counts(s, actor)
+    if actor.has_role("supervisor"):
+        counts["overdue"] = overdue_count(s, actor, now)
+    return counts
 
 
 def urges(s: Session, task: dict) -> list[dict]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
+from engine import queries
+from web import services
+
 from ..conftest import MODELS
 from .conftest import GRID1, RESOLVED, SATISFIED
 
@@ -170,6 +173,28 @@ def test_inbox_is_sorted_by_due_time_filtered_and_paged(api):
     page2 = api.get("/tasks", "grid1", query_string={"scope": "claimable", "per_page": 1, "page": 2})
     assert (page2["total"], page2["page"], [t["case_id"] for t in page2["items"]]) == (2, 2, [slow["id"]])
     assert api.get("/tasks", "grid1", query_string={"scope": "claimable", "stage": "verification"})["total"] == 0
+    assert page2["total_capped"] is False
+
+
+def test_inbox_totals_say_when_they_stopped_at_the_cap(api, clock, monkeypatch):
+    for _ in range(3):
+        api.report("grid1", category="garbage")
+    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    page = api.get("/tasks", "grid1", query_string={"scope": "claimable", "per_page": 5})
+    assert (page["total"], page["total_capped"], len(page["items"])) == (2, True, 3)
+    monkeypatch.setattr(services, "OVERDUE_LIMIT", 1)
+    clock.advance(days=30)  # every acceptance/handling limit has passed
+    api.tokens.clear()  # and every token has expired
+    overdue = api.get("/tasks", "supervisor1", query_string={"scope": "overdue"})
+    assert (overdue["total"], overdue["total_capped"]) == (1, True)
+    assert api.get("/tasks/counts", "grid1") == {"mine": {"count": 0, "capped": False},
+                                                 "claimable": {"count": 2, "capped": True}}
+    counts = api.get("/tasks/counts", "supervisor1")
+    assert counts["overdue"] == {"count": 1, "capped": True} and counts["area"] == {"count": 2, "capped": True}
+    monkeypatch.setattr(queries, "COUNT_CAP", 1000)
+    monkeypatch.setattr(services, "OVERDUE_LIMIT", 200)
+    counts = api.get("/tasks/counts", "supervisor1")
+    assert counts["overdue"] == {"count": 3, "capped": False} and counts["area"] == {"count": 3, "capped": False}
 
 
 def test_case_list_filters_and_search(api):

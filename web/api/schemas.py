@@ -193,7 +193,23 @@ class CaseDetail(CaseSummary):
     feedback_url = Str(allow_none=True, metadata={"description": "public feedback page, while the case waits for it"})
 
 
-TaskPage = _page_of(Task, "TaskPage")
+class ScopeCount(Schema):
+    count = Int()
+    capped = Bool(metadata={"description": "the count stopped at its cap: there are at least ``count``"})
+
+
+class TaskCounts(Schema):
+    mine = fields.Nested(ScopeCount)
+    claimable = fields.Nested(ScopeCount)
+    area = fields.Nested(ScopeCount, metadata={"description": "supervisors only"})
+    overdue = fields.Nested(ScopeCount, metadata={"description": "supervisors only"})
+
+
+class TaskPage(_page_of(Task, "TaskPageBase")):
+    total_capped = Bool(metadata={"description": "the count stopped at a cap (1000 tasks; 200 in the overdue "
+                                                 "view): there are at least ``total``"})
+
+
 CasePage = _page_of(CaseSummary, "CasePage")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine import queries
 
-from ..services import now, overdue_inbox, reading, runtime
+from ..services import inbox_counts, now, overdue_inbox, reading, runtime
 from . import schemas
 from .core import ApiBlueprint, actor
 
@@ -27,14 +27,25 @@ def _result(task: dict) -> dict:
 def inbox(query):
     """mine: claimed by me; claimable: offered to my role in my area; area: all open (supervisors);
     overdue: open tasks of my area a time limit marked overdue or past their due time
-    (supervisors; the 200 with the oldest deadlines). Soonest deadline first."""
+    (supervisors; the 200 with the oldest deadlines). Soonest deadline first. Counts stop at
+    1000 (``total_capped``)."""
     scope, page, per_page = query.pop("scope"), query["page"], query["per_page"]
     with reading() as s:
         if scope == "overdue":
-            items, total, _capped = overdue_inbox(s, actor(), now(), **query)
+            items, total, capped = overdue_inbox(s, actor(), now(), **query)
         else:
             items, total = queries.inbox(s, actor(), scope, now=now(), **query)
-    return {"items": items, "total": total, "page": page, "per_page": per_page}
+            capped = total.capped
+    return {"items": items, "total": total, "total_capped": capped, "page": page, "per_page": per_page}
+
+
+@blp.route("/tasks/counts")
+@blp.response(200, schemas.TaskCounts)
+def counts():
+    """How many tasks each of my inbox scopes holds (for badges), capped like the inbox totals."""
+    with reading() as s:
+        found = inbox_counts(s, actor(), now())
+    return {scope: {"count": int(n), "capped": n.capped} for scope, n in found.items()}
 
 
 @blp.route("/tasks/<task_id>")
