@@ -19,7 +19,7 @@ _PI = ProcessInstance.__table__
 _T = Task.__table__
 _CASE = Case.__table__
 _INSTANCE_COLUMNS = (_PI.c.id, _PI.c.definition_id, _PI.c.key, _PI.c.case_id, _PI.c.status, _PI.c.revision,
-                     _PI.c.started_by_id)
+                     _PI.c.started_by_id, _PI.c.ended_at, _PI.c.next_timer_at)
 # FOR NO KEY UPDATE: commands on one instance queue behind each other, while rows that only
 # reference the instance (a claim's history event) can still be inserted meanwhile.
 _LOCK_INSTANCE = select(*_INSTANCE_COLUMNS).where(_PI.c.id == bindparam("iid")).with_for_update(key_share=True)

@@ -289,6 +289,7 @@ class Runtime:
         loaded = self._loaded(s, inst)
         data = forms.validate(loaded.forms.get(task.form) if task.form else None, data)
         wf = self._restore(s, inst, loaded)
+        self._catch_up(s, inst, loaded, wf)
         try:
             spiff_task = wf.get_task_from_id(UUID(task.id))
         except TaskNotFoundException:  # compacted away: finished long ago
@@ -354,6 +355,7 @@ class Runtime:
                 inst = self._lock(s, instance_id)
                 loaded = self._loaded(s, inst)
                 wf = self._restore(s, inst, loaded)
+                self._catch_up(s, inst, loaded, wf)
                 try:
                     event = BpmnEvent(event_class(name), payload=payload)
                     if kind == "signal":
@@ -456,6 +458,14 @@ class Runtime:
         if cached is not None:
             return cached
         return load_state(records.state_of(s, inst.id), loaded.spec, loaded.subprocess_specs, self.script_engine)
+
+    def _catch_up(self, s: Session, inst: Instance, loaded: definitions.LoadedDefinition, wf: BpmnWorkflow) -> None:
+        """Fire the timers that came due before this command, before it acts: time limits
+        take effect at their due time, whether or not a due-work runner got there first (a
+        late completion is marked overdue; one after an escalating limit finds its task
+        cancelled)."""
+        if inst.next_timer_at is not None and inst.next_timer_at <= self.clock.now():
+            self._advance(s, inst, loaded, wf, None, self.clock.now())
 
     def _advance(self, s: Session, inst: Instance, loaded: definitions.LoadedDefinition,
                  wf: BpmnWorkflow, actor_id: int | None, now: datetime) -> None:

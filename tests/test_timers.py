@@ -251,6 +251,28 @@ def test_no_feedback_within_the_limit_closes_the_case_as_no_feedback(loop, clock
         loop.rt.submit_feedback(token, {"contacted": True, "resolved": True, "satisfaction": "satisfied"})
 
 
+def test_a_limit_passed_before_any_runner_came_still_counts_when_the_task_is_done(loop, clock):
+    case_id = loop.report("grid1", category="garbage", source="patrol")
+    loop.step(case_id, "grid1", RESOLVED)
+    verification = loop.open_task(case_id)
+    clock.set(verification.due_at + timedelta(minutes=10))  # no runner passed since the limit
+    loop.step(case_id, "grid1", {"outcome": "passed"}, stage="verification")
+    row = task_row(loop, verification.id)
+    assert (row.status, row.overdue_at) == ("completed", clock.now())  # done late, and known to be
+    events = loop.events(case_id)
+    assert events.index("timer_fired") < events.index("task_overdue") < len(events) - events[::-1].index("task_completed")
+
+
+def test_a_completion_after_an_escalating_limit_finds_the_case_moved_on(loop, clock):
+    case_id = loop.report("grid1", category="garbage", source="patrol")
+    grid_task = loop.open_task(case_id)
+    clock.set(grid_task.due_at + SECOND)
+    with pytest.raises(Conflict, match="cancelled"):  # the limit came first: it escalated the case
+        loop.rt.complete_task(loop.ids["grid1"], grid_task.id, RESOLVED)
+    assert timers.run_due(loop.rt) == 1  # nothing of that command was kept; the runner does it
+    assert task_row(loop, grid_task.id).status == "cancelled" and loop.case(case_id).timeout_count == 1
+
+
 def test_work_done_in_time_cancels_its_timers(loop, clock):
     case_id = loop.report("grid1", category="garbage", source="patrol")
     due = loop.open_task(case_id).due_at
