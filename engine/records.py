@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from .model import Case, Event, ProcessInstance, Task
@@ -23,13 +23,23 @@ _INSTANCE_COLUMNS = (_PI.c.id, _PI.c.definition_id, _PI.c.key, _PI.c.case_id, _P
 # FOR NO KEY UPDATE: commands on one instance queue behind each other, while rows that only
 # reference the instance (a claim's history event) can still be inserted meanwhile.
 _LOCK_INSTANCE = select(*_INSTANCE_COLUMNS).where(_PI.c.id == bindparam("iid")).with_for_update(key_share=True)
-_LOCK_TASK_INSTANCE = (select(*_INSTANCE_COLUMNS, _T).join_from(_T, _PI, _PI.c.id == _T.c.instance_id)
-                       .where(_T.c.id == bindparam("tid")).with_for_update(of=_PI, key_share=True))
+_OPEN = ("open", "claimed")
+# A task's instance, locked, with the task and the instance's other open tasks. The row lock
+# is granted last: the task rows, and the unlocked copy ``seen`` of the instance row, are as
+# they were when the statement began, while the locked row is re-read once granted. Equal
+# revisions mean no command committed in between, so those task rows are current.
+_SEEN, _TARGET = _PI.alias("seen"), _T.alias("target")
+_LOCK_TASK_INSTANCE = (
+    select(*_INSTANCE_COLUMNS, _SEEN.c.revision, _T)
+    .select_from(_PI.join(_SEEN, _SEEN.c.id == _PI.c.id).join(_T, _T.c.instance_id == _PI.c.id))
+    .where(_PI.c.id == select(_TARGET.c.instance_id).where(_TARGET.c.id == bindparam("tid")).scalar_subquery(),
+           or_(_T.c.id == bindparam("tid"), _T.c.status.in_(_OPEN)))
+    .with_for_update(of=_PI, key_share=True))
 _STATE = select(_PI.c.state).where(_PI.c.id == bindparam("iid"))
 _SAVE_INSTANCE = (update(_PI).where(_PI.c.id == bindparam("iid"), _PI.c.revision == bindparam("old_revision"))
                   .values(state=bindparam("state"), revision=bindparam("new_revision"), status=bindparam("status"),
                           ended_at=bindparam("ended_at"), next_timer_at=bindparam("next_timer_at")))
-_OPEN_TASKS = select(_T).where(_T.c.instance_id == bindparam("iid"), _T.c.status.in_(("open", "claimed")))
+_OPEN_TASKS = select(_T).where(_T.c.instance_id == bindparam("iid"), _T.c.status.in_(_OPEN))
 _LOAD_TASK = select(_T).where(_T.c.id == bindparam("tid"))
 _FINISH_TASK = update(_T).where(_T.c.id == bindparam("tid"), _T.c.status == bindparam("seen_status"),
                                 _T.c.assignee_id.is_not_distinct_from(bindparam("seen_assignee")))
@@ -114,15 +124,20 @@ def lock_instance(s: Session, instance_id: int) -> Instance | None:
     return Instance(*row) if row is not None else None
 
 
-def lock_task_instance(s: Session, task_id: str) -> tuple[Instance, TaskRow] | None:
-    """Lock a task's instance row and read the task in the same statement. The task row is
-    as it was when the statement began: a command that changes it must do so with
-    :func:`finish_task`, which checks it is still so."""
-    row = s.connection().execute(_LOCK_TASK_INSTANCE, {"tid": task_id}).first()
-    if row is None:
+def lock_task_instance(s: Session, task_id: str) -> tuple[Instance, TaskRow, dict[str, TaskRow] | None] | None:
+    """Lock a task's instance row; read the task and the instance's open tasks in the same
+    statement. The open tasks (by id) are None if another command committed while this one
+    waited for the lock; the task row is then read again. Even so a claim may have
+    committed since: a command that changes the task must use :func:`finish_task`."""
+    rows = s.connection().execute(_LOCK_TASK_INSTANCE, {"tid": task_id}).all()
+    if not rows:
         return None
-    n = len(_INSTANCE_COLUMNS)
-    return Instance(*row[:n]), TaskRow(dict(zip(_T.c.keys(), row[n:])))
+    n, keys = len(_INSTANCE_COLUMNS), _T.c.keys()
+    inst = Instance(*rows[0][:n])
+    tasks = {t.id: t for t in (TaskRow(dict(zip(keys, row[n + 1:]))) for row in rows)}
+    if rows[0][n] != inst.revision:
+        return inst, load_task(s, task_id), None
+    return inst, tasks[task_id], {task_id: t for task_id, t in tasks.items() if t.status in _OPEN}
 
 
 def state_of(s: Session, instance_id: int) -> str:

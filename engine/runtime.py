@@ -256,7 +256,9 @@ class Runtime:
             found = records.lock_task_instance(s, task_id)
             if found is None:
                 raise NotFound(f"task {task_id} not found")
-            inst, task = found
+            inst, task, open_rows = found
+            if open_rows is not None:  # current: spares _sync_tasks reading them again
+                s.info["open_rows"][inst.id] = open_rows
             self._check_running(inst)
             if task.assignee_id is None:
                 self._check_candidate(who, task)
@@ -499,7 +501,9 @@ class Runtime:
             self._sync_case(s, inst, wf, ready, case, actor_id, now)
 
     def _sync_tasks(self, s, inst, loaded, wf, ready, case, now) -> None:
-        rows = records.open_tasks(s, inst.id) if inst.revision else {}  # revision 0: being started
+        rows = s.info["open_rows"].pop(inst.id, None)
+        if rows is None:
+            rows = records.open_tasks(s, inst.id) if inst.revision else {}  # revision 0: being started
         ready_ids = {str(t.id) for t in ready}
         gone = [task_id for task_id in rows if task_id not in ready_ids and task_id not in s.info["done"]]
         if gone:
@@ -518,7 +522,8 @@ class Runtime:
                          "due_at": row["due_at"].isoformat() if row["due_at"] else None})
         if new_rows:
             records.insert_tasks(s, new_rows)
-        s.info["open"][inst.id] = [t for task_id, t in rows.items() if task_id not in gone] + [records.TaskRow(r) for r in new_rows]
+        s.info["open"][inst.id] = ([t for task_id, t in rows.items() if task_id not in gone and task_id not in s.info["done"]]
+                                   + [records.TaskRow(r) for r in new_rows])
 
     def _new_task_row(self, s, inst, spiff_task, case, now) -> dict[str, Any]:
         """The task row for a READY user task: candidates, form, stage and due time from its
@@ -597,7 +602,7 @@ class Runtime:
     def _command(self) -> Iterator[Session]:
         """One command's transaction; its history events are written in one batch at the end."""
         with self.db.transaction() as s, timers.engine_clock(self.clock):
-            s.info.update(events=[], saved=[], done=set(), open={})
+            s.info.update(events=[], saved=[], done=set(), open={}, open_rows={})
             yield s
             self._save_cases(s)
             if s.info["events"]:

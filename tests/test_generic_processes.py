@@ -60,6 +60,26 @@ def test_linear_process_runs_to_the_end_for_its_initiator(runtime, users):
     assert types.count("task_completed") == 5
 
 
+def test_parallel_branches_each_keep_their_task_until_done(runtime, users):
+    alice, _bob = users
+    runtime.deploy(sources=_model("parallel_review.bpmn"))
+    started = runtime.start_process(alice, "parallel_review")
+    assert sorted(t.element_id for t in started.open_tasks) == ["finance", "legal"]
+    legal = next(t for t in started.open_tasks if t.element_id == "legal")
+    runtime.claim(alice, next(t.id for t in started.open_tasks if t.element_id == "finance"))
+    done = runtime.complete_task(alice, legal.id, {})
+    [finance] = done.open_tasks  # the other branch's task, as it is: claimed, not re-created
+    assert (finance.element_id, finance.status, finance.assignee_id) == ("finance", "claimed", alice)
+    done = runtime.complete_task(alice, finance.id, {})
+    assert [t.element_id for t in done.open_tasks] == ["sign"]
+    with runtime.db.reading() as s:
+        rows = s.execute(select(Task.element_id, Task.status).where(Task.instance_id == started.id)
+                         .order_by(Task.created_at, Task.element_id)).all()
+        events = [e for e in s.scalars(select(Event.type).where(Event.instance_id == started.id))]
+    assert sorted(rows) == [("finance", "completed"), ("legal", "completed"), ("sign", "open")]
+    assert "task_cancelled" not in events and events.count("task_created") == 3
+
+
 def test_unknown_process_and_version_are_not_found(runtime, users):
     runtime.deploy(sources=_model("peer_linear5.bpmn"))
     with pytest.raises(NotFound):
