@@ -21,10 +21,18 @@ DEFAULTS = {
 
 
 def from_env() -> dict:
-    """GRIDLOOP_SECRET_KEY and GRIDLOOP_DATABASE_URL (the engine's Database reads the latter too)."""
+    """GRIDLOOP_SECRET_KEY, GRIDLOOP_DATABASE_URL (the engine's Database reads it too) and
+    GRIDLOOP_API_TOKEN_CACHE_SECONDS."""
     env = {"SECRET_KEY": os.environ.get("GRIDLOOP_SECRET_KEY"),
            "DATABASE_URL": os.environ.get("GRIDLOOP_DATABASE_URL")}
-    return {k: v for k, v in env.items() if v}
+    found = {k: v for k, v in env.items() if v}
+    seconds = os.environ.get("GRIDLOOP_API_TOKEN_CACHE_SECONDS")
+    if seconds:
+        try:
+            found["API_TOKEN_CACHE_SECONDS"] = float(seconds)
+        except ValueError:
+            raise ValueError(f"GRIDLOOP_API_TOKEN_CACHE_SECONDS must be a number of seconds, not {seconds!r}") from None
+    return found
 
 
 def instance_secret(instance_path: str) -> str:

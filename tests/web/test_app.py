@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import stat
 
+import pytest
+
 from web import create_app, settings
 
 
@@ -22,6 +24,14 @@ def test_environment_configures_database_and_secret(monkeypatch, tmp_path):
     assert app.config["SECRET_KEY"] == "from-env"
     assert app.extensions["gridloop"].db.url == url
     assert create_app({"SECRET_KEY": "given"}).config["SECRET_KEY"] == "given"  # the caller wins
+
+
+def test_token_cache_time_comes_from_the_environment_and_must_be_a_number(monkeypatch, runtime):
+    monkeypatch.setenv("GRIDLOOP_API_TOKEN_CACHE_SECONDS", "0.5")
+    assert create_app({"RUNTIME": runtime, "SECRET_KEY": "x"}).config["API_TOKEN_CACHE_SECONDS"] == 0.5
+    monkeypatch.setenv("GRIDLOOP_API_TOKEN_CACHE_SECONDS", "five")
+    with pytest.raises(ValueError, match="GRIDLOOP_API_TOKEN_CACHE_SECONDS must be a number"):
+        create_app({"RUNTIME": runtime, "SECRET_KEY": "x"})
 
 
 def test_given_runtime_is_reused_and_health_needs_nothing(runtime):
