@@ -11,7 +11,17 @@ from sqlalchemy.engine import Engine
 MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
 
 
-def _config(connection) -> Config:
+def objects_for(dialect: str):
+    """Alembic's ``include_object`` for ``dialect``: leaves out what a model creates on
+    another dialect only (``Index(...).ddl_if(dialect=...)``), so comparing the models with
+    a database of this dialect does not ask for it."""
+    def include(obj, _name, _type, _reflected, _compare_to) -> bool:
+        only = getattr(obj, "_ddl_if", None)
+        return only is None or only.dialect is None or only.dialect == dialect
+    return include
+
+
+def alembic_config(connection) -> Config:
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
     config.attributes["connection"] = connection
@@ -27,12 +37,12 @@ def upgrade(engine: Engine) -> None:
             connection.execute(text("SELECT pg_advisory_xact_lock(4711)"))
         tables = set(inspect(connection).get_table_names())
         if "process_instance" in tables and "alembic_version" not in tables:
-            command.stamp(_config(connection), "head")
+            command.stamp(alembic_config(connection), "head")
         else:
-            command.upgrade(_config(connection), "head")
+            command.upgrade(alembic_config(connection), "head")
 
 
 def revision(engine: Engine, message: str) -> None:
     """Autogenerate a new migration from the models (a developer's tool)."""
     with engine.begin() as connection:
-        command.revision(_config(connection), message=message, autogenerate=True)
+        command.revision(alembic_config(connection), message=message, autogenerate=True)

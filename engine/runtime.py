@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any, Iterator
 from uuid import UUID
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, false, func, insert, select, type_coerce, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -343,10 +344,14 @@ class Runtime:
     def _deliver(self, user_id, kind: str, name: str, correlation: dict, payload: dict) -> list[int]:
         if not isinstance(correlation, dict) or not isinstance(payload, dict):
             raise InvalidInput("correlation and payload must be JSON objects")
+        bad_keys = [k for k in correlation if not k.isidentifier()]
+        if bad_keys:
+            raise InvalidInput(f"correlation keys are process variable names, not {bad_keys}",
+                               fields={"correlation": "keys must be variable names"})
         with self._command() as s:
-            waits = s.execute(select(MessageWait.instance_id, MessageWait.correlation)
-                              .where(MessageWait.name == name, MessageWait.kind == kind)).all()
-            targets = sorted({iid for iid, values in waits
+            waits = s.execute(select(MessageWait.instance_id, MessageWait.correlation).where(
+                MessageWait.name == name, MessageWait.kind == kind, *_correlated(s, correlation))).all()
+            targets = sorted({iid for iid, values in waits  # the database narrowed; Python decides
                               if all(values.get(k) == v for k, v in correlation.items())})
             if not targets:
                 raise NotFound(f"no process instance is waiting for {kind} '{name}'"
@@ -623,6 +628,19 @@ class Runtime:
         # Same keys in every row, so the whole batch is one executemany.
         s.info["events"].append({"instance_id": instance_id, "case_id": case_id, "task_id": task_id,
                                  "type": type_, "actor_id": actor_id, "at": self.clock.now(), "payload": payload})
+
+
+def _correlated(s: Session, correlation: dict) -> list:
+    """Conditions finding the waits whose values include ``correlation``: one indexed JSONB
+    containment on PostgreSQL, a JSON lookup per key elsewhere. Only scalar values are
+    recorded, so any other value matches nothing."""
+    if not correlation:
+        return []
+    if not all(isinstance(v, (str, int, float, bool)) for v in correlation.values()):
+        return [false()]
+    if s.get_bind().dialect.name == "postgresql":
+        return [type_coerce(MessageWait.correlation, JSONB).contains(correlation)]
+    return [func.json_extract(MessageWait.correlation, f"$.{k}") == v for k, v in correlation.items()]
 
 
 class _Probe:

@@ -2,14 +2,17 @@
 and history that never grows the stored state."""
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from engine import org, timers
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.model import Event, MessageWait, ProcessInstance, Task
+from engine import runtime as runtime_module
 from engine.runtime import Runtime
 
 from .conftest import MODELS
@@ -156,6 +159,46 @@ def test_message_reaches_only_the_correlated_instance(runtime, users):
         assert s.scalar(select(func.count()).select_from(MessageWait).where(MessageWait.instance_id == b.id)) == 0
         received = s.scalars(select(Event).where(Event.instance_id == b.id, Event.type == "message_received")).one()
     assert received.payload["correlation"] == {"order_no": "B-2"} and received.actor_id == users[1]
+
+
+def test_correlation_values_are_matched_by_the_database(any_db, clock):
+    runtime = Runtime(any_db, clock=clock)
+    runtime.deploy(sources=_model("message_wait.bpmn"))
+    with any_db.transaction() as s:
+        user = org.add_user(s, "sender", "pw", ["designer"])
+        s.flush()
+        uid = user.id
+    started = {(no, batch, rush): runtime.start_process(uid, "order_wait", {"order_no": no, "batch": batch,
+                                                                            "rush": rush}).id
+               for no, batch, rush in [("A-1", 7, True), ("B-2", 7, False), ("C-3", 8, True), ("D-4", 7, True)]}
+    assert runtime.send_message(uid, "order_confirmed", {"order_no": "B-2"}) == [started["B-2", 7, False]]
+    assert runtime.send_message(uid, "order_confirmed", {"batch": 7, "rush": True}) == sorted(
+        [started["A-1", 7, True], started["D-4", 7, True]])
+    for unmatched in ({"batch": "8"}, {"order_no": {"nested": "C-3"}}, {"order_no": "A-1"}):  # A-1 got its message
+        with pytest.raises(NotFound):
+            runtime.send_message(uid, "order_confirmed", unmatched)
+    with pytest.raises(InvalidInput, match="variable names"):
+        runtime.send_message(uid, "order_confirmed", {"order no": "C-3"})
+    assert runtime.send_message(uid, "order_confirmed", {"batch": 8.0}) == [started["C-3", 8, True]]
+
+
+def test_senders_find_waiting_instances_through_the_correlation_index(pg_db, clock):
+    """20,000 instances wait for the same message, each for its own order: the sender's query
+    reads the one by the correlation index, not all of them."""
+    runtime = Runtime(pg_db, clock=clock)
+    runtime.deploy(sources=_model("message_wait.bpmn"))
+    instance_id = runtime.start_process(None, "order_wait", {"order_no": "A-1"}).id
+    with Session(pg_db.engine) as s, s.begin():
+        s.execute(text("INSERT INTO message_wait (instance_id, name, kind, correlation) "
+                       "SELECT :iid, 'order_confirmed', 'message', jsonb_build_object('order_no', 'N-' || n) "
+                       "FROM generate_series(1, 20000) AS n"), {"iid": instance_id})
+        s.execute(text("ANALYZE message_wait"))
+        [condition] = runtime_module._correlated(s, {"order_no": "N-77"})
+        query = select(MessageWait.instance_id).where(MessageWait.name == "order_confirmed", condition)
+        compiled = query.compile(s.get_bind())
+        params = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in compiled.params.items()}
+        plan = "\n".join(s.connection().exec_driver_sql("EXPLAIN " + str(compiled), params).scalars())
+    assert "ix_message_wait_correlation" in plan, plan
 
 
 def test_message_without_correlation_reaches_every_waiting_instance(runtime, users):

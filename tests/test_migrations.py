@@ -1,11 +1,13 @@
 """The Alembic migrations build exactly the schema the models describe, on every backend."""
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from engine.db import Database
+from engine.migrate import alembic_config, objects_for
 from engine.model import Base
 
 
@@ -18,7 +20,8 @@ def test_migrations_match_the_models(any_db):
     any_db.create_schema()
     any_db.create_schema()  # running it again is a no-op
     with any_db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        opts = {"compare_type": True, "include_object": objects_for(conn.dialect.name)}
+        diff = compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata)
     assert diff == []
     assert "alembic_version" in inspect(any_db.engine).get_table_names()
 
@@ -54,3 +57,22 @@ def test_processes_starting_at_once_upgrade_the_schema_once(any_db):
     assert errors == []
     with any_db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+
+
+def test_upgrading_keeps_waiting_messages_and_makes_them_findable(pg_db):
+    """The correlation migration converts stored rows in place (PostgreSQL: JSON to JSONB)."""
+    with pg_db.engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        command.upgrade(alembic_config(conn), "f55b6036f4d5")
+        conn.execute(text("INSERT INTO process_definition (key, version, content_hash, sources, forms, properties, "
+                          "spec, deployed_at) VALUES ('p', 1, 'h', '{}', '{}', '{}', '', now())"))
+        conn.execute(text("INSERT INTO process_instance (definition_id, key, status, state, revision, started_at) "
+                          "SELECT id, 'p', 'running', '', 1, now() FROM process_definition"))
+        conn.execute(text("INSERT INTO message_wait (instance_id, name, kind, correlation) SELECT id, 'paid', "
+                          "'message', CAST('{\"order_no\": \"A-1\", \"n\": 2}' AS JSON) FROM process_instance"))
+    pg_db.create_schema()
+    with pg_db.engine.connect() as conn:
+        found = conn.execute(text("SELECT correlation FROM message_wait WHERE correlation @> CAST(:c AS JSONB)"),
+                             {"c": '{"order_no": "A-1"}'}).scalars().all()
+    assert found == [{"order_no": "A-1", "n": 2}]
