@@ -43,3 +43,9 @@ class DeployError(EngineError):
                                       line and f"line {line}") if p)
         super().__init__(f"{where}: {message}" if where else message)
         self.file, self.element, self.line = file, element, line
+
+
+class ProcessError(EngineError):
+    """The process itself failed (a script or condition raised); nothing was saved."""
+
+    code = "process_error"

@@ -7,15 +7,13 @@ rows, case row, next timer) -> append history -> commit. All of it happens, or n
 from __future__ import annotations
 
 import os
-import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator
 from uuid import UUID
 
-from sqlalchemy import delete, false, func, insert, select, type_coerce, update
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -23,10 +21,10 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, 
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import TaskState
 
-from . import definitions, forms, org, records, supervision, timers
+from . import definitions, forms, org, readmodel, records, supervision, timers
 from .clock import Clock
 from .db import Database
-from .errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
+from .errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound, ProcessError
 from .model import Case, MessageWait, Task, User
 from .records import CaseRecord, Instance
 from .scripting import make_script_engine
@@ -36,20 +34,8 @@ from .workcalendar import WorkCalendar
 WORKFLOWS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "workflows")
 CALENDAR_FILE = os.path.join(WORKFLOWS_DIR, "calendars", "cn.json")
 
-# Task-data variables mirrored into the case row after every step (see docs/modelling.md).
-CASE_VARIABLES = ("category", "urgency", "department", "escalation_level", "consult_unit",
-                  "rework_count", "return_count", "timeout_count", "satisfaction")
-# Case timestamps set when the case first (or, for resolved/verified, last) enters a stage.
-STAGE_TIMESTAMPS = {"grid_handling": "dispatched_at", "verification": "resolved_at",
-                    "feedback": "verified_at", "closed": "closed_at", "rejected": "closed_at"}
 FEEDBACK_FIELDS = {"contacted": "feedback_contacted", "resolved": "feedback_resolved",
                    "satisfaction": "satisfaction", "comment": "feedback_comment"}
-
-
-class ProcessError(EngineError):
-    """The process itself failed (a script or condition raised); nothing was saved."""
-
-    code = "process_error"
 
 
 @dataclass(frozen=True)
@@ -350,7 +336,7 @@ class Runtime:
                                fields={"correlation": "keys must be variable names"})
         with self._command() as s:
             waits = s.execute(select(MessageWait.instance_id, MessageWait.correlation).where(
-                MessageWait.name == name, MessageWait.kind == kind, *_correlated(s, correlation))).all()
+                MessageWait.name == name, MessageWait.kind == kind, *readmodel.correlated(s, correlation))).all()
             targets = sorted({iid for iid, values in waits  # the database narrowed; Python decides
                               if all(values.get(k) == v for k, v in correlation.items())})
             if not targets:
@@ -375,27 +361,6 @@ class Runtime:
                             {"name": name, "correlation": correlation, "payload": payload})
                 self._advance(s, inst, loaded, wf, user_id, now)
             return targets
-
-    def _sync_waits(self, s: Session, inst: Instance, wf: BpmnWorkflow) -> None:
-        """Record which messages/signals the instance waits for, so senders find it by query."""
-        wanted = []
-        for task in wf.event_manager.tasks.values():
-            if task.state != TaskState.WAITING:
-                continue
-            values = {k: v for k, v in task.data.items() if isinstance(v, (str, int, float, bool)) and len(str(v)) <= 200}
-            for definition in definitions.leaf_events(task.task_spec.event_definition):
-                kind = "message" if isinstance(definition, MessageEventDefinition) else \
-                    "signal" if isinstance(definition, SignalEventDefinition) else None
-                if kind:
-                    wanted.append((kind, definition.name, values))
-        current = s.execute(select(MessageWait.kind, MessageWait.name, MessageWait.correlation)
-                            .where(MessageWait.instance_id == inst.id)).all()
-        if sorted(map(repr, current)) == sorted(map(repr, wanted)):
-            return
-        s.execute(delete(MessageWait).where(MessageWait.instance_id == inst.id))
-        if wanted:
-            s.execute(insert(MessageWait), [{"instance_id": inst.id, "kind": k, "name": n, "correlation": c}
-                                            for k, n, c in wanted])
 
     # ------------------------------------------------------------------ helpers
 
@@ -498,110 +463,12 @@ class Runtime:
             self._event(s, "instance_completed", inst, inst.case_id, actor_id=actor_id)
         inst.next_timer_at = timers.next_due(wf)
         if loaded.catches_events:
-            self._sync_waits(s, inst, wf)
+            readmodel.sync_waits(s, inst, wf)
         case = self._case(s, inst.case_id)
         ready = wf.get_tasks(state=TaskState.READY, manual=True)
-        self._sync_tasks(s, inst, loaded, wf, ready, case, now)
+        readmodel.sync_tasks(self, s, inst, ready, case, now)
         if case is not None:
-            self._sync_case(s, inst, wf, ready, case, actor_id, now)
-
-    def _sync_tasks(self, s, inst, loaded, wf, ready, case, now) -> None:
-        rows = s.info["open_rows"].pop(inst.id, None)
-        if rows is None:
-            rows = records.open_tasks(s, inst.id) if inst.revision else {}  # revision 0: being started
-        ready_ids = {str(t.id) for t in ready}
-        gone = [task_id for task_id in rows if task_id not in ready_ids and task_id not in s.info["done"]]
-        if gone:
-            s.execute(update(Task).where(Task.id.in_(gone)).values(status="cancelled")
-                      .execution_options(synchronize_session=False))
-            for task_id in gone:
-                self._event(s, "task_cancelled", inst, inst.case_id, task_id, None, records.task_names(rows[task_id]))
-        new_rows = [self._new_task_row(s, inst, t, case, now) for t in ready if str(t.id) not in rows]
-        for row in new_rows:
-            if case is not None and row["stage"] == "feedback":
-                case.feedback_token, case.feedback_task_id, case.feedback_at = secrets.token_urlsafe(24), row["id"], None
-            self._event(s, "task_created", inst, row["case_id"], row["id"], None,
-                        {"element": row["element_id"], "name": row["name"], "name_zh": row["name_zh"],
-                         "role": row["role"],
-                         "org_unit": row["org_unit_code"], "department": row["department"],
-                         "due_at": row["due_at"].isoformat() if row["due_at"] else None})
-        if new_rows:
-            records.insert_tasks(s, new_rows)
-        s.info["open"][inst.id] = ([t for task_id, t in rows.items() if task_id not in gone and task_id not in s.info["done"]]
-                                   + [records.TaskRow(r) for r in new_rows])
-
-    def _new_task_row(self, s, inst, spiff_task, case, now) -> dict[str, Any]:
-        """The task row for a READY user task: candidates, form, stage and due time from its
-        lane and extension properties (evaluated against the task's data)."""
-        spec = spiff_task.task_spec
-        props = (getattr(spec, "extensions", None) or {}).get("properties", {})
-
-        def prop(name):
-            expr = props.get(name)
-            if not expr:
-                return None
-            try:
-                return self.script_engine.evaluate(spiff_task, expr)
-            except SpiffWorkflowException as exc:
-                raise ProcessError(f"property {name} of task '{spec.bpmn_name}': {exc}") from None
-
-        unit = prop("candidateOrgUnit")
-        try:
-            org_path = self._org_path(s, str(unit)) if unit is not None else None
-        except NotFound:
-            raise ProcessError(f"task '{spec.bpmn_name}' is offered to unknown org unit '{unit}'") from None
-        limit = prop("dueIn")
-        try:
-            due_at = self.calendar.add(now, str(limit)) if limit else None
-        except ValueError as exc:
-            raise ProcessError(f"dueIn of task '{spec.bpmn_name}': {exc}") from None
-        role = spec.lane
-        return dict(id=str(spiff_task.id), instance_id=inst.id, case_id=case.id if case else None,
-                    process_key=inst.key, element_id=spec.bpmn_id or spec.name,
-                    name=spec.bpmn_name or spec.name, name_zh=props.get("nameZh"),
-                    form=props.get(definitions.FORM_PROPERTY), stage=props.get("stage"), role=role,
-                    org_unit_code=str(unit) if unit is not None else None, org_path=org_path,
-                    department=prop("candidateDepartment"),
-                    candidate_user_id=inst.started_by_id if role is None else None, assignee_id=None,
-                    status="open", priority=int(prop("priority") or 0),
-                    category=case.category if case else None, due_at=due_at, created_at=now,
-                    claimed_at=None, completed_at=None, completed_by_id=None, data=None, urged_at=None,
-                    urge_count=0, overdue_at=None)
-
-    def _sync_case(self, s, inst, wf, ready, case: Case, actor_id, now) -> None:
-        data = _current_data(wf, ready)
-        changes = {}
-        for name in CASE_VARIABLES:
-            if name in data and data[name] is not None and getattr(case, name) != data[name]:
-                changes[name] = (getattr(case, name), data[name])
-                setattr(case, name, data[name])
-        # The stage is the open task's; between tasks (closed, rejected) a script sets ``stage``.
-        stages = [(getattr(t.task_spec, "extensions", None) or {}).get("properties", {}).get("stage") for t in ready]
-        stage = next((st for st in stages if st), None) or (data.get("stage") if not ready else None)
-        if stage and stage != case.stage:
-            changes["stage"] = (case.stage, stage)
-            case.stage = stage
-        status = data.get("case_status")
-        if status in ("open", "closed", "rejected") and status != case.status:
-            changes["case_status"] = (case.status, status)
-            case.status = status
-        if not changes:
-            return
-        case.updated_at = now
-        if "stage" in changes:
-            column = STAGE_TIMESTAMPS.get(case.stage)
-            if column and (getattr(case, column) is None or column in ("resolved_at", "verified_at")):
-                setattr(case, column, now)
-            self._event(s, "stage_changed", inst, case.id, None, actor_id,
-                        {"from": changes["stage"][0], "to": case.stage})
-        for name, event in (("escalation_level", "escalated"), ("rework_count", "rework"),
-                            ("return_count", "returned")):
-            if name in changes and (changes[name][1] or 0) > (changes[name][0] or 0):
-                self._event(s, event, inst, case.id, None, actor_id,
-                            {name: changes[name][1], "consult_unit": case.consult_unit})
-        if "case_status" in changes and case.status != "open":
-            self._event(s, f"case_{case.status}", inst, case.id, None, actor_id,
-                        {"stage": case.stage, "satisfaction": case.satisfaction})
+            readmodel.sync_case(self, s, inst, wf, ready, case, actor_id, now)
 
     @contextmanager
     def _command(self) -> Iterator[Session]:
@@ -630,19 +497,6 @@ class Runtime:
                                  "type": type_, "actor_id": actor_id, "at": self.clock.now(), "payload": payload})
 
 
-def _correlated(s: Session, correlation: dict) -> list:
-    """Conditions finding the waits whose values include ``correlation``: one indexed JSONB
-    containment on PostgreSQL, a JSON lookup per key elsewhere. Only scalar values are
-    recorded, so any other value matches nothing."""
-    if not correlation:
-        return []
-    if not all(isinstance(v, (str, int, float, bool)) for v in correlation.values()):
-        return [false()]
-    if s.get_bind().dialect.name == "postgresql":
-        return [type_coerce(MessageWait.correlation, JSONB).contains(correlation)]
-    return [func.json_extract(MessageWait.correlation, f"$.{k}") == v for k, v in correlation.items()]
-
-
 class _Probe:
     """Just enough of a task for evaluating a decision table outside a running workflow."""
 
@@ -650,13 +504,3 @@ class _Probe:
         self.data = data
         self.workflow = self
         self.script_engine = script_engine
-
-
-def _current_data(wf: BpmnWorkflow, ready) -> dict:
-    """The freshest task data: an open user task's, else the last task run, else the end result."""
-    if ready:
-        return max(ready, key=lambda t: t.last_state_change).data
-    if wf.is_completed():
-        return wf.data or (wf.last_task.data if wf.last_task else {})
-    return wf.last_task.data if wf.last_task is not None else {}
-

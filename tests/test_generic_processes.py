@@ -9,10 +9,9 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from engine import org, timers
+from engine import org, readmodel, timers
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.model import Event, MessageWait, ProcessInstance, Task
-from engine import runtime as runtime_module
 from engine.runtime import Runtime
 
 from .conftest import MODELS
@@ -193,7 +192,7 @@ def test_senders_find_waiting_instances_through_the_correlation_index(pg_db, clo
                        "SELECT :iid, 'order_confirmed', 'message', jsonb_build_object('order_no', 'N-' || n) "
                        "FROM generate_series(1, 20000) AS n"), {"iid": instance_id})
         s.execute(text("ANALYZE message_wait"))
-        [condition] = runtime_module._correlated(s, {"order_no": "N-77"})
+        [condition] = readmodel.correlated(s, {"order_no": "N-77"})
         query = select(MessageWait.instance_id).where(MessageWait.name == "order_confirmed", condition)
         compiled = query.compile(s.get_bind())
         params = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in compiled.params.items()}

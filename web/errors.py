@@ -6,8 +6,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import Conflict, DeployError, EngineError, Forbidden, InvalidInput, NotFound
-from engine.runtime import ProcessError
+from engine.errors import Conflict, DeployError, EngineError, Forbidden, InvalidInput, NotFound, ProcessError
 
 from . import i18n
 

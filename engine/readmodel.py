@@ -1,0 +1,183 @@
+"""The read model: after every step, what reads need of a workflow is mirrored into tables.
+
+Task rows for the READY user tasks (candidates, form, stage, due time from lane and
+extension properties), the case row (variables, stage, status, stage timestamps) and the
+messages and signals an instance waits for. Reads query these; none restores a workflow.
+"""
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, false, func, insert, select, type_coerce, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
+from SpiffWorkflow.task import TaskState
+
+from . import definitions, records
+from .errors import NotFound, ProcessError
+from .model import MessageWait, Task
+from .records import Instance
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+# Task-data variables mirrored into the case row after every step (see docs/modelling.md).
+CASE_VARIABLES = ("category", "urgency", "department", "escalation_level", "consult_unit",
+                  "rework_count", "return_count", "timeout_count", "satisfaction")
+# Case timestamps set when the case first (or, for resolved/verified, last) enters a stage.
+STAGE_TIMESTAMPS = {"grid_handling": "dispatched_at", "verification": "resolved_at",
+                    "feedback": "verified_at", "closed": "closed_at", "rejected": "closed_at"}
+
+
+def sync_tasks(rt: Runtime, s: Session, inst: Instance, ready: list, case, now) -> None:
+    """Task rows follow the READY user tasks: new ones get a row, rows whose task is gone
+    (not completed by this command) are cancelled. Leaves the instance's open tasks in
+    ``s.info["open"]`` for the command's answer."""
+    rows = s.info["open_rows"].pop(inst.id, None)
+    if rows is None:
+        rows = records.open_tasks(s, inst.id) if inst.revision else {}  # revision 0: being started
+    ready_ids = {str(t.id) for t in ready}
+    gone = [task_id for task_id in rows if task_id not in ready_ids and task_id not in s.info["done"]]
+    if gone:
+        s.execute(update(Task).where(Task.id.in_(gone)).values(status="cancelled")
+                  .execution_options(synchronize_session=False))
+        for task_id in gone:
+            rt._event(s, "task_cancelled", inst, inst.case_id, task_id, None, records.task_names(rows[task_id]))
+    new_rows = [_new_task_row(rt, s, inst, t, case, now) for t in ready if str(t.id) not in rows]
+    for row in new_rows:
+        if case is not None and row["stage"] == "feedback":
+            case.feedback_token, case.feedback_task_id, case.feedback_at = secrets.token_urlsafe(24), row["id"], None
+        rt._event(s, "task_created", inst, row["case_id"], row["id"], None,
+                    {"element": row["element_id"], "name": row["name"], "name_zh": row["name_zh"],
+                     "role": row["role"],
+                     "org_unit": row["org_unit_code"], "department": row["department"],
+                     "due_at": row["due_at"].isoformat() if row["due_at"] else None})
+    if new_rows:
+        records.insert_tasks(s, new_rows)
+    s.info["open"][inst.id] = ([t for task_id, t in rows.items() if task_id not in gone and task_id not in s.info["done"]]
+                               + [records.TaskRow(r) for r in new_rows])
+
+def _new_task_row(rt: Runtime, s, inst, spiff_task, case, now) -> dict[str, Any]:
+    """The task row for a READY user task: candidates, form, stage and due time from its
+    lane and extension properties (evaluated against the task's data)."""
+    spec = spiff_task.task_spec
+    props = (getattr(spec, "extensions", None) or {}).get("properties", {})
+
+    def prop(name):
+        expr = props.get(name)
+        if not expr:
+            return None
+        try:
+            return rt.script_engine.evaluate(spiff_task, expr)
+        except SpiffWorkflowException as exc:
+            raise ProcessError(f"property {name} of task '{spec.bpmn_name}': {exc}") from None
+
+    unit = prop("candidateOrgUnit")
+    try:
+        org_path = rt._org_path(s, str(unit)) if unit is not None else None
+    except NotFound:
+        raise ProcessError(f"task '{spec.bpmn_name}' is offered to unknown org unit '{unit}'") from None
+    limit = prop("dueIn")
+    try:
+        due_at = rt.calendar.add(now, str(limit)) if limit else None
+    except ValueError as exc:
+        raise ProcessError(f"dueIn of task '{spec.bpmn_name}': {exc}") from None
+    role = spec.lane
+    return dict(id=str(spiff_task.id), instance_id=inst.id, case_id=case.id if case else None,
+                process_key=inst.key, element_id=spec.bpmn_id or spec.name,
+                name=spec.bpmn_name or spec.name, name_zh=props.get("nameZh"),
+                form=props.get(definitions.FORM_PROPERTY), stage=props.get("stage"), role=role,
+                org_unit_code=str(unit) if unit is not None else None, org_path=org_path,
+                department=prop("candidateDepartment"),
+                candidate_user_id=inst.started_by_id if role is None else None, assignee_id=None,
+                status="open", priority=int(prop("priority") or 0),
+                category=case.category if case else None, due_at=due_at, created_at=now,
+                claimed_at=None, completed_at=None, completed_by_id=None, data=None, urged_at=None,
+                urge_count=0, overdue_at=None)
+
+def sync_case(rt: Runtime, s: Session, inst: Instance, wf: BpmnWorkflow, ready: list, case, actor_id, now) -> None:
+    """The case row follows the process's variables, its open task's stage and its status,
+    with a history event for each change users follow (stage, escalation, rework, return,
+    closing)."""
+    data = _current_data(wf, ready)
+    changes = {}
+    for name in CASE_VARIABLES:
+        if name in data and data[name] is not None and getattr(case, name) != data[name]:
+            changes[name] = (getattr(case, name), data[name])
+            setattr(case, name, data[name])
+    # The stage is the open task's; between tasks (closed, rejected) a script sets ``stage``.
+    stages = [(getattr(t.task_spec, "extensions", None) or {}).get("properties", {}).get("stage") for t in ready]
+    stage = next((st for st in stages if st), None) or (data.get("stage") if not ready else None)
+    if stage and stage != case.stage:
+        changes["stage"] = (case.stage, stage)
+        case.stage = stage
+    status = data.get("case_status")
+    if status in ("open", "closed", "rejected") and status != case.status:
+        changes["case_status"] = (case.status, status)
+        case.status = status
+    if not changes:
+        return
+    case.updated_at = now
+    if "stage" in changes:
+        column = STAGE_TIMESTAMPS.get(case.stage)
+        if column and (getattr(case, column) is None or column in ("resolved_at", "verified_at")):
+            setattr(case, column, now)
+        rt._event(s, "stage_changed", inst, case.id, None, actor_id,
+                    {"from": changes["stage"][0], "to": case.stage})
+    for name, event in (("escalation_level", "escalated"), ("rework_count", "rework"),
+                        ("return_count", "returned")):
+        if name in changes and (changes[name][1] or 0) > (changes[name][0] or 0):
+            rt._event(s, event, inst, case.id, None, actor_id,
+                        {name: changes[name][1], "consult_unit": case.consult_unit})
+    if "case_status" in changes and case.status != "open":
+        rt._event(s, f"case_{case.status}", inst, case.id, None, actor_id,
+                    {"stage": case.stage, "satisfaction": case.satisfaction})
+
+
+def sync_waits(s: Session, inst: Instance, wf: BpmnWorkflow) -> None:
+    """Record which messages/signals the instance waits for, so senders find it by query."""
+    wanted = []
+    for task in wf.event_manager.tasks.values():
+        if task.state != TaskState.WAITING:
+            continue
+        values = {k: v for k, v in task.data.items() if isinstance(v, (str, int, float, bool)) and len(str(v)) <= 200}
+        for definition in definitions.leaf_events(task.task_spec.event_definition):
+            kind = "message" if isinstance(definition, MessageEventDefinition) else \
+                "signal" if isinstance(definition, SignalEventDefinition) else None
+            if kind:
+                wanted.append((kind, definition.name, values))
+    current = s.execute(select(MessageWait.kind, MessageWait.name, MessageWait.correlation)
+                        .where(MessageWait.instance_id == inst.id)).all()
+    if sorted(map(repr, current)) == sorted(map(repr, wanted)):
+        return
+    s.execute(delete(MessageWait).where(MessageWait.instance_id == inst.id))
+    if wanted:
+        s.execute(insert(MessageWait), [{"instance_id": inst.id, "kind": k, "name": n, "correlation": c}
+                                        for k, n, c in wanted])
+
+
+def correlated(s: Session, correlation: dict) -> list:
+    """Conditions finding the waits whose values include ``correlation``: one indexed JSONB
+    containment on PostgreSQL, a JSON lookup per key elsewhere. Only scalar values are
+    recorded, so any other value matches nothing."""
+    if not correlation:
+        return []
+    if not all(isinstance(v, (str, int, float, bool)) for v in correlation.values()):
+        return [false()]
+    if s.get_bind().dialect.name == "postgresql":
+        return [type_coerce(MessageWait.correlation, JSONB).contains(correlation)]
+    return [func.json_extract(MessageWait.correlation, f"$.{k}") == v for k, v in correlation.items()]
+
+
+def _current_data(wf: BpmnWorkflow, ready) -> dict:
+    """The freshest task data: an open user task's, else the last task run, else the end result."""
+    if ready:
+        return max(ready, key=lambda t: t.last_state_change).data
+    if wf.is_completed():
+        return wf.data or (wf.last_task.data if wf.last_task else {})
+    return wf.last_task.data if wf.last_task is not None else {}
+
