@@ -25,7 +25,7 @@ from . import definitions, forms, org, readmodel, records, supervision, timers
 from .clock import Clock
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound, ProcessError
-from .model import Case, MessageWait, Task, User
+from .model import Case, MessageWait, ProcessInstance, Task, User
 from .records import CaseRecord, Instance
 from .scripting import make_script_engine
 from .state import WorkflowCache, compact, dump_state, load_state
@@ -198,6 +198,12 @@ class Runtime:
             task = self._task(s, task_id)
             self._check_candidate(who, task)
             now = self.clock.now()
+            due = s.scalar(select(ProcessInstance.next_timer_at).where(ProcessInstance.id == task.instance_id))
+            if due is not None and due <= now:  # a limit passed unseen: it acts before the claim
+                inst = self._lock(s, task.instance_id)
+                loaded = self._loaded(s, inst)
+                self._catch_up(s, inst, loaded, self._restore(s, inst, loaded))
+                s.refresh(task)
             won = s.execute(update(Task).where(Task.id == task_id, Task.status == "open",
                                                Task.assignee_id.is_(None))
                             .values(status="claimed", assignee_id=user_id, claimed_at=now)
@@ -434,8 +440,8 @@ class Runtime:
     def _catch_up(self, s: Session, inst: Instance, loaded: definitions.LoadedDefinition, wf: BpmnWorkflow) -> None:
         """Fire the timers that came due before this command, before it acts: time limits
         take effect at their due time, whether or not a due-work runner got there first (a
-        late completion is marked overdue; one after an escalating limit finds its task
-        cancelled)."""
+        late completion or report-in is marked overdue; one after an escalating limit finds
+        its task cancelled)."""
         if inst.next_timer_at is not None and inst.next_timer_at <= self.clock.now():
             self._advance(s, inst, loaded, wf, None, self.clock.now())
 

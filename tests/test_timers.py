@@ -263,6 +263,18 @@ def test_a_limit_passed_before_any_runner_came_still_counts_when_the_task_is_don
     assert events.index("timer_fired") < events.index("task_overdue") < len(events) - events[::-1].index("task_completed")
 
 
+def test_a_report_in_after_its_limit_counts_late_though_no_runner_came(loop, clock):
+    case_id = loop.report("grid1", category="gas_leak", source="patrol", urgency="emergency")
+    loop.step(case_id, "grid1", {"outcome": "whistle", "department": "gas"})
+    task = loop.open_task(case_id)
+    clock.advance(minutes=45)  # the 30-minute report-in limit passed; no runner since
+    loop.rt.claim(loop.ids["liaison_gas"], task.id)
+    row = task_row(loop, task.id)
+    assert (row.status, row.overdue_at) == ("claimed", clock.now())  # claimed, and late
+    events = loop.events(case_id)
+    assert events.index("task_overdue") < len(events) - events[::-1].index("task_claimed") - 1
+
+
 def test_a_completion_after_an_escalating_limit_finds_the_case_moved_on(loop, clock):
     case_id = loop.report("grid1", category="garbage", source="patrol")
     grid_task = loop.open_task(case_id)
