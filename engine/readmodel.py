@@ -138,9 +138,10 @@ def sync_case(rt: Runtime, s: Session, inst: Instance, wf: BpmnWorkflow, ready: 
                     {"stage": case.stage, "satisfaction": case.satisfaction})
 
 
-def sync_waits(s: Session, inst: Instance, wf: BpmnWorkflow) -> None:
-    """Record which messages/signals the instance waits for, so senders find it by query."""
-    wanted = []
+def waits(wf: BpmnWorkflow) -> list[tuple[str, str, dict]]:
+    """(kind, name, correlation values) of each message or signal the workflow waits for;
+    the values are the waiting task's scalar data."""
+    found = []
     for task in wf.event_manager.tasks.values():
         if task.state != TaskState.WAITING:
             continue
@@ -149,7 +150,17 @@ def sync_waits(s: Session, inst: Instance, wf: BpmnWorkflow) -> None:
             kind = "message" if isinstance(definition, MessageEventDefinition) else \
                 "signal" if isinstance(definition, SignalEventDefinition) else None
             if kind:
-                wanted.append((kind, definition.name, values))
+                found.append((kind, definition.name, values))
+    return found
+
+
+def matches(values: dict, correlation: dict) -> bool:
+    return all(values.get(k) == v for k, v in correlation.items())
+
+
+def sync_waits(s: Session, inst: Instance, wf: BpmnWorkflow) -> None:
+    """Record which messages/signals the instance waits for, so senders find it by query."""
+    wanted = waits(wf)
     current = s.execute(select(MessageWait.kind, MessageWait.name, MessageWait.correlation)
                         .where(MessageWait.instance_id == inst.id)).all()
     if sorted(map(repr, current)) == sorted(map(repr, wanted)):

@@ -344,17 +344,19 @@ class Runtime:
             waits = s.execute(select(MessageWait.instance_id, MessageWait.correlation).where(
                 MessageWait.name == name, MessageWait.kind == kind, *readmodel.correlated(s, correlation))).all()
             targets = sorted({iid for iid, values in waits  # the database narrowed; Python decides
-                              if all(values.get(k) == v for k, v in correlation.items())})
-            if not targets:
-                raise NotFound(f"no process instance is waiting for {kind} '{name}'"
-                               + (f" with {correlation}" if correlation else ""))
+                              if readmodel.matches(values, correlation)})
             now = self.clock.now()
             event_class = MessageEventDefinition if kind == "message" else SignalEventDefinition
+            delivered = []
             for instance_id in targets:
                 inst = self._lock(s, instance_id)
                 loaded = self._loaded(s, inst)
                 wf = self._restore(s, inst, loaded)
-                self._catch_up(s, inst, loaded, wf)
+                if self._catch_up(s, inst, loaded, wf) and not any(
+                        (k, n) == (kind, name) and readmodel.matches(values, correlation)
+                        for k, n, values in readmodel.waits(wf)):
+                    continue  # a time limit came first: it no longer waits for this
+                delivered.append(instance_id)
                 try:
                     event = BpmnEvent(event_class(name), payload=payload)
                     if kind == "signal":
@@ -366,7 +368,10 @@ class Runtime:
                 self._event(s, f"{kind}_received", inst, inst.case_id, None, user_id,
                             {"name": name, "correlation": correlation, "payload": payload})
                 self._advance(s, inst, loaded, wf, user_id, now)
-            return targets
+            if not delivered:
+                raise NotFound(f"no process instance is waiting for {kind} '{name}'"
+                               + (f" with {correlation}" if correlation else ""))
+            return delivered
 
     # ------------------------------------------------------------------ helpers
 
@@ -437,13 +442,15 @@ class Runtime:
             return cached
         return load_state(records.state_of(s, inst.id), loaded.spec, loaded.subprocess_specs, self.script_engine)
 
-    def _catch_up(self, s: Session, inst: Instance, loaded: definitions.LoadedDefinition, wf: BpmnWorkflow) -> None:
+    def _catch_up(self, s: Session, inst: Instance, loaded: definitions.LoadedDefinition, wf: BpmnWorkflow) -> bool:
         """Fire the timers that came due before this command, before it acts: time limits
         take effect at their due time, whether or not a due-work runner got there first (a
         late completion or report-in is marked overdue; one after an escalating limit finds
-        its task cancelled)."""
-        if inst.next_timer_at is not None and inst.next_timer_at <= self.clock.now():
-            self._advance(s, inst, loaded, wf, None, self.clock.now())
+        its task cancelled). True if it fired anything."""
+        if inst.next_timer_at is None or inst.next_timer_at > self.clock.now():
+            return False
+        self._advance(s, inst, loaded, wf, None, self.clock.now())
+        return True
 
     def _advance(self, s: Session, inst: Instance, loaded: definitions.LoadedDefinition,
                  wf: BpmnWorkflow, actor_id: int | None, now: datetime) -> None:

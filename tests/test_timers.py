@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from engine import celery_app, org, supervision, timers
 from engine.clock import FrozenClock
-from engine.errors import Conflict, Forbidden, InvalidInput
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.model import Event, ProcessInstance, Task
 from engine.worker import Worker, start_background
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
@@ -110,6 +110,22 @@ def test_intermediate_cycle_and_gateway_timers_count_from_the_engine_clock(runti
     assert not [p for iid, p in fired if iid == answered.id]
     assert after_pause == "after_pause" and chase == "chase"
     assert set(left.values()) == {None}  # the cycle is exhausted: nothing left to wake
+
+
+def test_an_answer_after_the_gateways_hour_finds_the_reminder_came_first(runtime, clock, user_id):
+    start = clock.now()
+    early = runtime.start_process(user_id, "timer_gateway", {"ref": "x"})
+    clock.set(start + timedelta(minutes=50))
+    later = runtime.start_process(user_id, "timer_gateway", {"ref": "x"})
+    clock.set(start + timedelta(minutes=65))  # the early one's hour has passed; no runner since
+    assert runtime.send_message(None, "answer", {"ref": "x"}) == [later.id]  # the hour came first there
+    with runtime.db.reading() as s:
+        open_tasks = dict(s.execute(select(Task.instance_id, Task.element_id).where(Task.status == "open")).all())
+        status = dict(s.execute(select(ProcessInstance.id, ProcessInstance.status)).all())
+    assert open_tasks == {early.id: "chase"} and status == {early.id: "running", later.id: "completed"}
+    clock.set(start + timedelta(minutes=70))
+    with pytest.raises(NotFound):
+        runtime.send_message(None, "answer", {"ref": "x"})
 
 
 # ------------------------------------------------------------------------------- the closed loop
