@@ -288,13 +288,17 @@ def _page(s: Session, actor, scope, filters, subtree, total, due: bool, offset: 
     return [task_dict(_Row(r._asdict()), now, r.case_number, r.case_title, r.assignee_name) for r in rows]
 
 
+def _check_paging(page: int, per_page: int) -> None:
+    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+        raise InvalidInput("bad paging", fields={"page": ">= 1", "per_page": f"1..{MAX_PER_PAGE}"})
+
+
 def inbox(s: Session, actor: Actor, scope: str, *, now: datetime, category: str | None = None,
           stage: str | None = None, grid: str | None = None, page: int = 1, per_page: int = 20
           ) -> tuple[list[dict], int]:
     """A page of tasks in ``scope``, soonest deadline first (none last), and the total count: a
     ``Total``, capped at COUNT_CAP (then ``total.capped`` and it prints as "1000+")."""
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-        raise InvalidInput("bad paging", fields={"page": ">= 1", "per_page": f"1..{MAX_PER_PAGE}"})
+    _check_paging(page, per_page)
     filters = (category or None, stage or None, grid or None)
     total = _total(s.scalar(_count_statement(actor, scope, filters, COUNT_CAP)))
     offset = (page - 1) * per_page
@@ -391,8 +395,7 @@ def _case_visible(actor: Actor):
 def case_list(s: Session, actor: Actor, *, status: str | None = None, stage: str | None = None,
               category: str | None = None, grid: str | None = None, q: str | None = None,
               page: int = 1, per_page: int = 20) -> tuple[list[dict], int]:
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-        raise InvalidInput("bad paging", fields={"page": ">= 1", "per_page": f"1..{MAX_PER_PAGE}"})
+    _check_paging(page, per_page)
     where = [_case_visible(actor)]
     if status:
         where.append(Case.status == status)
@@ -463,15 +466,15 @@ def history(s: Session, *, case_id: int | None = None, instance_id: int | None =
 
 _INSTANCE = (select(ProcessInstance.id, ProcessInstance.key, ProcessDefinition.version, ProcessInstance.status,
                     ProcessInstance.case_id, ProcessInstance.started_at, ProcessInstance.ended_at,
-                    ProcessInstance.next_timer_at, ProcessInstance.started_by_id)
-             .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
-             .where(ProcessInstance.id == bindparam("iid")))
+                    ProcessInstance.next_timer_at, ProcessInstance.started_by_id, ProcessInstance.error)
+             .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id))
+_INSTANCE_BY_ID = _INSTANCE.where(ProcessInstance.id == bindparam("iid"))
 
 
 def instance_detail(s: Session, actor: Actor, instance_id: int, now: datetime) -> dict[str, Any]:
     """An instance (without its stored state) with its open tasks and history, if ``actor``
     may see it: its case is visible to her, or she started it or has a task in it."""
-    inst = s.connection().execute(_INSTANCE, {"iid": instance_id}).first()
+    inst = s.connection().execute(_INSTANCE_BY_ID, {"iid": instance_id}).first()
     if inst is None:
         raise NotFound(f"process instance {instance_id} not found")
     if inst.case_id is not None:
@@ -484,6 +487,25 @@ def instance_detail(s: Session, actor: Actor, instance_id: int, now: datetime) -
             raise Forbidden("this process instance is not yours")
     return {**inst._asdict(), "open_tasks": open_tasks(s, now, instance_id=instance_id),
             "history": history(s, instance_id=instance_id)}
+
+
+def instance_list(s: Session, actor: Actor, *, key: str | None = None, status: str | None = None,
+                  page: int = 1, per_page: int = 20) -> tuple[list[dict], Total]:
+    """Process instances, newest first: all of them for designers and supervisors, the ones
+    she started for anyone else; the total is capped like the inbox's."""
+    _check_paging(page, per_page)
+    where = []
+    if "designer" not in actor.roles and "supervisor" not in actor.roles:
+        where.append(ProcessInstance.started_by_id == actor.id)
+    if key:
+        where.append(ProcessInstance.key == key)
+    if status:
+        where.append(ProcessInstance.status == status)
+    capped = select(ProcessInstance.id).where(*where).limit(COUNT_CAP + 1).subquery()
+    total = _total(s.scalar(select(func.count()).select_from(capped)))
+    rows = s.execute(_INSTANCE.where(*where).order_by(ProcessInstance.id.desc())
+                     .limit(per_page).offset((page - 1) * per_page))
+    return [row._asdict() for row in rows], total
 
 
 def user_dict(u: User) -> dict[str, Any]:

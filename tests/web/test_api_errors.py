@@ -183,6 +183,10 @@ def test_process_instances_messages_and_signals(api, world):
     assert api.last.headers["Location"] == f"/api/v1/process-instances/{b['id']}"
     assert api.get(f"/process-instances/{a['id']}", "designer1")["history"][0]["type"] == "instance_started"
     api.get(f"/process-instances/{a['id']}", "grid2", status=403)  # not hers
+    listed = api.get("/process-instances", "designer1", query_string={"key": "order_wait", "per_page": 1})
+    assert ([i["id"] for i in listed["items"]], listed["total"], listed["total_capped"]) == ([b["id"]], 2, False)
+    assert api.get("/process-instances", "grid2", query_string={"key": "order_wait"})["total"] == 0  # none hers
+    assert api.get("/process-instances", "designer1", query_string={"status": "stuck"}, status=400)
 
     assert api.post("/messages", "designer1", json={"name": "order_confirmed", "correlation": {"order_no": "C-3"}},
                     status=404)["error"]["code"] == "not_found"
@@ -195,6 +199,8 @@ def test_process_instances_messages_and_signals(api, world):
 
     assert api.post("/signals", "designer1", json={"name": "withdrawn"}) == {"instances": [a["id"]]}
     assert api.get(f"/process-instances/{a['id']}", "designer1")["status"] == "completed"
+    done = api.get("/process-instances", "designer1", query_string={"key": "order_wait", "status": "completed"})
+    assert [i["id"] for i in done["items"]] == [a["id"]] and done["items"][0]["ended_at"]
     assert api.post("/signals", "designer1", json={"name": "withdrawn"}, status=404)
 
 

@@ -26,9 +26,21 @@ def start(body):
     answer is the instance with its open tasks; its history is at ``Location``."""
     started = runtime().start_process(actor(), body["key"], body["data"], version=body.get("version"))
     current = now()
-    answer = {**vars(started), "case_id": None,
+    answer = {**vars(started), "case_id": None, "error": None,
               "open_tasks": [queries.task_dict(t, current) for t in started.open_tasks]}
     return answer, {"Location": url_for(".instance", instance_id=started.id)}
+
+
+@blp.route("/process-instances")
+@blp.arguments(schemas.InstanceQuery, location="query")
+@blp.response(200, schemas.InstancePage)
+def instances(query):
+    """Process instances, newest first (designers and supervisors: all; others: those they
+    started), by process key and status."""
+    with reading() as s:
+        items, total = queries.instance_list(s, actor(), **query)
+    return {"items": items, "total": total, "total_capped": total.capped, "page": query["page"],
+            "per_page": query["per_page"]}
 
 
 @blp.route("/process-instances/<int:instance_id>")

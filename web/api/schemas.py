@@ -239,7 +239,12 @@ class StartInstance(Schema):
     data = fields.Dict(load_default=dict)
 
 
-class StartedInstance(Schema):
+class InstanceQuery(PagingQuery):
+    key = Str(metadata={"description": "process id (BPMN)"})
+    status = Str(validate=validate.OneOf(["running", "completed"]))
+
+
+class InstanceSummary(Schema):
     id = Int()
     key = Str()
     version = Int()
@@ -248,6 +253,14 @@ class StartedInstance(Schema):
     started_at = DateTime()
     ended_at = DateTime(allow_none=True)
     next_timer_at = DateTime(allow_none=True)
+    error = Str(allow_none=True, metadata={"description": "why its due timers last failed (retried later)"})
+
+
+class InstancePage(_page_of(InstanceSummary, "InstancePageBase")):
+    total_capped = Bool(metadata={"description": "the count stopped at 1000: there are at least ``total``"})
+
+
+class StartedInstance(InstanceSummary):
     open_tasks = fields.List(fields.Nested(Task))
 
 
