@@ -74,13 +74,14 @@ def complete(task_id: str):
     task, extras = _task(task_id)
     data = schema_forms.parse(schema_forms.fields(task["form"]), request.form)
     try:
-        runtime().complete_task(actor.id, task_id, data)
+        done = runtime().complete_task(actor.id, task_id, data)
     except InvalidInput as exc:
         return _task_page(task, request.form, exc.fields or {"data": exc.message}, extras, 400)
     flash(t("task.completed", name=task_name(task)), "success")
     if task["case_id"]:
         return redirect(url_for("cases.case", case_id=task["case_id"]))
-    return redirect(url_for(".inbox", scope="mine"))
+    follow = next((t.id for t in done.open_tasks if actor.may_act_on(t)), None)  # any other process: go on
+    return redirect(url_for(".task", task_id=follow) if follow else url_for(".inbox", scope="mine"))
 
 
 @bp.post("/tasks/<task_id>/claim")

@@ -10,6 +10,7 @@ import pytest
 
 from engine import definitions
 
+from ..conftest import MODELS
 from .conftest import GRID1, GRID2, RESOLVED
 
 EN = {"Accept-Language": "en"}
@@ -115,6 +116,19 @@ def test_task_form_errors_keep_the_values_and_completion_moves_on(api, grid1):
     page = grid1.get(done.location, headers=EN).get_data(True)
     assert "Completed “Grid handling”" in page and "Verification" in page
     grid1.post(f"/tasks/{task_id}", {"outcome": "resolved", "resolution": "again"}, status=409)
+
+
+def test_a_generic_process_goes_on_to_the_next_task_in_the_browser(api, world, as_user):
+    with open(os.path.join(MODELS, "peer_linear5.bpmn"), "rb") as fh:
+        world.deploy(sources={"peer_linear5.bpmn": fh.read()})
+    started = api.post("/process-instances", "designer1", json={"key": "Process_lin5"}, status=201)
+    designer = as_user("designer1")
+    url, steps = f"/tasks/{started['open_tasks'][0]['id']}", []
+    while url.startswith("/tasks/"):
+        page = designer.get(url, headers=EN).get_data(True)
+        steps.append(re.search(r"Step \d", page).group(0))
+        url = designer.post(url, {}, headers=EN).location
+    assert steps == [f"Step {i}" for i in range(1, 6)] and url == "/inbox/mine"
 
 
 def test_case_page_shows_stage_holders_and_a_readable_timeline(api, as_user):
