@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from .errors import InvalidInput, NotFound
@@ -137,6 +137,11 @@ def issue_token(session: Session, user: User, now: datetime) -> str:
     session.add(ApiToken(token_hash=_token_hash(token), user_id=user.id, created_at=now,
                          expires_at=now + TOKEN_LIFETIME))
     return token
+
+
+def revoke_token(session: Session, token: str) -> bool:
+    """Sign a bearer token out; False if it was not (or no longer) valid."""
+    return session.execute(delete(ApiToken).where(ApiToken.token_hash == _token_hash(token))).rowcount == 1
 
 
 def unit_by_code(session: Session, code: str) -> OrgUnit:

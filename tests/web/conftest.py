@@ -61,7 +61,7 @@ class Api:
         response = self.client.open("/api/v1" + path, method=method, json=json, headers=headers, **kwargs)
         assert response.status_code == status, f"{method} {path} as {user}: {response.status_code} {response.get_data(True)}"
         self.last = response
-        return response.get_json()
+        return response.get_json() if response.status_code != 204 else None
 
     def get(self, path, user=None, **kw):
         return self.call("GET", path, user, **kw)

@@ -54,6 +54,7 @@ def test_public_endpoints_and_the_openapi_document(api):
     spec = api.get("/openapi.json")
     assert spec["openapi"].startswith("3.") and "/api/v1/tasks/{task_id}/complete" in spec["paths"]
     assert spec["paths"]["/api/v1/auth/token"]["post"]["security"] == []
+    assert "security" not in spec["paths"]["/api/v1/auth/token"]["delete"]  # signing out needs the token
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert api.get("/feedback/nope", status=404)["error"]["code"] == "not_found"
     assert api.post("/auth/token", json={"username": "grid1", "password": "wrong"}, status=401)["error"]["code"] == "unauthorized"
@@ -65,6 +66,16 @@ def test_expired_token_is_refused(api, world, clock):
     api.get("/me", "grid1")  # resolved and remembered by this process
     clock.advance(days=8)
     api.get("/me", "grid1", status=401)
+
+
+def test_a_revoked_token_stops_working_at_once(api):
+    api.get("/me", "grid1")  # resolved and remembered
+    token = api.token("grid1")
+    assert api.call("DELETE", "/auth/token", "grid1", status=204) is None
+    api.get("/me", "grid1", status=401)
+    api.call("DELETE", "/auth/token", "grid1", status=401)
+    api.tokens.clear()
+    assert api.token("grid1") != token and api.get("/me", "grid1")["username"] == "grid1"  # signs in anew
 
 
 def test_a_burst_of_requests_resolves_the_token_once(api, monkeypatch):

@@ -1,6 +1,7 @@
 """Bearer tokens and the signed-in user."""
 from __future__ import annotations
 
+from flask import current_app, g
 from werkzeug.exceptions import Unauthorized
 
 from engine import org, queries
@@ -26,6 +27,16 @@ def token(body):
     with runtime().db.transaction() as s:
         issued = org.issue_token(s, user, now())
     return {"token": issued, "user": queries.user_dict(user)}
+
+
+@blp.route("/auth/token", methods=["DELETE"])
+@blp.response(204)
+def revoke():
+    """Sign out: the token in use stops working (at once on this server process, on the
+    others within GRIDLOOP_API_TOKEN_CACHE_SECONDS)."""
+    with runtime().db.transaction() as s:
+        org.revoke_token(s, g.api_token)
+    current_app.extensions["gridloop_tokens"].drop(g.api_token)
 
 
 @blp.route("/me")

@@ -82,6 +82,11 @@ class TokenCache:
             with self._lock:
                 self._items[token] = (actor, expires_at)
 
+    def drop(self, token: str) -> None:
+        if self._items is not None:
+            with self._lock:
+                self._items.pop(token, None)
+
 
 def authenticate() -> None:
     """Before every API request: resolve ``Authorization: Bearer <token>`` (one SHA-256 lookup,
@@ -102,7 +107,7 @@ def authenticate() -> None:
             raise Unauthorized("invalid or expired token", www_authenticate=WWWAuthenticate("Bearer"))
         found = resolved[0]
         cache.put(token, *resolved)
-    g.api_actor = found
+    g.api_actor, g.api_token = found, token
 
 
 def actor() -> org.Actor:
