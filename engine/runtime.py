@@ -49,6 +49,10 @@ class Completed:
     case_number: str | None = None
     case_title: str | None = None
 
+    def next_for(self, actor: org.Actor) -> list[records.TaskRow]:
+        """The open tasks ``actor`` may act on now: where she continues."""
+        return [t for t in self.open_tasks if actor.may_act_on(t)]
+
 
 @dataclass(frozen=True)
 class Started:

@@ -80,8 +80,8 @@ def complete(task_id: str):
     flash(t("task.completed", name=task_name(task)), "success")
     if task["case_id"]:
         return redirect(url_for("cases.case", case_id=task["case_id"]))
-    follow = next((t.id for t in done.open_tasks if actor.may_act_on(t)), None)  # any other process: go on
-    return redirect(url_for(".task", task_id=follow) if follow else url_for(".inbox", scope="mine"))
+    follow = done.next_for(actor)  # any other process: go on to her next task of it
+    return redirect(url_for(".task", task_id=follow[0].id) if follow else url_for(".inbox", scope="mine"))
 
 
 @bp.post("/tasks/<task_id>/claim")

@@ -82,7 +82,7 @@ def complete(body, task_id):
     current, names = now(), (done.case_number, done.case_title)
     task = queries.task_dict(done.task, current, *names, who.username)
     task["next_tasks"] = [queries.task_dict(t, current, *names, who.username if t.assignee_id else None)
-                          for t in done.open_tasks if who.may_act_on(t)]
+                          for t in done.next_for(who)]
     return task
 
 
