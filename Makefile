@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python bench/peer.py
 	$(BIN)/python bench/http.py
 	$(BIN)/python bench/timers.py
+	$(BIN)/python bench/conformance.py
 
 clean:
 	rm -rf $(VENV) instance *.egg-info
