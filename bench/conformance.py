@@ -111,6 +111,12 @@ class NotOpen:
 
 
 @dataclass(frozen=True)
+class Data:
+    """The variables the test reads mid-way (the freshest open task's data) include these."""
+    values: dict
+
+
+@dataclass(frozen=True)
 class Case:
     name: str                  # "<model>: <what the test drives>"
     files: tuple               # globs under PATH, as the test loads them
@@ -302,7 +308,8 @@ CASES: tuple[Case, ...] = (
     Case("data_object: data objects shared with a sub-process", (f"{BD}/data_object.bpmn",), "Process",
          test="DataObjectReferenceTest.testDataObjectReferences",
          steps=steps(Do("Generate Data", {"obj_1": "hello"}), Do("Task", {"obj_1": "hello again"}),
-                     Do("Read Data", {"obj_1": "hello again"}), Do("placeholder", {"obj_1": "hello again"})),
+                     Data({"obj_1": "hello"}), Do("Read Data", {"obj_1": "hello again"}),
+                     Data({"obj_1": "hello"}), Do("placeholder", {"obj_1": "hello again"})),
          data={"data_objects": {"obj_1": "hello again"}}),
     Case("data_object_gateway: a gateway reads a data object", (f"{BD}/data_object_gateway.bpmn",), "main",
          test="DataObjectGatewayTest.testExpression", steps=steps(Do("Set Data", {"val": True})), absent=("val",)),
@@ -319,7 +326,8 @@ CASES: tuple[Case, ...] = (
          data={"in_1": 1, "in_2": "hello world", "unused": True, "out_1": 2, "out_2": "HELLO WORLD"}),
     Case("io_spec_on_task: a task's inputs and outputs", (f"{BD}/io_spec_on_task.bpmn",), "main",
          test="IOSpecOnTaskTest.testIOSpecOnTask",
-         steps=steps(Do("Any Task", {"out_1": 1, "out_2": "bye", "extra": True})),
+         steps=steps(Data({"in_1": 1, "in_2": "hello world"}),
+                     Do("Any Task", {"out_1": 1, "out_2": "bye", "extra": True})),
          data={"out_1": 1, "out_2": "bye"}, absent=("extra", "in_1", "in_2")),
     Case("lanes: tasks move from lane A to B to C", (f"{BD}/lanes.bpmn",), "lanes", end="running",
          test="SwimLaneTest.testRunThroughHappy",
@@ -420,6 +428,14 @@ class Differs(Exception):
     """The run did not end the way the test expects (or could not be driven there)."""
 
 
+class HttpError(Differs):
+    """The API answered with an error; ``code`` is its ``error.code``."""
+
+    def __init__(self, message: str, code: str | None):
+        super().__init__(message)
+        self.code = code
+
+
 def model_files(path: str, case: Case) -> list[str]:
     files = []
     for pattern in case.files:
@@ -446,14 +462,17 @@ def check_end(case: Case, status: str, variables: dict | None, open_names: list[
     if status != case.end:
         detail = f" (open: {', '.join(open_names)})" if open_names else ""
         raise Differs(f"ended {status}, expected {case.end}{detail}")
-    if variables is None:
-        return
-    expected = json.loads(json.dumps(case.data))  # as JSON would carry it
+    if variables is not None:
+        check_data(case.data, case.absent, variables)
+
+
+def check_data(data: dict, absent: tuple, variables: dict) -> None:
+    expected = json.loads(json.dumps(data))  # as JSON would carry it
     wrong = {k: variables.get(k, "<missing>") for k, v in expected.items() if variables.get(k, "<missing>") != v}
     if wrong:
         raise Differs("variables " + ", ".join(f"{k}={_short(v)} (expected {_short(expected[k])})"
                                                for k, v in wrong.items()))
-    present = [k for k in case.absent if k in variables]
+    present = [k for k in absent if k in variables]
     if present:
         raise Differs(f"variables {', '.join(present)} should be gone")
 
@@ -562,6 +581,9 @@ def _memory_step(wf, step, clock, message_class) -> None:
         if any(step.task in _task_names(t.task_spec) for t in ready):
             raise Differs(f"'{step.task}' is open too early")
         return
+    elif isinstance(step, Data):
+        check_data(step.values, (), workflow_variables(wf))
+        return
     _advance_memory(wf)
 
 
@@ -602,8 +624,8 @@ class _Api:
         response = self.client.open("/api/v1" + path, method=method, json=body, headers=self.headers)
         if response.status_code not in ok:
             error = (response.get_json(silent=True) or {}).get("error") or {}
-            raise Differs(f"{method} {path}: HTTP {response.status_code} "
-                          f"{error.get('message') or response.get_data(True)[:200]}".strip())
+            raise HttpError(f"{method} {path}: HTTP {response.status_code} "
+                            f"{error.get('message') or response.get_data(True)[:200]}".strip(), error.get("code"))
         return response.get_json(silent=True)
 
 
@@ -631,25 +653,25 @@ def run_in_gridloop(path: str, case: Case, db: Database, *, no_cache: bool) -> s
         instance_id = started["id"]
         for step in case.steps:
             _api_step(api, rt, instance_id, step)
-    except Differs as exc:
-        if case.end == "error" and " HTTP 4" in str(exc):
+    except HttpError as exc:
+        if case.end == "error" and exc.code == "process_error":  # a 4xx naming the failure
             return ""
         raise
     inst = api.call("GET", f"/process-instances/{instance_id}")
     open_names = [t["name"] for t in inst["open_tasks"]]
     if inst["status"] == "running" and not open_names and inst["next_timer_at"] is None and case.end != "running":
         raise Stuck("instance running with nothing to do")
-    note = ""
-    if case.data or case.absent:
-        if api.has_variables:
-            answer = api.call("GET", f"/process-instances/{instance_id}/variables")
-            variables = answer.get("variables", answer) if isinstance(answer, dict) else answer
-        else:
-            variables, note = _stored_variables(rt, instance_id), "variables read from the database (no API yet)"
-    else:
-        variables = None
-    check_end(case, inst["status"], variables, open_names)
-    return note
+    reads = bool(case.data or case.absent)
+    check_end(case, inst["status"], _variables(api, rt, instance_id) if reads else None, open_names)
+    reads = reads or any(isinstance(step, Data) for step in case.steps)
+    return "variables read from the database (no API yet)" if reads and not api.has_variables else ""
+
+
+def _variables(api: _Api, rt: Runtime, instance_id: int) -> dict:
+    if api.has_variables:
+        answer = api.call("GET", f"/process-instances/{instance_id}/variables")
+        return answer.get("variables", answer) if isinstance(answer, dict) else answer
+    return _stored_variables(rt, instance_id)
 
 
 def _open(api: _Api, instance_id: int) -> list[dict]:
@@ -680,6 +702,8 @@ def _api_step(api: _Api, rt: Runtime, instance_id: int, step) -> None:
     elif isinstance(step, NotOpen):
         if any(step.task in (t["name"], t["element_id"]) for t in _open(api, instance_id)):
             raise Differs(f"'{step.task}' is open too early")
+    elif isinstance(step, Data):
+        check_data(step.values, (), _variables(api, rt, instance_id))
 
 
 def _stored_variables(rt: Runtime, instance_id: int) -> dict:
