@@ -674,18 +674,30 @@ def _variables(api: _Api, rt: Runtime, instance_id: int) -> dict:
     return _stored_variables(rt, instance_id)
 
 
+def _offered(api: _Api, instance_id: int, name: str) -> dict:
+    """The open task ``name`` as a user finds it: in her inbox (claimable), the started
+    instance's first (in its order), else one of another instance (started by a message)."""
+    inbox = api.call("GET", "/tasks?scope=claimable&per_page=200")["items"]
+    tasks = _open(api, instance_id)
+    found = [t for t in tasks if name in (t["name"], t["element_id"])]
+    if found and found[0]["id"] not in {t["id"] for t in inbox}:
+        raise Differs(f"task '{name}' (lane {found[0]['role']}) is not in the driver's inbox")
+    if not found:
+        found = [t for t in inbox if name in (t["name"], t["element_id"])]
+    if not found:
+        raise Differs(f"no open task '{name}' (open: {[t['name'] for t in tasks]})")
+    return found[0]
+
+
 def _open(api: _Api, instance_id: int) -> list[dict]:
     return api.call("GET", f"/process-instances/{instance_id}")["open_tasks"]
 
 
 def _api_step(api: _Api, rt: Runtime, instance_id: int, step) -> None:
     if isinstance(step, Do):
-        tasks = _open(api, instance_id)
-        found = [t for t in tasks if step.task in (t["name"], t["element_id"])]
-        if not found:
-            raise Differs(f"no open task '{step.task}' (open: {[t['name'] for t in tasks]})")
-        api.call("POST", f"/tasks/{found[0]['id']}/claim")
-        api.call("POST", f"/tasks/{found[0]['id']}/complete", {"data": step.data})
+        task = _offered(api, instance_id, step.task)
+        api.call("POST", f"/tasks/{task['id']}/claim")
+        api.call("POST", f"/tasks/{task['id']}/complete", {"data": step.data})
     elif isinstance(step, Msg):
         body = {"name": step.name, "correlation": step.correlation, "payload": step.payload}
         if step.lost:
