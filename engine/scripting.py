@@ -23,7 +23,6 @@ from RestrictedPython.Guards import (
     full_write_guard,
     guarded_iter_unpack_sequence,
     guarded_unpack_sequence,
-    safer_getattr,
 )
 from RestrictedPython.transformer import RestrictingNodeTransformer
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -31,8 +30,12 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from . import budget
+from .budget import Budget, BudgetExceeded, Limits
+
 __all__ = [
     "ScriptError",
+    "ScriptBudgetError",
     "RestrictedScriptEnvironment",
     "RestrictedScriptEngine",
     "make_script_engine",
@@ -55,6 +58,14 @@ class ScriptError(ValueError):
         self.offset = offset
 
 
+class ScriptBudgetError(ScriptError):
+    """Model code went over its CPU-time or memory budget (see ``engine/budget.py``)."""
+
+    def __init__(self, exceeded: BudgetExceeded):
+        super().__init__(f"over budget: {exceeded.message}")
+        self.kind = exceeded.kind
+
+
 # Dangerous builtins (absent at run time anyway): refused at compile time so
 # authors see the error on deploy.  Task data cannot use these names.
 _DENIED_NAMES = frozenset({
@@ -63,8 +74,24 @@ _DENIED_NAMES = frozenset({
 })
 
 
+def _call(name, *args):
+    return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=list(args), keywords=[])
+
+
+def _located(new, old):
+    """``new`` (and the nodes made for it) at ``old``'s place in the source."""
+    return ast.fix_missing_locations(ast.copy_location(new, old))
+
+
+_TICK = "_budget_tick_"
+_BINOPS = {ast.Pow: "**", ast.Mult: "*", ast.Add: "+", ast.LShift: "<<"}
+_CONVERSIONS = {ord("s"): "_budget_str_", ord("r"): "_budget_repr_", ord("a"): "_budget_repr_"}
+
+
 class _Policy(RestrictingNodeTransformer):
-    """RestrictedPython's policy, plus: no imports, no dangerous builtins."""
+    """RestrictedPython's policy, plus: no imports, no dangerous builtins, and the budget's
+    guards: a step at every loop iteration and call, size checks before the operations that
+    can make a huge value at once (``engine/budget.py``)."""
 
     def _refuse_import(self, node):
         names = ", ".join(a.name for a in node.names)
@@ -79,6 +106,39 @@ class _Policy(RestrictingNodeTransformer):
         if node.id in _DENIED_NAMES:
             self.error(node, f'"{node.id}" is not available in scripts')
         return super().visit_Name(node)
+
+    def visit_BinOp(self, node):
+        node = super().visit_BinOp(node)
+        symbol = _BINOPS.get(type(node.op))
+        if symbol is not None:
+            return _located(_call("_budget_binop_", ast.Constant(symbol), node.left, node.right), node)
+        if isinstance(node.op, ast.Mod):
+            return _located(_call("_budget_percent_", node.left, node.right), node)
+        return node
+
+    def visit_FormattedValue(self, node):
+        node = super().visit_FormattedValue(node)
+        value = node.value
+        if node.conversion in _CONVERSIONS:
+            value = _call(_CONVERSIONS[node.conversion], value)
+        spec = node.format_spec if node.format_spec is not None else ast.Constant("")
+        return _located(ast.FormattedValue(value=_call("_budget_format_", value, spec),
+                                           conversion=-1, format_spec=None), node)
+
+    def _ticking(self, node):
+        node.body.insert(0, _located(ast.Expr(_call(_TICK)), node))
+        return node
+
+    def visit_While(self, node):
+        return self._ticking(super().visit_While(node))
+
+    def visit_FunctionDef(self, node):
+        return self._ticking(super().visit_FunctionDef(node))
+
+    def visit_Lambda(self, node):
+        node = super().visit_Lambda(node)
+        node.body = _located(ast.BoolOp(op=ast.Or(), values=[_call(_TICK), node.body]), node.body)
+        return node
 
 
 # RestrictedPython warns on every script that prints; printing is harmless.
@@ -139,6 +199,7 @@ def _inplacevar(op, target, value):
     fn = _INPLACE_OPS.get(op)
     if fn is None or type(target) not in _INPLACE_TYPES:
         raise TypeError(f"{op} is not supported on {type(target).__name__}")
+    budget.inplace_size(op, target, value)
     return fn(target, value)
 
 
@@ -153,13 +214,15 @@ _BUILTINS.update({
                             enumerate, zip, isinstance)
 })
 _BUILTINS.pop("__import__", None)  # never present; make that explicit
+_BUILTINS = budget.guarded_builtins(_BUILTINS)
 
 # Names the compiled code calls; put last so task data cannot replace them.
 _GUARDS = {
     "__builtins__": _BUILTINS,
-    "_getattr_": safer_getattr,
     "_getitem_": default_guarded_getitem,
-    "_getiter_": iter,
+    **budget.GUARDS,
+    "_budget_str_": str,
+    "_budget_repr_": repr,
     "_write_": full_write_guard,
     "_inplacevar_": _inplacevar,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
@@ -173,11 +236,25 @@ class RestrictedScriptEnvironment(TaskDataEnvironment):
     """Spiff environment running task data through RestrictedPython.
 
     ``helpers`` (name -> callable, e.g. ``now``, ``deadline``) are visible to
-    every expression and script but never copied into task data.
+    every expression and script but never copied into task data. Each evaluation runs
+    under a fresh :class:`~engine.budget.Budget` of ``limits``.
     """
 
-    def __init__(self, helpers=None):
+    def __init__(self, helpers=None, limits: Limits | None = None):
         super().__init__(dict(helpers or {}))
+        self.limits = limits or budget.limits_from_env()
+
+    def _run(self, code, ns, mode):
+        with Budget(self.limits) as allowance:
+            try:
+                result = eval(code, ns) if mode == "eval" else exec(code, ns)
+            except BudgetExceeded as exc:
+                raise ScriptBudgetError(exc) from None
+            try:
+                allowance.check()  # tripped, though the script caught it
+            except BudgetExceeded as exc:
+                raise ScriptBudgetError(exc) from None
+        return result
 
     def _namespace(self, context, external_context):
         ns = dict(self.globals)
@@ -188,15 +265,14 @@ class RestrictedScriptEnvironment(TaskDataEnvironment):
         return ns
 
     def evaluate(self, expression, context, external_context=None):
-        return eval(_compile(expression, "eval"),
-                    self._namespace(context, external_context))
+        return self._run(_compile(expression, "eval"), self._namespace(context, external_context), "eval")
 
     def execute(self, script, context, external_context=None):
         external_context = external_context or {}
         self.check_for_overwrite(context, external_context)
         code = _compile(script, "exec")
         ns = self._namespace(context, external_context)
-        exec(code, ns)
+        self._run(code, ns, "exec")
         # Only on success (Spiff keeps half-run changes): a task retried after
         # an error must not see e.g. a counter incremented twice.
         self._copy_back(ns, context, external_context)
@@ -243,6 +319,6 @@ class RestrictedScriptEngine(PythonScriptEngine):
             offset=err.offset, error_line=error_line)
 
 
-def make_script_engine(helpers: dict | None = None) -> PythonScriptEngine:
+def make_script_engine(helpers: dict | None = None, limits: Limits | None = None) -> PythonScriptEngine:
     """The script engine every workflow of ours runs with."""
-    return RestrictedScriptEngine(environment=RestrictedScriptEnvironment(helpers))
+    return RestrictedScriptEngine(environment=RestrictedScriptEnvironment(helpers, limits))
