@@ -49,3 +49,14 @@ class ProcessError(EngineError):
     """The process itself failed (a script or condition raised); nothing was saved."""
 
     code = "process_error"
+
+
+class IncidentOpened(ProcessError):
+    """The process failed in a way a person must look at (a script over its budget): unlike a
+    plain ProcessError the instance *was* saved, as an incident (``engine/incidents.py``)."""
+
+    code = "incident"
+
+    def __init__(self, message: str, *, instance_id: int, element: str | None):
+        super().__init__(message)
+        self.instance_id, self.element = instance_id, element

@@ -281,3 +281,26 @@ class MessageWait(Base):
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[str] = mapped_column(String(16))  # message / signal
     correlation: Mapped[dict[str, Any]] = mapped_column(CorrelationJSON)
+
+
+class Incident(Base):
+    """An instance that cannot go on by itself: a script over its budget, a process that
+    stalled (running with nothing ready, waiting, timed or correlated), timers that kept
+    failing. Open until a retry gets the instance moving again; listed for designers and
+    supervisors (``engine/incidents.py``)."""
+
+    __tablename__ = "incident"
+    __table_args__ = (Index("ix_incident_status", "status", "id"),)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
+    org_path: Mapped[str | None] = mapped_column(String(400))  # the case's, for area scoping
+    kind: Mapped[str] = mapped_column(String(16))  # budget / stuck / timer
+    element: Mapped[str | None] = mapped_column(String(120))
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open / resolved
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))

@@ -21,13 +21,13 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, 
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import TaskState
 
-from . import definitions, forms, org, readmodel, records, supervision, timers
+from . import definitions, forms, incidents, org, readmodel, records, supervision, timers
 from .clock import Clock
 from .db import Database
-from .errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound, ProcessError
-from .model import Case, MessageWait, ProcessInstance, Task, User
+from .errors import Conflict, EngineError, Forbidden, IncidentOpened, InvalidInput, NotFound, ProcessError
+from .model import Case, Incident, MessageWait, ProcessInstance, Task, User
 from .records import CaseRecord, Instance
-from .scripting import make_script_engine
+from .scripting import ScriptBudgetError, make_script_engine
 from .state import WorkflowCache, compact, dump_state, load_state
 from .workcalendar import WorkCalendar
 
@@ -426,6 +426,9 @@ class Runtime:
 
     @staticmethod
     def _check_running(inst: Instance) -> Instance:
+        if inst.status == "incident":
+            raise Conflict(f"process instance {inst.id} has an open incident; a designer or supervisor "
+                           "must retry it first")
         if inst.status != "running":
             raise Conflict(f"process instance {inst.id} is {inst.status}")
         return inst
@@ -470,22 +473,62 @@ class Runtime:
     def _step(self, s, inst, loaded, wf, actor_id, now) -> None:
         try:
             fired = timers.run_steps(wf)
-        except SpiffWorkflowException as exc:
-            raise ProcessError(f"the process failed: {exc}") from None
+        except (SpiffWorkflowException, ScriptBudgetError) as exc:
+            self._over_budget(s, inst, exc)
+            fired = []
         timers.record(self, s, inst, fired)
         compact(wf)
         inst.state = dump_state(wf)
+        ready = wf.get_tasks(state=TaskState.READY, manual=True)
         if wf.is_completed():
             inst.status, inst.ended_at = "completed", now
             self._event(s, "instance_completed", inst, inst.case_id, actor_id=actor_id)
+        elif inst.status == "running" and (stall := incidents.stalled(wf, ready)) is not None:
+            inst.status = "incident"
+            incidents.open_incident(self, s, inst, "stuck", *stall)
         inst.next_timer_at = timers.next_due(wf)
         if loaded.catches_events:
             readmodel.sync_waits(s, inst, wf)
         case = self._case(s, inst.case_id)
-        ready = wf.get_tasks(state=TaskState.READY, manual=True)
         readmodel.sync_tasks(self, s, inst, ready, case, now)
         if case is not None:
             readmodel.sync_case(self, s, inst, wf, ready, case, actor_id, now)
+
+    def _over_budget(self, s: Session, inst: Instance, exc: Exception) -> None:
+        """A script over its budget makes the instance an incident, stored with the failed
+        element in ERROR (so a retry runs it again) and answered with 422 once committed; any
+        other failure rolls the command back."""
+        over = incidents.budget_cause(exc)
+        if over is None:
+            raise ProcessError(f"the process failed: {exc}") from None
+        element = incidents.failed_element(exc)
+        message = f"'{element}' went {over}" if element else f"a script went {over}"
+        inst.status = "incident"
+        incidents.open_incident(self, s, inst, "budget", element, message)
+        s.info["incident"] = IncidentOpened(f"process instance {inst.id}: {message}; it is now an incident",
+                                            instance_id=inst.id, element=element)
+
+    def retry_incident(self, user_id: int, incident_id: int) -> dict:
+        """Run an incident's instance again (after a fix or migration): its failed elements run
+        anew; the incident is resolved if the instance moves on, else it counts the attempt."""
+        with self._command() as s:
+            who = org.actor(s, user_id)
+            incident = incidents.check_retry(who, s.get(Incident, incident_id), incident_id)
+            inst = records.lock_instance(s, incident.instance_id)
+            if inst.status not in ("incident", "running"):
+                raise Conflict(f"process instance {inst.id} is {inst.status}")
+            loaded = self._loaded(s, inst)
+            wf = load_state(records.state_of(s, inst.id), loaded.spec, loaded.subprocess_specs, self.script_engine)
+            for task in incidents.errored_tasks(wf):
+                task._set_state(TaskState.READY)
+            inst.status = "running"
+            self._event(s, "incident_retried", inst, inst.case_id, None, who.id, {"incident": incident.id})
+            self._advance(s, inst, loaded, wf, who.id, self.clock.now())
+            if inst.status != "incident":
+                incidents.resolve(self, s, inst, who.id)
+            s.flush()
+            s.refresh(incident)
+            return incidents.incident_dict(incident, inst.key)
 
     @contextmanager
     def _command(self) -> Iterator[Session]:
@@ -498,6 +541,8 @@ class Runtime:
                 records.insert_events(s, s.info["events"])
         for inst, wf in s.info["saved"]:  # committed: these live workflows are now current
             self.workflows.put(inst.id, inst.revision, wf)
+        if "incident" in s.info:  # committed too: now say so
+            raise s.info["incident"]
 
     def _save_cases(self, s: Session) -> None:
         s.flush()

@@ -43,9 +43,10 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import TaskState
 
+from . import incidents, records
 from .clock import Clock
 from .definitions import OVERDUE_MODES, leaf_events
-from .errors import EngineError
+from .errors import EngineError, IncidentOpened
 from .model import ProcessInstance, Task
 
 if TYPE_CHECKING:
@@ -53,10 +54,6 @@ if TYPE_CHECKING:
     from .runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-# A due instance whose timers cannot fire (its process fails) is retried this much later,
-# so one broken case never keeps a runner busy; the failure is in its history.
-RETRY_DELAY = timedelta(minutes=5)
 
 _clock: ContextVar[Clock | None] = ContextVar("gridloop_engine_clock", default=None)
 
@@ -182,7 +179,7 @@ def next_due(wf: BpmnWorkflow) -> datetime | None:
 
 def _due(now: datetime, instance_id: int | None):
     pi = ProcessInstance
-    query = (select(pi.id).where(pi.status == "running", pi.next_timer_at < now)
+    query = (select(pi.id, pi.error).where(pi.status == "running", pi.next_timer_at < now)
              .order_by(pi.next_timer_at).limit(1).with_for_update(skip_locked=True))
     return query.where(pi.id == instance_id) if instance_id is not None else query
 
@@ -202,17 +199,23 @@ def fire_next(rt: Runtime, now: datetime, instance_id: int | None = None) -> int
     claimed = None
     try:
         with rt._command() as s:
-            claimed = s.scalar(_due(now, instance_id))
-            if claimed is None:
+            due = s.execute(_due(now, instance_id)).first()
+            if due is None:
                 return None
+            claimed, failed_before = due
             inst = rt._lock(s, claimed)  # already ours: the runtime's own view of the row
             loaded = rt._loaded(s, inst)
             rt._advance(s, inst, loaded, rt._restore(s, inst, loaded), None, rt.clock.now())
+            if failed_before:  # a later attempt went through: the failures are over
+                s.execute(update(ProcessInstance).where(ProcessInstance.id == claimed).values(error=None))
+                incidents.resolve(rt, s, inst, None)
             if inst.next_timer_at is not None and inst.next_timer_at < now:
                 raise EngineError(f"a timer due at {inst.next_timer_at.isoformat()} did not fire")
             return claimed
     except DBAPIError:
         raise  # the database, not this instance: the caller's next pass retries
+    except IncidentOpened:
+        return claimed  # stored as an incident: done with it until someone retries
     except Exception as exc:  # this instance's process (or our handling of it) failed
         if claimed is None:
             raise
@@ -221,16 +224,18 @@ def fire_next(rt: Runtime, now: datetime, instance_id: int | None = None) -> int
 
 
 def _postpone(rt: Runtime, instance_id: int, exc: Exception) -> None:
-    """Record the failure and retry later; the state is untouched, so the revision stays."""
+    """Record the failure and retry later, backing off, until the attempts run out and the
+    instance becomes an incident (``incidents.timer_failed``); the state is untouched."""
     error = exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
-    log.warning("timers of instance %s failed, retrying in %s: %s", instance_id, RETRY_DELAY, error,
-                exc_info=not isinstance(exc, EngineError))
-    retry_at = rt.clock.now() + RETRY_DELAY
+    log.warning("timers of instance %s failed: %s", instance_id, error, exc_info=not isinstance(exc, EngineError))
     with rt._command() as s:
-        s.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
-                  .values(next_timer_at=retry_at, error=error))
-        case_id = s.scalar(select(ProcessInstance.case_id).where(ProcessInstance.id == instance_id))
-        rt._event(s, "timer_failed", instance_id, case_id, payload={"error": error, "retry_at": retry_at.isoformat()})
+        inst = records.lock_instance(s, instance_id)
+        retry_at = incidents.timer_failed(rt, s, inst, error)
+        if retry_at is not None:
+            s.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
+                      .values(next_timer_at=retry_at, error=error))
+        rt._event(s, "timer_failed", instance_id, inst.case_id,
+                  payload={"error": error, "retry_at": retry_at.isoformat() if retry_at else None})
 
 
 def run_due(rt: Runtime, *, stop: threading.Event | None = None, limit: int | None = None) -> int:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from engine import celery_app, org, supervision, timers
+from engine import celery_app, incidents, org, supervision, timers
 from engine.clock import FrozenClock
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.model import Event, ProcessInstance, Task
@@ -325,10 +325,33 @@ def test_a_timer_whose_branch_fails_is_postponed_and_recorded(runtime, clock, us
         failures = s.scalar(select(func.count()).select_from(Event).where(Event.type == "timer_failed"))
         fired = s.scalar(select(func.count()).select_from(Event).where(Event.type == "timer_fired"))
         task = s.scalar(select(Task.status).where(Task.instance_id == inst.id))
-    assert "missing_name" in row.error and row.next_timer_at == clock.now() + timers.RETRY_DELAY
+    assert "missing_name" in row.error and row.next_timer_at == clock.now() + incidents.TIMER_RETRY_BASE
     assert (failures, fired, task, row.status) == (1, 0, "open", "running")  # nothing of the failed try kept
     clock.advance(minutes=6)
     assert timers.run_due(runtime) == 1
+    with runtime.db.reading() as s:
+        assert [i["attempts"] for i in incidents.incident_list(s, org.actor(s, user_id))[0]] == [2]
+
+
+def test_a_timer_that_keeps_failing_backs_off_then_becomes_an_incident(runtime, clock, user_id):
+    inst = runtime.start_process(user_id, "timer_broken")
+    clock.advance(hours=1, seconds=1)
+    waits = []
+    for _ in range(incidents.MAX_TIMER_ATTEMPTS):
+        assert timers.run_due(runtime) == 1
+        with runtime.db.reading() as s:
+            row = s.get(ProcessInstance, inst.id)
+        if row.status == "running":
+            waits.append(row.next_timer_at - clock.now())
+            clock.set(row.next_timer_at + SECOND)
+    assert waits == [incidents.TIMER_RETRY_BASE * 2 ** n for n in range(incidents.MAX_TIMER_ATTEMPTS - 1)]
+    assert row.status == "incident"
+    clock.advance(days=30)
+    assert timers.run_due(runtime) == 0  # left to a person: no runner takes it again
+    with runtime.db.reading() as s:
+        listed, total = incidents.incident_list(s, org.actor(s, user_id))
+    assert total == 1 and listed[0]["kind"] == "timer" and listed[0]["attempts"] == incidents.MAX_TIMER_ATTEMPTS
+    assert "missing_name" in listed[0]["message"] and listed[0]["process_key"] == "timer_broken"
 
 
 def test_background_worker_thread_fires_when_the_clock_passes_a_limit(loop, clock):
