@@ -241,7 +241,7 @@ class StartInstance(Schema):
 
 class InstanceQuery(PagingQuery):
     key = Str(metadata={"description": "process id (BPMN)"})
-    status = Str(validate=validate.OneOf(["running", "completed"]))
+    status = Str(validate=validate.OneOf(["running", "completed", "incident"]))
 
 
 class InstanceSummary(Schema):
@@ -294,3 +294,30 @@ ErrorDetail = Schema.from_dict({  # from_dict: a field called "fields" must not 
 
 class Error(Schema):
     error = fields.Nested(ErrorDetail)
+
+
+# ------------------------------------------------------------------------------------ incidents
+
+class IncidentQuery(PagingQuery):
+    status = Str(load_default="open", validate=validate.OneOf(["open", "resolved"]))
+    kind = Str(validate=validate.OneOf(["budget", "stuck", "timer"]))
+    instance_id = Int(validate=validate.Range(min=1, max=2**63 - 1))
+
+
+class Incident(Schema):
+    id = Int()
+    instance_id = Int()
+    case_id = Int(allow_none=True)
+    process_key = Str()
+    kind = Str(metadata={"description": "budget: a script went over its CPU-time or memory budget; stuck: "
+                                        "the instance can never move again; timer: its timers kept failing"})
+    element = Str(allow_none=True, metadata={"description": "the BPMN element that failed or waits"})
+    message = Str()
+    status = Str()
+    attempts = Int()
+    created_at = DateTime()
+    updated_at = DateTime()
+    resolved_at = DateTime(allow_none=True)
+
+
+IncidentPage = _page_of(Incident, "IncidentPage")
