@@ -32,7 +32,7 @@ test: install browser
 
 run: install
 	$(BIN)/gridloop setup-demo
-	$(BIN)/gridloop serve --host $(HOST) --port $(PORT)
+	GRIDLOOP_PUBLIC_URL=$${GRIDLOOP_PUBLIC_URL:-http://$(HOST):$(PORT)} $(BIN)/gridloop serve --host $(HOST) --port $(PORT)
 
 bench: install
 	$(BIN)/python bench/engine.py

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("GRIDLOOP_PBKDF2_ROUNDS", "1000")
+os.environ.setdefault("GRIDLOOP_PASSWORD_HASH_PROFILE", "CHEAPEST")
 # Run as a script, this file's folder comes first on sys.path and "engine" would be this file.
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -26,7 +26,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 from datetime import timedelta  # noqa: E402
 
-os.environ.setdefault("GRIDLOOP_PBKDF2_ROUNDS", "1000")  # the demo users are seeded, not benchmarked
+os.environ.setdefault("GRIDLOOP_PASSWORD_HASH_PROFILE", "CHEAPEST")  # the demo users are seeded, not benchmarked
 
 from sqlalchemy import insert, select  # noqa: E402
 from werkzeug.serving import WSGIRequestHandler, make_server  # noqa: E402

@@ -41,7 +41,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 
-os.environ.setdefault("GRIDLOOP_PBKDF2_ROUNDS", "1000")  # the demo users are seeded, not benchmarked
+os.environ.setdefault("GRIDLOOP_PASSWORD_HASH_PROFILE", "CHEAPEST")  # the demo users are seeded, not benchmarked
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from sqlalchemy import create_engine, event, func, inspect, select, text  # noqa: E402

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("GRIDLOOP_PBKDF2_ROUNDS", "1000")
+os.environ.setdefault("GRIDLOOP_PASSWORD_HASH_PROFILE", "CHEAPEST")
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from sqlalchemy import text  # noqa: E402

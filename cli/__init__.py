@@ -59,6 +59,19 @@ def seed_demo() -> None:
     click.echo("demo organisation and users loaded")
 
 
+@main.command("deactivate-user")
+@click.argument("username")
+def deactivate_user(username) -> None:
+    """Lock a user out: she can no longer sign in, and her sessions and API tokens end."""
+    from engine import org
+    try:
+        with _runtime().db.transaction() as s:
+            org.deactivate_user(s, username)
+    except EngineError as exc:
+        _fail(exc)
+    click.echo(f"{username} deactivated; her sessions and tokens are revoked")
+
+
 @main.command()
 @click.argument("key")
 @click.option("--data", default="{}", help="Initial data as a JSON object.")

@@ -10,34 +10,65 @@ import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import bindparam, delete, select
+from argon2 import Parameters, PasswordHasher, profiles
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from .db import Database
 from .errors import InvalidInput, NotFound
 from .model import ApiToken, Department, OrgUnit, Task, User
 
 LEVELS = ("city", "district", "street", "community", "grid")
 ROLES = ("acceptor", "grid_worker", "dept_liaison", "coordinator", "supervisor", "designer", "party_branch")
 TOKEN_LIFETIME = timedelta(days=7)
-# Tests lower this (GRIDLOOP_PBKDF2_ROUNDS) to seed dozens of users quickly; stored hashes
-# carry their own round count, so both kinds verify.
-_PBKDF2_ROUNDS = int(os.environ.get("GRIDLOOP_PBKDF2_ROUNDS", "120000"))
+
+
+def _hasher() -> PasswordHasher:
+    """Argon2id with one of argon2-cffi's parameter profiles (GRIDLOOP_PASSWORD_HASH_PROFILE):
+    RFC 9106's low-memory one by default; tests and benches take CHEAPEST to seed dozens of
+    users quickly. A stored hash carries its own parameters, so hashes of any profile verify."""
+    name = os.environ.get("GRIDLOOP_PASSWORD_HASH_PROFILE", "RFC_9106_LOW_MEMORY")
+    if not name.isupper() or not isinstance(getattr(profiles, name, None), Parameters):
+        choices = ", ".join(n for n in dir(profiles) if n.isupper())
+        raise ValueError(f"GRIDLOOP_PASSWORD_HASH_PROFILE must be one of {choices}, not {name!r}")
+    return PasswordHasher.from_parameters(getattr(profiles, name))
+
+
+_HASHER = _hasher()
+_PBKDF2 = "pbkdf2_sha256$"  # the format before Argon2: pbkdf2_sha256$rounds$salt$hexdigest
 
 
 def hash_password(password: str) -> str:
-    salt = secrets.token_hex(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), _PBKDF2_ROUNDS).hex()
-    return f"pbkdf2_sha256${_PBKDF2_ROUNDS}${salt}${digest}"
+    return _HASHER.hash(password)
 
 
-def check_password(stored: str, password: str) -> bool:
+def verify_password(stored: str, password: str) -> bool:
+    """Whether ``password`` matches ``stored``: an Argon2 hash, or a PBKDF2 one of before."""
+    if stored.startswith(_PBKDF2):
+        try:
+            _scheme, rounds, salt, digest = stored.split("$")
+            candidate = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), int(rounds)).hex()
+        except ValueError:
+            return False
+        return hmac.compare_digest(candidate, digest)
     try:
-        _scheme, rounds, salt, digest = stored.split("$")
-    except ValueError:
+        return _HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
         return False
-    candidate = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), int(rounds)).hex()
-    return hmac.compare_digest(candidate, digest)
+
+
+def needs_rehash(stored: str) -> bool:
+    """An old PBKDF2 hash, or an Argon2 hash with other parameters than the current ones."""
+    return stored.startswith(_PBKDF2) or _HASHER.check_needs_rehash(stored)
+
+
+@cache
+def _dummy_hash() -> str:
+    """What an unknown user name is checked against: a hash of the same cost as a real one."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
@@ -122,10 +153,38 @@ def actor(session: Session, user_id: int | Actor) -> Actor:
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active user with this name and password, else None. An unknown name costs the same
+    hash verification as a known one: the answer's timing does not tell which names exist."""
     user = session.scalars(select(User).where(User.username == username)).first()
-    if user is None or not user.active or not check_password(user.password_hash, password):
+    matches = verify_password(user.password_hash if user is not None else _dummy_hash(), password)
+    return user if matches and user is not None and user.active else None
+
+
+def sign_in(db: Database, username: str, password: str, now: datetime) -> tuple[User, str] | None:
+    """Check the password and issue a token (a bearer token, or the key of an HTML session).
+
+    The slow hash runs outside the write transaction; a hash of an older format or cost is
+    replaced by a current one on the way (unless the password changed meanwhile)."""
+    with db.reading() as s:
+        user = authenticate(s, username, password)
+    if user is None:
         return None
-    return user
+    fresh = hash_password(password) if needs_rehash(user.password_hash) else None
+    with db.transaction() as s:
+        if fresh is not None:
+            s.execute(update(User).where(User.id == user.id, User.password_hash == user.password_hash)
+                      .values(password_hash=fresh))
+        return user, issue_token(s, user, now)
+
+
+def deactivate_user(session: Session, username: str) -> None:
+    """Lock a user out: her HTML sessions and bearer tokens end with her (API processes that
+    resolved a token a moment ago trust it for at most their token cache time)."""
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound(f"user '{username}' not found")
+    user.active = False
+    session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
 
 
 def _token_hash(token: str) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("GRIDLOOP_PBKDF2_ROUNDS", "1000")  # seed dozens of users quickly
+os.environ.setdefault("GRIDLOOP_PASSWORD_HASH_PROFILE", "CHEAPEST")  # seed dozens of users quickly
 from datetime import datetime, timezone
 
 import pytest

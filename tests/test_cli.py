@@ -55,3 +55,17 @@ def test_start_any_process_by_key_with_data(cli):
     assert unknown.exit_code == 1 and "not deployed" in unknown.output
     bad = CliRunner().invoke(main, ["start", "order_wait", "--data", "{nope"])
     assert bad.exit_code == 2 and "not JSON" in bad.output
+
+
+def test_deactivate_user_locks_her_out(cli):
+    from engine import org
+    from engine.db import Database
+    assert cli("seed-demo").exit_code == 0
+    result = cli("deactivate-user", "grid1")
+    assert result.exit_code == 0 and "grid1 deactivated" in result.output
+    db = Database()
+    with db.reading() as s:
+        assert org.authenticate(s, "grid1", "demo") is None and org.authenticate(s, "grid2", "demo") is not None
+    db.dispose()
+    unknown = CliRunner().invoke(main, ["deactivate-user", "nobody"])
+    assert unknown.exit_code == 1 and "user 'nobody' not found" in unknown.output

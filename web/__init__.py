@@ -10,7 +10,8 @@ from flask_wtf.csrf import CSRFProtect
 from engine.db import Database
 from engine.runtime import Runtime
 
-from . import api, auth, cases, designer, errors, feedback, i18n, inbox, incidents, pages, settings
+from . import (api, auth, cases, designer, errors, feedback, i18n, inbox, incidents, pages, security, settings,
+               throttle)
 
 csrf = CSRFProtect()
 
@@ -28,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False  # keep the schemas' field order
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
 
+    security.init_app(app)
     csrf.init_app(app)
     i18n.init_app(app)
     pages.init_app(app)
@@ -35,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     for blueprint in (auth.bp, inbox.bp, cases.bp, feedback.bp, designer.bp, incidents.bp):
         app.register_blueprint(blueprint)
     api.init_app(app, csrf)
+    throttle.init_app(app)
 
     @app.get("/healthz")
     def healthz():

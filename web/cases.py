@@ -11,6 +11,7 @@ from engine.errors import Forbidden, InvalidInput
 from . import schema_forms
 from .i18n import LABELS, pick, t, timeline
 from .pages import current_actor, field_labels, login_required
+from .security import external_url
 from .services import now, reading, report_form, runtime, unit_names
 
 bp = Blueprint("cases", __name__)
@@ -21,7 +22,7 @@ UNIT_EVENTS = ("escalated", "rework", "returned")  # their payloads name the con
 
 def feedback_url(token: str | None) -> str | None:
     """The public page where the reporter scores the result (absolute: it is sent out)."""
-    return url_for("feedback.page", token=token, _external=True) if token else None
+    return external_url("feedback.page", token=token) if token else None
 
 
 @bp.get("/cases")

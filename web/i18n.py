@@ -34,6 +34,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "auth.username": ("用户名", "Username"),
     "auth.password": ("密码", "Password"),
     "auth.failed": ("用户名或密码错误", "Wrong username or password"),
+    "auth.throttled": ("登录失败次数过多，请 {seconds} 秒后再试", "Too many failed sign-ins: try again in {seconds} seconds"),
     "auth.required": ("请先登录", "Please sign in first"),
     "auth.signed_out": ("已退出登录", "Signed out"),
     # inbox

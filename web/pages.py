@@ -15,17 +15,22 @@ from .i18n import label, pick, t
 from .services import case_process_forms, inbox_counts, now, reading
 
 
+SESSION_TOKEN = "token"  # the session cookie's key for the signed-in user's token
+
+
 def current_actor() -> org.Actor | None:
-    """The signed-in user as the engine's Actor, loaded once per request."""
+    """The signed-in user as the engine's Actor, loaded once per request (one query); None
+    when her token was revoked (signed out, deactivated) or expired."""
     if "actor" not in g:
         g.actor = None
-        user_id = session.get("user_id")
-        if user_id is not None:
+        token = session.get(SESSION_TOKEN)
+        if token is not None:
             with reading() as s:
-                try:
-                    g.actor = org.actor(s, user_id)
-                except NotFound:  # deleted or deactivated since signing in
-                    session.pop("user_id", None)
+                found = org.actor_for_token(s, token, now())
+            if found is None:
+                session.pop(SESSION_TOKEN, None)
+            else:
+                g.actor = found[0]
     return g.actor
 
 

@@ -17,21 +17,38 @@ DEFAULTS = {
     # How long a process trusts a bearer token it resolved (a client's burst of requests costs
     # one lookup); also the longest a deactivated user's token keeps working. 0 turns it off.
     "API_TOKEN_CACHE_SECONDS": 5.0,
+    # Absolute links that are sent out (the reporter's feedback link) start with this, never
+    # with the request's Host header; https here also makes the session cookie Secure.
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    # Failed sign-ins (HTML and API together) allowed per account name and per client address.
+    "SIGNIN_LIMIT": "10 per minute",
+    "SIGNIN_ADDRESS_LIMIT": "30 per minute",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_KEY_PREFIX": "gridloop",
+    # Redis unreachable: count in this process's memory meanwhile rather than fail sign-ins.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed.
+    "TRUSTED_PROXIES": 0,
 }
+ENV = {"SECRET_KEY": "GRIDLOOP_SECRET_KEY", "DATABASE_URL": "GRIDLOOP_DATABASE_URL",
+       "PUBLIC_URL": "GRIDLOOP_PUBLIC_URL", "SIGNIN_LIMIT": "GRIDLOOP_SIGNIN_LIMIT",
+       "SIGNIN_ADDRESS_LIMIT": "GRIDLOOP_SIGNIN_ADDRESS_LIMIT",
+       "RATELIMIT_STORAGE_URI": "GRIDLOOP_RATELIMIT_STORAGE_URL"}
+NUMBERS = {"API_TOKEN_CACHE_SECONDS": ("GRIDLOOP_API_TOKEN_CACHE_SECONDS", float, "a number of seconds"),
+           "TRUSTED_PROXIES": ("GRIDLOOP_TRUSTED_PROXIES", int, "a whole number")}
 
 
 def from_env() -> dict:
-    """GRIDLOOP_SECRET_KEY, GRIDLOOP_DATABASE_URL (the engine's Database reads it too) and
-    GRIDLOOP_API_TOKEN_CACHE_SECONDS."""
-    env = {"SECRET_KEY": os.environ.get("GRIDLOOP_SECRET_KEY"),
-           "DATABASE_URL": os.environ.get("GRIDLOOP_DATABASE_URL")}
-    found = {k: v for k, v in env.items() if v}
-    seconds = os.environ.get("GRIDLOOP_API_TOKEN_CACHE_SECONDS")
-    if seconds:
-        try:
-            found["API_TOKEN_CACHE_SECONDS"] = float(seconds)
-        except ValueError:
-            raise ValueError(f"GRIDLOOP_API_TOKEN_CACHE_SECONDS must be a number of seconds, not {seconds!r}") from None
+    """The settings of ENV and NUMBERS that the environment sets (the engine's Database reads
+    GRIDLOOP_DATABASE_URL too)."""
+    found = {key: os.environ[var] for key, var in ENV.items() if os.environ.get(var)}
+    for key, (var, kind, what) in NUMBERS.items():
+        value = os.environ.get(var)
+        if value:
+            try:
+                found[key] = kind(value)
+            except ValueError:
+                raise ValueError(f"{var} must be {what}, not {value!r}") from None
     return found
 
 

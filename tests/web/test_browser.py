@@ -39,6 +39,9 @@ def test_grid_worker_claims_and_completes_a_task_in_chromium(server, api):
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = chromium.new_page(locale="zh-CN", viewport={"width": 1280, "height": 800})
+            blocked = []  # what the Content-Security-Policy refused, as Chromium reports it
+            page.on("console", lambda message: blocked.append(message.text)
+                    if "Content Security Policy" in message.text else None)
             page.goto(f"{server}/inbox/claimable")
             page.fill("#username", "grid1")
             page.fill("#password", "demo")
@@ -61,6 +64,8 @@ def test_grid_worker_claims_and_completes_a_task_in_chromium(server, api):
             expect(page.locator(".timeline")).to_contain_text("」 — 办结")  # "… completed “…” — resolved"
             page.screenshot(path=os.path.join(SCREENSHOTS, "case.png"), full_page=True)
             case_id = int(page.url.rsplit("/", 1)[-1])
+            assert page.evaluate("getComputedStyle(document.querySelector('header.topbar')).display") == "flex"
+            assert blocked == []
         finally:
             chromium.close()
     case = api.case(case_id)

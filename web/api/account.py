@@ -19,13 +19,12 @@ blp = ApiBlueprint("Auth", __name__, url_prefix="/api/v1", description="Tokens a
 @blp.arguments(schemas.TokenRequest)
 @blp.response(200, schemas.Token)
 def token(body):
-    """Exchange username and password for a bearer token (valid for 7 days)."""
-    with reading() as s:  # the slow password hash runs outside any write transaction
-        user = org.authenticate(s, body["username"], body["password"])
-    if user is None:
+    """Exchange username and password for a bearer token (valid for 7 days). Failed attempts
+    are limited per username and per client address (429 with Retry-After)."""
+    signed = org.sign_in(runtime().db, body["username"], body["password"], now())
+    if signed is None:
         raise Unauthorized("wrong username or password")
-    with runtime().db.transaction() as s:
-        issued = org.issue_token(s, user, now())
+    user, issued = signed
     return {"token": issued, "user": queries.user_dict(user)}
 
 
