@@ -49,6 +49,23 @@ def deploy(paths, by) -> None:
         click.echo(f"{r.key} v{r.version} {'deployed' if r.created else 'unchanged'}")
 
 
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+def check(paths, strict) -> None:
+    """Check BPMN/DMN/form files as deploy would, plus the lint rules; no database needed.
+    One line per problem, ``file:line: element: severity: message``; exit 1 on errors."""
+    from engine import definitions, lint
+    try:
+        problems = lint.check(definitions.read_sources(list(paths)))
+    except EngineError as exc:
+        _fail(exc)
+    for problem in problems:
+        click.echo(str(problem))
+    if any(p.severity == "error" or strict for p in problems):
+        sys.exit(1)
+
+
 @main.command("seed-demo")
 def seed_demo() -> None:
     """Load the demo organisation and users (idempotent)."""

@@ -471,9 +471,9 @@ _INSTANCE = (select(ProcessInstance.id, ProcessInstance.key, ProcessDefinition.v
 _INSTANCE_BY_ID = _INSTANCE.where(ProcessInstance.id == bindparam("iid"))
 
 
-def instance_detail(s: Session, actor: Actor, instance_id: int, now: datetime) -> dict[str, Any]:
-    """An instance (without its stored state) with its open tasks and history, if ``actor``
-    may see it: its case is visible to her, or she started it or has a task in it."""
+def visible_instance(s: Session, actor: Actor, instance_id: int):
+    """The instance's summary row if ``actor`` may see it: its case is visible to her, or she
+    started it or has a task in it (designers and supervisors see caseless instances)."""
     inst = s.connection().execute(_INSTANCE_BY_ID, {"iid": instance_id}).first()
     if inst is None:
         raise NotFound(f"process instance {instance_id} not found")
@@ -485,6 +485,13 @@ def instance_detail(s: Session, actor: Actor, instance_id: int, now: datetime) -
                                                  Task.candidate_user_id == actor.id)))
         if not tasks:
             raise Forbidden("this process instance is not yours")
+    return inst
+
+
+def instance_detail(s: Session, actor: Actor, instance_id: int, now: datetime) -> dict[str, Any]:
+    """An instance (without its stored state) with its open tasks and history, if ``actor``
+    may see it: its case is visible to her, or she started it or has a task in it."""
+    inst = visible_instance(s, actor, instance_id)
     return {**inst._asdict(), "open_tasks": open_tasks(s, now, instance_id=instance_id),
             "history": history(s, instance_id=instance_id)}
 

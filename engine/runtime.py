@@ -21,7 +21,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, 
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import TaskState
 
-from . import definitions, forms, incidents, org, readmodel, records, supervision, timers
+from . import definitions, forms, incidents, lint, migration, org, readmodel, records, supervision, timers, versions
 from .clock import Clock
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, IncidentOpened, InvalidInput, NotFound, ProcessError
@@ -93,6 +93,24 @@ class Runtime:
             sources = definitions.read_sources(paths or [WORKFLOWS_DIR])
         with self._command() as s:
             return definitions.deploy(s, sources, by=by, now=self.clock.now())
+
+    def check_files(self, user_id: int, sources: dict[str, bytes]) -> list[lint.Problem]:
+        """What deploy would refuse, and the lint rules' findings (designers only)."""
+        with self.db.reading() as s:
+            versions.check_designer(org.actor(s, user_id))
+            return lint.check(sources, s)
+
+    def deploy_files(self, user_id: int, sources: dict[str, bytes]) -> list[definitions.Deployed]:
+        """A designer deploys files as the CLI does (same checks, same refusals)."""
+        with self.db.reading() as s:
+            who = org.actor(s, user_id)
+            versions.check_designer(who)
+        return self.deploy(sources=sources, by=who.username)
+
+    def migrate(self, user_id: int, key: str, from_version: int, to_version: int,
+                instances: list[int] | None = None, dry_run: bool = True) -> list[dict]:
+        """Move running instances between versions; see :mod:`engine.migration`."""
+        return migration.migrate(self, user_id, key, from_version, to_version, instances, dry_run)
 
     def categories(self, key: str = "closed_loop") -> list[dict]:
         """The case categories of a case process: names from its start form, department and

@@ -69,3 +69,15 @@ def test_deactivate_user_locks_her_out(cli):
     db.dispose()
     unknown = CliRunner().invoke(main, ["deactivate-user", "nobody"])
     assert unknown.exit_code == 1 and "user 'nobody' not found" in unknown.output
+
+
+def test_check_prints_one_line_per_problem_and_fails_on_errors(cli, tmp_path):
+    clean = cli("check", os.path.join(MODELS, "deadlock.bpmn"))
+    assert clean.exit_code == 0 and all(": warning: " in line for line in clean.output.splitlines())
+    assert cli("check", "--strict", os.path.join(MODELS, "deadlock.bpmn")).exit_code == 1
+    broken = tmp_path / "broken.bpmn"
+    with open(os.path.join(MODELS, "deadlock.bpmn"), "rb") as fh:
+        broken.write_bytes(fh.read().replace(b'path == "a"', b'path = = "a"'))
+    result = cli("check", str(broken))
+    assert result.exit_code == 1
+    assert result.output.startswith("broken.bpmn:") and ": choose: error: condition" in result.output

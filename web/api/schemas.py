@@ -321,3 +321,108 @@ class Incident(Schema):
 
 
 IncidentPage = _page_of(Incident, "IncidentPage")
+
+
+# ------------------------------------------------------------------------------------ definitions
+
+class DefinitionSummary(Schema):
+    key = Str()
+    name = Str(allow_none=True)
+    latest_version = Int()
+    versions = Int()
+    running = Int(metadata={"description": "running instances over all versions"})
+    deployed_at = DateTime()
+    case_process = Bool()
+
+
+class DefinitionVersion(Schema):
+    version = Int()
+    name = Str(allow_none=True)
+    content_hash = Str()
+    deployed_at = DateTime()
+    deployed_by = Str(allow_none=True)
+    running = Int()
+
+
+class Files(Schema):
+    files = fields.Dict(keys=Str(validate=validate.Length(min=1, max=200)), values=Str(), required=True,
+                        validate=validate.Length(min=1, max=100),
+                        metadata={"description": "file name -> text: *.bpmn, *.dmn, forms as *.json"})
+
+
+class Problem(Schema):
+    file = Str(allow_none=True)
+    line = Int(allow_none=True)
+    element = Str(allow_none=True)
+    message = Str()
+    severity = Str(metadata={"description": "error: deploy refuses it; warning: it deploys but will go wrong"})
+
+
+class Problems(Schema):
+    problems = fields.List(fields.Nested(Problem))
+
+
+class DeployedVersion(Schema):
+    key = Str()
+    version = Int()
+    created = Bool()
+
+
+class DeployAnswer(Schema):
+    key = Str(metadata={"description": "the first process of the files"})
+    version = Int()
+    deployed = fields.List(fields.Nested(DeployedVersion))
+    warnings = fields.List(fields.Nested(Problem))
+
+
+class DiffQuery(Schema):
+    old = Int(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    new = Int(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+
+
+class ElementRef(Schema):
+    id = Str()
+    type = Str()
+    name = Str(allow_none=True)
+
+
+class ElementChange(ElementRef):
+    changes = fields.Dict(keys=Str(), values=fields.List(fields.Raw(allow_none=True)))
+
+
+class Diff(Schema):
+    added = fields.List(fields.Nested(ElementRef))
+    removed = fields.List(fields.Nested(ElementRef))
+    changed = fields.List(fields.Nested(ElementChange))
+
+
+class MigrateRequest(Schema):
+    from_version = Int(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    to_version = Int(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    instances = fields.List(Int(validate=validate.Range(min=1, max=2**63 - 1)), validate=validate.Length(max=1000))
+    dry_run = Bool(load_default=True)
+
+
+class MigrateResult(Schema):
+    id = Int()
+    ok = Bool()
+    reason = Str(allow_none=True)
+
+
+class MigrateAnswer(Schema):
+    dry_run = Bool()
+    instances = fields.List(fields.Nested(MigrateResult))
+
+
+class ElementState(Schema):
+    state = Str(metadata={"description": "completed | active | overdue | incident"})
+    count = Int(metadata={"description": "how often the element was passed"})
+
+
+class Diagram(Schema):
+    instance_id = Int()
+    key = Str()
+    version = Int()
+    status = Str()
+    xml_url = Str()
+    elements = fields.Dict(keys=Str(), values=fields.Nested(ElementState))

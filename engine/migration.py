@@ -1,0 +1,141 @@
+"""Moving running instances from one version of a process to another.
+
+An instance can move when every element its stored state still refers to (the active ones
+and the few finished ones compaction keeps; not those merely expected to come, which are
+predicted anew from the target's flows) exists in the target version, in the process or
+called process of the same id. A dry run answers that per instance from the stored state's
+JSON (no workflow is restored, nothing is written); a move is one transaction per instance:
+lock it, check again, restore it onto the target version's spec, run it until it waits, store
+it and its read model, and record ``instance_migrated`` in its history.
+"""
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from SpiffWorkflow.task import TaskState
+
+from . import org, records
+from .definitions import definition_id
+from .errors import Conflict, InvalidInput, NotFound
+from .model import ProcessInstance, Task
+from .state import load_state
+from .versions import check_designer
+
+if TYPE_CHECKING:
+    from .definitions import LoadedDefinition
+    from .runtime import Runtime
+
+MAX_INSTANCES = 1000  # per request; a larger move is done in several
+
+
+_NOT_YET = TaskState.PREDICTED_MASK | TaskState.FUTURE
+
+
+def _unpredicted(state_json: str) -> dict:
+    """The stored state without the tasks SpiffWorkflow merely expects to come (FUTURE and
+    predicted): those follow the old version's flows, and are predicted anew on the target."""
+    state = json.loads(state_json)
+    for tree in (state, *state.get("subprocesses", {}).values()):
+        gone = {i for i, t in tree["tasks"].items() if t["state"] & _NOT_YET}
+        tree["tasks"] = {i: t for i, t in tree["tasks"].items() if i not in gone}
+        for task in tree["tasks"].values():
+            task["children"] = [c for c in task["children"] if c not in gone]
+    return state
+
+
+def _predict(wf) -> None:
+    for w in (wf, *wf.subprocesses.values()):
+        for task in list(w.tasks.values()):
+            if task.state & (TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+                task.task_spec._predict(task, mask=TaskState.PREDICTED_MASK | TaskState.DEFINITE_MASK)
+
+
+def blocker(state: dict, target: LoadedDefinition) -> str | None:
+    """Why an instance with this (unpredicted) stored state cannot run on ``target``."""
+    names = set(target.spec.task_specs)
+    for task in state["tasks"].values():
+        if task["task_spec"] not in names:
+            return f"element '{task['task_spec']}' does not exist in version {target.version}"
+    for sub in state.get("subprocesses", {}).values():
+        spec = target.subprocess_specs.get(sub.get("spec"))
+        if spec is None:
+            return f"called process '{sub.get('spec')}' does not exist in version {target.version}"
+        for task in sub["tasks"].values():
+            if task["task_spec"] not in spec.task_specs:
+                return f"element '{task['task_spec']}' of '{sub.get('spec')}' does not exist in version {target.version}"
+    return None
+
+
+def _targets(rt: Runtime, s: Session, key: str, from_version: int, to_version: int):
+    source_id, target_id = definition_id(s, key, from_version), definition_id(s, key, to_version)
+    if source_id is None or target_id is None:
+        missing = from_version if source_id is None else to_version
+        raise NotFound(f"process '{key}' version {missing} not deployed")
+    if source_id == target_id:
+        raise InvalidInput("from and to are the same version", fields={"to_version": "another version"})
+    return source_id, rt.specs.get(s, target_id)
+
+
+def migrate(rt: Runtime, user_id: int, key: str, from_version: int, to_version: int,
+            instances: list[int] | None = None, dry_run: bool = True) -> list[dict[str, Any]]:
+    """Per instance ``{"id", "ok", "reason"}``: whether it can move (dry run) or moved."""
+    if instances is not None and len(instances) > MAX_INSTANCES:
+        raise InvalidInput("too many instances", fields={"instances": f"at most {MAX_INSTANCES}"})
+    with rt.db.reading() as s:
+        check_designer(org.actor(s, user_id))
+        source_id, target = _targets(rt, s, key, from_version, to_version)
+        query = select(ProcessInstance.id).where(ProcessInstance.definition_id == source_id,
+                                                 ProcessInstance.status == "running")
+        if instances is not None:
+            query = query.where(ProcessInstance.id.in_(instances))
+        ids = list(s.scalars(query.order_by(ProcessInstance.id).limit(MAX_INSTANCES)))
+        if dry_run:
+            return [{"id": i, "ok": (reason := blocker(_unpredicted(records.state_of(s, i)), target)) is None,
+                     "reason": reason}
+                    for i in ids] + _not_there(instances, ids, key, from_version)
+    results = [_move(rt, user_id, i, source_id, target, from_version) for i in ids]
+    return results + _not_there(instances, ids, key, from_version)
+
+
+def _not_there(asked: list[int] | None, found: list[int], key: str, version: int) -> list[dict[str, Any]]:
+    return [{"id": i, "ok": False, "reason": f"not a running instance of {key} version {version}"}
+            for i in sorted(set(asked or []) - set(found))]
+
+
+def _move(rt: Runtime, user_id: int, instance_id: int, source_id: int, target: LoadedDefinition,
+          from_version: int) -> dict[str, Any]:
+    try:
+        with rt._command() as s:
+            inst = rt._lock(s, instance_id)
+            if inst.definition_id != source_id:
+                raise Conflict("it moved to another version meanwhile")
+            state = _unpredicted(records.state_of(s, instance_id))
+            reason = blocker(state, target)
+            if reason is not None:
+                return {"id": instance_id, "ok": False, "reason": reason}
+            wf = load_state(json.dumps(state), target.spec, target.subprocess_specs, rt.script_engine)
+            _predict(wf)
+            rt.workflows.take(instance_id, inst.revision)  # the cached one runs on the old spec
+            s.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
+                      .values(definition_id=target.id))
+            inst.definition_id = target.id
+            _rename_open_tasks(s, instance_id, target)
+            rt._event(s, "instance_migrated", inst, inst.case_id, None, user_id,
+                      {"from_version": from_version, "to_version": target.version})
+            rt._advance(s, inst, target, wf, user_id, rt.clock.now())
+            return {"id": instance_id, "ok": True, "reason": None}
+    except Conflict as exc:
+        return {"id": instance_id, "ok": False, "reason": exc.message}
+
+
+def _rename_open_tasks(s: Session, instance_id: int, target: LoadedDefinition) -> None:
+    """Open task rows show the target version's task names."""
+    specs = [target.spec, *target.subprocess_specs.values()]
+    for task_id, element in s.execute(select(Task.id, Task.element_id).where(
+            Task.instance_id == instance_id, Task.status.in_(("open", "claimed")))).all():
+        spec = next((sp.task_specs[element] for sp in specs if element in sp.task_specs), None)
+        if spec is not None and spec.bpmn_name:
+            s.execute(update(Task).where(Task.id == task_id).values(name=spec.bpmn_name))

@@ -1,0 +1,132 @@
+"""Process definitions for designers: list, versions, XML, diff, check, deploy, migrate; and
+the diagram state of an instance for everyone who may see the instance."""
+from __future__ import annotations
+
+from flask import Response, request, url_for
+from marshmallow import ValidationError
+
+from engine import diagram, versions
+from engine.errors import InvalidInput
+
+from ..services import now, reading, runtime
+from . import schemas
+from .core import ApiBlueprint, actor
+
+blp = ApiBlueprint("Definitions", __name__, url_prefix="/api/v1", description="Process definitions and versions")
+
+_SUFFIXES = (".bpmn", ".dmn", ".json")
+
+
+def _sources() -> dict[str, bytes]:
+    """The files of a check or deploy: ``{"files": {name: text}}`` as JSON, or a multipart upload."""
+    if request.files:
+        files = {f.filename: f.read() for f in request.files.getlist("files") if f.filename}
+    else:
+        try:
+            body = schemas.Files().load(request.get_json(silent=True) or {})
+        except ValidationError as exc:
+            raise InvalidInput("bad files", fields={k: "; ".join(map(str, v)) if isinstance(v, list) else str(v)
+                                                   for k, v in exc.messages.items()}) from None
+        files = {name: text.encode("utf-8") for name, text in body["files"].items()}
+    if not files:
+        raise InvalidInput("no files", fields={"files": "at least one .bpmn, .dmn or form .json file"})
+    sources = {}
+    for name, data in files.items():
+        base = name.replace("\\", "/").rsplit("/", 1)[-1]
+        if not base.endswith(_SUFFIXES) or base.startswith("."):
+            raise InvalidInput("unsupported file", fields={"files": f"'{name}': only .bpmn, .dmn and .json"})
+        sources[f"forms/{base}" if base.endswith(".json") else base] = data
+    return sources
+
+
+@blp.route("/definitions")
+@blp.response(200, schemas.DefinitionSummary(many=True))
+def definition_list():
+    """Each deployed process: name, newest version, number of versions, running instances."""
+    with reading() as s:
+        return versions.overview(s, actor())
+
+
+@blp.route("/definitions/<key>/versions")
+@blp.response(200, schemas.DefinitionVersion(many=True))
+def version_list(key):
+    """A process's versions, newest first."""
+    with reading() as s:
+        return versions.versions(s, actor(), key)
+
+
+@blp.route("/definitions/<key>/versions/<int:version>/xml")
+@blp.response(200, {"type": "string"}, content_type="application/xml")
+def version_xml(key, version):
+    """The BPMN file of that version that holds the process."""
+    with reading() as s:
+        name, text = versions.version_xml(s, actor(), key, version)
+    return Response(text, mimetype="application/xml",
+                    headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+@blp.route("/definitions/<key>/diff")
+@blp.arguments(schemas.DiffQuery, location="query")
+@blp.response(200, schemas.Diff)
+def version_diff(query, key):
+    """Elements added, removed or changed between two versions."""
+    with reading() as s:
+        return versions.diff(s, actor(), key, query["old"], query["new"])
+
+
+@blp.route("/definitions/check", methods=["POST"])
+@blp.response(200, schemas.Problems)
+def check():
+    """Deploy's validation and the lint rules, without deploying: every problem with file,
+    line, element and severity."""
+    return {"problems": [p.as_dict() for p in runtime().check_files(actor().id, _sources())]}
+
+
+@blp.route("/definitions", methods=["POST"])
+@blp.response(201, schemas.DeployAnswer)
+@blp.alt_response(200, schema=schemas.DeployAnswer, description="nothing changed: no new version")
+def deploy():
+    """Deploy files: a new version of each process whose content changed (201), or 200 when
+    nothing changed; 400 with the problems when the files have errors."""
+    sources = _sources()
+    problems = runtime().check_files(actor().id, sources)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise InvalidInput(f"{len(errors)} problem(s): {errors[0]}",
+                           fields={"files": "; ".join(str(p) for p in errors[:20])})
+    deployed = runtime().deploy_files(actor().id, sources)
+    answer = {"key": deployed[0].key, "version": deployed[0].version,
+              "deployed": [{"key": d.key, "version": d.version, "created": d.created} for d in deployed],
+              "warnings": [p.as_dict() for p in problems]}
+    return answer, 201 if any(d.created for d in deployed) else 200
+
+
+@blp.route("/definitions/<key>/migrate", methods=["POST"])
+@blp.arguments(schemas.MigrateRequest)
+@blp.response(200, schemas.MigrateAnswer)
+def migrate(body, key):
+    """Move running instances of one version to another (a dry run by default): per instance
+    whether it can move (or moved) and why not."""
+    results = runtime().migrate(actor().id, key, body["from_version"], body["to_version"],
+                                body.get("instances"), body["dry_run"])
+    return {"dry_run": body["dry_run"], "instances": results}
+
+
+@blp.route("/process-instances/<int:instance_id>/diagram")
+@blp.response(200, schemas.Diagram)
+def instance_diagram(instance_id):
+    """The instance's elements as the diagram marks them, and where its version's XML is."""
+    with reading() as s:
+        found = diagram.instance_diagram(s, actor(), instance_id, now())
+    found["xml_url"] = url_for(".instance_xml", instance_id=instance_id)
+    return found
+
+
+@blp.route("/process-instances/<int:instance_id>/xml")
+@blp.response(200, {"type": "string"}, content_type="application/xml")
+def instance_xml(instance_id):
+    """The BPMN of the instance's own version, for whoever may see the instance."""
+    with reading() as s:
+        inst = diagram.visible_instance(s, actor(), instance_id)
+        _, files = versions.sources(s, inst.key, inst.version)
+    return Response(versions.main_file(files, inst.key)[1], mimetype="application/xml")
