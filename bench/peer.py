@@ -18,7 +18,7 @@ import time
 os.environ.setdefault("GRIDLOOP_PASSWORD_HASH_PROFILE", "CHEAPEST")
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy.exc import OperationalError  # noqa: E402
 
 from engine import org  # noqa: E402
 from engine.db import Database  # noqa: E402
@@ -26,8 +26,10 @@ from engine.model import Base  # noqa: E402
 from engine.runtime import Runtime  # noqa: E402
 from web import create_app  # noqa: E402
 
+from bench.scratch_db import scratch_database  # noqa: E402
+
 MODELS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "models")
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"  # the server; the run makes its own database
 PEER = {  # SpiffArena d7678cf, same kind of machine: (SQLite, PostgreSQL)
     "linear_inst_s": (4.91, 3.38), "linear_median": (32.0, 47.4), "linear_p95": (37.7, None),
     "loop": {"1-20": (42.9, 50.6), "~100": (71.3, 77.0), "~200": (119.1, 120.1), "~300": (152.9, 177.3),
@@ -137,7 +139,8 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3, help="runs of --instances; the median run counts")
     parser.add_argument("--loop", type=int, default=1000, help="500, or 1000 to also run the 1000-iteration model")
-    parser.add_argument("--pg", default=os.environ.get("GRIDLOOP_TEST_DATABASE_URL", PG_DEFAULT))
+    parser.add_argument("--pg", default=os.environ.get("GRIDLOOP_BENCH_DATABASE_URL", PG_DEFAULT),
+                        help="a PostgreSQL server (any database on it); the run creates and drops its own")
     parser.add_argument("--no-pg", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -147,17 +150,14 @@ def main() -> None:
         db.dispose()
     if args.no_pg:
         return
-    db = Database(args.pg)
     try:
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    except Exception as exc:  # noqa: BLE001 - the benchmark just says why it skipped
+        with scratch_database(args.pg, "gridloop_bench_peer") as url:
+            db = Database(url)
+            Base.metadata.create_all(db.engine)
+            run(db, "PostgreSQL", 1, args.instances, args.rounds, args.loop)
+            db.dispose()
+    except OperationalError as exc:
         print(f"\n(PostgreSQL at {args.pg} not reachable: {exc.__class__.__name__}; skipped)")
-        return
-    Base.metadata.create_all(db.engine)
-    run(db, "PostgreSQL", 1, args.instances, args.rounds, args.loop)
-    db.dispose()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ but not-due background is bulk-inserted process_instance rows (finished, or wait
 timer in the future): the due-work query reads only that table.
 
     python bench/timers.py [DUE] [STORED]      # defaults 10000 100000; 1M for the ratio
-    GRIDLOOP_BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/gridloop_bench
+    GRIDLOOP_BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres   # the server
+
+The run creates its own database on that server and drops it at the end (bench/scratch_db.py).
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ os.environ.setdefault("GRIDLOOP_PASSWORD_HASH_PROFILE", "CHEAPEST")
 # Run as a script, this file's folder comes first on sys.path and "engine" would be bench/engine.py.
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from sqlalchemy import bindparam, create_engine, delete, func, insert, select, text, update  # noqa: E402
+from sqlalchemy import bindparam, delete, func, insert, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from engine.clock import FrozenClock  # noqa: E402
@@ -35,7 +37,9 @@ from engine.model import Base, Case, Event, MessageWait, ProcessInstance, Task, 
 from engine.runtime import Runtime  # noqa: E402
 from engine.seed import all_grids, seed_demo  # noqa: E402
 
-URL = os.environ.get("GRIDLOOP_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/gridloop_bench")
+from bench.scratch_db import scratch_database  # noqa: E402
+
+URL = os.environ.get("GRIDLOOP_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 GRIDLOOP = os.path.join(os.path.dirname(sys.executable), "gridloop")
 REPORTED = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Shenyang
 BATCH = 1000
@@ -45,17 +49,8 @@ CLAIM = text("SELECT id FROM process_instance WHERE status = 'running' AND next_
              "ORDER BY next_timer_at LIMIT 1 FOR UPDATE SKIP LOCKED")
 
 
-def fresh_database() -> Database:
-    url = make_url(URL)
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": url.database}):
-            conn.execute(text(f'CREATE DATABASE "{url.database}"'))
-    admin.dispose()
-    db = Database(URL)
-    with db.engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+def fresh_database(url: str) -> Database:
+    db = Database(url)
     Base.metadata.create_all(db.engine)
     return db
 
@@ -179,12 +174,17 @@ def check_fired_once(db: Database, instance_ids: list[int]) -> None:
 
 
 def main() -> None:
+    with scratch_database(URL, "gridloop_bench_timers") as url:
+        measure(url)
+
+
+def measure(url: str) -> None:
     due = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     total = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
     big = 10 * total
     print(f"PostgreSQL {make_url(URL).render_as_string(hide_password=True)} -- SQLite admits one writer "
           "at a time, so the worker figures are PostgreSQL's", flush=True)
-    db = fresh_database()
+    db = fresh_database(url)
     template = template_case(db)
     definition_id = template[0]["definition_id"]
     t = time.perf_counter()
