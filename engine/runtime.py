@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator
@@ -29,10 +30,13 @@ from .model import Case, Incident, MessageWait, ProcessInstance, Task, User
 from .records import CaseRecord, Instance
 from .scripting import ScriptBudgetError, make_script_engine
 from .state import WorkflowCache, compact, dump_state, load_state
-from .workcalendar import WorkCalendar
+from .workcalendar import WorkCalendar, parse_limit
 
 WORKFLOWS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "workflows")
 CALENDAR_FILE = os.path.join(WORKFLOWS_DIR, "calendars", "cn.json")
+
+# Deadlines computed by the running command that count days of a year with no published notice.
+_PROVISIONAL: ContextVar[list[dict] | None] = ContextVar("gridloop_provisional_deadlines", default=None)
 
 FEEDBACK_FIELDS = {"contacted": "feedback_contacted", "resolved": "feedback_resolved",
                    "satisfaction": "satisfaction", "comment": "feedback_comment"}
@@ -82,8 +86,18 @@ class Runtime:
         self.script_engine = make_script_engine({"now": self.clock.now, "deadline": self.deadline})
 
     def deadline(self, limit: str, start: datetime | None = None) -> str:
-        """``now()`` (or ``start``) plus a time limit in the working calendar, as ISO 8601."""
-        return self.calendar.add(start or self.clock.now(), limit).isoformat()
+        """``now()`` (or ``start``) plus a time limit in the working calendar, as ISO 8601. A
+        deadline counting days of a year without a published holiday notice is noted, and the
+        command records it in the instance's history (``deadline_provisional``)."""
+        start = start or self.clock.now()
+        parsed = parse_limit(limit)
+        due = self.calendar.add(start, parsed)
+        noted = _PROVISIONAL.get()
+        if noted is not None and parsed.kind != "elapsed":
+            years = self.calendar.provisional_years(start, due)
+            if years:
+                noted.append({"limit": limit, "due": due.isoformat(), "years": years})
+        return due.isoformat()
 
     # ------------------------------------------------------------------ definitions
 
@@ -489,11 +503,17 @@ class Runtime:
             s.info["saved"].append((inst, wf))
 
     def _step(self, s, inst, loaded, wf, actor_id, now) -> None:
+        noted = _PROVISIONAL.set([])
         try:
             fired = timers.run_steps(wf)
         except (SpiffWorkflowException, ScriptBudgetError) as exc:
             self._over_budget(s, inst, exc)
             fired = []
+        finally:
+            provisional = _PROVISIONAL.get()
+            _PROVISIONAL.reset(noted)
+        for note in provisional:
+            self._event(s, "deadline_provisional", inst, inst.case_id, payload=note)
         timers.record(self, s, inst, fired)
         compact(wf)
         inst.state = dump_state(wf)

@@ -24,22 +24,25 @@ time to validate DMN outputs before a process ever runs.
 The calendar data (see ``workflows/calendars/cn.json``) lists, per year,
 public holidays and make-up working days (调休上班), because China's weekend is
 moved around holidays and no rule can compute it: it is published each year by
-the State Council.  For a year missing from the data the calendar falls back
-to plain weekends (check :attr:`WorkCalendar.covered_years` to warn about it).
-
-Standard library only, so the engine, the web layer and deploy-time
-validation can all use it.
+the State Council.  For a year without a published notice the statutory
+holidays come from the ``holidays`` package (lunar festivals computed, for the
+data's ``country``), and deadlines that count days of such a year are
+*provisional*: :meth:`WorkCalendar.provisional_years` says which, and the
+engine records it in the instance's history.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Literal, Mapping
 from zoneinfo import ZoneInfo
+
+import holidays
 
 __all__ = ["Limit", "WorkCalendar", "parse_limit"]
 
@@ -164,7 +167,12 @@ class WorkCalendar:
         if clash:
             raise ValueError(f"dates both holiday and make-up workday: {sorted(map(str, clash))}")
         self.covered_years: tuple[int, ...] = tuple(sorted(int(y) for y in data.get("years", {})))
-        """Years with holiday data; other years use weekends only."""
+        """Years with a published notice; other years are provisional."""
+        self.country: str | None = data.get("country")
+        if self.country is not None and self.country not in holidays.list_supported_countries():
+            raise ValueError(f"country {self.country!r} is not known to the holidays package")
+        self._statutory_years: set[int] = set(self.covered_years)
+        self._lock = threading.Lock()
 
     @classmethod
     def from_file(cls, path: str | Path) -> WorkCalendar:
@@ -179,9 +187,28 @@ class WorkCalendar:
         """
         if isinstance(d, datetime):
             d = (d.astimezone(self.tz) if d.tzinfo else d).date()
+        if d.year not in self._statutory_years:
+            self._load_statutory(d.year)
         if d in self._holidays:
             return False
         return d in self._workdays or d.weekday() not in self.weekend
+
+    def _load_statutory(self, year: int) -> None:
+        """A year without a published notice: the statutory holidays (and any make-up days the
+        package knows) from the ``holidays`` package; plain weekends without a country."""
+        with self._lock:
+            if year in self._statutory_years:
+                return
+            if self.country is not None:
+                days = holidays.country_holidays(self.country, years=year)
+                self._holidays.update((d, name) for d, name in days.items() if d.year == year)
+                self._workdays.update(d for d in getattr(days, "weekend_workdays", ()) if d.year == year)
+            self._statutory_years.add(year)
+
+    def provisional_years(self, start: datetime, end: datetime) -> list[int]:
+        """Years between ``start`` and ``end`` (local dates) that have no published notice."""
+        first, last = start.astimezone(self.tz).year, end.astimezone(self.tz).year
+        return [y for y in range(first, last + 1) if y not in self.covered_years]
 
     def holiday_name(self, d: date) -> str | None:
         """Name of the public holiday on ``d`` (for display), else ``None``."""

@@ -207,15 +207,19 @@ def test_months_error_message_is_clear():
 # -- years not covered ---------------------------------------------------------
 
 
-def test_uncovered_year_falls_back_to_weekends(cal):
+def test_a_year_without_a_notice_uses_the_statutory_holidays(cal):
+    """2027 has no State Council notice in the data: the holidays package supplies New Year
+    and the lunar Spring Festival, and deadlines counting 2027 days are provisional."""
     assert 2027 not in cal.covered_years
-    # 2027-01-01 (Friday) is New Year in reality, but 2027 has no data yet
-    assert cal.is_workday(date(2027, 1, 1))
-    assert not cal.is_workday(date(2027, 1, 2))
-    # Friday 2027-02-05, 3WD -> Wednesday 2027-02-10 (Spring Festival not known)
-    check(cal.add(cst(2027, 2, 5, 10, 0), "3WD"), cst(2027, 2, 10, 10, 0))
-    # crossing from covered 2026 into uncovered 2027: Jan 1 2027 counts as a workday
-    check(cal.add(cst(2026, 12, 31, 10, 0), "1WD"), cst(2027, 1, 1, 10, 0))
+    assert not cal.is_workday(date(2027, 1, 1)) and cal.holiday_name(date(2027, 1, 1))
+    # Monday 2026-12-28 + 5WD: 29, 30, 31 Dec, (1 Jan is New Year), 4, 5 Jan -> Tuesday 2027-01-05
+    due = cal.add(cst(2026, 12, 28, 10, 0), "5WD")
+    check(due, cst(2027, 1, 5, 10, 0))
+    assert cal.provisional_years(cst(2026, 12, 28, 10, 0), due) == [2027]
+    assert cal.provisional_years(cst(2026, 3, 2, 10, 0), cst(2026, 3, 9, 10, 0)) == []
+    # Spring Festival 2027 (eve 5 Feb, 6-10 Feb, lunar): Thursday 4 Feb + 3WD = 11, 12, 15 Feb
+    assert not any(cal.is_workday(date(2027, 2, d)) for d in range(5, 11))
+    check(cal.add(cst(2027, 2, 4, 10, 0), "3WD"), cst(2027, 2, 15, 10, 0))
 
 
 def test_minimal_calendar_without_years():

@@ -181,3 +181,19 @@ def test_instance_diagram_marks_active_and_passed_elements(api, world):
     xml = api.client.get(diagram["xml_url"], headers={"Authorization": f"Bearer {api.token('grid1')}"})
     assert xml.status_code == 200 and 'id="grid_handling"' in xml.get_data(True)
     api.get(f"/process-instances/{instance_id}/diagram", "grid2", status=403)  # another grid's case
+
+
+def test_deadlines_in_a_year_without_a_notice_are_provisional_and_listed(api, world, clock):
+    from datetime import datetime, timezone
+    clock.set(datetime(2026, 12, 28, 2, 0, tzinfo=timezone.utc))  # Monday 10:00 in Shenyang
+    case = api.report("grid1")  # a patrol report: straight to grid handling, 5 working days
+    status = api.get("/calendar", "designer1")
+    assert 2026 in status["published_years"] and 2027 not in status["published_years"]
+    listed = [p for p in status["provisional"] if p["case_id"] == case["id"]]
+    assert listed and all(p["years"] == [2027] for p in listed)
+    assert any(p["due"].startswith("2027-01-") for p in listed)
+    api.get("/calendar", "grid1", status=403)
+    clock.set(datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc))
+    before = len(api.get("/calendar", "designer1")["provisional"])
+    api.report("grid1")
+    assert len(api.get("/calendar", "designer1")["provisional"]) == before  # 2026 is published

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, request, url_for
 from marshmallow import ValidationError
 
-from engine import diagram, versions
+from engine import calendars, diagram, versions
 from engine.errors import InvalidInput
 
 from ..services import now, reading, runtime
@@ -130,3 +130,12 @@ def instance_xml(instance_id):
         inst = diagram.visible_instance(s, actor(), instance_id)
         _, files = versions.sources(s, inst.key, inst.version)
     return Response(versions.main_file(files, inst.key)[1], mimetype="application/xml")
+
+
+@blp.route("/calendar")
+@blp.response(200, schemas.CalendarStatus)
+def calendar():
+    """Designers: the years with a published holiday notice, and the deadlines that were counted
+    provisionally because their year had none."""
+    with reading() as s:
+        return calendars.calendar_status(s, actor(), runtime().calendar)

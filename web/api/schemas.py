@@ -426,3 +426,20 @@ class Diagram(Schema):
     status = Str()
     xml_url = Str()
     elements = fields.Dict(keys=Str(), values=fields.Nested(ElementState))
+
+
+class ProvisionalDeadline(Schema):
+    instance_id = Int()
+    case_id = Int(allow_none=True)
+    at = DateTime()
+    limit = Str()
+    due = Str()
+    years = fields.List(Int())
+
+
+class CalendarStatus(Schema):
+    country = Str(allow_none=True)
+    published_years = fields.List(Int(), metadata={"description": "years with a State Council notice in "
+                                                                  "workflows/calendars/"})
+    provisional = fields.List(fields.Nested(ProvisionalDeadline),
+                              metadata={"description": "deadlines counted on statutory holidays alone, newest first"})
