@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import org, records
+from . import org, queries, records
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .model import Task
+from .queries import Total
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -53,15 +54,23 @@ def urge(rt: Runtime, user_id: int, task_id: str, note: str | None = None) -> Ta
         return task
 
 
-def overdue_tasks(s: Session, actor: org.Actor, now: datetime, limit: int = 200) -> list[Task]:
-    """Open tasks of a supervisor's area that a timer marked overdue or whose due time has
-    passed, oldest deadline first: the supervisor's view of what is being let slip."""
+def overdue_tasks(s: Session, actor: org.Actor, now: datetime, *, category: str | None = None,
+                  stage: str | None = None, grid: str | None = None, page: int = 1, per_page: int = 20
+                  ) -> tuple[list[Task], Total]:
+    """A page of a supervisor's overdue view — open tasks of her area that a timer marked
+    overdue or whose due time has passed, oldest deadline first: what is being let slip —
+    filtered and paged in SQL, with its total (capped like the inbox's)."""
     if not actor.has_role("supervisor"):
         raise Forbidden("only supervisors see the overdue work of their area")
     if not actor.org_path:
-        return []
-    return list(s.scalars(
-        select(Task).where(Task.status.in_(OPEN), Task.org_path >= actor.org_path,
-                           Task.org_path < actor.org_path + "\uffff",
-                           or_(Task.overdue_at.is_not(None), Task.due_at < now))
-        .order_by(Task.due_at.is_(None), Task.due_at, Task.id).limit(limit)))
+        return [], Total(0)
+    where = [Task.status.in_(OPEN), Task.org_path >= actor.org_path, Task.org_path < actor.org_path + "\uffff",
+             or_(Task.overdue_at.is_not(None), Task.due_at < now)]
+    for column, value in ((Task.category, category), (Task.stage, stage), (Task.org_unit_code, grid)):
+        if value:
+            where.append(column == value)
+    cap = queries.COUNT_CAP
+    found = s.scalar(select(func.count()).select_from(select(Task.id).where(*where).limit(cap + 1).subquery()))
+    rows = list(s.scalars(select(Task).where(*where).order_by(Task.due_at.is_(None), Task.due_at, Task.id)
+                          .limit(per_page).offset((max(page, 1) - 1) * per_page)))
+    return rows, Total(min(found, cap), capped=found > cap)

@@ -44,7 +44,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "inbox.title.overdue": ("辖区超期任务", "Overdue tasks in my area"),
     "inbox.overdue_hint": ("已被时限标记超期或已过截止时间的待办任务，截止时间最早的在前。",
                            "Open tasks a time limit marked overdue or whose due time has passed, oldest deadline first."),
-    "inbox.capped": ("仅列出截止时间最早的 {n} 项", "Only the {n} with the oldest deadlines are listed"),
     "inbox.empty": ("没有任务", "No tasks"),
     "inbox.total": ("共 {total} 项", "{total} in all"),
     "filter.category": ("类别", "Category"),

@@ -12,7 +12,7 @@ from engine.errors import InvalidInput
 from . import schema_forms
 from .i18n import LABELS, pick, t, task_name
 from .pages import current_actor, login_required, safe_next
-from .services import OVERDUE_LIMIT, can_urge, now, overdue_inbox, reading, runtime, urges
+from .services import can_urge, now, overdue_inbox, reading, runtime, urges
 
 bp = Blueprint("inbox", __name__)
 PER_PAGE = 20
@@ -31,16 +31,14 @@ def index():
 def inbox(scope: str):
     filters = {name: request.args.get(name, "").strip() or None for name in FILTERS}
     page = max(1, request.args.get("page", 1, type=int))
-    capped = False
     with reading() as s:
         if scope == "overdue":  # the supervisor's view: supervision.overdue_tasks, not an inbox scope
-            items, total, capped = overdue_inbox(s, current_actor(), now(), page=page, per_page=PER_PAGE, **filters)
+            items, total = overdue_inbox(s, current_actor(), now(), page=page, per_page=PER_PAGE, **filters)
         else:
             items, total = queries.inbox(s, current_actor(), scope, now=now(), page=page, per_page=PER_PAGE,
                                          **filters)
     return render_template("inbox.html", active=scope, scope=scope, items=items, total=total, page=page,
-                           pages=max(1, ceil(total / PER_PAGE)), filters=filters, stages=TASK_STAGES,
-                           capped=OVERDUE_LIMIT if capped else None)
+                           pages=max(1, ceil(total / PER_PAGE)), filters=filters, stages=TASK_STAGES)
 
 
 def _task_page(task: dict, values, errors: dict, extras: dict, status: int = 200):

@@ -16,7 +16,6 @@ from engine.model import Case, Event, OrgUnit, Task, User
 from engine.runtime import Runtime
 
 CASE_PROCESS = "closed_loop"  # the process reports start (Runtime.report_case's default)
-OVERDUE_LIMIT = 200  # the supervisor's overdue view lists at most this many (oldest deadline first)
 
 
 def runtime() -> Runtime:
@@ -59,32 +58,18 @@ def task_dicts(s: Session, rows: list[Task], now: datetime) -> list[dict]:
             for t in rows]
 
 
-def overdue_inbox(s: Session, actor: org.Actor, now: datetime, *, category: str | None = None,
-                  stage: str | None = None, grid: str | None = None, page: int = 1, per_page: int = 20
-                  ) -> tuple[list[dict], int, bool]:
-    """A page of the supervisor's overdue view (``supervision.overdue_tasks``: marked overdue
-    by a timer, or past the due time), its total and whether the list was cut at
-    OVERDUE_LIMIT. Filters apply to that list; Forbidden for anyone but a supervisor."""
-    rows = supervision.overdue_tasks(s, actor, now, limit=OVERDUE_LIMIT + 1)
-    capped = len(rows) > OVERDUE_LIMIT
-    rows = [t for t in rows[:OVERDUE_LIMIT]
-            if (not category or t.category == category) and (not stage or t.stage == stage)
-            and (not grid or t.org_unit_code == grid)]
-    start = (max(page, 1) - 1) * per_page
-    return task_dicts(s, rows[start:start + per_page], now), len(rows), capped
-
-
-def overdue_count(s: Session, actor: org.Actor, now: datetime) -> queries.Total:
-    """The overdue view's size: a number, capped at OVERDUE_LIMIT (then it prints "200+")."""
-    found = len(supervision.overdue_tasks(s, actor, now, limit=OVERDUE_LIMIT + 1))
-    return queries.Total(OVERDUE_LIMIT, capped=True) if found > OVERDUE_LIMIT else queries.Total(found)
+def overdue_inbox(s: Session, actor: org.Actor, now: datetime, *, page: int = 1, per_page: int = 20,
+                  **filters) -> tuple[list[dict], queries.Total]:
+    """A page of the supervisor's overdue view (``supervision.overdue_tasks``) as task dicts."""
+    rows, total = supervision.overdue_tasks(s, actor, now, page=page, per_page=per_page, **filters)
+    return task_dicts(s, rows, now), total
 
 
 def inbox_counts(s: Session, actor: org.Actor, now: datetime) -> dict[str, queries.Total]:
     """The size of each inbox scope the actor has (a supervisor's include her overdue view)."""
     counts = queries.inbox_counts(s, actor)
     if actor.has_role("supervisor"):
-        counts["overdue"] = overdue_count(s, actor, now)
+        counts["overdue"] = supervision.overdue_tasks(s, actor, now, per_page=1)[1]
     return counts
 
 

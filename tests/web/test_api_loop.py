@@ -6,7 +6,6 @@ import os
 from urllib.parse import urlsplit
 
 from engine import queries
-from web import services
 
 from ..conftest import MODELS
 from .conftest import GRID1, RESOLVED, SATISFIED
@@ -182,17 +181,15 @@ def test_inbox_totals_say_when_they_stopped_at_the_cap(api, clock, monkeypatch):
     monkeypatch.setattr(queries, "COUNT_CAP", 2)
     page = api.get("/tasks", "grid1", query_string={"scope": "claimable", "per_page": 5})
     assert (page["total"], page["total_capped"], len(page["items"])) == (2, True, 3)
-    monkeypatch.setattr(services, "OVERDUE_LIMIT", 1)
     clock.advance(days=30)  # every acceptance/handling limit has passed
     api.tokens.clear()  # and every token has expired
     overdue = api.get("/tasks", "supervisor1", query_string={"scope": "overdue"})
-    assert (overdue["total"], overdue["total_capped"]) == (1, True)
+    assert (overdue["total"], overdue["total_capped"], len(overdue["items"])) == (2, True, 3)
     assert api.get("/tasks/counts", "grid1") == {"mine": {"count": 0, "capped": False},
                                                  "claimable": {"count": 2, "capped": True}}
     counts = api.get("/tasks/counts", "supervisor1")
-    assert counts["overdue"] == {"count": 1, "capped": True} and counts["area"] == {"count": 2, "capped": True}
+    assert counts["overdue"] == {"count": 2, "capped": True} and counts["area"] == {"count": 2, "capped": True}
     monkeypatch.setattr(queries, "COUNT_CAP", 1000)
-    monkeypatch.setattr(services, "OVERDUE_LIMIT", 200)
     counts = api.get("/tasks/counts", "supervisor1")
     assert counts["overdue"] == {"count": 3, "capped": False} and counts["area"] == {"count": 3, "capped": False}
 
@@ -266,3 +263,17 @@ def test_next_tasks_walk_a_generic_process_to_its_end(api, world):
     api.post("/process-instances", "designer1", json={"key": "Process_lin5"}, status=201)
     assert api.post(f"/tasks/{api.inbox_ids('designer1')[0]}/complete", "grid1", json={"data": {}},
                     status=403)  # not offered to her
+
+
+def test_the_overdue_view_filters_and_pages_in_the_database(api, clock):
+    for category in ("garbage", "garbage", "garbage", "street_light"):
+        api.report("grid1", category=category)
+    clock.advance(days=30)
+    api.tokens.clear()
+    every = api.get("/tasks", "supervisor1", query_string={"scope": "overdue"})
+    garbage = api.get("/tasks", "supervisor1", query_string={"scope": "overdue", "category": "garbage",
+                                                             "per_page": 2, "page": 2})
+    assert every["total"] == 4 and garbage["total"] == 3 and garbage["total_capped"] is False
+    assert len(garbage["items"]) == 1 and garbage["items"][0]["category"] == "garbage"
+    first = api.get("/tasks", "supervisor1", query_string={"scope": "overdue", "category": "garbage", "per_page": 2})
+    assert {t["id"] for t in first["items"]}.isdisjoint({t["id"] for t in garbage["items"]})

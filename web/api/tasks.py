@@ -27,16 +27,14 @@ def _result(task: dict) -> dict:
 def inbox(query):
     """mine: claimed by me; claimable: offered to my role in my area; area: all open (supervisors);
     overdue: open tasks of my area a time limit marked overdue or past their due time
-    (supervisors; the 200 with the oldest deadlines). Soonest deadline first. Counts stop at
-    1000 (``total_capped``)."""
+    (supervisors). Soonest deadline first. Counts stop at 1000 (``total_capped``)."""
     scope, page, per_page = query.pop("scope"), query["page"], query["per_page"]
     with reading() as s:
         if scope == "overdue":
-            items, total, capped = overdue_inbox(s, actor(), now(), **query)
+            items, total = overdue_inbox(s, actor(), now(), **query)
         else:
             items, total = queries.inbox(s, actor(), scope, now=now(), **query)
-            capped = total.capped
-    return {"items": items, "total": total, "total_capped": capped, "page": page, "per_page": per_page}
+    return {"items": items, "total": total, "total_capped": total.capped, "page": page, "per_page": per_page}
 
 
 @blp.route("/tasks/counts")
