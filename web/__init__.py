@@ -39,6 +39,11 @@ def create_app(config: dict | None = None) -> Flask:
     api.init_app(app, csrf)
     throttle.init_app(app)
 
+    @app.get("/favicon.ico")
+    def favicon():
+        """Browsers ask for it on every page: the same icon the pages link."""
+        return app.send_static_file("favicon.svg")
+
     @app.get("/healthz")
     def healthz():
         """Liveness for load balancers; touches nothing."""

@@ -4,26 +4,38 @@ from __future__ import annotations
 
 from math import ceil
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
 from engine import queries, supervision
 from engine.errors import InvalidInput
 
 from . import schema_forms
 from .i18n import LABELS, pick, t, task_name
-from .pages import current_actor, login_required, safe_next
+from .pages import current_actor, login_required, nav_counts, safe_next
 from .services import can_urge, now, overdue_inbox, reading, runtime, urges
 
 bp = Blueprint("inbox", __name__)
 PER_PAGE = 20
 FILTERS = ("category", "stage", "grid")
+LANDING = ("mine", "claimable", "overdue", "area")  # the first tab with work in it
 TASK_STAGES = [code for code in LABELS["stage"] if code not in ("reported", "closed", "rejected")]
 
 
 @bp.get("/")
 @login_required
 def index():
-    return redirect(url_for(".inbox", scope="mine"))
+    """Land where the work is: my claimed tasks if any, else what I may claim, else (for a
+    supervisor) the overdue work of her area, else all of it."""
+    counts = nav_counts()
+    scope = next((sc for sc in LANDING if counts.get(sc)), "mine")
+    return redirect(url_for(".inbox", scope=scope))
+
+
+@bp.get("/inbox/counts")
+@login_required
+def counts():
+    """Each tab's count as shown ("1000+" when capped), for the navigation to refresh itself."""
+    return jsonify({scope: str(total) for scope, total in nav_counts().items()})
 
 
 @bp.get("/inbox/<scope>")

@@ -50,8 +50,8 @@ def test_inbox_lists_claimable_work_by_due_time_with_counts_and_filters(api, gri
     fast = api.report("grid1", category="gas_leak", urgency="emergency", title="Gas smell")
     html = grid1.get("/inbox/claimable", headers=EN).get_data(True)
     assert html.index(fast["number"]) < html.index(slow["number"])  # soonest deadline first
-    assert re.search(r"Claimable\s*<span class=\"count\">2</span>", html)
-    assert re.search(r"My tasks\s*<span class=\"count\">0</span>", html)
+    assert re.search(r"Claimable\s*<span class=\"count\" data-scope=\"claimable\">2</span>", html)
+    assert re.search(r"My tasks\s*<span class=\"count\" data-scope=\"mine\">0</span>", html)
     assert "All in my area" not in html  # supervisors only
     filtered = grid1.get("/inbox/claimable?category=garbage", headers=EN).get_data(True)
     assert slow["number"] in filtered and fast["number"] not in filtered
