@@ -12,7 +12,7 @@ from engine.errors import InvalidInput
 from . import schema_forms
 from .i18n import LABELS, pick, t, task_name
 from .pages import current_actor, login_required, nav_counts, safe_next
-from .services import can_urge, now, overdue_inbox, reading, runtime, urges
+from .services import can_urge, now, overdue_inbox, reading, runtime, urges, with_names
 
 bp = Blueprint("inbox", __name__)
 PER_PAGE = 20
@@ -49,6 +49,7 @@ def inbox(scope: str):
         else:
             items, total = queries.inbox(s, current_actor(), scope, now=now(), page=page, per_page=PER_PAGE,
                                          **filters)
+        items = with_names(s, items)
     return render_template("inbox.html", active=scope, scope=scope, items=items, total=total, page=page,
                            pages=max(1, ceil(total / PER_PAGE)), filters=filters, stages=TASK_STAGES)
 

@@ -58,6 +58,19 @@ def task_dicts(s: Session, rows: list[Task], now: datetime) -> list[dict]:
             for t in rows]
 
 
+def with_names(s: Session, items: list[dict]) -> list[dict]:
+    """Task dicts with the holder's display name and their org unit's names (both languages),
+    for pages that show names where the API gives codes: two batch queries."""
+    usernames = {t["assignee"] for t in items if t.get("assignee")}
+    people = dict(s.execute(select(User.username, User.display_name).where(User.username.in_(usernames))).all()) \
+        if usernames else {}
+    units = unit_names(s, {t["org_unit"] for t in items if t.get("org_unit")})
+    for t in items:
+        t["assignee_name"] = people.get(t.get("assignee"))
+        t["org_unit_name"], t["org_unit_name_en"] = units.get(t.get("org_unit"), (None, None))
+    return items
+
+
 def overdue_inbox(s: Session, actor: org.Actor, now: datetime, *, page: int = 1, per_page: int = 20,
                   **filters) -> tuple[list[dict], queries.Total]:
     """A page of the supervisor's overdue view (``supervision.overdue_tasks``) as task dicts."""

@@ -43,3 +43,16 @@ def test_unclaim_says_where_the_task_goes(api, as_user):
 def test_favicon(browser):
     response = browser.get("/favicon.ico")
     assert response.mimetype == "image/svg+xml" and b"<svg" in response.data
+
+
+def test_inbox_rows_name_the_unit_and_the_holder_in_the_page_language(api, as_user):
+    from .conftest import GRID1
+    api.report("grid1")
+    task = api.get("/tasks", "grid1", query_string={"scope": "claimable"})["items"][0]
+    api.post(f"/tasks/{task['id']}/claim", "grid1")
+    supervisor = as_user("supervisor1")
+    zh = supervisor.get("/inbox/area").get_data(True)
+    assert "民主社区第1网格" in zh and f">{GRID1}<" not in zh and "网格员1号" in zh
+    supervisor.get("/lang/en", status=302)
+    en = supervisor.get("/inbox/area").get_data(True)
+    assert "民主社区第1网格" not in en and "grid 1" in en
