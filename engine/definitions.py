@@ -33,6 +33,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from .errors import DeployError
+from .org import ROLES
 from .model import ProcessDefinition
 from .scripting import ScriptError, check_expression, check_script
 from .state import SERIALIZER
@@ -42,6 +43,7 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 FORM_PROPERTY = "formJsonSchemaFilename"
 START_FORM_PROPERTY = "startFormJsonSchemaFilename"
 EXPRESSION_PROPERTIES = ("candidateOrgUnit", "candidateDepartment", "dueIn", "priority")
+SENDERS_PROPERTY = "senders"  # on a message/signal catch event: the roles that may send it (engine/messaging.py)
 OVERDUE_MODES = ("always", "unclaimed")  # values of a timer's marksOverdue property
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
@@ -268,6 +270,11 @@ def _check_specs(bundle: _Bundle, specs: list, properties: dict[str, str]) -> di
                                   line=bundle.line_of(file, element))
             for name in EXPRESSION_PROPERTIES:
                 check(props.get(name), f"property {name}")
+            unknown = [r for r in senders_of(ts) or () if r not in ROLES]
+            if unknown:
+                raise DeployError(f"property {SENDERS_PROPERTY} names unknown roles: {', '.join(unknown)} "
+                                  f"(roles: {', '.join(ROLES)})", file=file, element=element,
+                                  line=bundle.line_of(file, element))
             if props.get(FORM_PROPERTY):
                 need_form(props[FORM_PROPERTY], file, element)
     return forms
@@ -349,6 +356,13 @@ def decision_with_output(loaded: LoadedDefinition, output: str):
     return None
 
 
+def senders_of(task_spec) -> tuple[str, ...] | None:
+    """The roles a catch event's ``senders`` property names (comma or space separated), or
+    None when it has none (then the default applies: see :func:`org.may_send`)."""
+    value = (getattr(task_spec, "extensions", None) or {}).get("properties", {}).get(SENDERS_PROPERTY)
+    return None if value is None else tuple(r for r in value.replace(",", " ").split() if r)
+
+
 def leaf_events(definition) -> list:
     """The simple event definitions inside a (possibly multiple / event-gateway) definition."""
     if definition is None:
@@ -356,6 +370,17 @@ def leaf_events(definition) -> list:
     if isinstance(definition, MultipleEventDefinition):
         return [leaf for d in definition.event_definitions for leaf in leaf_events(d)]
     return [definition]
+
+
+@dataclass(frozen=True)
+class Catcher:
+    """An element that catches a message or signal: its message's correlation properties
+    (retrieval expressions), who may send it, whether it starts the process."""
+
+    element: str
+    correlation_properties: tuple
+    senders: tuple[str, ...] | None
+    starts: bool
 
 
 @dataclass
@@ -376,6 +401,23 @@ class LoadedDefinition:
         return any(isinstance(d, (MessageEventDefinition, SignalEventDefinition))
                    for spec in (self.spec, *self.subprocess_specs.values()) for ts in spec.task_specs.values()
                    for d in leaf_events(getattr(ts, "event_definition", None)))
+
+    @cached_property
+    def catchers(self) -> dict[tuple[str, str], list[Catcher]]:
+        """(kind, name) -> each element of its specs that catches that message or signal."""
+        found: dict[tuple[str, str], list[Catcher]] = {}
+        starts = set(self.spec.bpmn_start_events) if hasattr(self.spec, "bpmn_start_events") else set()
+        for spec in (self.spec, *self.subprocess_specs.values()):
+            for ts in spec.task_specs.values():
+                for d in leaf_events(getattr(ts, "event_definition", None)):
+                    kind = "message" if isinstance(d, MessageEventDefinition) else \
+                        "signal" if isinstance(d, SignalEventDefinition) else None
+                    if kind is None or not isinstance(ts, CatchingEvent):
+                        continue
+                    found.setdefault((kind, d.name), []).append(Catcher(
+                        ts.bpmn_id or ts.name, tuple(getattr(d, "correlation_properties", ())), senders_of(ts),
+                        ts in starts))
+        return found
 
     @property
     def is_case_process(self) -> bool:

@@ -262,3 +262,13 @@ def add_user(session: Session, username: str, password: str, roles: list[str], *
                 roles=list(roles), org_unit=org_unit, department=department)
     session.add(user)
     return user
+
+
+# Who may send a message or signal (engine/messaging.py): the roles a catch event's
+# ``senders`` property names, designers when it names none; the engine itself (an instance's
+# throw, a command run without a user) always.
+DEFAULT_SENDERS = ("designer",)
+
+
+def may_send(actor: Actor | None, senders: tuple[str, ...] | None) -> bool:
+    return actor is None or any(actor.has_role(role) for role in (senders if senders is not None else DEFAULT_SENDERS))

@@ -6,10 +6,11 @@ messages and signals an instance waits for. Reads query these; none restores a w
 """
 from __future__ import annotations
 
+import json
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, false, func, insert, select, type_coerce, update
+from sqlalchemy import delete, false, func, insert, or_, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -140,18 +141,40 @@ def sync_case(rt: Runtime, s: Session, inst: Instance, wf: BpmnWorkflow, ready: 
 
 def waits(wf: BpmnWorkflow) -> list[tuple[str, str, dict]]:
     """(kind, name, correlation values) of each message or signal the workflow waits for;
-    the values are the waiting task's scalar data."""
+    the values are the waiting task's scalar data, and for a message its BPMN correlation
+    (:func:`bpmn_correlation`)."""
     found = []
     for task in wf.event_manager.tasks.values():
         if task.state != TaskState.WAITING:
             continue
-        values = {k: v for k, v in task.data.items() if isinstance(v, (str, int, float, bool)) and len(str(v)) <= 200}
+        values = task_values(task)
         for definition in definitions.leaf_events(task.task_spec.event_definition):
-            kind = "message" if isinstance(definition, MessageEventDefinition) else \
-                "signal" if isinstance(definition, SignalEventDefinition) else None
-            if kind:
-                found.append((kind, definition.name, values))
+            if isinstance(definition, MessageEventDefinition):
+                found.append(("message", definition.name, {**values, **bpmn_correlation(task, definition)}))
+            elif isinstance(definition, SignalEventDefinition):
+                found.append(("signal", definition.name, values))
     return found
+
+
+def task_values(task) -> dict:
+    """A waiting task's data a sender may correlate on: its scalar values."""
+    return {k: v for k, v in task.data.items() if isinstance(v, (str, int, float, bool)) and len(str(v)) <= 200}
+
+
+def bpmn_correlation(task, definition) -> dict:
+    """What a message wait records of BPMN correlation (SpiffWorkflow's rule): a message whose
+    definition has correlation properties, once its (sub)process holds correlation values,
+    catches only messages that share one key's values: ``{"@keys": values}``; any other wait
+    catches whatever comes: ``{"@any": true}``. Neither is a variable name, so neither clashes
+    with the task data beside them."""
+    values = task.workflow.correlations
+    if definition.correlation_properties and values:
+        try:
+            json.dumps(values)
+        except (TypeError, ValueError):
+            return {"@any": True}  # not storable: found as a catch-all, the workflow decides
+        return {"@keys": values}
+    return {"@any": True}
 
 
 def matches(values: dict, correlation: dict) -> bool:
@@ -182,6 +205,19 @@ def correlated(s: Session, correlation: dict) -> list:
     if s.get_bind().dialect.name == "postgresql":
         return [type_coerce(MessageWait.correlation, JSONB).contains(correlation)]
     return [func.json_extract(MessageWait.correlation, f"$.{k}") == v for k, v in correlation.items()]
+
+
+def keyed(s: Session, candidates: list[tuple[str, dict]]) -> list:
+    """Conditions finding the message waits that may catch a message with these BPMN
+    correlation values ((key, {property: value}) pairs): those that catch anything, and those
+    sharing one key's values. Indexed containment on PostgreSQL; on SQLite only keyed or
+    not (Python decides)."""
+    if s.get_bind().dialect.name == "postgresql":
+        column = type_coerce(MessageWait.correlation, JSONB)
+        return [or_(column.contains({"@any": True}), *(column.contains({"@keys": {k: v}}) for k, v in candidates))]
+    if not candidates:
+        return [func.json_extract(MessageWait.correlation, '$."@any"') == 1]
+    return []
 
 
 def _current_data(wf: BpmnWorkflow, ready) -> dict:

@@ -16,17 +16,16 @@ from uuid import UUID
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import TaskState
 
-from . import definitions, forms, incidents, lint, migration, org, readmodel, records, supervision, timers, versions
+from . import (definitions, forms, incidents, lint, messaging, migration, org, readmodel, records, supervision,
+               timers, versions)
 from .clock import Clock
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, IncidentOpened, InvalidInput, NotFound, ProcessError
-from .model import Case, Incident, MessageWait, ProcessInstance, Task, User
+from .model import Case, Incident, ProcessInstance, Task, User
 from .records import CaseRecord, Instance
 from .scripting import ScriptBudgetError, make_script_engine
 from .state import WorkflowCache, compact, dump_state, load_state
@@ -359,55 +358,16 @@ class Runtime:
 
     # ------------------------------------------------------------------ messages and signals
 
-    def send_message(self, user_id: int | None, name: str, correlation: dict | None = None,
-                     payload: dict | None = None) -> list[int]:
-        """Deliver a BPMN message to every instance waiting for ``name`` whose data matches
-        ``correlation`` (variable -> value); NotFound when none waits."""
-        return self._deliver(user_id, "message", name, correlation or {}, payload or {})
+    def send_message(self, user_id, name: str, correlation: dict | None = None, payload: dict | None = None,
+                     instance_id: int | None = None) -> messaging.Delivered:
+        """Deliver a BPMN message to the waiting instances it correlates with (``correlation``:
+        variable -> value, and/or the message's correlation properties in ``payload``), or
+        start the processes it starts; see :mod:`engine.messaging`."""
+        return messaging.send(self, user_id, "message", name, correlation or {}, payload or {}, instance_id)
 
-    def send_signal(self, user_id: int | None, name: str, payload: dict | None = None) -> list[int]:
+    def send_signal(self, user_id, name: str, payload: dict | None = None) -> messaging.Delivered:
         """Broadcast a BPMN signal to every instance waiting for it."""
-        return self._deliver(user_id, "signal", name, {}, payload or {})
-
-    def _deliver(self, user_id, kind: str, name: str, correlation: dict, payload: dict) -> list[int]:
-        if not isinstance(correlation, dict) or not isinstance(payload, dict):
-            raise InvalidInput("correlation and payload must be JSON objects")
-        bad_keys = [k for k in correlation if not k.isidentifier()]
-        if bad_keys:
-            raise InvalidInput(f"correlation keys are process variable names, not {bad_keys}",
-                               fields={"correlation": "keys must be variable names"})
-        with self._command() as s:
-            waits = s.execute(select(MessageWait.instance_id, MessageWait.correlation).where(
-                MessageWait.name == name, MessageWait.kind == kind, *readmodel.correlated(s, correlation))).all()
-            targets = sorted({iid for iid, values in waits  # the database narrowed; Python decides
-                              if readmodel.matches(values, correlation)})
-            now = self.clock.now()
-            event_class = MessageEventDefinition if kind == "message" else SignalEventDefinition
-            delivered = []
-            for instance_id in targets:
-                inst = self._lock(s, instance_id)
-                loaded = self._loaded(s, inst)
-                wf = self._restore(s, inst, loaded)
-                if self._catch_up(s, inst, loaded, wf) and not any(
-                        (k, n) == (kind, name) and readmodel.matches(values, correlation)
-                        for k, n, values in readmodel.waits(wf)):
-                    continue  # a time limit came first: it no longer waits for this
-                delivered.append(instance_id)
-                try:
-                    event = BpmnEvent(event_class(name), payload=payload)
-                    if kind == "signal":
-                        wf.catch(event)
-                    else:
-                        wf.send_event(event)
-                except SpiffWorkflowException as exc:
-                    raise ProcessError(f"instance {instance_id} could not take {kind} '{name}': {exc}") from None
-                self._event(s, f"{kind}_received", inst, inst.case_id, None, user_id,
-                            {"name": name, "correlation": correlation, "payload": payload})
-                self._advance(s, inst, loaded, wf, user_id, now)
-            if not delivered:
-                raise NotFound(f"no process instance is waiting for {kind} '{name}'"
-                               + (f" with {correlation}" if correlation else ""))
-            return delivered
+        return messaging.send(self, user_id, "signal", name, {}, payload or {})
 
     # ------------------------------------------------------------------ helpers
 
@@ -500,7 +460,7 @@ class Runtime:
             raise Conflict("the case was changed by another command at the same time; retry")
         s.flush()
         if inst.status == "running":
-            s.info["saved"].append((inst, wf))
+            s.info["saved"][inst.id] = (inst, wf)
 
     def _step(self, s, inst, loaded, wf, actor_id, now) -> None:
         noted = _PROVISIONAL.set([])
@@ -515,6 +475,8 @@ class Runtime:
         for note in provisional:
             self._event(s, "deadline_provisional", inst, inst.case_id, payload=note)
         timers.record(self, s, inst, fired)
+        if wf.bpmn_events:  # thrown and not caught inside: for other instances (engine/messaging.py)
+            s.info["thrown"].extend((inst, actor_id, event) for event in wf.get_events())
         compact(wf)
         inst.state = dump_state(wf)
         ready = wf.get_tasks(state=TaskState.READY, manual=True)
@@ -572,12 +534,14 @@ class Runtime:
     def _command(self) -> Iterator[Session]:
         """One command's transaction; its history events are written in one batch at the end."""
         with self.db.transaction() as s, timers.engine_clock(self.clock):
-            s.info.update(events=[], saved=[], done=set(), open={}, open_rows={})
+            s.info.update(events=[], saved={}, done=set(), open={}, open_rows={}, thrown=[])
             yield s
+            if s.info["thrown"]:
+                messaging.dispatch(self, s)
             self._save_cases(s)
             if s.info["events"]:
                 records.insert_events(s, s.info["events"])
-        for inst, wf in s.info["saved"]:  # committed: these live workflows are now current
+        for inst, wf in s.info["saved"].values():  # committed: these live workflows are now current
             self.workflows.put(inst.id, inst.revision, wf)
         if "incident" in s.info:  # committed too: now say so
             raise s.info["incident"]

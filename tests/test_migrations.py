@@ -60,7 +60,8 @@ def test_processes_starting_at_once_upgrade_the_schema_once(any_db):
 
 
 def test_upgrading_keeps_waiting_messages_and_makes_them_findable(pg_db):
-    """The correlation migration converts stored rows in place (PostgreSQL: JSON to JSONB)."""
+    """The correlation migrations convert stored rows in place (PostgreSQL: JSON to JSONB, then
+    marked as catching any BPMN correlation)."""
     with pg_db.engine.begin() as conn:
         Base.metadata.drop_all(conn)
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
@@ -74,5 +75,5 @@ def test_upgrading_keeps_waiting_messages_and_makes_them_findable(pg_db):
     pg_db.create_schema()
     with pg_db.engine.connect() as conn:
         found = conn.execute(text("SELECT correlation FROM message_wait WHERE correlation @> CAST(:c AS JSONB)"),
-                             {"c": '{"order_no": "A-1"}'}).scalars().all()
-    assert found == [{"order_no": "A-1", "n": 2}]
+                             {"c": '{"order_no": "A-1", "@any": true}'}).scalars().all()
+    assert found == [{"order_no": "A-1", "n": 2, "@any": True}]  # a message wait of before: catches any
