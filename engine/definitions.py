@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
@@ -260,6 +261,11 @@ def _check_specs(bundle: _Bundle, specs: list, properties: dict[str, str]) -> di
                 definition = getattr(ts, "event_definition", None)
                 if isinstance(definition, TimerEventDefinition):
                     check(definition.expression, "timer expression")
+            for d in leaf_events(getattr(ts, "event_definition", None)):
+                if isinstance(d, (MessageEventDefinition, SignalEventDefinition)):
+                    check(getattr(d, "expression", None), "payload expression")
+                    for prop in (*getattr(d, "correlation_properties", ()), *getattr(d, "process_correlations", ())):
+                        check(prop.retrieval_expression, f"correlation property '{prop.name}'")
             engine = getattr(ts, "dmnEngine", None)
             if engine is not None:
                 _check_decision(engine.decision_table, check)
@@ -356,9 +362,12 @@ def decision_with_output(loaded: LoadedDefinition, output: str):
     return None
 
 
-def senders_of(task_spec) -> tuple[str, ...] | None:
-    """The roles a catch event's ``senders`` property names (comma or space separated), or
-    None when it has none (then the default applies: see :func:`org.may_send`)."""
+def senders_of(task_spec, definition=None) -> tuple[str, ...] | None:
+    """The roles the ``senders`` property of the element catching ``definition`` names (comma
+    or space separated), or None when it has none (then the default applies: see
+    :func:`org.may_send`). An event-based gateway catches for the events after it."""
+    if definition is not None and isinstance(task_spec, EventBasedGateway):
+        task_spec = task_spec.outputs[task_spec.event_definition.event_definitions.index(definition)]
     value = (getattr(task_spec, "extensions", None) or {}).get("properties", {}).get(SENDERS_PROPERTY)
     return None if value is None else tuple(r for r in value.replace(",", " ").split() if r)
 
@@ -415,7 +424,7 @@ class LoadedDefinition:
                     if kind is None or not isinstance(ts, CatchingEvent):
                         continue
                     found.setdefault((kind, d.name), []).append(Catcher(
-                        ts.bpmn_id or ts.name, tuple(getattr(d, "correlation_properties", ())), senders_of(ts),
+                        ts.bpmn_id or ts.name, tuple(getattr(d, "correlation_properties", ())), senders_of(ts, d),
                         ts in starts))
         return found
 

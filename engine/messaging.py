@@ -155,13 +155,13 @@ def _offer(rt: Runtime, s: Session, instance_id: int, kind: str, name: str, payl
                 correlations_from(rt, d.correlation_properties, payload)
             event = BpmnEvent(d, payload=payload, correlations=keys)
             if task.task_spec.catches(task, event):
-                catching.append((task, event))
+                catching.append((task, d, event))
                 break
     if not catching:
         return False
-    if not all(org.may_send(actor, definitions.senders_of(task.task_spec)) for task, _event in catching):
+    if not all(org.may_send(actor, definitions.senders_of(task.task_spec, d)) for task, d, _event in catching):
         raise Forbidden(f"you may not send {kind} '{name}' to process instance {instance_id}")
-    event = catching[0][1]
+    event = catching[0][2]
     try:
         if kind == "message":
             wf.send_event(event)

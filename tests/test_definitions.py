@@ -169,3 +169,23 @@ def test_a_mistyped_overdue_mode_on_a_timer_is_refused():
     sources["closed_loop.bpmn"] = sources["closed_loop.bpmn"].replace(b'value="unclaimed"', b'value="unclamed"', 1)
     err = deploy_error(sources)
     assert err.file == "closed_loop.bpmn" and "marksOverdue" in err.message and err.line
+
+
+def test_senders_must_be_known_roles_and_correlation_expressions_must_compile():
+    def catch(senders: str, retrieval: str) -> bytes:
+        body = flow(f'<bpmn:intermediateCatchEvent id="wait"><bpmn:extensionElements><spiffworkflow:properties>'
+                    f'<spiffworkflow:property name="senders" value="{senders}"/></spiffworkflow:properties>'
+                    f'</bpmn:extensionElements><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>fz</bpmn:outgoing>'
+                    f'<bpmn:messageEventDefinition id="wd" messageRef="m"/></bpmn:intermediateCatchEvent>\n'
+                    f'<bpmn:sequenceFlow id="fz" sourceRef="wait" targetRef="end"/>', "wait")
+        return bpmn(body).replace(b"</bpmn:definitions>", (
+            f'<bpmn:message id="m" name="paid"/><bpmn:correlationProperty id="ref" name="ref">'
+            f'<bpmn:correlationPropertyRetrievalExpression messageRef="m"><bpmn:messagePath>{retrieval}'
+            f'</bpmn:messagePath></bpmn:correlationPropertyRetrievalExpression></bpmn:correlationProperty>'
+            f'</bpmn:definitions>').encode())
+
+    assert definitions.compile_sources({"ok.bpmn": catch("coordinator, acceptor", "reference")})
+    err = deploy_error({"roles.bpmn": catch("coordinator, everyone", "reference")})
+    assert (err.element, err.file) == ("wait", "roles.bpmn") and "unknown roles: everyone" in err.message
+    err = deploy_error({"expr.bpmn": catch("acceptor", "reference.__class__")})
+    assert err.element == "wait" and "correlation property 'ref'" in err.message

@@ -200,12 +200,14 @@ def test_senders_find_waiting_instances_through_the_correlation_index(pg_db, clo
     assert "ix_message_wait_correlation" in plan, plan
 
 
-def test_message_without_correlation_reaches_every_waiting_instance(runtime, users):
+def test_a_message_without_correlation_is_refused_not_broadcast(runtime, users):
     runtime.deploy(sources=_model("message_wait.bpmn"))
     ids = [runtime.start_process(users[0], "order_wait", {"order_no": n}).id for n in ("1", "2")]
-    assert runtime.send_message(users[0], "order_confirmed", {}, {}) == ids
-    with pytest.raises(NotFound):
+    with pytest.raises(InvalidInput, match="correlation") as refused:
         runtime.send_message(users[0], "order_confirmed", {}, {})
+    assert refused.value.fields == {"correlation": "must name at least one variable"}
+    assert runtime.send_message(users[0], "order_confirmed", {}, {}, instance_id=ids[1]) == [ids[1]]
+    assert open_task(runtime, ids[0]) is None and open_task(runtime, ids[1]).name == "Review confirmation"
 
 
 def test_signal_reaches_every_waiting_instance(runtime, users):

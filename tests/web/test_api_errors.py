@@ -203,12 +203,12 @@ def test_process_instances_messages_and_signals(api, world):
                     status=404)["error"]["code"] == "not_found"
     reached = api.post("/messages", "designer1", json={"name": "order_confirmed", "correlation": {"order_no": "B-2"},
                                                        "payload": {"ok": True}})
-    assert reached == {"instances": [b["id"]]}
+    assert reached == {"instances": [b["id"]], "started": []}
     review = api.get(f"/process-instances/{b['id']}", "designer1")["open_tasks"]
     assert [t["name"] for t in review] == ["Review confirmation"]
     assert api.inbox_ids("designer1") == [review[0]["id"]]  # a lane-less task is its initiator's
 
-    assert api.post("/signals", "designer1", json={"name": "withdrawn"}) == {"instances": [a["id"]]}
+    assert api.post("/signals", "designer1", json={"name": "withdrawn"}) == {"instances": [a["id"]], "started": []}
     assert api.get(f"/process-instances/{a['id']}", "designer1")["status"] == "completed"
     done = api.get("/process-instances", "designer1", query_string={"key": "order_wait", "status": "completed"})
     assert [i["id"] for i in done["items"]] == [a["id"]] and done["items"][0]["ended_at"]

@@ -54,13 +54,18 @@ def instance(instance_id):
 @blp.arguments(schemas.Message)
 @blp.response(200, schemas.Delivered)
 def message(body):
-    """Deliver a message to the instances waiting for it with matching correlation (404 if none)."""
-    return {"instances": runtime().send_message(actor().id, body["name"], body["correlation"], body["payload"])}
+    """Deliver a message to the instances waiting for it with matching correlation, or start the
+    processes whose start event catches it (404 if none; 400 if it names no correlation and
+    starts nothing; 403 if the catching element's ``senders`` do not include you)."""
+    sent = runtime().send_message(actor(), body["name"], body["correlation"], body["payload"],
+                                  body.get("instance_id"))
+    return {"instances": list(sent), "started": sent.started}
 
 
 @blp.route("/signals", methods=["POST"])
 @blp.arguments(schemas.Signal)
 @blp.response(200, schemas.Delivered)
 def signal(body):
-    """Broadcast a signal to every instance waiting for it."""
-    return {"instances": runtime().send_signal(actor().id, body["name"], body["payload"])}
+    """Broadcast a signal to every instance waiting for it (403 if its ``senders`` do not include you)."""
+    sent = runtime().send_signal(actor(), body["name"], body["payload"])
+    return {"instances": list(sent), "started": sent.started}

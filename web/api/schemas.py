@@ -270,8 +270,11 @@ class Instance(StartedInstance):
 
 class Message(Schema):
     name = Str(required=True)
-    correlation = fields.Dict(load_default=dict)
+    correlation = fields.Dict(load_default=dict, metadata={
+        "description": "variable -> value the waiting instance's data must hold; may be empty when the payload "
+                       "carries the message's BPMN correlation properties, or the message starts a process"})
     payload = fields.Dict(load_default=dict)
+    instance_id = Int(metadata={"description": "deliver only to this waiting instance"})
 
 
 class Signal(Schema):
@@ -281,6 +284,7 @@ class Signal(Schema):
 
 class Delivered(Schema):
     instances = fields.List(Int(), metadata={"description": "ids of the process instances reached"})
+    started = fields.List(Int(), metadata={"description": "those of them the message started"})
 
 
 # ------------------------------------------------------------------------------------ errors
