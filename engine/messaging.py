@@ -24,6 +24,7 @@ has none); the engine itself (a throw) always may.
 from __future__ import annotations
 
 import json
+from copy import deepcopy
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -82,10 +83,10 @@ def send(rt: Runtime, who, kind: str, name: str, correlation: dict, payload: dic
             targets = sorted({iid for iid, values in s.execute(query)  # the database narrowed; Python decides
                               if readmodel.matches(values, correlation)})
             reached = [iid for iid in targets
-                       if _offer(rt, s, iid, kind, name, payload, None, correlation, actor, who_id(actor))]
+                       if _offer(rt, s, iid, kind, name, payload, None, correlation, actor, _id_of(actor))]
         started = []
         if kind == "message" and not reached and instance_id is None:
-            started = _start(rt, s, name, payload, None, actor, who_id(actor))
+            started = _start(rt, s, name, payload, None, actor, _id_of(actor))
             if not started and uncorrelated:
                 raise InvalidInput(f"message '{name}' starts no process: say which instances it is for with a "
                                    "correlation (or a payload carrying its correlation properties)",
@@ -97,7 +98,7 @@ def send(rt: Runtime, who, kind: str, name: str, correlation: dict, payload: dic
         return Delivered(reached + started, started)
 
 
-def who_id(actor: org.Actor | None) -> int | None:
+def _id_of(actor: org.Actor | None) -> int | None:
     return actor.id if actor is not None else None
 
 
@@ -162,6 +163,7 @@ def _offer(rt: Runtime, s: Session, instance_id: int, kind: str, name: str, payl
     if not all(org.may_send(actor, definitions.senders_of(task.task_spec, d)) for task, d, _event in catching):
         raise Forbidden(f"you may not send {kind} '{name}' to process instance {instance_id}")
     event = catching[0][2]
+    event.payload = deepcopy(payload)  # the receiver's own copy (a thrower's payload is its data)
     try:
         if kind == "message":
             wf.send_event(event)

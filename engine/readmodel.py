@@ -186,7 +186,8 @@ def sync_waits(s: Session, inst: Instance, wf: BpmnWorkflow) -> None:
     wanted = waits(wf)
     current = s.execute(select(MessageWait.kind, MessageWait.name, MessageWait.correlation)
                         .where(MessageWait.instance_id == inst.id)).all()
-    if sorted(map(repr, current)) == sorted(map(repr, wanted)):
+    if sorted(json.dumps(list(w), sort_keys=True) for w in current) == \
+            sorted(json.dumps(list(w), sort_keys=True) for w in wanted):  # JSONB reorders keys
         return
     s.execute(delete(MessageWait).where(MessageWait.instance_id == inst.id))
     if wanted:
