@@ -699,7 +699,8 @@ def _api_step(api: _Api, rt: Runtime, instance_id: int, step) -> None:
         api.call("POST", f"/tasks/{task['id']}/claim")
         api.call("POST", f"/tasks/{task['id']}/complete", {"data": step.data})
     elif isinstance(step, Msg):
-        body = {"name": step.name, "correlation": step.correlation, "payload": step.payload}
+        # for the driver's instance (a message that names no instance or correlation is refused)
+        body = {"name": step.name, "correlation": step.correlation, "payload": step.payload, "instance_id": instance_id}
         if step.lost:
             api.call("POST", "/messages", body, ok=(404,))
         else:
