@@ -246,6 +246,10 @@ EVENTS: dict[str, tuple[str, str]] = {
     "case_closed": ("案件结案{how}", "Case closed{how}"),
     "case_rejected": ("案件不予受理", "Case rejected"),
     "instance_completed": ("流程结束", "Process finished"),
+    "message_sent": ("发出消息「{name}」", "Message “{name}” sent"),
+    "message_received": ("收到消息「{name}」", "Message “{name}” received"),
+    "signal_sent": ("发出信号「{name}」", "Signal “{name}” sent"),
+    "signal_received": ("收到信号「{name}」", "Signal “{name}” received"),
 }
 # How a case closed, by its satisfaction: the feedback limit passing closes it without one.
 CLOSED_HOW = {"no_feedback": ("(回访期限内未获上报人评价)", " (no feedback from the reporter within the limit)")}
