@@ -6,14 +6,14 @@ either. Waits stored before recorded neither: they are marked '@any' (a superset
 engine checks each candidate against its workflow before delivering).
 
 Revision ID: c71d2e5a9b40
-Revises: a3c9e1f07b21
+Revises: b7d41c2e9a10
 Create Date: 2026-12-01 09:30:00
 """
 from alembic import op
 
 
 revision = 'c71d2e5a9b40'
-down_revision = 'a3c9e1f07b21'
+down_revision = 'b7d41c2e9a10'
 branch_labels = None
 depends_on = None
 
