@@ -130,6 +130,32 @@ def setup_demo() -> None:
 
 
 @main.command()
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The backup file to write.")
+def backup(out) -> None:
+    """Back up the whole database to a file while the app keeps running (SQLite: online
+    backup API; PostgreSQL: pg_dump custom format, needs pg_dump on PATH)."""
+    from engine.backup import backup as run_backup
+    try:
+        run_backup(Database(), out)
+    except EngineError as exc:
+        _fail(exc)
+    click.echo(f"backed up to {out}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def restore(file) -> None:
+    """Restore a backup FILE into the configured database, which must be empty (PostgreSQL:
+    create it first; needs pg_restore on PATH), then migrate it to this release."""
+    from engine.backup import restore as run_restore
+    try:
+        run_restore(Database(), file)
+    except EngineError as exc:
+        _fail(exc)
+    click.echo(f"restored {file}")
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 @click.option("--threads", default=8, type=int)

@@ -13,11 +13,14 @@ GRID2 = "21010200101002"
 
 
 class LoopDriver:
-    def __init__(self, runtime: Runtime):
+    def __init__(self, runtime: Runtime, setup: bool = True):
+        """``setup``: deploy the workflows and seed the demo users (off for a database that
+        already holds them, e.g. a restored backup)."""
         self.rt = runtime
-        runtime.deploy()
-        with runtime.db.transaction() as s:
-            seed_demo(s)
+        if setup:
+            runtime.deploy()
+            with runtime.db.transaction() as s:
+                seed_demo(s)
         with runtime.db.reading() as s:
             self.ids = dict(s.execute(select(User.username, User.id)).all())
 
