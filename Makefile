@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python bench/http.py
 	$(BIN)/python bench/timers.py
 	$(BIN)/python bench/conformance.py
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) instance *.egg-info
