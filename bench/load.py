@@ -83,6 +83,7 @@ INVARIANTS = {
     "open case with no open task (stuck: its process waits for nobody)":
         "SELECT c.id FROM \"case\" c WHERE c.status = 'open' "
         "AND NOT EXISTS (SELECT 1 FROM task t WHERE t.case_id = c.id AND t.status IN ('open', 'claimed'))",
+    "open incident (an instance that cannot go on by itself)": "SELECT id, kind FROM incident WHERE status = 'open'",
     "instance in error": "SELECT id FROM process_instance WHERE status = 'error'",
     "case status and instance status disagree":
         "SELECT c.id FROM \"case\" c JOIN process_instance p ON p.id = c.instance_id "
