@@ -41,7 +41,7 @@ import time  # noqa: E402
 from collections import Counter  # noqa: E402
 from urllib.parse import quote  # noqa: E402
 
-os.environ.setdefault("GRIDLOOP_PBKDF2_ROUNDS", "1000")  # the demo users are seeded, not benchmarked
+os.environ.setdefault("GRIDLOOP_PASSWORD_HASH_PROFILE", "CHEAPEST")  # the demo users are seeded, not benchmarked
 
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
