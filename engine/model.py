@@ -134,8 +134,10 @@ class Case(Base):
     """The business object the citizen and the bureau see; one per case-process instance."""
 
     __tablename__ = "case"
+    # The figures (engine/metrics.py) read the cases closed, or reported, in a period.
     __table_args__ = (Index("ix_case_path_status", "org_path", "status"),
-                      Index("ix_case_status_reported", "status", "reported_at"))
+                      Index("ix_case_status_reported", "status", "reported_at"),
+                      Index("ix_case_closed", "closed_at"), Index("ix_case_reported", "reported_at"))
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     number: Mapped[str | None] = mapped_column(String(32), unique=True)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
@@ -167,6 +169,10 @@ class Case(Base):
     resolved_at: Mapped[datetime | None]
     verified_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # First whistle (department handling offered): report-in time is claimed_at - whistled_at.
+    whistled_at: Mapped[datetime | None]
+    # The whole case's deadline (time_limits.dmn case_limit, set by the process).
+    due_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
     feedback_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     feedback_task_id: Mapped[str | None] = mapped_column(String(36))

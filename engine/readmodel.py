@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, false, func, insert, or_, select, type_coerce, update
@@ -28,9 +29,10 @@ if TYPE_CHECKING:
 
 # Task-data variables mirrored into the case row after every step (see docs/modelling.md).
 CASE_VARIABLES = ("category", "urgency", "department", "escalation_level", "consult_unit",
-                  "rework_count", "return_count", "timeout_count", "satisfaction")
+                  "rework_count", "return_count", "timeout_count", "satisfaction", "due_at")
 # Case timestamps set when the case first (or, for resolved/verified, last) enters a stage.
-STAGE_TIMESTAMPS = {"grid_handling": "dispatched_at", "verification": "resolved_at",
+STAGE_TIMESTAMPS = {"grid_handling": "dispatched_at", "department_handling": "whistled_at",
+                    "verification": "resolved_at",
                     "feedback": "verified_at", "closed": "closed_at", "rejected": "closed_at"}
 
 
@@ -107,9 +109,12 @@ def sync_case(rt: Runtime, s: Session, inst: Instance, wf: BpmnWorkflow, ready: 
     data = _current_data(wf, ready)
     changes = {}
     for name in CASE_VARIABLES:
-        if name in data and data[name] is not None and getattr(case, name) != data[name]:
-            changes[name] = (getattr(case, name), data[name])
-            setattr(case, name, data[name])
+        value = data.get(name)
+        if name == "due_at" and isinstance(value, str):  # deadline() gives ISO 8601
+            value = datetime.fromisoformat(value)
+        if value is not None and getattr(case, name) != value:
+            changes[name] = (getattr(case, name), value)
+            setattr(case, name, value)
     # The stage is the open task's; between tasks (closed, rejected) a script sets ``stage``.
     stages = [(getattr(t.task_spec, "extensions", None) or {}).get("properties", {}).get("stage") for t in ready]
     stage = next((st for st in stages if st), None) or (data.get("stage") if not ready else None)

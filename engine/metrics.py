@@ -1,0 +1,404 @@
+"""The bureau's figures (评价指标), computed from the case table alone.
+
+Each figure is a numerator over a denominator of cases, both defined here once as SQL
+conditions: the same conditions count the figure and list its cases (:func:`figure_cases`),
+so a drill-down always holds exactly the cases behind the number. ``value`` is ``None``
+when the denominator is 0. The populations of a period ``[start, end)``:
+
+* **closed**: ``status = 'closed'`` and ``closed_at`` in the period;
+* **valid callbacks** (有效回访): closed cases whose reporter answered the callback
+  (``satisfaction`` is satisfied / basically_satisfied / unsatisfied; a case closed by the
+  feedback limit, ``no_feedback``, is not a valid callback);
+* **reported**: ``reported_at`` in the period, not rejected as invalid;
+* **open at the cut-off** (``min(end, now)``): reported before it, not closed by then.
+
+Reads use the indexes on ``closed_at``, ``reported_at`` and ``(status, reported_at)``; they
+never touch a workflow. Grouping by a level of the org tree reads the level's code out of
+the materialized ``org_path`` (``/city/district/street/community/grid/``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from .errors import Forbidden, InvalidInput
+from .model import Case, Department, OrgUnit
+from .org import LEVELS, Actor
+
+ANSWERS = ("satisfied", "basically_satisfied", "unsatisfied")
+DEFAULT_WEIGHTS = {"response": 0.1, "resolution": 0.5, "satisfaction": 0.4}
+BASICALLY = 0.9  # weight of 基本满意 in the satisfaction rate
+GROUPINGS = (*LEVELS[1:], "department", "category", "source")
+# Age bands of overdue open cases (time past their deadline at the cut-off), in days.
+BANDS = (("lt_1d", 0, 1), ("1d_3d", 1, 3), ("3d_7d", 3, 7), ("ge_7d", 7, None))
+RANKING = ("composite_score", "response_rate", "resolution_rate", "satisfaction_rate", "closure_rate",
+           "on_time_closure_rate")
+LOWER_IS_BETTER = ("rework_rate", "return_rate", "escalation_rate", "report_in_minutes", "close_hours",
+                   "overdue_open")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a figure covers: the period ``[start, end)`` (UTC), the cut-off for open cases,
+    an org subtree (materialized path), and optional department, category and source."""
+
+    start: datetime
+    end: datetime
+    asof: datetime
+    area_path: str | None = None
+    department: str | None = None
+    category: str | None = None
+    source: str | None = None
+
+    def previous(self) -> Filters:
+        """The period of the same length just before this one."""
+        length = self.end - self.start
+        return replace(self, start=self.start - length, end=self.start, asof=min(self.asof, self.start))
+
+
+def period(first: date, last: date, tz: ZoneInfo, now: datetime) -> tuple[datetime, datetime, datetime]:
+    """Local calendar days ``first``..``last`` (inclusive) as UTC ``[start, end)`` and the
+    cut-off ``min(end, now)`` at which open cases are counted."""
+    if last < first:
+        raise InvalidInput("the period ends before it starts", fields={"to": "must not be before 'from'"})
+    start = datetime.combine(first, time(), tz)
+    end = datetime.combine(last + timedelta(days=1), time(), tz)
+    return start, end, min(end, now)
+
+
+def month(text: str) -> tuple[date, date]:
+    """``YYYY-MM`` as its first and last day."""
+    try:
+        first = datetime.strptime(text, "%Y-%m").date()
+    except ValueError:
+        raise InvalidInput(f"'{text}' is not a month", fields={"period": "YYYY-MM"}) from None
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+# ------------------------------------------------------------------------------- rights
+
+def scope(s: Session, actor: Actor, area: str | None, department: str | None) -> tuple[str, str | None]:
+    """The org path and department a user may read figures for, narrowed by what she asked.
+
+    Supervisors and coordinators read their unit's subtree (any department); a department
+    liaison reads her department within her unit's subtree; anyone else is refused."""
+    if actor.org_path is None or not any(r in actor.roles for r in ("supervisor", "coordinator", "dept_liaison")):
+        raise Forbidden("only supervisors, coordinators and department liaisons read the figures")
+    if not ("supervisor" in actor.roles or "coordinator" in actor.roles):
+        if not actor.department:
+            raise Forbidden("a liaison without a department has no figures")
+        if department and department != actor.department:
+            raise Forbidden("a department liaison reads only her own department's figures")
+        department = actor.department
+    path = actor.org_path
+    if area:
+        path = s.scalar(select(OrgUnit.path).where(OrgUnit.code == area))
+        if path is None:
+            raise InvalidInput(f"unknown org unit '{area}'", fields={"area": "unknown org unit code"})
+        if not actor.covers(path):
+            raise Forbidden(f"org unit '{area}' is outside your area")
+    return path, department
+
+
+# ----------------------------------------------------------------------------- figures
+
+def _seconds(dialect: str, later, earlier):
+    if dialect == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+class _Populations:
+    """The SQL conditions of the populations and figures for one set of filters."""
+
+    def __init__(self, f: Filters, dialect: str):
+        self.f, self.dialect = f, dialect
+        self.closed = and_(Case.status == "closed", Case.closed_at >= f.start, Case.closed_at < f.end)
+        self.valid = and_(self.closed, Case.satisfaction.in_(ANSWERS))
+        self.reported = and_(Case.reported_at >= f.start, Case.reported_at < f.end, Case.status != "rejected")
+        # Open at the cut-off: still open now, or closed only after it (rejected cases never were).
+        self.open = and_(Case.reported_at < f.asof,
+                         or_(Case.status == "open", and_(Case.status == "closed", Case.closed_at >= f.asof)))
+        self.overdue = and_(self.open, Case.due_at < f.asof)
+        self.measured_report_in = and_(self.closed, Case.whistled_at.is_not(None), Case.claimed_at.is_not(None))
+
+    def filters(self) -> list:
+        f, where = self.f, []
+        if f.area_path:
+            where += [Case.org_path >= f.area_path, Case.org_path < f.area_path + "\uffff"]
+        for column, value in ((Case.department, f.department), (Case.category, f.category),
+                              (Case.source, f.source)):
+            if value:
+                where.append(column == value)
+        return where
+
+    def parts(self, name: str) -> tuple[Any, Any]:
+        """(denominator, numerator) conditions of a figure; the numerator is None for the
+        figures that are not a share of cases (medians, the composite score)."""
+        c = self
+        table = {
+            "response_rate": (c.valid, and_(c.valid, Case.feedback_contacted.is_(True))),
+            "resolution_rate": (c.valid, and_(c.valid, Case.feedback_resolved.is_(True))),
+            "satisfaction_rate": (c.valid, and_(c.valid, Case.satisfaction.in_(ANSWERS[:2]))),
+            "composite_score": (c.valid, None),
+            "closure_rate": (c.reported, and_(c.reported, Case.status == "closed", Case.closed_at < c.f.end)),
+            "on_time_closure_rate": (c.closed, and_(c.closed, Case.closed_at <= Case.due_at)),
+            "rework_rate": (c.closed, and_(c.closed, Case.rework_count >= 1)),
+            "return_rate": (c.closed, and_(c.closed, Case.return_count >= 1)),
+            "escalation_rate": (c.closed, and_(c.closed, Case.escalation_level >= 1)),
+            "report_in_minutes": (c.measured_report_in, None),
+            "close_hours": (c.closed, None),
+            "overdue_open": (c.open, c.overdue),
+        }
+        if name not in table:
+            raise InvalidInput(f"unknown figure '{name}'", fields={"figure": f"one of {', '.join(FIGURES)}"})
+        return table[name]
+
+
+FIGURES = ("response_rate", "resolution_rate", "satisfaction_rate", "composite_score", "closure_rate",
+           "on_time_closure_rate", "rework_rate", "return_rate", "escalation_rate", "report_in_minutes",
+           "close_hours", "overdue_open")
+
+
+def _group_key(grouping: str | None):
+    if grouping is None:
+        return literal("all")
+    if grouping in LEVELS:  # "/city/district/street/community/grid/": level i is field i + 2
+        return func.split_part(Case.org_path, "/", LEVELS.index(grouping) + 2)
+    if grouping in ("department", "category", "source"):
+        return getattr(Case, grouping)
+    raise InvalidInput(f"cannot group by '{grouping}'", fields={"group_by": f"one of {', '.join(GROUPINGS)}"})
+
+
+class _Percentile:
+    """SQLite aggregate ``gl_percentile(value, fraction)``: PostgreSQL's ``percentile_cont``."""
+
+    def __init__(self):
+        self.values, self.fraction = [], 0.5
+
+    def step(self, value, fraction):
+        if value is not None:
+            self.values.append(value)
+        self.fraction = fraction
+
+    def finalize(self):
+        return _percentile(sorted(self.values), self.fraction)
+
+
+def _percentile(values: list[float], fraction: float) -> float | None:
+    """Linear interpolation between the closest ranks (``percentile_cont``)."""
+    if not values:
+        return None
+    pos = fraction * (len(values) - 1)
+    low = int(pos)
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (values[high] - values[low]) * (pos - low)
+
+
+def _split_part(text, sep, n):
+    parts = (text or "").split(sep)
+    return parts[n - 1] if 0 < n <= len(parts) else ""
+
+
+def _prepare(s: Session) -> str:
+    """The dialect; on SQLite, the functions PostgreSQL has built in."""
+    dialect = s.get_bind().dialect.name
+    if dialect == "sqlite":
+        raw = s.connection().connection.driver_connection
+        raw.create_function("split_part", 3, _split_part, deterministic=True)
+        raw.create_aggregate("gl_percentile", 2, _Percentile)
+    return dialect
+
+
+def _pct(dialect: str, value, fraction: float):
+    if dialect == "postgresql":
+        return func.percentile_cont(fraction).within_group(value)
+    return func.gl_percentile(value, fraction)
+
+
+def _aggregates(s: Session, f: Filters, grouping: str | None) -> dict[str, dict[str, Any]]:
+    """Per group key, the counts every figure is made of: three indexed queries (closed,
+    reported, open at the cut-off), each one pass over its rows."""
+    dialect = _prepare(s)
+    p = _Populations(f, dialect)
+    key = _group_key(grouping).label("key")
+    n = lambda cond: func.count().filter(cond)  # noqa: E731
+    close_s = _seconds(dialect, Case.closed_at, Case.reported_at)
+    report_in_s = case((Case.whistled_at.is_not(None) & Case.claimed_at.is_not(None),
+                        _seconds(dialect, Case.claimed_at, Case.whistled_at)), else_=None)
+    queries = {
+        "closed": (p.closed, [
+            n(literal(True)).label("closed"), n(Case.satisfaction.in_(ANSWERS)).label("valid"),
+            n(and_(Case.satisfaction.in_(ANSWERS), Case.feedback_contacted.is_(True))).label("contacted"),
+            n(and_(Case.satisfaction.in_(ANSWERS), Case.feedback_resolved.is_(True))).label("resolved"),
+            n(Case.satisfaction == "satisfied").label("satisfied"),
+            n(Case.satisfaction == "basically_satisfied").label("basically"),
+            n(Case.closed_at <= Case.due_at).label("on_time"), n(Case.rework_count >= 1).label("rework"),
+            n(Case.return_count >= 1).label("returned"), n(Case.escalation_level >= 1).label("escalated"),
+            func.max(Case.escalation_level).label("max_level"),
+            _pct(dialect, close_s, 0.5).label("close_p50"), _pct(dialect, close_s, 0.9).label("close_p90"),
+            func.count(report_in_s).label("report_in_n"),
+            _pct(dialect, report_in_s, 0.5).label("report_in_p50"),
+            _pct(dialect, report_in_s, 0.9).label("report_in_p90")]),
+        "reported": (p.reported, [
+            n(literal(True)).label("reported"),
+            n(and_(Case.status == "closed", Case.closed_at < f.end)).label("reported_closed")]),
+        "open": (p.open, [
+            n(literal(True)).label("open"), n(Case.due_at < f.asof).label("overdue"),
+            *[n(_band(f.asof, low, high)).label(name) for name, low, high in BANDS]]),
+    }
+    groups: dict[str, dict[str, Any]] = {}
+    for condition, columns in queries.values():
+        rows = s.execute(select(key, *columns).where(condition, *p.filters()).group_by(key))
+        for row in rows:
+            values = row._asdict()
+            groups.setdefault(values.pop("key"), {}).update(values)
+    return groups
+
+
+def _band(asof: datetime, low: int, high: int | None):
+    """Overdue by at least ``low`` and less than ``high`` days at ``asof``."""
+    cond = Case.due_at <= asof - timedelta(days=low) if low else Case.due_at < asof
+    return and_(cond, Case.due_at > asof - timedelta(days=high)) if high is not None else cond
+
+
+def _ratio(numerator, denominator) -> dict[str, Any]:
+    value = None if not denominator else round(numerator / denominator, 6)
+    return {"value": value, "numerator": numerator, "denominator": denominator}
+
+
+def _figures(a: dict[str, Any], weights: dict[str, float]) -> dict[str, dict[str, Any]]:
+    """The figures of one group from its counts (all counts 0 when the group had no rows)."""
+    g = lambda name: a.get(name) or 0  # noqa: E731
+    valid = g("valid")
+    satisfied_points = round(g("satisfied") + BASICALLY * g("basically"), 6)
+    three = {"response_rate": _ratio(g("contacted"), valid), "resolution_rate": _ratio(g("resolved"), valid),
+             "satisfaction_rate": _ratio(satisfied_points, valid)}
+    composite_points = round(weights["response"] * g("contacted") + weights["resolution"] * g("resolved")
+                             + weights["satisfaction"] * satisfied_points, 6)
+    hours = lambda sec: None if sec is None else round(float(sec) / 3600, 4)  # noqa: E731
+    minutes = lambda sec: None if sec is None else round(float(sec) / 60, 2)  # noqa: E731
+    return {
+        **three,
+        "composite_score": _ratio(composite_points, valid),
+        "closure_rate": _ratio(g("reported_closed"), g("reported")),
+        "on_time_closure_rate": _ratio(g("on_time"), g("closed")),
+        "rework_rate": _ratio(g("rework"), g("closed")),
+        "return_rate": _ratio(g("returned"), g("closed")),
+        "escalation_rate": {**_ratio(g("escalated"), g("closed")),
+                            "max_level": a.get("max_level") if g("closed") else None},
+        "report_in_minutes": {"value": minutes(a.get("report_in_p50")), "p90": minutes(a.get("report_in_p90")),
+                              "numerator": None, "denominator": g("report_in_n")},
+        "close_hours": {"value": hours(a.get("close_p50")), "p90": hours(a.get("close_p90")),
+                        "numerator": None, "denominator": g("closed")},
+        "overdue_open": {**_ratio(g("overdue"), g("open")), "bands": {name: g(name) for name, _l, _h in BANDS}},
+    }
+
+
+def weights_from(text: str | None) -> dict[str, float]:
+    """``"0.3,0.35,0.35"`` (response, resolution, satisfaction) as weights; default 0.1/0.5/0.4."""
+    if not text:
+        return dict(DEFAULT_WEIGHTS)
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 3 or any(v < 0 for v in values) or abs(sum(values) - 1) > 1e-6:
+        raise InvalidInput("weights must be three non-negative numbers adding up to 1",
+                           fields={"weights": "response,resolution,satisfaction, e.g. 0.1,0.5,0.4"})
+    return dict(zip(DEFAULT_WEIGHTS, values))
+
+
+def figures(s: Session, f: Filters, *, group_by: str | None = None, rank_by: str = "composite_score",
+            weights: dict[str, float] | None = None) -> dict[str, Any]:
+    """The figures over ``f`` and, with ``group_by``, per group ranked best first by
+    ``rank_by`` (groups without a value last): ``{"figures", "groups"}``.
+
+    - response_rate = contacted ÷ valid callbacks (已联系数 / 有效回访数)
+    - resolution_rate = resolved ÷ valid callbacks (已解决数 / 有效回访数)
+    - satisfaction_rate = (satisfied + 0.9 × basically satisfied) ÷ valid callbacks
+    - composite_score = w₁ × response + w₂ × resolution + w₃ × satisfaction (default
+      0.1/0.5/0.4); numerator = w₁·contacted + w₂·resolved + w₃·satisfied points
+    - closure_rate = cases reported in the period and closed by its end ÷ cases reported
+      in the period (not rejected)
+    - on_time_closure_rate = closed cases with closed_at ≤ due_at ÷ closed cases
+    - rework_rate, return_rate, escalation_rate = closed cases with ≥ 1 rework / return /
+      escalation ÷ closed cases; ``max_level`` is the highest escalation level reached
+    - report_in_minutes = median (``p90``) of claimed_at − whistled_at (first whistle to the
+      liaison's report-in) over closed cases that were whistled and claimed
+    - close_hours = median (``p90``) of closed_at − reported_at over closed cases
+    - overdue_open = cases open at the cut-off past their due_at ÷ cases open at the cut-off,
+      with ``bands`` by time past the deadline
+    """
+    weights = weights or dict(DEFAULT_WEIGHTS)
+    if rank_by not in FIGURES:
+        raise InvalidInput(f"cannot rank by '{rank_by}'", fields={"rank_by": f"one of {', '.join(FIGURES)}"})
+    result = {"figures": _figures(_aggregates(s, f, None).get("all", {}), weights), "groups": []}
+    if group_by is None:
+        return result
+    groups = _aggregates(s, f, group_by)
+    names = _names(s, group_by, [k for k in groups if k is not None])
+    rows = [{"key": key, "name": names.get(key, (key, key))[0], "name_en": names.get(key, (key, key))[1],
+             "figures": _figures(a, weights)} for key, a in groups.items()]
+    sign = 1 if rank_by in LOWER_IS_BETTER else -1
+    rows.sort(key=lambda r: (r["figures"][rank_by]["value"] is None, sign * (r["figures"][rank_by]["value"] or 0),
+                             str(r["key"])))
+    for rank, row in enumerate(rows, 1):
+        row["rank"] = rank if row["figures"][rank_by]["value"] is not None else None
+    result["groups"] = rows
+    return result
+
+
+def _names(s: Session, grouping: str, keys: list[str]) -> dict[str, tuple[str, str]]:
+    if grouping in LEVELS:
+        rows = s.execute(select(OrgUnit.code, OrgUnit.name, OrgUnit.name_en).where(OrgUnit.code.in_(keys)))
+    elif grouping == "department":
+        rows = s.execute(select(Department.code, Department.name, Department.name_en)
+                         .where(Department.code.in_(keys)))
+    else:
+        return {}
+    return {code: (name, name_en or name) for code, name, name_en in rows}
+
+
+def figure_cases(s: Session, f: Filters, figure: str, part: str, *, page: int = 1,
+                 per_page: int = 20) -> tuple[list[Case], int]:
+    """The cases behind one number: the figure's denominator or numerator, oldest first."""
+    if part not in ("numerator", "denominator"):
+        raise InvalidInput(f"unknown part '{part}'", fields={"part": "numerator or denominator"})
+    dialect = _prepare(s)
+    p = _Populations(f, dialect)
+    denominator, numerator = p.parts(figure)
+    condition = denominator if part == "denominator" else numerator
+    if condition is None:
+        raise InvalidInput(f"{figure} is not a share of cases: only its denominator lists cases",
+                           fields={"part": "denominator"})
+    where = [condition, *p.filters()]
+    total = s.scalar(select(func.count()).select_from(Case).where(*where))
+    rows = s.scalars(select(Case).where(*where).order_by(Case.id).limit(per_page).offset((page - 1) * per_page))
+    return list(rows), total
+
+
+def table(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """The figures as one table (a row for the whole selection, then one per group) for
+    CSV / XLSX: each figure's value, numerator and denominator in columns."""
+    header = ["key", "name", "rank"]
+    columns: list[tuple[str, Callable[[dict], Any]]] = []
+    for name in FIGURES:
+        for part in ("value", "numerator", "denominator"):
+            columns.append((f"{name}.{part}", lambda fig, n=name, p=part: fig[n][p]))
+    columns += [("escalation_rate.max_level", lambda fig: fig["escalation_rate"]["max_level"]),
+                ("report_in_minutes.p90", lambda fig: fig["report_in_minutes"]["p90"]),
+                ("close_hours.p90", lambda fig: fig["close_hours"]["p90"])]
+    columns += [(f"overdue_open.{band}", lambda fig, b=band: fig["overdue_open"]["bands"][b])
+                for band, _l, _h in BANDS]
+    header += [c for c, _ in columns]
+    rows = [["all", "", None] + [get(result["figures"]) for _c, get in columns]]
+    rows += [[g["key"], g["name"], g["rank"]] + [get(g["figures"]) for _c, get in columns] for g in result["groups"]]
+    return header, rows
+
