@@ -402,3 +402,16 @@ def table(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     rows += [[g["key"], g["name"], g["rank"]] + [get(g["figures"]) for _c, get in columns] for g in result["groups"]]
     return header, rows
 
+
+
+def request(s: Session, actor: Actor, *, tz: ZoneInfo, now: datetime, first: date | None = None,
+            last: date | None = None, area: str | None = None, department: str | None = None,
+            category: str | None = None, source: str | None = None) -> Filters:
+    """The filters a user asked for, checked against what she may read (:func:`scope`);
+    the period defaults to the month of ``last`` (today) up to that day."""
+    today = now.astimezone(tz).date()
+    last = last or (max(first, today) if first else today)
+    first = first or last.replace(day=1)
+    path, department = scope(s, actor, area, department)
+    start, end, asof = period(first, last, tz, now)
+    return Filters(start, end, asof, path, department, category or None, source or None)

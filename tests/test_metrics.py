@@ -63,11 +63,10 @@ HISTORY = {
 }
 
 
-@pytest.fixture
-def history(any_db):
+def insert_history(db) -> dict[str, int]:
     """The table above as case rows (the figures read nothing else); returns {name: id}."""
     ids = {}
-    with any_db.transaction() as s:
+    with db.transaction() as s:
         seed_demo(s)
         grids = dict(s.execute(select(OrgUnit.code, OrgUnit.id)).all())
         paths = dict(s.execute(select(OrgUnit.code, OrgUnit.path)).all())
@@ -81,7 +80,12 @@ def history(any_db):
             s.add(row)
             s.flush()
             ids[name] = row.id
-    return any_db, ids
+    return ids
+
+
+@pytest.fixture
+def history(any_db):
+    return any_db, insert_history(any_db)
 
 
 def november(**filters):

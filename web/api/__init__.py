@@ -5,10 +5,11 @@ from flask import Flask
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 
-from . import account, cases, definitions, feedback, incidents, processes, schemas, tasks
+from . import account, cases, definitions, feedback, incidents, metrics, processes, schemas, tasks
 from .core import TokenCache
 
-BLUEPRINTS = (account.blp, cases.blp, tasks.blp, processes.blp, definitions.blp, incidents.blp, feedback.blp)
+BLUEPRINTS = (account.blp, cases.blp, tasks.blp, processes.blp, definitions.blp, incidents.blp, feedback.blp,
+              metrics.blp)
 
 
 class GridloopApi(Api):

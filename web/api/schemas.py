@@ -108,6 +108,8 @@ class CaseSummary(Schema):
     resolved_at = DateTime(allow_none=True)
     verified_at = DateTime(allow_none=True)
     closed_at = DateTime(allow_none=True)
+    whistled_at = DateTime(allow_none=True)
+    due_at = DateTime(allow_none=True)
     updated_at = DateTime()
     satisfaction = Str(allow_none=True)
     feedback_contacted = Bool(allow_none=True)
