@@ -203,3 +203,47 @@ def worker(once, interval) -> None:
     runner.stop_on_signals()
     fired = runner.run(once=once)
     click.echo(f"fired timers of {fired} instances")
+
+
+@main.command()
+@click.option("--period", required=True, help="The month, YYYY-MM.")
+@click.option("--area", default=None, help="Org unit code (default: the user's unit, or the city).")
+@click.option("--user", "username", default=None,
+              help="Read as this user, within her rights; without it, as the operator (everything).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The XLSX file to write.")
+def report(period, area, username, out) -> None:
+    """The monthly report of an area: its figures, the previous month's, and per level below
+    it, department, category and source, as an XLSX workbook."""
+    from sqlalchemy import select
+    from engine import metrics, org, report as reports
+    from engine.model import OrgUnit, User
+    rt = _runtime()
+    try:
+        first, last = metrics.month(period)
+        with rt.db.reading() as s:
+            if username:
+                user_id = s.scalar(select(User.id).where(User.username == username))
+                if user_id is None:
+                    raise click.BadParameter(f"no user '{username}'", param_hint="--user")
+                actor = org.actor(s, user_id)
+                f = metrics.request(s, actor, tz=rt.calendar.tz, now=rt.clock.now(), first=first, last=last,
+                                    area=area)
+            else:
+                start, end, asof = metrics.period(first, last, rt.calendar.tz, rt.clock.now())
+                unit = s.scalars(select(OrgUnit).where(OrgUnit.code == area) if area else
+                                 select(OrgUnit).where(OrgUnit.parent_id.is_(None))).first()
+                if unit is None:
+                    raise click.BadParameter(f"no org unit '{area}'", param_hint="--area")
+                f = metrics.Filters(start, end, asof, unit.path)
+            level = s.scalar(select(OrgUnit.level).where(OrgUnit.path == f.area_path))
+            sheets = reports.monthly(s, f, level)
+            with click.progressbar(length=len(sheets), label=f"report {period}", file=sys.stderr) as bar:
+                results = []
+                for title, compute in sheets:
+                    results.append((title, compute()))
+                    bar.update(1)
+    except EngineError as exc:
+        _fail(exc)
+    with open(out, "wb") as fh:
+        fh.write(reports.to_xlsx(results))
+    click.echo(f"wrote {out}: {len(results)} sheets")

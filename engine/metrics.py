@@ -415,3 +415,10 @@ def request(s: Session, actor: Actor, *, tz: ZoneInfo, now: datetime, first: dat
     path, department = scope(s, actor, area, department)
     start, end, asof = period(first, last, tz, now)
     return Filters(start, end, asof, path, department, category or None, source or None)
+
+
+def grouping_below(s: Session, f: Filters) -> str:
+    """The natural breakdown of an area: the org level just below it (a grid: departments)."""
+    level = s.scalar(select(OrgUnit.level).where(OrgUnit.path == f.area_path))
+    below = LEVELS[LEVELS.index(level) + 1:] if level in LEVELS else LEVELS[1:]
+    return below[0] if below else "department"

@@ -8,7 +8,8 @@ from typing import Any, Callable, Iterable
 
 from openpyxl import Workbook
 
-from .metrics import table
+from .metrics import Filters, figures, table
+from .org import LEVELS
 
 
 def to_csv(result: dict[str, Any]) -> str:
@@ -36,3 +37,16 @@ def to_xlsx(sheets: Iterable[tuple[str, dict[str, Any]]], progress: Callable[[],
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def monthly(s, f: Filters, area_level: str | None, weights: dict[str, float] | None = None
+            ) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
+    """The monthly report's sheets, each computed when called: the figures of the area (with
+    the previous month's), then per org level below the area, per department, category
+    and source."""
+    below = LEVELS[LEVELS.index(area_level) + 1:] if area_level in LEVELS else LEVELS[1:]
+    sheets = [("summary", lambda: figures(s, f, weights=weights)),
+              ("previous period", lambda: figures(s, f.previous(), weights=weights))]
+    for grouping in (*below, "department", "category", "source"):
+        sheets.append((f"by {grouping}", lambda g=grouping: figures(s, f, group_by=g, weights=weights)))
+    return sheets
