@@ -394,9 +394,27 @@ def _case_visible(actor: Actor):
 
 def case_list(s: Session, actor: Actor, *, status: str | None = None, stage: str | None = None,
               category: str | None = None, grid: str | None = None, q: str | None = None,
+              department: str | None = None, source: str | None = None, area: str | None = None,
+              reported: tuple[datetime, datetime] | None = None, overdue_at: datetime | None = None,
               page: int = 1, per_page: int = 20) -> tuple[list[dict], int]:
+    """Cases she may see, newest first; ``area`` is any org unit (its whole subtree),
+    ``reported`` a ``[start, end)`` period, ``overdue_at`` keeps the cases open past their
+    deadline at that time."""
     _check_paging(page, per_page)
     where = [_case_visible(actor)]
+    if area:
+        path = s.scalar(select(OrgUnit.path).where(OrgUnit.code == area))
+        if path is None:
+            raise InvalidInput(f"unknown org unit '{area}'", fields={"area": "unknown org unit code"})
+        where.append(_area(Case.org_path, path))
+    if department:
+        where.append(Case.department == department)
+    if source:
+        where.append(Case.source == source)
+    if reported:
+        where += [Case.reported_at >= reported[0], Case.reported_at < reported[1]]
+    if overdue_at:
+        where += [Case.status == "open", Case.due_at < overdue_at]
     if status:
         where.append(Case.status == status)
     if stage:

@@ -1,11 +1,12 @@
 """Cases: the list, the case page (stage, open tasks, timeline, feedback link) and reporting."""
 from __future__ import annotations
 
+from datetime import date
 from math import ceil
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from engine import org, queries
+from engine import metrics, org, queries
 from engine.errors import Forbidden, InvalidInput
 
 from . import schema_forms
@@ -16,7 +17,7 @@ from .services import now, reading, report_form, runtime, unit_names
 
 bp = Blueprint("cases", __name__)
 PER_PAGE = 20
-FILTERS = ("status", "stage", "category", "grid", "q")
+FILTERS = ("status", "stage", "category", "grid", "q", "department", "source", "area", "from", "to", "overdue")
 UNIT_EVENTS = ("escalated", "rework", "returned")  # their payloads name the consultation unit by code
 
 
@@ -25,13 +26,35 @@ def feedback_url(token: str | None) -> str | None:
     return external_url("feedback.page", token=token) if token else None
 
 
+def case_filters(filters: dict) -> dict:
+    """The list filters as the engine takes them: the period ``from``..``to`` (local days,
+    either may be left open) as UTC bounds, ``overdue`` as "open past its deadline now"."""
+    first, last = filters.pop("from", None), filters.pop("to", None)
+    if isinstance(first, str) or isinstance(last, str):
+        first, last = (_day(name, value) for name, value in (("from", first), ("to", last)))
+    if first or last:
+        start, end, _ = metrics.period(first or date(1970, 1, 1), last or date(9998, 12, 31),
+                                       runtime().calendar.tz, now())
+        filters["reported"] = (start, end)
+    filters["overdue_at"] = now() if filters.pop("overdue", None) else None
+    return filters
+
+
+def _day(name: str, value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        raise InvalidInput(f"'{value}' is not a date", fields={name: "YYYY-MM-DD"}) from None
+
+
 @bp.get("/cases")
 @login_required
 def index():
     filters = {name: request.args.get(name, "").strip() or None for name in FILTERS}
     page = request.args.get("page", 1, type=int)
     with reading() as s:
-        items, total = queries.case_list(s, current_actor(), page=page, per_page=PER_PAGE, **filters)
+        items, total = queries.case_list(s, current_actor(), page=page, per_page=PER_PAGE,
+                                         **case_filters(dict(filters)))
     return render_template("cases.html", active="cases", items=items, total=total, page=page,
                            pages=max(1, ceil(total / PER_PAGE)), filters=filters,
                            stages=list(LABELS["stage"]), statuses=list(LABELS["case_status"]))

@@ -82,3 +82,19 @@ def test_csv_and_xlsx_hold_the_json_figures(figures_api):
                 column = header.index(f"{name}.{part}")
                 assert row[column] == fig[part], (name, part)
                 assert csv_row[column] == ("" if fig[part] is None else str(fig[part])), (name, part)
+
+
+def test_case_list_filters(figures_api):
+    def titles(**query):
+        body = figures_api.get("/cases", "supervisor1", query_string={"per_page": 200, **query})
+        return sorted(c["title"] for c in body["items"])
+    assert titles(area="210105") == ["c4", "c5", "c8"]           # a district's subtree
+    assert titles(area="21010200101") == ["c1", "c2", "c3", "c6", "c7", "c9"]  # a community's
+    assert titles(department="power") == ["c1"]
+    assert titles(source="resident") == ["c5", "c9"]
+    assert titles(**{"from": "2026-11-28"}) == ["c6", "c8"]
+    assert titles(**{"from": "2026-10-01", "to": "2026-10-31"}) == ["c5"]
+    assert titles(overdue="true") == ["c7", "c8"]                # open past due on Dec 10
+    assert titles(overdue="true", area="210105") == ["c8"]
+    figures_api.get("/cases", "supervisor1", query_string={"area": "nowhere"}, status=400)
+    figures_api.get("/cases", "supervisor1", query_string={"to": "soon"}, status=400)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from engine import queries
 
-from ..cases import feedback_url
+from ..cases import case_filters, feedback_url
 from ..services import now, reading, runtime
 from . import schemas
 from .core import ApiBlueprint, actor
@@ -32,7 +32,8 @@ def report(body):
 def case_list(query):
     """Cases in the caller's area (and, for a liaison, of her department), newest first."""
     with reading() as s:
-        items, total = queries.case_list(s, actor(), **query)
+        items, total = queries.case_list(s, actor(), **case_filters(
+            {("from" if k == "from_" else k): v for k, v in query.items()}))
     return {"items": items, "total": total, "page": query["page"], "per_page": query["per_page"]}
 
 

@@ -79,6 +79,12 @@ class CaseQuery(PagingQuery):
     category = Str()
     grid = Str()
     q = Str()
+    department = Str()
+    source = Str()
+    area = Str()
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    overdue = Bool()
 
 
 class CaseSummary(Schema):
