@@ -1,7 +1,7 @@
 """the case's deadline (due_at), first whistle time, and indexes for the figures
 
 Revision ID: c7d2e8a41f90
-Revises: b7d41c2e9a10
+Revises: c71d2e5a9b40
 Create Date: 2026-12-01 09:20:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import engine.model
 
 
 revision = 'c7d2e8a41f90'
-down_revision = 'b7d41c2e9a10'
+down_revision = 'c71d2e5a9b40'
 branch_labels = None
 depends_on = None
 
