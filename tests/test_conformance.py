@@ -5,16 +5,11 @@ cache (without it every command restores the instance from the database)."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import os
-import sys
 
 import pytest
 
-_SPEC = importlib.util.spec_from_file_location(
-    "conformance", os.path.join(os.path.dirname(os.path.dirname(__file__)), "bench", "conformance.py"))
-conformance = sys.modules["conformance"] = importlib.util.module_from_spec(_SPEC)  # dataclasses look it up
-_SPEC.loader.exec_module(conformance)
+from bench import conformance
 
 MODELS = conformance.default_path()
 CASES = {case.name: case for case in conformance.CASES}
