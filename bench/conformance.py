@@ -5,10 +5,10 @@ REST API), and compared with what those tests assert at the end.
     python bench/conformance.py [PATH] [--database URL] [--no-cache] [--strict] [-k TEXT]
 
 PATH is the folder of models (default ``../shared/conformance/spiff-test-models``, taken from
-SpiffWorkflow's ``tests/SpiffWorkflow/{bpmn,spiff,camunda}/data`` at commit 8c6e00f). Each
-case (the table in bench/conformance_cases.py) names the test it follows. One line per case: ``ok``, ``differs: why``, ``stuck:
-...`` (the instance runs with no open task and no timer) or ``refused: ...`` (the deploy
-failed), then the totals. ``--no-cache`` turns the live-workflow cache off, so every command
+SpiffWorkflow's ``tests/SpiffWorkflow/{bpmn,spiff,camunda}/data`` at commit 8c6e00f); the
+cases are in bench/conformance_cases.py. One line per case: ``ok``, ``differs: why``,
+``stuck: ...`` (the instance runs with no open task and no timer) or ``refused: ...`` (the
+deploy failed), then the totals. ``--no-cache`` turns the live-workflow cache off, so every command
 restores the instance from the database (what compaction stored must be enough). Every case
 gets a fresh database: SQLite in a temporary folder, or ``--database`` (a PostgreSQL URL whose
 ``public`` schema is DROPPED and recreated for each case: give it a scratch database).
