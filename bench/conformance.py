@@ -7,9 +7,10 @@ REST API), and compared with what those tests assert at the end.
 PATH is the folder of models (default ``../shared/conformance/spiff-test-models``, taken from
 SpiffWorkflow's ``tests/SpiffWorkflow/{bpmn,spiff,camunda}/data`` at commit 8c6e00f); the
 cases are in bench/conformance_cases.py. One line per case: ``ok``, ``differs: why``,
-``stuck: ...`` (the instance runs with no open task and no timer) or ``refused: ...`` (the
-deploy failed), then the totals. ``--no-cache`` turns the live-workflow cache off, so every command
-restores the instance from the database (what compaction stored must be enough). Every case
+``stuck: ...`` (the instance runs with no open task and no timer, or the engine made it
+an incident) or ``refused: ...`` (the deploy failed), then the totals. ``--no-cache`` turns
+the live-workflow cache off, so every command restores the instance from the database (what
+compaction stored must be enough). Every case
 gets a fresh database: SQLite in a temporary folder, or ``--database`` (a PostgreSQL URL whose
 ``public`` schema is DROPPED and recreated for each case: give it a scratch database).
 
@@ -312,6 +313,10 @@ def run_in_gridloop(path: str, case: Case, db: Database, *, no_cache: bool) -> s
         raise
     inst = api.call("GET", f"/process-instances/{instance_id}")
     open_names = [t["name"] for t in inst["open_tasks"]]
+    if inst["status"] == "incident":  # the engine saw it stall (or a script went over budget)
+        why = inst["error"] or next(((e["payload"] or {}).get("message") for e in reversed(inst["history"])
+                                     if e["type"] == "incident_opened"), None)
+        raise Stuck(f"incident: {why}")
     if inst["status"] == "running" and not open_names and inst["next_timer_at"] is None and case.end != "running":
         raise Stuck("instance running with nothing to do")
     reads = bool(case.data or case.absent)
