@@ -11,8 +11,9 @@ cases are in bench/conformance_cases.py. One line per case: ``ok``, ``differs: w
 an incident) or ``refused: ...`` (the deploy failed), then the totals. ``--no-cache`` turns
 the live-workflow cache off, so every command restores the instance from the database (what
 compaction stored must be enough). Every case
-gets a fresh database: SQLite in a temporary folder, or ``--database`` (a PostgreSQL URL whose
-``public`` schema is DROPPED and recreated for each case: give it a scratch database).
+gets a fresh database: SQLite in a temporary folder, or with ``--database URL`` a PostgreSQL
+database the run creates on that server (bench/scratch_db.py), emptied for each case and
+dropped at the end.
 
 The exit status is 0 (it is a benchmark) unless ``--strict`` is given and a case that passes
 in memory does not pass through Gridloop.
@@ -59,6 +60,7 @@ from engine.org import hash_password  # noqa: E402
 from engine.runtime import Runtime  # noqa: E402
 from engine.state import WorkflowCache, load_state  # noqa: E402
 from bench.conformance_cases import CASES, Case, Data, Do, Msg, NotOpen, Open, Wait  # noqa: E402
+from bench.scratch_db import scratch_database  # noqa: E402
 
 MODELS = os.path.join("shared", "conformance", "spiff-test-models")
 
@@ -252,6 +254,7 @@ class Stuck(Exception):
 
 
 def fresh_database(url: str | None, folder: str, n: int) -> Database:
+    """Case ``n``'s empty database: a new SQLite file, or the run's own PostgreSQL database emptied."""
     if url is None:
         db = Database(f"sqlite:///{folder}/case{n}.sqlite")
     else:
@@ -428,7 +431,8 @@ def run_case(path: str, case: Case, n: int, *, database: str | None, folder: str
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("path", nargs="?", default=default_path())
-    parser.add_argument("--database", help="PostgreSQL URL of a scratch database (its public schema is dropped)")
+    parser.add_argument("--database", metavar="URL",
+                        help="run on PostgreSQL: a database of its own on this server, dropped afterwards")
     parser.add_argument("--no-cache", action="store_true", help="restore every instance from the database")
     parser.add_argument("--strict", action="store_true", help="exit 1 if a case passing in memory fails in Gridloop")
     parser.add_argument("-k", dest="select", help="only cases whose name contains this text")
@@ -436,9 +440,10 @@ def main(argv: list[str] | None = None) -> int:
     cases = [c for c in CASES if not args.select or args.select.lower() in c.name.lower()]
     started = time.perf_counter()
     outcomes = []
-    with tempfile.TemporaryDirectory() as folder:
+    server = scratch_database(args.database, "gridloop_bench_conformance") if args.database else None
+    with tempfile.TemporaryDirectory() as folder, server or contextlib.nullcontext() as database:
         for n, case in enumerate(cases):
-            outcome = run_case(args.path, case, n, database=args.database, folder=folder, no_cache=args.no_cache)
+            outcome = run_case(args.path, case, n, database=database, folder=folder, no_cache=args.no_cache)
             outcomes.append(outcome)
             memory = "" if outcome.memory == "ok" else f"  [in memory: {outcome.memory}]"
             note = f"  ({outcome.note})" if outcome.note else ""
