@@ -167,14 +167,14 @@ def test_overdue_tab_for_supervisors_with_its_count(api, overdue_world, as_user)
     dept_task = api.open_task(gas["id"])
     supervisor = as_user("supervisor1")
     html = supervisor.get("/inbox/overdue", headers=EN).get_data(True)
-    assert re.search(r'href="/inbox/overdue" class="active">\s*Overdue <span class="count alert">1</span>', html)
+    assert re.search(r'href="/inbox/overdue" class="active">\s*Overdue <span class="count alert" data-scope="overdue">1</span>', html)
     assert "Overdue tasks in my area" in html
     [row] = rows(html)
     assert gas["number"] in row and rubbish["number"] not in row
     assert 'class="overdue"' in row and "Marked overdue" in row  # marked by the timer
     assert f'action="/tasks/{dept_task["id"]}/urge"' in row and ">Report in</button>" not in row
     zh = supervisor.get("/inbox/area", headers=ZH).get_data(True)
-    assert re.search(r'超期 <span class="count alert">1</span>', zh)
+    assert re.search(r'超期 <span class="count alert" data-scope="overdue">1</span>', zh)
     assert "辖区超期任务" in supervisor.get("/inbox/overdue", headers=ZH).get_data(True)
     assert supervisor.post(f"/tasks/{dept_task['id']}/urge", {"note": "报到！", "next": "/inbox/overdue"}
                            ).location == "/inbox/overdue"
