@@ -6,7 +6,9 @@ import sys
 
 import click
 
+from engine import groups
 from engine.db import Database
+from engine.definitions import parse_lane_map
 from engine.errors import EngineError
 from engine.runtime import WORKFLOWS_DIR, Runtime
 
@@ -36,17 +38,28 @@ def init_db() -> None:
     click.echo("database ready")
 
 
+def _report(results) -> None:
+    for r in results:
+        click.echo(f"{r.key} v{r.version} {'deployed' if r.created else 'unchanged'}")
+    for r in results:
+        for warning in r.warnings:
+            click.echo(f"warning: {warning}", err=True)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--by", default="cli", help="Recorded as the deployer.")
-def deploy(paths, by) -> None:
-    """Deploy BPMN/DMN files or folders (default: workflows/); new versions only for changes."""
+@click.option("--lane-map", "lane_map", multiple=True, metavar="LANE=ROLE",
+              help="Offer a lane's tasks to this role or group (repeatable; overrides the process's laneMap).")
+def deploy(paths, by, lane_map) -> None:
+    """Deploy BPMN/DMN files or folders (default: workflows/); new versions only for changes.
+    Warns of lanes whose role or group no active user has."""
     try:
-        results = _runtime().deploy(list(paths) or [WORKFLOWS_DIR], by=by)
+        mapping = parse_lane_map(",".join(lane_map))
+        results = _runtime().deploy(list(paths) or [WORKFLOWS_DIR], by=by, lane_map=mapping)
     except EngineError as exc:
         _fail(exc)
-    for r in results:
-        click.echo(f"{r.key} v{r.version} {'deployed' if r.created else 'unchanged'}")
+    _report(results)
 
 
 @main.command()
@@ -121,10 +134,9 @@ def setup_demo() -> None:
     """Everything `make run` needs: schema, workflows, demo organisation, users and cases."""
     from engine.seed import seed_demo as seed, seed_demo_cases
     rt = _runtime()
-    for r in rt.deploy([WORKFLOWS_DIR], by="setup-demo"):
-        click.echo(f"{r.key} v{r.version} {'deployed' if r.created else 'unchanged'}")
-    with rt.db.transaction() as s:
+    with rt.db.transaction() as s:  # users first: the deploy checks that someone staffs each lane
         seed(s)
+    _report(rt.deploy([WORKFLOWS_DIR], by="setup-demo"))
     created = seed_demo_cases(rt)
     click.echo(f"demo organisation, users and {created} new demo cases ready")
 
@@ -247,3 +259,51 @@ def report(period, area, username, out) -> None:
     with open(out, "wb") as fh:
         fh.write(reports.to_xlsx(results))
     click.echo(f"wrote {out}: {len(results)} sheets")
+
+
+@main.group()
+def group() -> None:
+    """Groups of users that lanes and process properties (starters) can name."""
+
+
+def _group_command(action) -> None:
+    """Run ``action(session, actor, now)`` as the system (the command line is trusted) and
+    print the group(s) it answers."""
+    rt = _runtime()
+    try:
+        with rt.db.transaction() as s:
+            found = action(s, None, rt.clock.now())
+    except EngineError as exc:
+        _fail(exc)
+    for g in found if isinstance(found, list) else [found]:
+        click.echo(f"{g['name']}: {', '.join(g['members']) or '-'}")
+
+
+@group.command("create")
+@click.argument("name")
+@click.option("--title", default=None, help="What the group is for.")
+def group_create(name, title) -> None:
+    """Create an empty group NAME."""
+    _group_command(lambda s, actor, now: groups.create(s, actor, name, title, now))
+
+
+@group.command("add")
+@click.argument("name")
+@click.argument("usernames", nargs=-1, required=True)
+def group_add(name, usernames) -> None:
+    """Add users to group NAME."""
+    _group_command(lambda s, actor, now: groups.add_members(s, actor, name, list(usernames)))
+
+
+@group.command("remove")
+@click.argument("name")
+@click.argument("usernames", nargs=-1, required=True)
+def group_remove(name, usernames) -> None:
+    """Remove users from group NAME."""
+    _group_command(lambda s, actor, now: groups.remove_members(s, actor, name, list(usernames)))
+
+
+@group.command("list")
+def group_list() -> None:
+    """Each group with its members."""
+    _group_command(lambda s, actor, now: groups.list_groups(s, actor))

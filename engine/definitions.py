@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -46,6 +46,9 @@ START_FORM_PROPERTY = "startFormJsonSchemaFilename"
 EXPRESSION_PROPERTIES = ("candidateOrgUnit", "candidateDepartment", "dueIn", "priority")
 SENDERS_PROPERTY = "senders"  # on a message/signal catch event: the roles that may send it (engine/messaging.py)
 OVERDUE_MODES = ("always", "unclaimed")  # values of a timer's marksOverdue property
+LANE_MAP_PROPERTY = "laneMap"  # process property: "LANE=ROLE, ..." (lanes not named keep their name)
+CALLED_BY_PROPERTY = "calledBy"  # set at deploy: the processes of its bundle that call it
+MAX_ROLE_LENGTH = 40  # task.role
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
@@ -107,6 +110,7 @@ class Compiled:
     properties: dict[str, str]
     sources: dict[str, str]
     content_hash: str
+    lanes: dict[str, str] = field(default_factory=dict)  # its lanes' names -> the role/group they offer to
 
 
 @dataclass
@@ -133,8 +137,9 @@ class _Bundle:
         return None
 
 
-def compile_sources(sources: dict[str, bytes]) -> list[Compiled]:
-    """Parse and check a set of files; return one ``Compiled`` per executable process."""
+def compile_sources(sources: dict[str, bytes], lane_map: dict[str, str] | None = None) -> list[Compiled]:
+    """Parse and check a set of files; return one ``Compiled`` per executable process.
+    ``lane_map`` (lane name -> role or group) overrides the processes' own ``laneMap``."""
     bundle = _Bundle(sources)
     parser = SpiffBpmnParser(validator=VALIDATOR)
     for name, data in sorted(sources.items()):
@@ -154,7 +159,7 @@ def compile_sources(sources: dict[str, bytes]) -> list[Compiled]:
     if not bundle.trees:
         raise DeployError("no BPMN or DMN files given")
     keys = parser.get_process_ids()
-    called = _called_processes(bundle)
+    callers = _callers(bundle)
     compiled = []
     for key in keys:
         try:
@@ -166,17 +171,27 @@ def compile_sources(sources: dict[str, bytes]) -> list[Compiled]:
             raise DeployError(str(exc), element=key, file=bundle.file_of(key)) from None
         specs = [spec, *subprocess_specs.values()]
         properties = _process_properties(bundle, key)
+        if callers.get(key):
+            properties[CALLED_BY_PROPERTY] = ",".join(sorted(callers[key]))
         forms = _check_specs(bundle, specs, properties)
         spec_dict = {"spec": SERIALIZER.registry.convert(spec),
                      "subprocess_specs": {k: SERIALIZER.registry.convert(v) for k, v in subprocess_specs.items()}}
+        lanes = {}
+        for converted in (spec_dict["spec"], *spec_dict["subprocess_specs"].values()):
+            mapped = _map_lanes(bundle, converted, lane_map or {})
+            if converted is spec_dict["spec"]:
+                lanes = mapped
+        if any(role != lane for lane, role in lanes.items()):
+            properties[LANE_MAP_PROPERTY] = ", ".join(f"{lane}={role}" for lane, role in sorted(lanes.items())
+                                                      if role != lane)
         spec_json = json.dumps(spec_dict, sort_keys=True, default=str)
         files = {spec.file, *(s.file for s in subprocess_specs.values())} | _dmn_files(bundle)
         texts = {f: sources[f].decode("utf-8") for f in sorted(files) if f in sources}
         digest = hashlib.sha256(json.dumps([spec_json, forms, properties], sort_keys=True).encode()).hexdigest()
-        compiled.append(Compiled(key, spec.description, spec_json, forms, properties, texts, digest))
-    # Processes only ever called by others are deployed too (a designer may start them), but
-    # the bundle must contain at least one process that is not merely a callee.
-    if keys and all(k in called for k in keys):
+        compiled.append(Compiled(key, spec.description, spec_json, forms, properties, texts, digest, lanes))
+    # Processes only ever called by others are deployed too (and cannot be started: see
+    # policy.callable_only), but the bundle must contain at least one process that is not merely a callee.
+    if keys and all(k in callers for k in keys):
         raise DeployError("every process is only a called process; no top-level process to deploy")
     return compiled
 
@@ -201,9 +216,46 @@ def _deploy_error(bundle: _Bundle, exc: ValidationException, fallback_file: str 
     return DeployError(message, file=file, element=element, line=int(line) if line else None)
 
 
-def _called_processes(bundle: _Bundle) -> set[str]:
-    return {el.get("calledElement") for tree in bundle.trees.values()
-            for el in tree.iter(f"{{{BPMN_NS}}}callActivity") if el.get("calledElement")}
+def _callers(bundle: _Bundle) -> dict[str, set[str]]:
+    """Called process -> the processes of the bundle that call it (itself left out)."""
+    found: dict[str, set[str]] = {}
+    for tree in bundle.trees.values():
+        for process in tree.iter(f"{{{BPMN_NS}}}process"):
+            for el in process.iter(f"{{{BPMN_NS}}}callActivity"):
+                callee = el.get("calledElement")
+                if callee and callee != process.get("id"):
+                    found.setdefault(callee, set()).add(process.get("id"))
+    return found
+
+
+def parse_lane_map(value: str, *, file: str | None = None, element: str | None = None) -> dict[str, str]:
+    """``"A=grid_worker, Tester=qa"`` as {lane: role or group}."""
+    mapping = {}
+    for entry in filter(None, (e.strip() for e in value.split(","))):
+        lane, sep, role = (p.strip() for p in entry.partition("="))
+        if not sep or not lane or not role:
+            raise DeployError(f"{LANE_MAP_PROPERTY}: '{entry}' is not LANE=ROLE", file=file, element=element)
+        mapping[lane] = role
+    return mapping
+
+
+def _map_lanes(bundle: _Bundle, converted: dict, overrides: dict[str, str]) -> dict[str, str]:
+    """Write each task's role into the serialized spec of one process: its lane's name unless
+    the deploy's ``overrides`` or the process's ``laneMap`` map the lane to another role or
+    group. Returns the process's lanes -> roles."""
+    key, file = converted["name"], converted.get("file")
+    own = parse_lane_map(_process_properties(bundle, key).get(LANE_MAP_PROPERTY, ""), file=file, element=key)
+    lanes = {}
+    for ts in converted["task_specs"].values():
+        lane = ts.get("lane")
+        if lane is None:
+            continue
+        role = lanes[lane] = overrides.get(lane, own.get(lane, lane))
+        if len(role) > MAX_ROLE_LENGTH:
+            raise DeployError(f"lane '{lane}': a role or group name has at most {MAX_ROLE_LENGTH} characters; "
+                              f"map the lane to one with {LANE_MAP_PROPERTY}", file=file, element=key)
+        ts["lane"] = role
+    return lanes
 
 
 def _dmn_files(bundle: _Bundle) -> set[str]:
@@ -304,16 +356,21 @@ class Deployed:
     version: int
     definition_id: int
     created: bool
+    warnings: list[str] = field(default_factory=list)  # deployed all the same (e.g. a lane nobody staffs)
 
 
-def deploy(session: Session, sources: dict[str, bytes], *, by: str | None, now: datetime) -> list[Deployed]:
-    """Store each compiled process as a new version unless identical content is already the newest."""
+def deploy(session: Session, sources: dict[str, bytes], *, by: str | None, now: datetime,
+           lane_map: dict[str, str] | None = None,
+           check: Callable[[Compiled], list[str]] | None = None) -> list[Deployed]:
+    """Store each compiled process as a new version unless identical content is already the
+    newest; ``check`` says what to warn about each (new or unchanged)."""
     results = []
-    for c in compile_sources(sources):
+    for c in compile_sources(sources, lane_map):
+        warnings = check(c) if check else []
         latest = session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == c.key)
                                  .order_by(ProcessDefinition.version.desc()).limit(1)).first()
         if latest is not None and latest.content_hash == c.content_hash:
-            results.append(Deployed(c.key, latest.version, latest.id, created=False))
+            results.append(Deployed(c.key, latest.version, latest.id, False, warnings))
             continue
         version = (latest.version + 1) if latest else 1
         row = ProcessDefinition(key=c.key, version=version, name=c.name, content_hash=c.content_hash,
@@ -321,7 +378,7 @@ def deploy(session: Session, sources: dict[str, bytes], *, by: str | None, now: 
                                 spec=c.spec_json, deployed_at=now, deployed_by=by)
         session.add(row)
         session.flush()
-        results.append(Deployed(c.key, version, row.id, created=True))
+        results.append(Deployed(c.key, version, row.id, True, warnings))
     return results
 
 
@@ -427,6 +484,10 @@ class LoadedDefinition:
                         ts.bpmn_id or ts.name, tuple(getattr(d, "correlation_properties", ())), senders_of(ts, d),
                         ts in starts))
         return found
+
+    @property
+    def start_form(self) -> dict | None:
+        return self.forms.get(self.properties.get(START_FORM_PROPERTY))
 
     @property
     def is_case_process(self) -> bool:

@@ -81,6 +81,17 @@ class User(Base):
     department: Mapped[Department | None] = relationship(lazy="joined")
 
 
+class UserGroup(Base):
+    """A group an administrator made (engine/groups.py); its members carry its name in ``roles``."""
+
+    __tablename__ = "user_group"
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(80))
+
+
 class ApiToken(Base):
     """Bearer tokens, stored only as SHA-256 hashes."""
 

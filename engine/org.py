@@ -22,7 +22,8 @@ from .errors import InvalidInput, NotFound
 from .model import ApiToken, Department, OrgUnit, Task, User
 
 LEVELS = ("city", "district", "street", "community", "grid")
-ROLES = ("acceptor", "grid_worker", "dept_liaison", "coordinator", "supervisor", "designer", "party_branch")
+ROLES = ("acceptor", "grid_worker", "dept_liaison", "coordinator", "supervisor", "designer", "party_branch",
+         "admin")
 TOKEN_LIFETIME = timedelta(days=7)
 
 

@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from . import groups, policy
 from .errors import Forbidden, InvalidInput, NotFound
 from .model import Case, Event, OrgUnit, ProcessDefinition, ProcessInstance, Task, User
 from .org import Actor
 
-SCOPES = ("mine", "claimable", "area")
+SCOPES = ("mine", "claimable", "area", "unassignable")
 OPEN = ("open", "claimed")
 MAX_PER_PAGE = 200
 
@@ -38,6 +39,9 @@ def _scope_filter(actor: Actor, scope: str):
         if "supervisor" not in actor.roles:
             raise Forbidden("only supervisors see all tasks of their area")
         return and_(Task.status.in_(OPEN), _area(Task.org_path, actor.org_path))
+    if isinstance(scope, tuple):  # ("unassignable", the roles nobody has): see _unassignable
+        return and_(Task.status == "open", Task.role.in_(scope[1] or ("-",)), Task.candidate_user_id.is_(None),
+                    or_(Task.org_path.is_(None), _area(Task.org_path, actor.org_path)))
     raise InvalidInput(f"unknown scope '{scope}'", fields={"scope": f"one of {', '.join(SCOPES)}"})
 
 
@@ -187,6 +191,14 @@ def _parts(actor: Actor, scope: str) -> list[tuple[tuple, bool, tuple]]:
         if "supervisor" not in actor.roles:
             raise Forbidden("only supervisors see all tasks of their area")
         return [((_STATUS[status],), True, ()) for status in OPEN] if actor.org_path else []
+    if isinstance(scope, tuple):  # per role nobody has: its tasks without an area, and those of hers
+        parts = []
+        for role in scope[1]:
+            base = (_STATUS["open"], _T.role == _lit(role), _T.candidate_user_id.is_(None))
+            parts.append((base + (_T.org_path.is_(None),), False, ()))
+            if actor.org_path:
+                parts.append((base, True, ()))
+        return parts
     raise InvalidInput(f"unknown scope '{scope}'", fields={"scope": f"one of {', '.join(SCOPES)}"})
 
 
@@ -293,12 +305,30 @@ def _check_paging(page: int, per_page: int) -> None:
         raise InvalidInput("bad paging", fields={"page": ">= 1", "per_page": f"1..{MAX_PER_PAGE}"})
 
 
+def _unassignable(s: Session, actor: Actor) -> tuple[str, tuple[str, ...]]:
+    """The scope ``unassignable`` as ``_parts`` reads it: open tasks offered to a role or group
+    that no active user has (so to nobody), in the actor's area or in none; for supervisors
+    and designers, so that such tasks are never hidden."""
+    if not policy.may_see_unassignable(actor):
+        raise Forbidden("only supervisors and designers see the tasks nobody can take")
+    return "unassignable", groups.unstaffed_roles(s)
+
+
+def unassignable_count(s: Session, actor: Actor) -> Total:
+    scope = _unassignable(s, actor)
+    return _total(s.scalar(_count_statement(actor, scope, (None, None, None), COUNT_CAP))) if scope[1] else Total(0)
+
+
 def inbox(s: Session, actor: Actor, scope: str, *, now: datetime, category: str | None = None,
           stage: str | None = None, grid: str | None = None, page: int = 1, per_page: int = 20
           ) -> tuple[list[dict], int]:
     """A page of tasks in ``scope``, soonest deadline first (none last), and the total count: a
     ``Total``, capped at COUNT_CAP (then ``total.capped`` and it prints as "1000+")."""
     _check_paging(page, per_page)
+    if scope == "unassignable":
+        scope = _unassignable(s, actor)
+        if not scope[1]:
+            return [], Total(0)
     filters = (category or None, stage or None, grid or None)
     total = _total(s.scalar(_count_statement(actor, scope, filters, COUNT_CAP)))
     offset = (page - 1) * per_page
@@ -335,7 +365,8 @@ def task_detail(s: Session, actor: Actor, task_id: str, now: datetime) -> dict[s
     task = s.get(Task, task_id)
     if task is None:
         raise NotFound(f"task {task_id} not found")
-    if not actor.may_see(task) and not (task.status not in OPEN and task.completed_by_id == actor.id):
+    if not (actor.may_see(task) or policy.oversees_arealess(actor, task)) and \
+            not (task.status not in OPEN and task.completed_by_id == actor.id):
         raise Forbidden("this task is not yours and not offered to you")
     forms = instance_forms(s, task.instance_id)
     assignee = s.get(User, task.assignee_id) if task.assignee_id else None
@@ -448,7 +479,8 @@ def case_detail(s: Session, actor: Actor, case_id: int, now: datetime) -> dict[s
     result = case_summary(case)
     result["open_tasks"] = open_tasks(s, now, case_id=case_id)
     result["history"] = history(s, case_id=case_id)
-    result["feedback_token"] = case.feedback_token if case.feedback_at is None and case.stage == "feedback" else None
+    waiting = case.feedback_at is None and case.stage == "feedback"
+    result["feedback_token"] = case.feedback_token if waiting and policy.may_see_feedback_link(actor, case) else None
     return result
 
 

@@ -20,8 +20,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import TaskState
 
-from . import (definitions, forms, incidents, lint, messaging, migration, org, readmodel, records, supervision,
-               timers, versions)
+from . import (definitions, forms, groups, incidents, lint, messaging, migration, org, policy, readmodel, records,
+               supervision, timers, versions)
 from .clock import Clock
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, IncidentOpened, InvalidInput, NotFound, ProcessError
@@ -101,11 +101,14 @@ class Runtime:
     # ------------------------------------------------------------------ definitions
 
     def deploy(self, paths: list[str] | None = None, *, sources: dict[str, bytes] | None = None,
-               by: str | None = None) -> list[definitions.Deployed]:
+               by: str | None = None, lane_map: dict[str, str] | None = None) -> list[definitions.Deployed]:
+        """Deploy; ``lane_map`` (lane -> role or group) overrides the processes' own laneMap.
+        Each result warns of lanes no active user staffs and of unknown starters."""
         if sources is None:
             sources = definitions.read_sources(paths or [WORKFLOWS_DIR])
         with self._command() as s:
-            return definitions.deploy(s, sources, by=by, now=self.clock.now())
+            return definitions.deploy(s, sources, by=by, now=self.clock.now(), lane_map=lane_map,
+                                      check=lambda compiled: groups.deploy_warnings(s, compiled))
 
     def check_files(self, user_id: int, sources: dict[str, bytes]) -> list[lint.Problem]:
         """What deploy would refuse, and the lint rules' findings (designers only)."""
@@ -155,18 +158,20 @@ class Runtime:
 
     def start_process(self, user_id: int | None, key: str, data: dict | None = None,
                       version: int | None = None) -> Started:
-        """Start any deployed process by key (newest version unless one is given)."""
-        user_id = user_id.id if isinstance(user_id, org.Actor) else user_id
+        """Start any deployed process by key (newest version unless one is given), if the
+        user may (``policy.check_start``; None: the system)."""
         with self._command() as s:
+            who = org.actor(s, user_id) if user_id is not None else None
             definition_id = definitions.definition_id(s, key, version)
             if definition_id is None:
                 raise NotFound(f"process '{key}'" + (f" version {version}" if version else "") + " not deployed")
             loaded = self.specs.get(s, definition_id)
             if loaded.is_case_process:
                 raise InvalidInput(f"'{key}' is a case process: report a case to start it")
-            data = forms.validate(loaded.forms.get(loaded.properties.get(definitions.START_FORM_PROPERTY)),
-                                  data or {})
-            inst = self._start(s, loaded, user_id, dict(data), case=None)
+            policy.check_start(who, loaded)
+            data = forms.validate(loaded.start_form, data or {})
+            policy.check_start_data(s, who, loaded, data)
+            inst = self._start(s, loaded, who.id if who else None, dict(data), case=None)
             return Started(inst.id, inst.key, loaded.version, inst.status, inst.started_at, inst.ended_at,
                            inst.next_timer_at, s.info["open"].get(inst.id, []))
 
@@ -181,7 +186,8 @@ class Runtime:
             loaded = self.specs.get(s, definition_id)
             if not loaded.is_case_process:
                 raise InvalidInput(f"'{key}' is not a case process")
-            report = forms.validate(loaded.forms.get(loaded.properties.get(definitions.START_FORM_PROPERTY)), report)
+            policy.check_start(reporter, loaded)
+            report = forms.validate(loaded.start_form, report)
             grid = org.grid_by_code(s, report["grid"])
             if not (reporter.covers(grid.path) or reporter.has_role("acceptor")):
                 raise Forbidden(f"grid '{grid.code}' is outside your area")

@@ -96,6 +96,7 @@ def demo_users() -> list[tuple[str, str, list[str], str | None, str | None]]:
         ("city1", "市协调员 陈静 (city coordinator)", ["coordinator"], CITY[0], None),
         ("supervisor1", "督办员 赵敏 (supervisor)", ["supervisor"], CITY[0], None),
         ("designer1", "流程设计 孙磊 (process designer)", ["designer"], CITY[0], None),
+        ("admin1", "系统管理员 钱进 (administrator)", ["admin"], CITY[0], None),
         ("street2", "街道主任 周强 (street coordinator, Huashan)", ["coordinator"], "210105001", None),
         ("party1", "机关党支部 吴杰 (party branch)", ["party_branch"], CITY[0], None),
     ]

@@ -25,6 +25,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.claimable": ("待领取", "Claimable"),
     "nav.area": ("辖区全部", "All in my area"),
     "nav.overdue": ("超期", "Overdue"),
+    "nav.unassignable": ("无人可办", "Unassignable"),
     "nav.cases": ("案件", "Cases"),
     "nav.report": ("上报问题", "Report an issue"),
     "nav.designer": ("流程定义", "Process definitions"),
@@ -42,6 +43,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "inbox.title.claimable": ("待领取任务", "Tasks I can claim"),
     "inbox.title.area": ("辖区全部任务", "All open tasks in my area"),
     "inbox.title.overdue": ("辖区超期任务", "Overdue tasks in my area"),
+    "inbox.title.unassignable": ("无人可办的任务", "Tasks nobody can take"),
+    "inbox.unassignable_hint": ("这些任务所属泳道的角色或用户组没有在岗成员，任何人都无法领取。请管理员为该组添加成员，或由流程设计人员重新映射泳道后部署。",
+                                "These tasks are offered to a role or group without any active member, so nobody can take them. "
+                                "An administrator can add members to the group, or a designer can map the lane and deploy again."),
     "inbox.overdue_hint": ("已被时限标记超期或已过截止时间的待办任务，截止时间最早的在前。",
                            "Open tasks a time limit marked overdue or whose due time has passed, oldest deadline first."),
     "inbox.empty": ("没有任务", "No tasks"),

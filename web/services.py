@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import definitions, org, queries, supervision
+from engine import definitions, org, policy, queries, supervision
 from engine.errors import NotFound
 from engine.model import Case, Event, OrgUnit, Task, User
 from engine.runtime import Runtime
@@ -79,10 +79,13 @@ def overdue_inbox(s: Session, actor: org.Actor, now: datetime, *, page: int = 1,
 
 
 def inbox_counts(s: Session, actor: org.Actor, now: datetime) -> dict[str, queries.Total]:
-    """The size of each inbox scope the actor has (a supervisor's include her overdue view)."""
+    """The size of each inbox scope the actor has (a supervisor's include her overdue view;
+    supervisors' and designers' the tasks nobody can take)."""
     counts = queries.inbox_counts(s, actor)
     if actor.has_role("supervisor"):
         counts["overdue"] = supervision.overdue_tasks(s, actor, now, per_page=1)[1]
+    if policy.may_see_unassignable(actor):
+        counts["unassignable"] = queries.unassignable_count(s, actor)
     return counts
 
 

@@ -46,8 +46,8 @@ def test_whistle_liaison_reports_in_and_the_reporter_scores_by_link(api, app):
     api.step(case["id"], "grid1", {"outcome": "passed"}, stage="verification")
 
     waiting = api.case(case["id"], "grid1")
-    assert waiting["stage"] == "feedback"
-    url = waiting["feedback_url"]
+    assert waiting["stage"] == "feedback" and waiting["feedback_url"] is None  # not the callback's maker
+    url = api.case(case["id"], "acceptor1")["feedback_url"]
     assert url.startswith("http://") and "/f/" in url
     token = urlsplit(url).path.rsplit("/", 1)[-1]
     assert api.get(f"/feedback/{token}")["state"] == "valid"  # public: no token needed

@@ -157,9 +157,11 @@ def _waiting_for_feedback(api) -> tuple[dict, str]:
     return case, urlsplit(api.case(case["id"])["feedback_url"]).path
 
 
-def test_feedback_link_is_shown_to_staff_and_works_once(api, grid1, browser):
+def test_feedback_link_is_shown_to_the_callback_and_works_once(api, grid1, as_user, browser):
     case, path = _waiting_for_feedback(api)
-    assert f"http://127.0.0.1:5000{path}" in grid1.get(f"/cases/{case['id']}").get_data(True)
+    acceptor = as_user("acceptor1")
+    assert f"http://127.0.0.1:5000{path}" in acceptor.get(f"/cases/{case['id']}").get_data(True)
+    assert path not in grid1.get(f"/cases/{case['id']}").get_data(True)  # he may read the case, not score it
     page = browser.get(path, headers=EN).get_data(True)  # public: nobody signed in
     assert case["number"] in page and "Reporter reached" in page
     assert 'name="contacted" value="true"' in page  # a required boolean is a yes/no question
@@ -172,7 +174,7 @@ def test_feedback_link_is_shown_to_staff_and_works_once(api, grid1, browser):
     assert api.case(case["id"])["status"] == "closed"
     assert "already been used" in browser.get(path, headers=EN).get_data(True)
     browser.post(path, {"contacted": "false"}, status=409)
-    assert f"{path}" not in grid1.get(f"/cases/{case['id']}").get_data(True)
+    assert f"{path}" not in acceptor.get(f"/cases/{case['id']}").get_data(True)
 
 
 def test_feedback_page_shows_the_form_of_the_cases_own_process_version(api, browser, world):

@@ -127,8 +127,10 @@ class CaseSummary(Schema):
 # ------------------------------------------------------------------------------------ tasks
 
 class TaskQuery(PagingQuery):
-    scope = Str(load_default="mine", validate=validate.OneOf(["mine", "claimable", "area", "overdue"]),
-                metadata={"description": "mine, claimable, area (supervisors), overdue (supervisors)"})
+    scope = Str(load_default="mine", validate=validate.OneOf(["mine", "claimable", "area", "overdue", "unassignable"]),
+                metadata={"description": "mine, claimable, area (supervisors), overdue (supervisors), "
+                                         "unassignable (supervisors and designers: offered to a role or group "
+                                         "nobody active has)"})
     category = Str()
     stage = Str()
     grid = Str()
@@ -211,6 +213,7 @@ class TaskCounts(Schema):
     claimable = fields.Nested(ScopeCount)
     area = fields.Nested(ScopeCount, metadata={"description": "supervisors only"})
     overdue = fields.Nested(ScopeCount, metadata={"description": "supervisors only"})
+    unassignable = fields.Nested(ScopeCount, metadata={"description": "supervisors and designers only"})
 
 
 class TaskPage(_page_of(Task, "TaskPageBase")):

@@ -27,7 +27,8 @@ def _result(task: dict) -> dict:
 def inbox(query):
     """mine: claimed by me; claimable: offered to my role in my area; area: all open (supervisors);
     overdue: open tasks of my area a time limit marked overdue or past their due time
-    (supervisors). Soonest deadline first. Counts stop at 1000 (``total_capped``)."""
+    (supervisors); unassignable: open tasks offered to a role or group no active user has
+    (supervisors and designers). Soonest deadline first. Counts stop at 1000 (``total_capped``)."""
     scope, page, per_page = query.pop("scope"), query["page"], query["per_page"]
     with reading() as s:
         if scope == "overdue":

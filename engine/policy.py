@@ -1,0 +1,102 @@
+"""Who may do what: the named rules that commands and queries call, so that every caller
+(web pages, REST API, CLI, tests) is held to the same rule, written once.
+
+Roles and groups are both names in a user's ``roles`` (see ``engine/groups.py``); process
+properties that name who may do something (``starters``) list such names, comma-separated.
+An actor of ``None`` is the system (the CLI without ``--user``, timers): it is trusted.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .definitions import CALLED_BY_PROPERTY
+from .errors import Conflict, Forbidden, InvalidInput
+from .model import OrgUnit
+from .org import Actor
+
+if TYPE_CHECKING:
+    from .definitions import LoadedDefinition
+
+ADMIN = "admin"                     # may create groups and assign users to them
+DEFAULT_STARTERS = ("designer",)    # who may start a process that names no ``starters``
+STARTERS_PROPERTY = "starters"
+CALLABLE_ONLY_PROPERTY = "callableOnly"
+ORG_UNIT_KEYWORD = "x-org-unit"     # a start-form field naming an org unit (true or a level)
+
+
+def names(value: str | None) -> tuple[str, ...]:
+    """A comma-separated list of role/group names, as process properties write them."""
+    return tuple(dict.fromkeys(n.strip() for n in (value or "").split(",") if n.strip()))
+
+
+# ------------------------------------------------------------------------------ starting
+
+def starters(properties: dict[str, Any]) -> tuple[str, ...]:
+    return names(properties.get(STARTERS_PROPERTY)) or DEFAULT_STARTERS
+
+
+def callable_only(properties: dict[str, Any]) -> bool:
+    """Meant only as a call activity: ``callableOnly="true"``, or called by another process
+    of its deployment unless ``callableOnly="false"`` says it may also be started."""
+    flag = str(properties.get(CALLABLE_ONLY_PROPERTY, "")).strip().lower()
+    return flag == "true" or (flag != "false" and bool(names(properties.get(CALLED_BY_PROPERTY))))
+
+
+def may_start(actor: Actor | None, properties: dict[str, Any]) -> bool:
+    """The process's ``starters`` (designers when it names none); the system always."""
+    return actor is None or any(actor.has_role(name) for name in starters(properties))
+
+
+def check_start(actor: Actor | None, loaded: LoadedDefinition) -> None:
+    """Conflict for a process only ever called, Forbidden for anyone but its starters."""
+    if callable_only(loaded.properties):
+        raise Conflict(f"'{loaded.key}' runs only as a call activity of another process; start that one")
+    if not may_start(actor, loaded.properties):
+        raise Forbidden(f"you may not start '{loaded.key}' (starters: {', '.join(starters(loaded.properties))})")
+
+
+def check_start_data(s: Session, actor: Actor | None, loaded: LoadedDefinition, data: dict) -> None:
+    """Starting "for another area": an org unit named in the start data (a field its start
+    form marks ``x-org-unit``: true, or the level it must have) must exist and lie in the
+    starter's area (InvalidInput, Forbidden)."""
+    for field, spec in ((loaded.start_form or {}).get("properties") or {}).items():
+        level = spec.get(ORG_UNIT_KEYWORD) if isinstance(spec, dict) else None
+        if not level or data.get(field) is None:
+            continue
+        code = str(data[field])
+        unit = s.execute(select(OrgUnit.path, OrgUnit.level).where(OrgUnit.code == code)).first()
+        if unit is None or (isinstance(level, str) and unit.level != level):
+            kind = level if isinstance(level, str) else "org unit"
+            raise InvalidInput(f"unknown {kind} '{code}'", fields={field: f"unknown {kind} '{code}'"})
+        if actor is not None and not actor.covers(unit.path):
+            raise Forbidden(f"{field} '{code}' is outside your area", fields={field: "outside your area"})
+
+
+# ------------------------------------------------------------------------------ cases
+
+def may_see_feedback_link(actor: Actor, case) -> bool:
+    """The reporter's feedback link lets its holder score the case: only those who make the
+    callback (acceptors) and supervisors, of the case's area, see it."""
+    return (actor.has_role("acceptor") or actor.has_role("supervisor")) and actor.covers(case.org_path)
+
+
+# ------------------------------------------------------------------------------ groups and lanes
+
+def may_administer_groups(actor: Actor | None) -> bool:
+    return actor is None or actor.has_role(ADMIN)
+
+
+def may_see_unassignable(actor: Actor) -> bool:
+    """Tasks offered to a role or group nobody has: supervisors and designers see them."""
+    return actor.has_role("supervisor") or actor.has_role("designer")
+
+
+def oversees_arealess(actor: Actor, task) -> bool:
+    """A task offered to a role alone (no area, no user: e.g. a lane of a model made
+    elsewhere) is seen, read-only, by supervisors and designers: one nobody can take shows in
+    their ``unassignable`` scope and must open from there."""
+    return (task.org_path is None and task.candidate_user_id is None and task.role is not None
+            and may_see_unassignable(actor))
