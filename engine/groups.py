@@ -100,7 +100,7 @@ def create(s: Session, actor: Actor | None, name: str, title: str | None, now: d
 
 
 def _user(s: Session, username: str) -> User:
-    user = s.scalars(select(User).where(User.username == username).with_for_update()).first()
+    user = s.scalars(select(User).where(User.username == username).with_for_update(of=User)).first()
     if user is None:
         raise NotFound(f"user '{username}' not found")
     return user

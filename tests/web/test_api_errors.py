@@ -20,7 +20,8 @@ from .conftest import GRID2, RESOLVED, Api, make_app, report_body
 PROTECTED = [("GET", "/me"), ("GET", "/categories"), ("GET", "/cases"), ("POST", "/cases"), ("GET", "/cases/1"),
              ("GET", "/tasks"), ("GET", "/tasks/x"), ("POST", "/tasks/x/claim"), ("POST", "/tasks/x/unclaim"),
              ("POST", "/tasks/x/complete"), ("POST", "/tasks/x/urge"), ("POST", "/process-instances"), ("GET", "/process-instances/1"),
-             ("POST", "/messages"), ("POST", "/signals")]
+             ("POST", "/messages"), ("POST", "/signals"), ("GET", "/groups"), ("POST", "/groups"),
+             ("PUT", "/groups/x/members/y"), ("DELETE", "/groups/x/members/y")]
 
 FAILING_SCRIPT = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Defs_fail" targetNamespace="t">

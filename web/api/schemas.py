@@ -298,6 +298,21 @@ class Delivered(Schema):
     started = fields.List(Int(), metadata={"description": "those of them the message started"})
 
 
+# ------------------------------------------------------------------------------------ groups
+
+class GroupCreate(Schema):
+    name = Str(required=True, metadata={"description": "1-40 letters, digits, _ . -; not a built-in role"})
+    title = Str(allow_none=True, validate=validate.Length(max=120))
+
+
+class Group(Schema):
+    name = Str()
+    title = Str(allow_none=True)
+    created_at = DateTime()
+    created_by = Str(allow_none=True)
+    members = fields.List(Str(), metadata={"description": "usernames"})
+
+
 # ------------------------------------------------------------------------------------ errors
 
 ErrorDetail = Schema.from_dict({  # from_dict: a field called "fields" must not shadow Schema.fields
