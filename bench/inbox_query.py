@@ -318,6 +318,7 @@ def shapes(later: int):
         ("supervisor area p1", "supervisor1", box("area")),
         (f"supervisor area p{later}", "supervisor1", box("area", later)),
         ("supervisor counts", "supervisor1", counts),
+        ("supervisor unassignable", "supervisor1", lambda s, a: queries.unassignable_count(s, a)),
     ]
 
 
