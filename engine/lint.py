@@ -20,7 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from .definitions import BPMN_NS, FORM_PROPERTY, SPIFF_NS, compile_sources, parse_xml
+from .definitions import (BPMN_NS, FORM_PROPERTY, LANE_MAP_PROPERTY, SPIFF_NS, compile_sources, parse_lane_map,
+                          parse_xml)
 from .errors import DeployError
 from .model import User
 
@@ -46,10 +47,12 @@ class Problem:
         return f"{self.file or '-'}:{self.line or 0}: {self.element or '-'}: {self.severity}: {self.message}"
 
 
-def check(sources: dict[str, bytes], session: Session | None = None) -> list[Problem]:
-    """Everything deploy would refuse (as one error) and every lint finding, in file order."""
+def check(sources: dict[str, bytes], session: Session | None = None,
+          lane_map: dict[str, str] | None = None) -> list[Problem]:
+    """Everything deploy would refuse (as one error) and every lint finding, in file order;
+    ``lane_map`` is the deploy's (lanes offered to other roles or groups, see definitions)."""
     try:
-        compile_sources(sources)
+        compile_sources(sources, lane_map)
     except DeployError as exc:
         return [Problem(exc.file, exc.line, exc.element, exc.message.split(": ", 1)[-1]
                         if exc.file or exc.element or exc.line else exc.message)]
@@ -62,7 +65,7 @@ def check(sources: dict[str, bytes], session: Session | None = None) -> list[Pro
             for process in tree.iter(f"{_B}process"):
                 if process.get("isExecutable", "true") == "false":
                     continue
-                problems.extend(_lint_process(name, process, forms, roles))
+                problems.extend(_lint_process(name, process, forms, roles, lane_map or {}))
     return problems
 
 
@@ -74,7 +77,8 @@ def _local(el) -> str:
     return etree.QName(el).localname
 
 
-def _lint_process(file: str, process, forms: dict, roles: set[str] | None) -> Iterable[Problem]:
+def _lint_process(file: str, process, forms: dict, roles: set[str] | None,
+                  lane_map: dict[str, str]) -> Iterable[Problem]:
     def problem(el, message, severity="warning"):
         return Problem(file, el.sourceline if el is not None else None, el.get("id") if el is not None else None,
                        message, severity)
@@ -84,6 +88,10 @@ def _lint_process(file: str, process, forms: dict, roles: set[str] | None) -> It
     flows = [el for el in process.iter(f"{_B}sequenceFlow")]
     lanes = {ref.text.strip(): lane.get("name") or lane.get("id")
              for lane in process.iter(f"{_B}lane") for ref in lane.iter(f"{_B}flowNodeRef") if ref.text}
+    own = process.find(f"{_B}extensionElements")
+    offered = {**parse_lane_map(next((p.get("value", "") for p in own.iter(f"{_S}property")
+                                      if p.get("name") == LANE_MAP_PROPERTY), "") if own is not None else ""),
+               **lane_map}  # lane -> the role or group its tasks are offered to
     outgoing: dict[str, list] = {}
     incoming: dict[str, list] = {}
     for flow in flows:
@@ -97,7 +105,7 @@ def _lint_process(file: str, process, forms: dict, roles: set[str] | None) -> It
         candidates = any(k.startswith("candidate") for k in props)
         if lane is None and not candidates:
             yield problem(task, "no lane and no candidates: only the user who started the instance is offered it")
-        elif lane is not None and roles is not None and lane not in roles and not candidates:
+        elif lane is not None and roles is not None and offered.get(lane, lane) not in roles and not candidates:
             yield problem(task, f"lane '{lane}' matches no active user: nobody can be offered this task")
         form = forms.get(props.get(FORM_PROPERTY) or "")
         for flow in outgoing.get(task.get("id"), []):

@@ -110,18 +110,20 @@ class Runtime:
             return definitions.deploy(s, sources, by=by, now=self.clock.now(), lane_map=lane_map,
                                       check=lambda compiled: groups.deploy_warnings(s, compiled))
 
-    def check_files(self, user_id: int, sources: dict[str, bytes]) -> list[lint.Problem]:
+    def check_files(self, user_id: int, sources: dict[str, bytes],
+                    lane_map: dict[str, str] | None = None) -> list[lint.Problem]:
         """What deploy would refuse, and the lint rules' findings (designers only)."""
         with self.db.reading() as s:
             versions.check_designer(org.actor(s, user_id))
-            return lint.check(sources, s)
+            return lint.check(sources, s, lane_map)
 
-    def deploy_files(self, user_id: int, sources: dict[str, bytes]) -> list[definitions.Deployed]:
+    def deploy_files(self, user_id: int, sources: dict[str, bytes],
+                     lane_map: dict[str, str] | None = None) -> list[definitions.Deployed]:
         """A designer deploys files as the CLI does (same checks, same refusals)."""
         with self.db.reading() as s:
             who = org.actor(s, user_id)
             versions.check_designer(who)
-        return self.deploy(sources=sources, by=who.username)
+        return self.deploy(sources=sources, by=who.username, lane_map=lane_map)
 
     def migrate(self, user_id: int, key: str, from_version: int, to_version: int,
                 instances: list[int] | None = None, dry_run: bool = True) -> list[dict]:

@@ -298,3 +298,16 @@ def test_the_feedback_link_only_for_acceptors_and_supervisors_of_the_area(db_api
     api.get(f"/cases/{case['id']}", "street2", status=403)
     token = urlsplit(seen["acceptor1"]).path.rsplit("/", 1)[-1]
     assert api.get(f"/feedback/{token}")["state"] == "valid"
+
+
+def test_the_designers_deploy_api_takes_a_lane_map_and_warns(api):
+    files = {name: data.decode() for name, data in _lanes_model().items()}
+    checked = api.post("/definitions/check", "designer1", json={"files": files, "lanes": {"A": "grid_worker"}})
+    assert [p["element"] for p in checked["problems"] if "matches no active user" in p["message"]] == ["second"]
+    deployed = api.post("/definitions", "designer1", json={"files": files, "lanes": {"A": "grid_worker"}}, status=201)
+    assert [p["message"] for p in deployed["warnings"] if p["element"] == "lanes_ab"] == \
+        ["lanes_ab: lane 'B' -> 'B': no role or group of this name (gridloop group create, or map the lane: "
+         "laneMap, --lane-map); its tasks are offered to nobody"]
+    assert start(api, "designer1", "lanes_ab")["open_tasks"][0]["role"] == "grid_worker"
+    bad = api.post("/definitions", "designer1", json={"files": files, "lanes": {"A": "x" * 41}}, status=400)
+    assert "lanes" in bad["error"]["fields"]

@@ -6,6 +6,7 @@ from flask import Response, request, url_for
 from marshmallow import ValidationError
 
 from engine import calendars, diagram, versions
+from engine.definitions import parse_lane_map
 from engine.errors import InvalidInput
 
 from ..services import now, reading, runtime
@@ -17,10 +18,12 @@ blp = ApiBlueprint("Definitions", __name__, url_prefix="/api/v1", description="P
 _SUFFIXES = (".bpmn", ".dmn", ".json")
 
 
-def _sources() -> dict[str, bytes]:
-    """The files of a check or deploy: ``{"files": {name: text}}`` as JSON, or a multipart upload."""
+def _sources() -> tuple[dict[str, bytes], dict[str, str]]:
+    """The files of a check or deploy, ``{"files": {name: text}, "lanes"?: {lane: role}}`` as
+    JSON or a multipart upload, and the lane map to deploy them with."""
     if request.files:
         files = {f.filename: f.read() for f in request.files.getlist("files") if f.filename}
+        lanes = parse_lane_map(request.form.get("lanes", ""))
     else:
         try:
             body = schemas.Files().load(request.get_json(silent=True) or {})
@@ -28,6 +31,7 @@ def _sources() -> dict[str, bytes]:
             raise InvalidInput("bad files", fields={k: "; ".join(map(str, v)) if isinstance(v, list) else str(v)
                                                    for k, v in exc.messages.items()}) from None
         files = {name: text.encode("utf-8") for name, text in body["files"].items()}
+        lanes = body["lanes"]
     if not files:
         raise InvalidInput("no files", fields={"files": "at least one .bpmn, .dmn or form .json file"})
     sources = {}
@@ -36,7 +40,7 @@ def _sources() -> dict[str, bytes]:
         if not base.endswith(_SUFFIXES) or base.startswith("."):
             raise InvalidInput("unsupported file", fields={"files": f"'{name}': only .bpmn, .dmn and .json"})
         sources[f"forms/{base}" if base.endswith(".json") else base] = data
-    return sources
+    return sources, lanes
 
 
 @blp.route("/definitions")
@@ -79,7 +83,7 @@ def version_diff(query, key):
 def check():
     """Deploy's validation and the lint rules, without deploying: every problem with file,
     line, element and severity."""
-    return {"problems": [p.as_dict() for p in runtime().check_files(actor().id, _sources())]}
+    return {"problems": [p.as_dict() for p in runtime().check_files(actor().id, *_sources())]}
 
 
 @blp.route("/definitions", methods=["POST"])
@@ -87,17 +91,20 @@ def check():
 @blp.alt_response(200, schema=schemas.DeployAnswer, description="nothing changed: no new version")
 def deploy():
     """Deploy files: a new version of each process whose content changed (201), or 200 when
-    nothing changed; 400 with the problems when the files have errors."""
-    sources = _sources()
-    problems = runtime().check_files(actor().id, sources)
+    nothing changed; 400 with the problems when the files have errors. ``warnings`` are the
+    lint findings and the deploy's own (per lane that no active user staffs, per unknown starter)."""
+    sources, lanes = _sources()
+    problems = runtime().check_files(actor().id, sources, lanes)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise InvalidInput(f"{len(errors)} problem(s): {errors[0]}",
                            fields={"files": "; ".join(str(p) for p in errors[:20])})
-    deployed = runtime().deploy_files(actor().id, sources)
+    deployed = runtime().deploy_files(actor().id, sources, lanes)
     answer = {"key": deployed[0].key, "version": deployed[0].version,
               "deployed": [{"key": d.key, "version": d.version, "created": d.created} for d in deployed],
-              "warnings": [p.as_dict() for p in problems]}
+              "warnings": [p.as_dict() for p in problems] + [
+                  {"file": None, "line": None, "element": d.key, "message": w, "severity": "warning"}
+                  for d in deployed for w in d.warnings]}
     return answer, 201 if any(d.created for d in deployed) else 200
 
 
