@@ -60,7 +60,7 @@ def test_the_session_cookie_is_httponly_lax_and_secure_over_https(world):
 def test_feedback_links_use_the_public_url_never_the_host_header(world, api):
     app = header_app(world, PUBLIC_URL="https://gridloop.example/hub/")
     client = app.test_client()
-    token = api.token("grid1")
+    token = api.token("acceptor1")  # who makes the callback sees the link
     case = api.report("grid1")
     api.step(case["id"], "grid1", RESOLVED)
     api.step(case["id"], "grid1", {"outcome": "passed"})
@@ -68,7 +68,7 @@ def test_feedback_links_use_the_public_url_never_the_host_header(world, api):
     url = client.get(f"/api/v1/cases/{case['id']}", headers=evil).get_json()["feedback_url"]
     assert re.fullmatch(r"https://gridloop\.example/hub/f/[\w-]+", url)
     browser = Browser(client)
-    browser.sign_in("grid1")
+    browser.sign_in("acceptor1")
     client.set_cookie("session", client.get_cookie("session").value, domain="evil.example")
     page = browser.get(f"/cases/{case['id']}", headers={"Host": "evil.example"}).get_data(True)
     assert f'href="{url}"' in page and "evil.example" not in page
