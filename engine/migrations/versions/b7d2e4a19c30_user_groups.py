@@ -4,7 +4,7 @@ Members carry the group's name in ``app_user.roles``; this table lists the group
 administrator made (so a name is known even while nobody is in it).
 
 Revision ID: b7d2e4a19c30
-Revises: b7d41c2e9a10
+Revises: c7d2e8a41f90
 Create Date: 2026-12-01 09:00:00
 """
 from alembic import op
@@ -14,7 +14,7 @@ import engine.model
 
 
 revision = 'b7d2e4a19c30'
-down_revision = 'b7d41c2e9a10'
+down_revision = 'c7d2e8a41f90'
 branch_labels = None
 depends_on = None
 
