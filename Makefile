@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 HOST   ?= 127.0.0.1
 
-.PHONY: install test run browser bench clean
+.PHONY: install assets test run browser bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# The browser libraries (bpmn-js, dmn-js) from the npm registry, exactly as package-lock.json
+# pins them, into node_modules/ (ignored; Flask serves an allow-list of their files). Reinstalled
+# only when the lock file changes. Without npm the pages still work, without their diagrams.
+node_modules/.installed: package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	 else echo "make: npm not found; pages will show no diagrams (install Node.js and npm)"; fi
+
+assets: node_modules/.installed
+
 # Debian's Chromium (and a CJK font for its screenshots) for the real-browser test:
 # Playwright's own browser download does not work offline. Needs root; where it cannot be
 # installed the browser test says why and skips.
@@ -27,10 +36,10 @@ browser:
 	      || echo "make: could not install chromium; the browser test will be skipped"; \
 	  else echo "make: chromium not installed and no root/apt-get; the browser test will be skipped"; fi; }
 
-test: install browser
+test: install assets browser
 	$(BIN)/pytest -q -p no:cacheprovider
 
-run: install
+run: install assets
 	$(BIN)/gridloop setup-demo
 	GRIDLOOP_PUBLIC_URL=$${GRIDLOOP_PUBLIC_URL:-http://$(HOST):$(PORT)} $(BIN)/gridloop serve --host $(HOST) --port $(PORT)
 
@@ -43,4 +52,4 @@ bench: install
 	$(BIN)/python bench/load.py
 
 clean:
-	rm -rf $(VENV) instance *.egg-info
+	rm -rf $(VENV) instance *.egg-info node_modules

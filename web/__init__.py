@@ -10,8 +10,8 @@ from flask_wtf.csrf import CSRFProtect
 from engine.db import Database
 from engine.runtime import Runtime
 
-from . import (api, auth, cases, dashboard, designer, errors, feedback, i18n, inbox, incidents, pages, security,
-               settings, throttle)
+from . import (api, auth, cases, dashboard, designer, diagrams, errors, feedback, i18n, inbox, incidents, pages,
+               security, settings, throttle, vendor)
 
 csrf = CSRFProtect()
 
@@ -34,7 +34,9 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.init_app(app)
     pages.init_app(app)
     errors.init_app(app)
-    for blueprint in (auth.bp, inbox.bp, cases.bp, feedback.bp, designer.bp, incidents.bp, dashboard.bp):
+    vendor.init_app(app)
+    for blueprint in (auth.bp, inbox.bp, cases.bp, feedback.bp, designer.bp, incidents.bp, dashboard.bp,
+                      diagrams.bp):
         app.register_blueprint(blueprint)
     api.init_app(app, csrf)
     throttle.init_app(app)

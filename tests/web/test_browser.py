@@ -10,12 +10,18 @@ from werkzeug.serving import make_server
 
 from engine.seed import seed_demo_cases
 
+from web.vendor import ROOT as NODE_MODULES, FILES
+
 from .conftest import make_app
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 SCREENSHOTS = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "screenshots")
+
+
+def vendor_installed() -> bool:
+    return all(os.path.isfile(os.path.join(NODE_MODULES, path)) for path in FILES.values())
 
 
 @pytest.fixture
@@ -74,3 +80,46 @@ def test_grid_worker_claims_and_completes_a_task_in_chromium(server, api):
     assert (last["actor"], last["payload"]["data"]) == ("grid1", {
         "outcome": "resolved", "department": "housing",  # pre-filled from the routing table
         "resolution": "已加固外墙瓷砖 Tiles fixed"})
+
+
+def _browser(p):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian chromium not installed: run make browser")
+    return p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+
+
+def _signed_in_page(chromium, server, username: str, path: str, locale: str = "en-US"):
+    """A page signed in as ``username`` on ``path``, collecting what the CSP refused."""
+    page = chromium.new_page(locale=locale, viewport={"width": 1280, "height": 800})
+    page.blocked = []
+    page.on("console", lambda message: page.blocked.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    page.goto(f"{server}{path}")
+    page.fill("#username", username)
+    page.fill("#password", "demo")
+    page.click("button.primary")
+    return page
+
+
+@pytest.mark.browser
+def test_case_page_marks_the_active_task_in_its_diagram(server, api):
+    if not vendor_installed():
+        pytest.skip("bpmn-js not installed: run make assets")
+    case = api.report("grid1", title="Broken lamp at gate 2")
+    from playwright.sync_api import expect, sync_playwright
+    with sync_playwright() as p:
+        chromium = _browser(p)
+        try:
+            page = _signed_in_page(chromium, server, "grid1", f"/cases/{case['id']}")
+            active = page.locator(".diagram-canvas .djs-element.state-active")
+            expect(active).to_have_count(1)
+            element = active.get_attribute("data-element-id")
+            assert element == api.open_task(case["id"])["element_id"]
+            expect(page.locator(".diagram-count").first).to_have_text("1")
+            active.click()
+            expect(page.locator(".diagram-events")).to_be_visible()
+            expect(page.locator(".diagram-events li")).not_to_have_count(0)
+            page.screenshot(path=os.path.join(SCREENSHOTS, "case-diagram.png"), full_page=True)
+            assert page.blocked == []
+        finally:
+            chromium.close()

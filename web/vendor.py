@@ -1,0 +1,52 @@
+"""The browser libraries (bpmn-js) served from the npm packages that ``make`` installs into
+node_modules: no CDN, nothing of theirs in the repository.
+
+Only the files below are served (an allow-list, not a directory). Where they are missing
+(npm not run), ``vendor_ready`` is false and the pages render without their diagrams.
+"""
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, Flask, abort, current_app, send_from_directory, url_for
+
+bp = Blueprint("vendor", __name__)
+
+ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "node_modules")
+_BPMN = "bpmn-js/dist/"
+FILES = {
+    "viewer": _BPMN + "bpmn-navigated-viewer.production.min.js",
+    "modeler": _BPMN + "bpmn-modeler.production.min.js",
+    "diagram-css": _BPMN + "assets/diagram-js.css",
+    "bpmn-css": _BPMN + "assets/bpmn-js.css",
+    "font-css": _BPMN + "assets/bpmn-font/css/bpmn.css",
+}
+# The font files bpmn.css points at (../font/...), served beside it under the same URL layout.
+FONTS = {f"bpmn-js/dist/assets/bpmn-font/font/bpmn.{ext}" for ext in ("woff2", "woff", "ttf", "eot", "svg")}
+SERVED = set(FILES.values()) | FONTS
+
+
+def _root() -> str:
+    return current_app.config.get("NODE_MODULES") or ROOT
+
+
+def vendor_ready(*names: str) -> bool:
+    """Whether the named files (keys of FILES) are installed."""
+    return all(os.path.isfile(os.path.join(_root(), FILES[n])) for n in names)
+
+
+def vendor_url(name: str) -> str:
+    return url_for("vendor.asset", path=FILES[name])
+
+
+@bp.get("/vendor/<path:path>")
+def asset(path: str):
+    if path not in SERVED:
+        abort(404)
+    return send_from_directory(_root(), path, max_age=86400)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.add_template_global(vendor_ready)
+    app.add_template_global(vendor_url)
