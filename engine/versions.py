@@ -6,6 +6,7 @@ texts (never a spec or a workflow).
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from lxml import etree
@@ -65,6 +66,16 @@ def sources(s: Session, key: str, version: int | None) -> tuple[ProcessDefinitio
     if row is None:
         raise NotFound(f"process '{key}'" + (f" version {version}" if version else "") + " not deployed")
     return row, dict(row.sources or {})
+
+
+def version_files(s: Session, actor: org.Actor, key: str, version: int | None = None) -> tuple[int, dict[str, str]]:
+    """(version, all its files: BPMN, DMN and ``forms/*.json``) of ``key`` (newest unless
+    given): what the modeler edits and deploys again."""
+    check_designer(actor)
+    row, files = sources(s, key, version)
+    for name, schema in (row.forms or {}).items():
+        files[f"forms/{name}"] = json.dumps(schema, ensure_ascii=False, indent=2) + "\n"
+    return row.version, files
 
 
 def version_xml(s: Session, actor: org.Actor, key: str, version: int) -> tuple[str, str]:

@@ -1,25 +1,151 @@
-"""The process designer's read-only view of what is deployed (newest version of each key)."""
+"""The process designer's pages: the deployed processes, one process's versions (diagram,
+XML, element diff, migration of running instances), the modeler with Check and Deploy, and
+starting a process with its start form.
+
+Every view calls the same engine functions as the REST API (``engine.versions``,
+``Runtime.check_files/deploy_files/migrate/start_process``), which refuse non-designers.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from engine import definitions
-from engine.errors import Forbidden
+from engine import definitions, versions
+from engine.errors import InvalidInput, NotFound
 
+from . import schema_forms
+from .api.definitions import request_sources
+from .i18n import t
 from .pages import current_actor, login_required
-from .services import reading
+from .services import reading, runtime
 
 bp = Blueprint("designer", __name__)
+
+NEW_KEY = "new_process"
 
 
 @bp.get("/designer")
 @login_required
 def index():
-    if not current_actor().has_role("designer"):
-        raise Forbidden("only process designers see the deployed definitions")
     with reading() as s:
-        rows = [{"key": d.key, "name": d.name, "version": d.version, "deployed_at": d.deployed_at,
-                 "deployed_by": d.deployed_by, "forms": sorted(d.forms or {}),
-                 "case_process": (d.properties or {}).get("caseProcess", "").lower() == "true"}
-                for d in definitions.list_definitions(s)]
+        rows = versions.overview(s, current_actor())
+        for row in rows:
+            found = definitions.find_definition(s, row["key"])
+            row["forms"] = sorted(found.forms or {})
     return render_template("designer.html", active="designer", definitions=rows)
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.values.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _definition_page(key: str, migration: dict | None = None, status: int = 200):
+    actor = current_actor()
+    shown, old, new = _int_arg("version"), _int_arg("old"), _int_arg("new")
+    with reading() as s:
+        rows = versions.versions(s, actor, key)
+        numbers = [r["version"] for r in rows]
+        shown = shown if shown in numbers else numbers[0]
+        changes = versions.diff(s, actor, key, old, new) if old in numbers and new in numbers else None
+    return render_template("definition.html", active="designer", key=key, versions=rows, shown=shown,
+                           old=old, new=new, changes=changes, migration=migration), status
+
+
+@bp.get("/designer/<key>")
+@login_required
+def definition(key: str):
+    return _definition_page(key)
+
+
+@bp.get("/designer/<key>/versions/<int:version>/xml")
+@login_required
+def version_xml(key: str, version: int):
+    with reading() as s:
+        name, text = versions.version_xml(s, current_actor(), key, version)
+    disposition = "attachment" if request.args.get("download") else "inline"
+    return Response(text, mimetype="application/xml",
+                    headers={"Content-Disposition": f'{disposition}; filename="{key}-v{version}-{name}"'})
+
+
+@bp.post("/designer/<key>/migrate")
+@login_required
+def migrate(key: str):
+    """A dry run (the default) or the move, as the API's migrate; the answer is listed per instance."""
+    old, new = _int_arg("from_version"), _int_arg("to_version")
+    if old is None or new is None:
+        raise InvalidInput("choose both versions", fields={"to_version": "a version"})
+    dry_run = request.form.get("action") != "move"
+    results = runtime().migrate(current_actor().id, key, old, new, None, dry_run)
+    return _definition_page(key, {"from": old, "to": new, "dry_run": dry_run, "instances": results})
+
+
+# ------------------------------------------------------------------------ the modeler
+
+@bp.get("/designer/<key>/edit")
+@login_required
+def edit(key: str):
+    with reading() as s:
+        version, files = versions.version_files(s, current_actor(), key, _int_arg("version"))
+    main = versions.main_file(files, key)[0]
+    return render_template("modeler.html", active="designer", key=key, version=version, main=main, files=files)
+
+
+@bp.get("/designer/new")
+@login_required
+def new():
+    versions.check_designer(current_actor())
+    key = NEW_KEY
+    files = {f"{key}.bpmn": render_template("new.bpmn", key=key), f"forms/{key}_task.json":
+             '{\n  "type": "object",\n  "properties": {},\n  "required": []\n}\n'}
+    return render_template("modeler.html", active="designer", key=None, version=None, main=f"{key}.bpmn", files=files)
+
+
+@bp.post("/designer/check")
+@login_required
+def check():
+    """The modeler's Check: ``{"files": {...}}`` in, every problem out (as the API's check)."""
+    return {"problems": [p.as_dict() for p in runtime().check_files(current_actor().id, *request_sources())]}
+
+
+@bp.post("/designer/deploy")
+@login_required
+def deploy():
+    """The modeler's Deploy: refused with its problems (400) as the API refuses it, else the
+    new (or unchanged) version and where to see it."""
+    sources, lanes = request_sources()
+    problems = runtime().check_files(current_actor().id, sources, lanes)
+    if any(p.severity == "error" for p in problems):
+        return {"problems": [p.as_dict() for p in problems]}, 400
+    first = runtime().deploy_files(current_actor().id, sources, lanes)[0]
+    return {"key": first.key, "version": first.version, "created": first.created,
+            "url": url_for(".definition", key=first.key, version=first.version)}, 201 if first.created else 200
+
+
+# ------------------------------------------------------------------------ starting
+
+def _start_fields(key: str) -> list:
+    with reading() as s:
+        versions.check_designer(current_actor())  # no starter rule yet: designers start processes
+        row = definitions.find_definition(s, key)
+        if row is None:
+            raise NotFound(f"process '{key}' not deployed")
+        schema = (row.forms or {}).get((row.properties or {}).get(definitions.START_FORM_PROPERTY))
+    return schema_forms.fields(schema), schema
+
+
+@bp.route("/designer/<key>/start", methods=["GET", "POST"])
+@login_required
+def start(key: str):
+    form_fields, schema = _start_fields(key)
+    if request.method == "GET":
+        return render_template("start.html", active="designer", key=key, form_fields=form_fields,
+                               values=schema_forms.initial(schema, {}), errors={})
+    actor = current_actor()
+    try:
+        started = runtime().start_process(actor.id, key, schema_forms.parse(form_fields, request.form))
+    except InvalidInput as exc:
+        return render_template("start.html", active="designer", key=key, form_fields=form_fields,
+                               values=request.form, errors=exc.fields or {"data": exc.message}), 400
+    flash(t("designer.started", process=key, id=started.id), "success")
+    mine = [task for task in started.open_tasks if actor.may_act_on(task)]
+    return redirect(url_for("inbox.task", task_id=mine[0].id) if mine else url_for(".definition", key=key))

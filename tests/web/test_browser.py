@@ -123,3 +123,45 @@ def test_case_page_marks_the_active_task_in_its_diagram(server, api):
             assert page.blocked == []
         finally:
             chromium.close()
+
+
+@pytest.mark.browser
+def test_designer_renames_a_task_checks_and_deploys_in_the_modeler(server, api):
+    if not vendor_installed():
+        pytest.skip("bpmn-js not installed: run make assets")
+    from playwright.sync_api import expect, sync_playwright
+    with sync_playwright() as p:
+        chromium = _browser(p)
+        try:
+            page = _signed_in_page(chromium, server, "designer1", "/designer/monthly_review/edit")
+            expect(page.locator("#modeler.modeler-ready")).to_have_count(1)
+            task = page.locator('.modeler-canvas .djs-element[data-element-id="review"]')
+            task.dblclick()  # bpmn-js's direct editing of the name
+            editor = page.locator(".djs-direct-editing-parent")
+            expect(editor).to_be_visible()
+            page.keyboard.press("Control+A")
+            page.keyboard.type("Monthly grid review")
+            page.locator(".modeler-canvas").click(position={"x": 20, "y": 20})  # ends the editing
+            task.click()
+            expect(page.locator("#element-name")).to_have_value("Monthly grid review")
+            page.click("#check")
+            expect(page.locator("#problems li")).to_have_count(1)  # the lint warning: no lane
+            expect(page.locator('.djs-element.problem-warning[data-element-id="review"]')).to_have_count(1)
+            page.click("#deploy")
+            expect(page.locator("#modeler-status")).to_contain_text("Deployed monthly_review version 2")
+            page.screenshot(path=os.path.join(SCREENSHOTS, "modeler.png"), full_page=True)
+            page.click("#deployed-link")
+            expect(page.locator("#versions tbody tr")).to_have_count(2)
+            expect(page.locator("#versions tbody tr.selected")).to_contain_text("designer1")
+            expect(page.locator(".diagram.diagram-ready")).to_have_count(1)
+            page.screenshot(path=os.path.join(SCREENSHOTS, "definition.png"), full_page=True)
+            page.goto(f"{server}/designer")
+            expect(page.locator("table.tasks tbody tr")).not_to_have_count(0)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # no sideways scrolling
+            page.screenshot(path=os.path.join(SCREENSHOTS, "designer.png"), full_page=True)
+            assert page.blocked == []
+        finally:
+            chromium.close()
+    xml = api.client.get("/api/v1/definitions/monthly_review/versions/2/xml",
+                         headers={"Authorization": f"Bearer {api.token('designer1')}"}).get_data(True)
+    assert 'name="Monthly grid review"' in xml and 'value="review.json"' in xml

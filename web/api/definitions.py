@@ -18,7 +18,7 @@ blp = ApiBlueprint("Definitions", __name__, url_prefix="/api/v1", description="P
 _SUFFIXES = (".bpmn", ".dmn", ".json")
 
 
-def _sources() -> tuple[dict[str, bytes], dict[str, str]]:
+def request_sources() -> tuple[dict[str, bytes], dict[str, str]]:
     """The files of a check or deploy, ``{"files": {name: text}, "lanes"?: {lane: role}}`` as
     JSON or a multipart upload, and the lane map to deploy them with."""
     if request.files:
@@ -83,7 +83,7 @@ def version_diff(query, key):
 def check():
     """Deploy's validation and the lint rules, without deploying: every problem with file,
     line, element and severity."""
-    return {"problems": [p.as_dict() for p in runtime().check_files(actor().id, *_sources())]}
+    return {"problems": [p.as_dict() for p in runtime().check_files(actor().id, *request_sources())]}
 
 
 @blp.route("/definitions", methods=["POST"])
@@ -93,7 +93,7 @@ def deploy():
     """Deploy files: a new version of each process whose content changed (201), or 200 when
     nothing changed; 400 with the problems when the files have errors. ``warnings`` are the
     lint findings and the deploy's own (per lane that no active user staffs, per unknown starter)."""
-    sources, lanes = _sources()
+    sources, lanes = request_sources()
     problems = runtime().check_files(actor().id, sources, lanes)
     errors = [p for p in problems if p.severity == "error"]
     if errors:

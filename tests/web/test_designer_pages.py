@@ -1,0 +1,147 @@
+"""The designer's pages: the process list (a start button per startable process), one
+process's versions with diagram, XML download, element diff and migration, the modeler's
+Check and Deploy (the API's rules and refusals), starting a process with its start form;
+everyone else is refused (403)."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+EN = {"Accept-Language": "en"}
+ZH = {"Accept-Language": "zh-CN"}
+
+
+@pytest.fixture
+def designer(as_user):
+    return as_user("designer1")
+
+
+def review_files(browser) -> dict[str, str]:
+    """The monthly review's files as the modeler page carries them (textareas)."""
+    html = browser.get("/designer/monthly_review/edit").get_data(True)
+    import html as entities
+    return {name: entities.unescape(text) for name, text in
+            re.findall(r'data-file="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S)}
+
+
+def deploy(browser, files: dict[str, str], status: int):
+    response = browser.client.post("/designer/deploy", json={"files": files}, headers={"X-CSRFToken": browser.csrf})
+    assert response.status_code == status, response.get_data(True)
+    return response.get_json()
+
+
+def test_designer_list_has_links_edit_and_start_buttons(designer):
+    html = designer.get("/designer", headers=EN).get_data(True)
+    assert 'href="/designer/closed_loop"' in html and 'href="/designer/monthly_review/edit"' in html
+    assert 'href="/designer/monthly_review/start"' in html and 'href="/designer/closed_loop/start"' not in html
+    assert "New process" in html
+    assert "新建流程" in designer.get("/designer", headers=ZH).get_data(True)
+
+
+@pytest.mark.parametrize("path", ["/designer", "/designer/closed_loop", "/designer/closed_loop/edit", "/designer/new",
+                                  "/designer/closed_loop/versions/1/xml", "/designer/monthly_review/start"])
+def test_designer_pages_refuse_everyone_else(as_user, path):
+    as_user("grid1").get(path, status=403)
+
+
+def test_modeler_posts_are_refused_to_everyone_else(as_user, designer):
+    files = review_files(designer)
+    grid1 = as_user("grid1")
+    for url in ("/designer/check", "/designer/deploy"):
+        response = grid1.client.post(url, json={"files": files}, headers={"X-CSRFToken": grid1.csrf})
+        assert response.status_code == 403
+    response = grid1.client.post("/designer/check", json={"files": files})  # no CSRF token
+    assert response.status_code == 400
+
+
+def test_modeler_page_carries_every_file_of_the_version(designer):
+    html = designer.get("/designer/monthly_review/edit", headers=EN).get_data(True)
+    assert 'data-main="monthly_review.bpmn"' in html and "Process modeler" in html
+    files = review_files(designer)
+    assert {"monthly_review.bpmn", "forms/review.json"} <= set(files)
+    assert json.loads(files["forms/review.json"])["type"] == "object"
+    assert 'id="monthly_review"' in files["monthly_review.bpmn"]
+
+
+def test_check_lists_problems_and_deploy_refuses_errors_with_them(designer, world):
+    files = review_files(designer)
+    response = designer.client.post("/designer/check", json={"files": files}, headers={"X-CSRFToken": designer.csrf})
+    assert response.status_code == 200
+    assert [p["severity"] for p in response.get_json()["problems"]] == ["warning"]  # no lane: only its starter
+    broken = {**files, "monthly_review.bpmn": files["monthly_review.bpmn"].replace('value="review.json"',
+                                                                                   'value="missing.json"')}
+    problems = deploy(designer, broken, 400)["problems"]
+    assert problems and problems[0]["severity"] == "error" and "missing.json" in problems[0]["message"]
+    xxe = {"x.bpmn": '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY e SYSTEM "file:///etc/passwd">]><d>&e;</d>'}
+    assert deploy(designer, xxe, 400)["problems"]
+    with world.db.reading() as s:
+        from engine import versions
+        assert [v["version"] for v in versions.versions(s, _designer(s), "monthly_review")] == [1]
+
+
+def _designer(s):
+    from engine import org
+    from engine.model import User
+    from sqlalchemy import select
+    return org.actor(s, s.scalar(select(User.id).where(User.username == "designer1")))
+
+
+def test_deploy_makes_a_new_version_once_and_the_definition_page_shows_it(designer):
+    files = review_files(designer)
+    same = deploy(designer, files, 200)
+    assert (same["key"], same["version"], same["created"]) == ("monthly_review", 1, False)
+    renamed = {**files, "monthly_review.bpmn": files["monthly_review.bpmn"].replace(
+        'name="Monthly review">', 'name="Monthly review of the grid">')}
+    new = deploy(designer, renamed, 201)
+    assert (new["version"], new["url"]) == (2, "/designer/monthly_review?version=2")
+    page = designer.get(new["url"], headers=EN).get_data(True)
+    assert "v2" in page and "designer1" in page and "Diagram of version 2" in page
+    assert 'data-xml-url="/designer/monthly_review/versions/2/xml"' in page
+    xml = designer.get("/designer/monthly_review/versions/2/xml?download=1")
+    assert xml.headers["Content-Disposition"].startswith("attachment") and b"of the grid" in xml.data
+    diff = designer.get("/designer/monthly_review?old=1&new=2", headers=EN).get_data(True)
+    assert "Changed" in diff and "<code>review</code>" in diff and "Monthly review of the grid" in diff
+
+
+def test_migration_form_dry_run_then_move(designer, api):
+    started = api.post("/process-instances", "designer1", json={"key": "monthly_review", "data": {}}, status=201)
+    files = review_files(designer)
+    deploy(designer, {**files, "monthly_review.bpmn": files["monthly_review.bpmn"].replace(
+        'name="Monthly review">', 'name="Review">')}, 201)
+    dry = designer.post("/designer/monthly_review/migrate", {"from_version": 1, "to_version": 2, "action": "dry_run"},
+                        status=200, headers=EN).get_data(True)
+    assert f"#{started['id']}" in dry and "can move" in dry
+    assert api.get(f"/process-instances/{started['id']}", "designer1")["version"] == 1  # a dry run changes nothing
+    moved = designer.post("/designer/monthly_review/migrate", {"from_version": 1, "to_version": 2, "action": "move"},
+                          status=200, headers=EN).get_data(True)
+    assert "moved" in moved
+    assert api.get(f"/process-instances/{started['id']}", "designer1")["version"] == 2
+    designer.post("/designer/monthly_review/migrate", {"from_version": 1, "to_version": ""}, status=400)
+
+
+def test_new_process_starts_from_a_template_that_checks_clean(designer):
+    html = designer.get("/designer/new", headers=EN).get_data(True)
+    import html as entities
+    files = {name: entities.unescape(text) for name, text in
+             re.findall(r'data-file="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S)}
+    assert set(files) == {"new_process.bpmn", "forms/new_process_task.json"}
+    json.loads(files["forms/new_process_task.json"])
+    response = designer.client.post("/designer/check", json={"files": files}, headers={"X-CSRFToken": designer.csrf})
+    assert [p for p in response.get_json()["problems"] if p["severity"] == "error"] == []
+
+
+def test_start_button_starts_a_process_with_its_start_form(designer):
+    form = designer.get("/designer/hazard_inspection/start", headers=EN).get_data(True)
+    assert 'class="task-form"' in form
+    designer.post("/designer/hazard_inspection/start", {}, status=400)  # required start fields missing
+    review = designer.post("/designer/monthly_review/start", {})
+    assert review.location.startswith("/tasks/")  # its task is offered to whoever started it
+    designer.get("/designer/closed_loop/start", status=200)
+    designer.post("/designer/closed_loop/start", {}, status=400)  # a case process starts by a report
+
+
+def test_designer_table_fits_a_1280px_window_css(designer):
+    html = designer.get("/designer").get_data(True)
+    assert 'class="wrap" data-label' in html  # names and forms wrap instead of widening the table
