@@ -16,6 +16,7 @@ from . import schema_forms
 from .api.definitions import request_sources
 from .i18n import t
 from .pages import current_actor, login_required
+from .security import allow_style_attributes
 from .services import reading, runtime
 
 bp = Blueprint("designer", __name__)
@@ -47,8 +48,11 @@ def _definition_page(key: str, migration: dict | None = None, status: int = 200)
         numbers = [r["version"] for r in rows]
         shown = shown if shown in numbers else numbers[0]
         changes = versions.diff(s, actor, key, old, new) if old in numbers and new in numbers else None
+        decisions = sorted(n for n in versions.version_files(s, actor, key, shown)[1] if n.endswith(".dmn"))
+    if decisions:
+        allow_style_attributes()
     return render_template("definition.html", active="designer", key=key, versions=rows, shown=shown,
-                           old=old, new=new, changes=changes, migration=migration), status
+                           old=old, new=new, changes=changes, migration=migration, decisions=decisions), status
 
 
 @bp.get("/designer/<key>")
@@ -65,6 +69,17 @@ def version_xml(key: str, version: int):
     disposition = "attachment" if request.args.get("download") else "inline"
     return Response(text, mimetype="application/xml",
                     headers={"Content-Disposition": f'{disposition}; filename="{key}-v{version}-{name}"'})
+
+
+@bp.get("/designer/<key>/versions/<int:version>/files/<path:name>")
+@login_required
+def version_file(key: str, version: int, name: str):
+    """One file of a version (its DMN tables for the decision viewer)."""
+    with reading() as s:
+        _, files = versions.version_files(s, current_actor(), key, version)
+    if name not in files:
+        raise NotFound(f"no file '{name}' in {key} version {version}")
+    return Response(files[name], mimetype="application/json" if name.endswith(".json") else "application/xml")
 
 
 @bp.post("/designer/<key>/migrate")

@@ -220,6 +220,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.incident": ("流程已转为异常", "The process became an incident"),
     # designer
     "diagram.title": ("流程图", "Process diagram"),
+    "diagram.decision": ("决策表", "Decision table"),
     "diagram.completed": ("已完成", "Completed"),
     "diagram.active": ("进行中", "Active"),
     "diagram.overdue": ("超期", "Overdue"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -35,9 +35,21 @@ def external_url(endpoint: str, **values) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
+# dmn-js's decision tables (inferno) set style attributes in markup; pages that show them allow
+# style attributes only (CSP3 style-src-attr), never <style> elements or inline scripts.
+STYLE_ATTRIBUTES = "; style-src-attr 'unsafe-inline'"
+
+
+def allow_style_attributes() -> None:
+    """This response's CSP also allows style attributes (a page with DMN decision tables)."""
+    g.csp_style_attributes = True
+
+
 def _add_headers(response):
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    if g.get("csp_style_attributes"):
+        response.headers["Content-Security-Policy"] += STYLE_ATTRIBUTES
     return response
 
 

@@ -1,4 +1,4 @@
-"""The browser libraries (bpmn-js) served from the npm packages that ``make`` installs into
+"""The browser libraries (bpmn-js, dmn-js) served from the npm packages that ``make`` installs into
 node_modules: no CDN, nothing of theirs in the repository.
 
 Only the files below are served (an allow-list, not a directory). Where they are missing
@@ -13,16 +13,23 @@ from flask import Blueprint, Flask, abort, current_app, send_from_directory, url
 bp = Blueprint("vendor", __name__)
 
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "node_modules")
-_BPMN = "bpmn-js/dist/"
+_BPMN, _DMN = "bpmn-js/dist/", "dmn-js/dist/"
 FILES = {
     "viewer": _BPMN + "bpmn-navigated-viewer.production.min.js",
     "modeler": _BPMN + "bpmn-modeler.production.min.js",
     "diagram-css": _BPMN + "assets/diagram-js.css",
     "bpmn-css": _BPMN + "assets/bpmn-js.css",
     "font-css": _BPMN + "assets/bpmn-font/css/bpmn.css",
+    "dmn-viewer": _DMN + "dmn-viewer.production.min.js",
+    "dmn-shared-css": _DMN + "assets/dmn-js-shared.css",
+    "dmn-drd-css": _DMN + "assets/dmn-js-drd.css",
+    "dmn-table-css": _DMN + "assets/dmn-js-decision-table.css",
+    "dmn-literal-css": _DMN + "assets/dmn-js-literal-expression.css",
+    "dmn-font-css": _DMN + "assets/dmn-font/css/dmn.css",
 }
-# The font files bpmn.css points at (../font/...), served beside it under the same URL layout.
-FONTS = {f"bpmn-js/dist/assets/bpmn-font/font/bpmn.{ext}" for ext in ("woff2", "woff", "ttf", "eot", "svg")}
+# The font files bpmn.css and dmn.css point at (../font/...), served beside them under the same URL layout.
+FONTS = {f"{package}-js/dist/assets/{package}-font/font/{package}.{ext}"
+         for package in ("bpmn", "dmn") for ext in ("woff2", "woff", "ttf", "eot", "svg")}
 SERVED = set(FILES.values()) | FONTS
 
 

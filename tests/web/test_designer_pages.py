@@ -99,6 +99,12 @@ def test_deploy_makes_a_new_version_once_and_the_definition_page_shows_it(design
     page = designer.get(new["url"], headers=EN).get_data(True)
     assert "v2" in page and "designer1" in page and "Diagram of version 2" in page
     assert 'data-xml-url="/designer/monthly_review/versions/2/xml"' in page
+    assert 'data-dmn-url="/designer/monthly_review/versions/2/files/routing.dmn"' in page
+    csp = designer.get(new["url"]).headers["Content-Security-Policy"]  # dmn-js's tables set style attributes
+    assert "style-src 'self'" in csp and csp.endswith("style-src-attr 'unsafe-inline'") and "script-src 'self';" in csp
+    assert "style-src-attr" not in designer.get("/designer").headers["Content-Security-Policy"]
+    assert b"<decision" in designer.get("/designer/monthly_review/versions/2/files/routing.dmn").data
+    designer.get("/designer/monthly_review/versions/2/files/nothing.dmn", status=404)
     xml = designer.get("/designer/monthly_review/versions/2/xml?download=1")
     assert xml.headers["Content-Disposition"].startswith("attachment") and b"of the grid" in xml.data
     diff = designer.get("/designer/monthly_review?old=1&new=2", headers=EN).get_data(True)

@@ -71,9 +71,30 @@
     });
   }
 
+  // A DMN file in dmn-js's viewer, opened on its (first) decision table.
+  function showDecision(box) {
+    var viewer = new window.DmnJS({container: box.querySelector('.diagram-canvas')});
+    fetch(box.dataset.dmnUrl, {credentials: 'same-origin'}).then(function (r) {
+      if (!r.ok) throw new Error(box.dataset.dmnUrl + ': ' + r.status);
+      return r.text();
+    }).then(function (xml) {
+      return viewer.importXML(xml);
+    }).then(function () {
+      var table = viewer.getViews().filter(function (v) { return v.type === 'decisionTable'; })[0];
+      return table ? viewer.open(table) : null;
+    }).then(function () {
+      box.classList.add('diagram-ready');
+    }).catch(function (err) {
+      box.classList.add('diagram-failed');
+      box.querySelector('.diagram-error').hidden = false;
+      if (window.console) console.warn('decision:', err);
+    });
+  }
+
   function init() {
-    if (!window.BpmnJS) return;  // the assets are not installed: the page stays without diagrams
-    document.querySelectorAll('[data-state-url], [data-xml-url]').forEach(show);
+    // Where the assets are not installed the page stays without diagrams.
+    if (window.BpmnJS) document.querySelectorAll('[data-state-url], [data-xml-url]').forEach(show);
+    if (window.DmnJS) document.querySelectorAll('[data-dmn-url]').forEach(showDecision);
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
