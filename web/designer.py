@@ -138,7 +138,7 @@ def deploy():
 
 # ------------------------------------------------------------------------ starting
 
-def _start_fields(key: str) -> list:
+def _start_fields(key: str) -> tuple[list, dict | None]:
     with reading() as s:
         versions.check_designer(current_actor())  # no starter rule yet: designers start processes
         row = definitions.find_definition(s, key)

@@ -166,3 +166,26 @@ def test_designer_renames_a_task_checks_and_deploys_in_the_modeler(server, api):
     xml = api.client.get("/api/v1/definitions/monthly_review/versions/2/xml",
                          headers={"Authorization": f"Bearer {api.token('designer1')}"}).get_data(True)
     assert 'name="Monthly grid review"' in xml and 'value="review.json"' in xml
+
+
+@pytest.mark.browser
+def test_designer_creates_a_new_process_in_the_modeler(server):
+    if not vendor_installed():
+        pytest.skip("bpmn-js not installed: run make assets")
+    from playwright.sync_api import expect, sync_playwright
+    with sync_playwright() as p:
+        chromium = _browser(p)
+        try:
+            page = _signed_in_page(chromium, server, "designer1", "/designer/new")
+            expect(page.locator("#modeler.modeler-ready")).to_have_count(1)
+            expect(page.locator("#element-key")).to_have_value("new_process")  # nothing selected: the process
+            page.fill("#element-key", "street_light_check")
+            page.fill("#element-name", "Street light check")
+            page.locator("#element-name").press("Tab")
+            page.click("#deploy")
+            expect(page.locator("#modeler-status")).to_contain_text("Deployed street_light_check version 1")
+            page.click("#deployed-link")
+            expect(page.locator("h1")).to_contain_text("Street light check")
+            assert page.blocked == []
+        finally:
+            chromium.close()

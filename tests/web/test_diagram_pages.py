@@ -36,6 +36,14 @@ def test_case_page_carries_its_instance_diagram(api, as_user):
     assert "/vendor/" + FILES["viewer"] in html and "Process diagram" in html and "<script>" not in html
 
 
+@installed
+def test_task_page_carries_its_instance_diagram(api, as_user):
+    case = api.report("grid1", title="Broken bench")
+    task = api.open_task(case["id"])
+    html = as_user("grid1").get(f"/tasks/{task['id']}", headers=EN).get_data(True)
+    assert f'data-state-url="/instances/{case["instance_id"]}/diagram"' in html
+
+
 def test_pages_render_without_diagrams_where_bpmn_js_is_missing(world, api, tmp_path):
     app = create_app({"TESTING": True, "RUNTIME": world, "SECRET_KEY": "test-secret",
                       "NODE_MODULES": str(tmp_path / "nowhere")})

@@ -36,6 +36,12 @@
   }
 
   // ------------------------------------------------------------------ the side form
+  // A pool's properties are its process's (where the process-level properties live).
+  function holderOf(element) {
+    var bo = element.businessObject;
+    return bo.$type === 'bpmn:Participant' && bo.processRef ? bo.processRef : bo;
+  }
+
   function propertiesOf(bo) {
     var ext = bo.extensionElements;
     var holder = ext && (ext.values || []).filter(function (v) { return v.$type === 'spiffworkflow:Properties'; })[0];
@@ -43,7 +49,7 @@
   }
 
   function writeProperties(element, rows) {
-    var bo = element.businessObject;
+    var bo = holderOf(element);
     var ext = bo.extensionElements || moddle.create('bpmn:ExtensionElements', {values: []});
     var others = (ext.values || []).filter(function (v) { return v.$type !== 'spiffworkflow:Properties'; });
     var kept = rows.filter(function (r) { return r.name; });
@@ -53,7 +59,7 @@
       })}));
     }
     var next = moddle.create('bpmn:ExtensionElements', {values: others});
-    modeling.updateProperties(element, {extensionElements: others.length ? next : undefined});
+    modeling.updateModdleProperties(element, bo, {extensionElements: others.length ? next : undefined});
   }
 
   function rowsInForm() {
@@ -88,19 +94,27 @@
   }
 
   function showElement(element) {
-    selected = element && element.type !== 'label' ? element : null;
+    selected = element && element.type !== 'label' ? element : canvas.getRootElement();
+    if (!selected.businessObject) selected = null;  // the implicit root while a diagram is imported
     var form = document.getElementById('element-form');
     document.getElementById('element-hint').hidden = !!selected;
     form.hidden = !selected;
     document.getElementById('element-id').textContent = selected ? selected.id : '';
     if (!selected) return;
+    document.getElementById('element-key').value = selected.businessObject.id || '';
     document.getElementById('element-name').value = selected.businessObject.name || '';
     var body = document.getElementById('props');
-    body.replaceChildren.apply(body, propertiesOf(selected.businessObject).map(propRow));
+    body.replaceChildren.apply(body, propertiesOf(holderOf(selected)).map(propRow));
   }
 
   document.getElementById('element-name').addEventListener('change', function (e) {
     if (selected) modeling.updateProperties(selected, {name: e.target.value});
+  });
+  document.getElementById('element-key').addEventListener('change', function (e) {
+    var id = e.target.value.trim();
+    if (!selected) return;
+    if (/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(id) && !registry.get(id)) modeling.updateProperties(selected, {id: id});
+    e.target.value = selected.businessObject.id;  // refused: not an XML name, or taken
   });
   document.getElementById('add-prop').addEventListener('click', function () {
     document.getElementById('props').append(propRow({}));
@@ -182,6 +196,7 @@
 
   modeler.importXML(mainArea.value).then(function () {
     canvas.zoom('fit-viewport');
+    showElement(null);
     root.classList.add('modeler-ready');
   }).catch(failed);
 })();
