@@ -50,6 +50,15 @@ def may_start(actor: Actor | None, properties: dict[str, Any]) -> bool:
     return actor is None or any(actor.has_role(name) for name in starters(properties))
 
 
+def startable(s: Session, actor: Actor) -> list:
+    """The newest version of each process ``actor`` may start from the browser (not case
+    processes, which start by a report; not those only ever called)."""
+    from .definitions import list_definitions
+    return [d for d in list_definitions(s)
+            if str((d.properties or {}).get("caseProcess", "")).lower() != "true"
+            and not callable_only(d.properties or {}) and may_start(actor, d.properties or {})]
+
+
 def check_start(actor: Actor | None, loaded: LoadedDefinition) -> None:
     """Conflict for a process only ever called, Forbidden for anyone but its starters."""
     if callable_only(loaded.properties):

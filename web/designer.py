@@ -1,6 +1,6 @@
 """The process designer's pages: the deployed processes, one process's versions (diagram,
 XML, element diff, migration of running instances), the modeler with Check and Deploy, and
-starting a process with its start form.
+starting a process with its start form (whoever its ``starters`` name).
 
 Every view calls the same engine functions as the REST API (``engine.versions``,
 ``Runtime.check_files/deploy_files/migrate/start_process``), which refuse non-designers.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from engine import definitions, versions
+from engine import definitions, policy, versions
 from engine.errors import InvalidInput, NotFound
 
 from . import schema_forms
@@ -32,7 +32,8 @@ def index():
         for row in rows:
             found = definitions.find_definition(s, row["key"])
             row["forms"] = sorted(found.forms or {})
-    return render_template("designer.html", active="designer", definitions=rows)
+        may_start = {d.key for d in policy.startable(s, current_actor())}
+    return render_template("designer.html", active="designer", definitions=rows, may_start=may_start)
 
 
 def _int_arg(name: str) -> int | None:
@@ -138,29 +139,38 @@ def deploy():
 
 # ------------------------------------------------------------------------ starting
 
+@bp.get("/start")
+@login_required
+def startable():
+    """Every process the user may start (``policy.may_start``: its ``starters``)."""
+    with reading() as s:
+        rows = [{"key": d.key, "name": d.name} for d in policy.startable(s, current_actor())]
+    return render_template("startable.html", active="start", processes=rows)
+
+
 def _start_fields(key: str) -> tuple[list, dict | None]:
     with reading() as s:
-        versions.check_designer(current_actor())  # no starter rule yet: designers start processes
         row = definitions.find_definition(s, key)
         if row is None:
             raise NotFound(f"process '{key}' not deployed")
+        policy.check_start(current_actor(), row)  # the form only for who may start it
         schema = (row.forms or {}).get((row.properties or {}).get(definitions.START_FORM_PROPERTY))
     return schema_forms.fields(schema), schema
 
 
-@bp.route("/designer/<key>/start", methods=["GET", "POST"])
+@bp.route("/start/<key>", methods=["GET", "POST"])
 @login_required
 def start(key: str):
     form_fields, schema = _start_fields(key)
     if request.method == "GET":
-        return render_template("start.html", active="designer", key=key, form_fields=form_fields,
+        return render_template("start.html", active="start", key=key, form_fields=form_fields,
                                values=schema_forms.initial(schema, {}), errors={})
     actor = current_actor()
     try:
         started = runtime().start_process(actor.id, key, schema_forms.parse(form_fields, request.form))
     except InvalidInput as exc:
-        return render_template("start.html", active="designer", key=key, form_fields=form_fields,
+        return render_template("start.html", active="start", key=key, form_fields=form_fields,
                                values=request.form, errors=exc.fields or {"data": exc.message}), 400
     flash(t("designer.started", process=key, id=started.id), "success")
     mine = [task for task in started.open_tasks if actor.may_act_on(task)]
-    return redirect(url_for("inbox.task", task_id=mine[0].id) if mine else url_for(".definition", key=key))
+    return redirect(url_for("inbox.task", task_id=mine[0].id) if mine else url_for(".startable"))

@@ -29,6 +29,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.cases": ("案件", "Cases"),
     "nav.report": ("上报问题", "Report an issue"),
     "nav.designer": ("流程定义", "Process definitions"),
+    "nav.start": ("发起流程", "Start a process"),
+    "start.none": ("没有您可以发起的流程", "There is no process you may start"),
     "nav.incidents": ("流程异常", "Incidents"),
     "auth.sign_in": ("登录", "Sign in"),
     "auth.sign_out": ("退出", "Sign out"),

@@ -35,13 +35,13 @@ def deploy(browser, files: dict[str, str], status: int):
 def test_designer_list_has_links_edit_and_start_buttons(designer):
     html = designer.get("/designer", headers=EN).get_data(True)
     assert 'href="/designer/closed_loop"' in html and 'href="/designer/monthly_review/edit"' in html
-    assert 'href="/designer/monthly_review/start"' in html and 'href="/designer/closed_loop/start"' not in html
+    assert 'href="/start/' not in html  # the demo processes name their starters; designers are none of them
     assert "New process" in html
     assert "新建流程" in designer.get("/designer", headers=ZH).get_data(True)
 
 
 @pytest.mark.parametrize("path", ["/designer", "/designer/closed_loop", "/designer/closed_loop/edit", "/designer/new",
-                                  "/designer/closed_loop/versions/1/xml", "/designer/monthly_review/start"])
+                                  "/designer/closed_loop/versions/1/xml"])
 def test_designer_pages_refuse_everyone_else(as_user, path):
     as_user("grid1").get(path, status=403)
 
@@ -112,7 +112,7 @@ def test_deploy_makes_a_new_version_once_and_the_definition_page_shows_it(design
 
 
 def test_migration_form_dry_run_then_move(designer, api):
-    started = api.post("/process-instances", "designer1", json={"key": "monthly_review", "data": {}}, status=201)
+    started = api.post("/process-instances", "supervisor1", json={"key": "monthly_review", "data": {}}, status=201)
     files = review_files(designer)
     deploy(designer, {**files, "monthly_review.bpmn": files["monthly_review.bpmn"].replace(
         'name="Monthly review">', 'name="Review">')}, 201)
@@ -138,14 +138,21 @@ def test_new_process_starts_from_a_template_that_checks_clean(designer):
     assert [p for p in response.get_json()["problems"] if p["severity"] == "error"] == []
 
 
-def test_start_button_starts_a_process_with_its_start_form(designer):
-    form = designer.get("/designer/hazard_inspection/start", headers=EN).get_data(True)
-    assert 'class="task-form"' in form
-    designer.post("/designer/hazard_inspection/start", {}, status=400)  # required start fields missing
-    review = designer.post("/designer/monthly_review/start", {})
-    assert review.location.startswith("/tasks/")  # its task is offered to whoever started it
-    designer.get("/designer/closed_loop/start", status=200)
-    designer.post("/designer/closed_loop/start", {}, status=400)  # a case process starts by a report
+def test_start_page_offers_what_her_starters_allow_with_its_start_form(as_user):
+    grid1 = as_user("grid1")  # hazard_inspection names grid workers among its starters
+    listed = grid1.get("/start", headers=EN).get_data(True)
+    assert 'href="/start/hazard_inspection"' in listed and "/start/monthly_review" not in listed
+    assert "/start/closed_loop" not in listed and "/start/consultation" not in listed  # report; called only
+    assert "发起流程" in grid1.get("/start", headers=ZH).get_data(True)
+    assert 'class="task-form"' in grid1.get("/start/hazard_inspection", headers=EN).get_data(True)
+    grid1.post("/start/hazard_inspection", {}, status=400)  # required start fields missing
+    grid1.get("/start/monthly_review", status=403)
+    grid1.post("/start/monthly_review", {}, status=403)
+    grid1.get("/start/consultation", status=409)
+    supervisor = as_user("supervisor1")
+    assert 'href="/start/monthly_review"' in supervisor.get("/start").get_data(True)
+    assert supervisor.post("/start/monthly_review", {}).location.startswith("/tasks/")  # offered to its starter
+    assert "There is no process you may start" in as_user("designer1").get("/start", headers=EN).get_data(True)
 
 
 def test_designer_table_fits_a_1280px_window_css(designer):
