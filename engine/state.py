@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import TaskState
+from SpiffWorkflow.util.deep_merge import DeepMerge
 
 STATE_FORMAT = "gridloop-1"
 _DONE = TaskState.COMPLETED | TaskState.CANCELLED
@@ -95,25 +96,109 @@ def compact(workflow: BpmnWorkflow) -> int:
 
 
 def _compact_tree(wf) -> int:
+    """Keep the unfinished tasks and what SpiffWorkflow may still consult about the past:
+
+    * the tree below the deepest finished task above all unfinished ones (boundary event and
+      event start splits look at their children there);
+    * above it, only the nearest ancestor of each join, join input and split spec, in their
+      order: joins ask "which is my nearest ancestor of spec X" (a parallel merge in a loop
+      fires once each of its inputs is found above it), and those answers do not change;
+    * of the finished branches cut away, the newest join task per (join, input, states) with
+      its input task: parallel and inclusive merges count such finished tokens of sibling
+      branches, and a merge takes over their inputs' data.
+
+    All of it is bounded by the process's size, not by how long it has run."""
     unfinished = [t for t in wf.tasks.values() if not t.state & _DONE]
     if not unfinished:
         return 0
-    root = _new_root(unfinished)
     before = len(wf.tasks)
-    if root is not wf.task_tree:
-        root._parent = None
-        wf.task_tree = root
+    root = _new_root(unfinished)
     _prune_finished_branches(root)
-    keep = {}
-    stack = [root]
-    while stack:  # pre-order, so a parent is always restored before its children
-        task = stack.pop()
-        keep[task.id] = task
-        stack.extend(reversed(task.children))
-    wf.tasks = keep
-    if wf.last_task is not None and wf.last_task.id not in keep:
+    kept = _subtree(root)
+    chain = _nearest_ancestors(root)
+    evidence = _join_evidence(wf, root, kept)
+    kept.update((t.id, t) for t in chain)
+    rescued = {t.id: t for pair in evidence for t in pair if t.id not in kept}
+    for upper, lower in zip(chain, chain[1:] + [root]):
+        upper._children = [lower.id]
+        lower._parent = upper.id
+    top = chain[0] if chain else root
+    top._parent = None
+    for task in rescued.values():
+        task._children = [c for c in task._children if c in rescued]
+        if task._parent in kept:
+            if task.id not in kept[task._parent]._children:
+                kept[task._parent]._children.append(task.id)
+        elif task._parent not in rescued and top.task_spec is wf.spec.start:
+            # Under the workflow's start task only: under another it would pass for a child
+            # that task's spec looks at (a boundary event split's main task).
+            task._parent = top.id
+            top._children.append(task.id)
+    wf.task_tree = top
+    wf.tasks = _subtree(top)
+    if wf.last_task is not None and wf.last_task.id not in wf.tasks:
         wf.last_task = root
-    return before - len(keep)
+    return before - len(wf.tasks)
+
+
+def _subtree(top) -> dict:
+    """The tasks under ``top`` by id, in pre-order: a parent is restored before its children."""
+    tasks = {}
+    stack = [top]
+    while stack:
+        task = stack.pop()
+        tasks[task.id] = task
+        stack.extend(reversed(task.children))
+    return tasks
+
+
+def _nearest_ancestors(root) -> list:
+    """The ancestors of ``root`` a join may look for, top first: the workflow's start task and
+    the nearest one of each spec that is a join, a join's input or a structured join's split,
+    and a kept join's input."""
+    relevant = {root.workflow.spec.start.name}  # where cut-off evidence hangs
+    for spec in root.workflow.spec.task_specs.values():
+        if isinstance(spec, Join):
+            relevant.update([spec.name, spec.split_task, *(s.name for s in spec.inputs)])
+    chain, seen, below = [], set(), root
+    node = root.parent
+    while node is not None:
+        name = node.task_spec.name
+        below_is_kept_join = bool(chain) and chain[-1] is below and isinstance(below.task_spec, Join)
+        if (name in relevant and name not in seen) or below_is_kept_join:
+            seen.add(name)
+            chain.append(node)
+        below, node = node, node.parent
+    chain.reverse()
+    return chain
+
+
+def _join_evidence(wf, root, kept: dict) -> list:
+    """(input task, join task) of finished join tasks cut away from sibling branches (not from
+    above ``root``: joins ignore their ancestors), one of each kind. A merge takes over the
+    inputs' data of all of them, oldest first, so the newest input task of a kind gets the
+    data of the older ones merged under its own (unless it stays in the tree anyway)."""
+    above = set()
+    node = root.parent
+    while node is not None:
+        above.add(node.id)
+        node = node.parent
+    found = [t for t in wf.tasks.values() if isinstance(t.task_spec, Join) and t.state & _DONE
+             and t.id not in kept and t.id not in above and t.parent is not None]
+    kinds = {}
+    for task in sorted(found, key=lambda t: t.last_state_change):
+        kinds.setdefault((task.task_spec.name, task.parent.task_spec.name, task.parent.state, task.state),
+                         []).append(task)
+    evidence = []
+    for joins in kinds.values():
+        newest = joins[-1]
+        if len(joins) > 1 and newest.parent.id not in kept and newest.parent.id not in above:
+            merged = {}
+            for join in joins:
+                DeepMerge.merge(merged, join.parent.data)
+            newest.parent.data = merged
+        evidence.append((newest.parent, newest))
+    return evidence
 
 
 def _new_root(unfinished):
