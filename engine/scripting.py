@@ -12,10 +12,12 @@ model is deployed (``check_expression``/``check_script``) and at run time.
 
 import ast
 import functools
+import importlib
 import operator
 import re
 import types
 import warnings
+from datetime import date, datetime, timedelta, timezone
 
 from RestrictedPython import PrintCollector, compile_restricted, safe_builtins
 from RestrictedPython.Eval import default_guarded_getitem
@@ -207,13 +209,30 @@ def _apply(func, *args, **kwargs):
     return func(*args, **kwargs)
 
 
+# Modules the C code of builtins imports lazily through the calling frame's ``__import__``
+# (``strftime`` imports time, ``strptime`` _strptime). Scripts cannot name ``__import__``
+# (underscore names do not compile), so this hook is reached only from that C code.
+_LAZY_IMPORTS = frozenset({"time", "_strptime"})
+
+
+def _lazy_import(name, globals=None, locals=None, fromlist=(), level=0):
+    if name not in _LAZY_IMPORTS or level:
+        raise ImportError(f"import is not allowed ({name})")
+    return importlib.import_module(name)
+
+
+# Names every script, condition and timer expression sees (docs/modelling.md). ``now()``,
+# the engine clock as an aware UTC datetime, comes with the runtime's helpers.
+SCRIPT_NAMES = {"datetime": datetime, "date": date, "timedelta": timedelta, "timezone": timezone}
+
+
 _BUILTINS = dict(safe_builtins)
 _BUILTINS.update({
     f.__name__: f for f in (len, min, max, sum, sorted, abs, round, int, float,
                             str, bool, list, dict, set, tuple, any, all, range,
                             enumerate, zip, isinstance)
 })
-_BUILTINS.pop("__import__", None)  # never present; make that explicit
+_BUILTINS["__import__"] = _lazy_import
 _BUILTINS = budget.guarded_builtins(_BUILTINS)
 
 # Names the compiled code calls; put last so task data cannot replace them.
@@ -235,14 +254,22 @@ _GUARDS = {
 class RestrictedScriptEnvironment(TaskDataEnvironment):
     """Spiff environment running task data through RestrictedPython.
 
-    ``helpers`` (name -> callable, e.g. ``now``, ``deadline``) are visible to
-    every expression and script but never copied into task data. Each evaluation runs
+    ``SCRIPT_NAMES`` and ``helpers`` (name -> callable, e.g. ``now``,
+    ``deadline``) are visible to every expression and script but never copied
+    into task data (task data may still shadow them). Each evaluation runs
     under a fresh :class:`~engine.budget.Budget` of ``limits``.
     """
 
     def __init__(self, helpers=None, limits: Limits | None = None):
-        super().__init__(dict(helpers or {}))
+        super().__init__({**SCRIPT_NAMES, **(helpers or {})})
         self.limits = limits or budget.limits_from_env()
+
+    def check_for_overwrite(self, context, external_context):
+        """Task data may shadow ``SCRIPT_NAMES`` (a form field called ``date``), not helpers."""
+        if not SCRIPT_NAMES.keys() & context.keys():
+            return super().check_for_overwrite(context, external_context)
+        return super().check_for_overwrite({k: v for k, v in context.items() if k not in SCRIPT_NAMES},
+                                           external_context)
 
     def _run(self, code, ns, mode):
         with Budget(self.limits) as allowance:
@@ -282,7 +309,7 @@ class RestrictedScriptEnvironment(TaskDataEnvironment):
         for name in [n for n in context if n not in ns]:
             del context[name]  # the script deleted it
         for name, value in ns.items():
-            if (name.startswith("_") or name in self.globals
+            if (name.startswith("_") or self.globals.get(name, self) is value
                     or name in external_context or callable(value)
                     or isinstance(value, types.ModuleType)):
                 continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from datetime import date, timedelta, timezone
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
@@ -48,7 +49,16 @@ class _StateConverter(BpmnWorkflowConverter):
 def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = _StateConverter
-    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+    # The date and time values scripts may put into task data (engine/scripting.py); Spiff's
+    # own timedelta conversion drops microseconds.
+    registry = serializer.registry
+    registry.register(timedelta, lambda v: {"days": v.days, "seconds": v.seconds, "microseconds": v.microseconds},
+                      lambda v: timedelta(**v))
+    registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
+    registry.register(timezone, lambda v: {"offset": registry.convert(v.utcoffset(None)), "name": v.tzname(None)},
+                      lambda v: timezone(registry.restore(v["offset"]), v["name"]))
+    return serializer
 
 
 # Used for specs (stateless conversions); instance state uses one serializer per thread

@@ -4,6 +4,7 @@ import copy
 import re
 import sys
 import timeit
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from engine.scripting import (  # noqa: E402
     check_script,
     make_script_engine,
 )
+from engine.runtime import Runtime  # noqa: E402
 
 
 @pytest.fixture
@@ -273,3 +275,68 @@ def test_workflow_with_refused_condition_keeps_the_message():
     with pytest.raises(WorkflowTaskException, match='"__import__" is an invalid variable name'):
         wf.do_engine_steps()
     assert not wf.is_completed()
+
+
+# --- dates and times --------------------------------------------------------
+
+def test_date_and_time_names_work_in_scripts_and_conditions(env):
+    data = {"limit_days": 3}
+    env.execute("start = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)\n"
+                "due = start + timedelta(days=limit_days)\n"
+                "day = date(2026, 3, 5)\n"
+                "label = due.strftime('%Y-%m-%d %H:%M')\n"
+                "parsed = datetime.strptime('2026-03-02 08:30', '%Y-%m-%d %H:%M')\n"
+                "cst = due.astimezone(timezone(timedelta(hours=8))).isoformat()", data)
+    assert data["label"] == "2026-03-05 09:00" and data["due"].date() == data["day"]
+    assert data["parsed"] == datetime(2026, 3, 2, 8, 30) and data["cst"] == "2026-03-05T17:00:00+08:00"
+    assert env.evaluate("due - timedelta(hours=1) < datetime(2026, 3, 5, 9, tzinfo=timezone.utc)", data) is True
+    assert set(data) == {"limit_days", "start", "due", "day", "label", "parsed", "cst"}  # no class copied in
+
+
+def test_the_engine_now_is_aware_and_usable_in_timer_expressions(db, clock):
+    runtime = Runtime(db, clock=clock)
+    assert runtime.script_engine.environment.evaluate("now().tzinfo is not None and now() > datetime(2026, 1, 1, "
+                                                      "tzinfo=timezone.utc)", {}) is True
+    probe = runtime.script_engine.environment.evaluate("(now() + timedelta(hours=2)).isoformat()", {})
+    assert probe == (clock.now() + timedelta(hours=2)).isoformat()
+
+
+def test_task_data_may_shadow_the_date_names_but_not_the_helpers(env):
+    data = {"date": "2026-03-02"}
+    env.execute("copy = date", data)
+    assert data == {"date": "2026-03-02", "copy": "2026-03-02"}
+    with pytest.raises(ValueError, match="overwrites a predefined"):
+        env.execute("x = 1", {"now": 5})
+
+
+@pytest.mark.parametrize("source, error", [
+    ("datetime.__class__", ScriptError), ("datetime.now().__reduce__()", ScriptError),
+    ("type(datetime.now())", NameError), ("timedelta.__subclasses__()", ScriptError),
+    ("__import__('os')", ScriptError), ("datetime.now().strftime('%Y').format", NotImplementedError),
+    ("vars(datetime)", ScriptError), ("globals()", ScriptError),
+])
+def test_the_date_names_open_no_escape(env, source, error):
+    with pytest.raises(error):
+        env.evaluate(source, {})
+
+
+def test_lazy_imports_of_strftime_reach_only_their_modules():
+    """strftime/strptime import time/_strptime through the frame's __import__; nothing else does."""
+    from engine.scripting import _BUILTINS
+    with pytest.raises(ImportError, match="not allowed"):
+        _BUILTINS["__import__"]("os")
+    assert _BUILTINS["__import__"]("time").__name__ == "time"
+
+
+def test_date_values_in_task_data_survive_storing():
+    from engine.state import dump_state, load_state
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(Path(ROOT) / "tests" / "models" / "peer_linear5.bpmn"))
+    spec = parser.get_spec("Process_lin5")
+    engine = make_script_engine()
+    wf = BpmnWorkflow(spec, {}, script_engine=engine)
+    values = {"d": date(2026, 3, 2), "t": datetime(2026, 3, 2, 9, 0, 0, 7, tzinfo=timezone(timedelta(hours=8))),
+              "naive": datetime(2026, 3, 2, 9), "span": timedelta(days=2, seconds=0.05), "utc": timezone.utc}
+    wf.task_tree.data.update(values)
+    restored = load_state(dump_state(wf), spec, {}, engine).task_tree.data
+    assert restored == values and type(restored["d"]) is date and restored["t"].utcoffset() == timedelta(hours=8)
