@@ -15,8 +15,6 @@ MODELS = conformance.default_path()
 CASES = {case.name: case for case in conformance.CASES}
 pytestmark = pytest.mark.skipif(not os.path.isdir(MODELS), reason=f"conformance models not found at {MODELS}")
 
-COMPACTION = pytest.mark.xfail(strict=True, reason="issue 9: compaction loses the token a loop brings back "
-                                                   "into the join; the instance is left with nothing to do")
 REPRESENTATIVE = [
     "Approvals: happy path",                                   # call activities, terminate end, lanes
     "Message-Interrupts: message interrupts the task",         # boundary message
@@ -25,7 +23,7 @@ REPRESENTATIVE = [
     "parallel multi-instance: list input",                     # end variables
     "receive_correlations: a message matched by correlation",  # correlation by the waiting task's data
     "Parallel-Through-Same-Task: repeated tasks ready together",
-    pytest.param("ParallelGatewayLoopInput: a loop back into a join", marks=COMPACTION),
+    "ParallelGatewayLoopInput: a loop back into a join",       # compaction keeps what a join consults
 ]
 
 
