@@ -128,6 +128,8 @@ class ProcessInstance(Base):
     case_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="running")  # running/completed/error
     state: Mapped[str] = mapped_column(Text, deferred=True)
+    # The process data as JSON text, written with the state (see readmodel.process_data).
+    data: Mapped[str | None] = mapped_column(Text, deferred=True)
     revision: Mapped[int] = mapped_column(Integer, default=0)
     next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
     error: Mapped[str | None] = mapped_column(Text)
@@ -255,6 +257,8 @@ class Task(Base):
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     data: Mapped[dict[str, Any] | None]
+    # The task's data when it became ready, as JSON text; only the task's own page reads it.
+    input: Mapped[str | None] = mapped_column(Text, deferred=True)
     urged_at: Mapped[datetime | None]
     urge_count: Mapped[int] = mapped_column(Integer, default=0)
     overdue_at: Mapped[datetime | None]

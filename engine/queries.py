@@ -1,13 +1,14 @@
 """Read-side queries: inboxes, cases, history. Indexed columns only; never a workflow load."""
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, literal, literal_column, or_, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from . import groups, policy
 from .errors import Forbidden, InvalidInput, NotFound
@@ -78,7 +79,7 @@ _SORT_COST = 4          # a row read and sorted costs about as much as this many
 _ARM_COST = 20          # one more arm costs about as much as this many rows read
 _SUBTREE_TTL = 60.0     # seconds an org subtree is reused (a stale one costs speed, never rows)
 _T = Task.__table__.c   # Core columns: statements built from them skip the ORM's layer
-_PAGE_COLUMNS = [c for c in Task.__table__.columns if c.key != "data"]  # data: large, not listed
+_PAGE_COLUMNS = [c for c in Task.__table__.columns if c.key not in ("data", "input")]  # large, not listed
 _ASSIGNEE = User.__table__.alias("assignee")
 # status = 'open' with the value in the SQL text: the partial indexes of live tasks require it.
 _STATUS = {status: _T.status == literal_column(f"'{status}'") for status in OPEN}
@@ -362,7 +363,7 @@ def task_dict(t: Task, now: datetime, case_number=None, case_title=None, assigne
 
 def task_detail(s: Session, actor: Actor, task_id: str, now: datetime) -> dict[str, Any]:
     """A task, its case summary and its form (JSON Schema), if the actor may see it."""
-    task = s.get(Task, task_id)
+    task = s.get(Task, task_id, options=[undefer(Task.input)])
     if task is None:
         raise NotFound(f"task {task_id} not found")
     if not (actor.may_see(task) or policy.oversees_arealess(actor, task)) and \
@@ -376,6 +377,7 @@ def task_detail(s: Session, actor: Actor, task_id: str, now: datetime) -> dict[s
     result["form"] = forms.get(task.form) if task.form else None
     result["form_name"] = task.form
     result["data"] = task.data
+    result["input"] = json.loads(task.input) if task.input is not None else None
     result["case"] = case_summary(case) if case else None
     result["can_act"] = actor.may_act_on(task) and task.status in OPEN
     return result
@@ -486,7 +488,7 @@ def case_detail(s: Session, actor: Actor, case_id: int, now: datetime) -> dict[s
 
 def _open_tasks_of(column):
     table = Task.__table__
-    return (select(table, User.username.label("assignee_name")).outerjoin(User, User.id == table.c.assignee_id)
+    return (select(*_PAGE_COLUMNS, table.c.data, User.username.label("assignee_name")).outerjoin(User, User.id == table.c.assignee_id)
             .where(column == bindparam("key"), table.c.status.in_(OPEN)).order_by(table.c.created_at))
 
 
@@ -544,6 +546,26 @@ def instance_detail(s: Session, actor: Actor, instance_id: int, now: datetime) -
     inst = visible_instance(s, actor, instance_id)
     return {**inst._asdict(), "open_tasks": open_tasks(s, now, instance_id=instance_id),
             "history": history(s, instance_id=instance_id)}
+
+
+_VARIABLES = (select(ProcessInstance.id, ProcessInstance.status, ProcessInstance.started_by_id, ProcessInstance.data,
+                     ProcessInstance.case_id, Case.org_path).outerjoin(Case, Case.id == ProcessInstance.case_id)
+              .where(ProcessInstance.id == bindparam("iid")))
+
+
+def instance_variables(s: Session, actor: Actor, instance_id: int) -> dict[str, Any]:
+    """An instance's current process data (see ``readmodel.process_data``; null for an instance
+    no command has touched since the column was added), for designers, the supervisors of its
+    case's area (any supervisor if it has no case) and the user who started it."""
+    row = s.connection().execute(_VARIABLES, {"iid": instance_id}).first()
+    if row is None:
+        raise NotFound(f"process instance {instance_id} not found")
+    supervises = actor.has_role("supervisor") and (row.case_id is None or actor.covers(row.org_path))
+    if not (actor.has_role("designer") or supervises or (row.started_by_id is not None
+                                                          and row.started_by_id == actor.id)):
+        raise Forbidden("the process data of this instance is not yours to read")
+    return {"id": row.id, "status": row.status,
+            "variables": json.loads(row.data) if row.data is not None else None}
 
 
 def instance_list(s: Session, actor: Actor, *, key: str | None = None, status: str | None = None,

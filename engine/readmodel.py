@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, false, func, insert, or_, select, type_coerce, update
@@ -99,7 +99,8 @@ def _new_task_row(rt: Runtime, s, inst, spiff_task, case, now) -> dict[str, Any]
                 candidate_user_id=inst.started_by_id if role is None else None, assignee_id=None,
                 status="open", priority=int(prop("priority") or 0),
                 category=case.category if case else None, due_at=due_at, created_at=now,
-                claimed_at=None, completed_at=None, completed_by_id=None, data=None, urged_at=None,
+                claimed_at=None, completed_at=None, completed_by_id=None, data=None, input=to_json(spiff_task.data),
+                urged_at=None,
                 urge_count=0, overdue_at=None)
 
 def sync_case(rt: Runtime, s: Session, inst: Instance, wf: BpmnWorkflow, ready: list, case, actor_id, now) -> None:
@@ -224,6 +225,44 @@ def keyed(s: Session, candidates: list[tuple[str, dict]]) -> list:
     if not candidates:
         return [func.json_extract(MessageWait.correlation, '$."@any"') == 1]
     return []
+
+
+def process_data(wf: BpmnWorkflow, ready: list) -> dict:
+    """The instance's process data for ``GET /process-instances/{id}/variables``: the top-level
+    workflow's data as its latest task sees it. That is the newest READY user task's, else the
+    newest waiting event's (a message or a timer), else the last task run; a task inside a
+    call activity or subprocess stands for the top-level task running it (the data the
+    subprocess was given); a finished instance has its end data.
+
+    Kept as JSON text on the instance row, written by the UPDATE that stores the state: a read
+    is one indexed row, never a workflow restored, and a command pays one ``json.dumps`` of
+    data it has just serialized anyway (no extra statement)."""
+    if wf.is_completed():
+        return wf.data or (wf.last_task.data if wf.last_task else {})
+    latest = ready or [t for t in wf.event_manager.tasks.values() if t.state == TaskState.WAITING]
+    if not latest:
+        return wf.last_task.data if wf.last_task is not None else wf.task_tree.data
+    task = max(latest, key=lambda t: t.last_state_change)
+    while task.workflow is not wf:
+        task = wf.get_task_from_id(task.workflow.parent_task_id)
+    return task.data
+
+
+def _json_value(value):
+    """Task data values JSON has no type for: dates and times in ISO 8601, durations in
+    seconds, anything else (UUIDs, sets) as text."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+def to_json(data: dict) -> str:
+    """Task data as the JSON text the read model stores."""
+    return json.dumps(data, default=_json_value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _current_data(wf: BpmnWorkflow, ready) -> dict:

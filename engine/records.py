@@ -17,6 +17,7 @@ from .model import Case, Event, ProcessInstance, Task
 
 _PI = ProcessInstance.__table__
 _T = Task.__table__
+_TASK = [c for c in _T.c if c.key != "input"]  # commands never need a task's input data
 _CASE = Case.__table__
 _INSTANCE_COLUMNS = (_PI.c.id, _PI.c.definition_id, _PI.c.key, _PI.c.case_id, _PI.c.status, _PI.c.revision,
                      _PI.c.started_by_id, _PI.c.ended_at, _PI.c.next_timer_at)
@@ -30,17 +31,18 @@ _OPEN = ("open", "claimed")
 # revisions mean no command committed in between, so those task rows are current.
 _SEEN, _TARGET = _PI.alias("seen"), _T.alias("target")
 _LOCK_TASK_INSTANCE = (
-    select(*_INSTANCE_COLUMNS, _SEEN.c.revision, _T)
+    select(*_INSTANCE_COLUMNS, _SEEN.c.revision, *_TASK)
     .select_from(_PI.join(_SEEN, _SEEN.c.id == _PI.c.id).join(_T, _T.c.instance_id == _PI.c.id))
     .where(_PI.c.id == select(_TARGET.c.instance_id).where(_TARGET.c.id == bindparam("tid")).scalar_subquery(),
            or_(_T.c.id == bindparam("tid"), _T.c.status.in_(_OPEN)))
     .with_for_update(of=_PI, key_share=True))
 _STATE = select(_PI.c.state).where(_PI.c.id == bindparam("iid"))
 _SAVE_INSTANCE = (update(_PI).where(_PI.c.id == bindparam("iid"), _PI.c.revision == bindparam("old_revision"))
-                  .values(state=bindparam("state"), revision=bindparam("new_revision"), status=bindparam("status"),
+                  .values(state=bindparam("state"), data=bindparam("data"), revision=bindparam("new_revision"),
+                          status=bindparam("status"),
                           ended_at=bindparam("ended_at"), next_timer_at=bindparam("next_timer_at")))
-_OPEN_TASKS = select(_T).where(_T.c.instance_id == bindparam("iid"), _T.c.status.in_(_OPEN))
-_LOAD_TASK = select(_T).where(_T.c.id == bindparam("tid"))
+_OPEN_TASKS = select(*_TASK).where(_T.c.instance_id == bindparam("iid"), _T.c.status.in_(_OPEN))
+_LOAD_TASK = select(*_TASK).where(_T.c.id == bindparam("tid"))
 _FINISH_TASK = update(_T).where(_T.c.id == bindparam("tid"), _T.c.status == bindparam("seen_status"),
                                 _T.c.assignee_id.is_not_distinct_from(bindparam("seen_assignee")))
 # ^ the SET clause comes from the parameters
@@ -54,7 +56,7 @@ class TaskRow:
     """A task row as commands read, change and hand it on: plain attributes named like the
     ``Task`` model's, without the ORM's bookkeeping (a command builds several of these)."""
 
-    __slots__ = tuple(_T.c.keys())
+    __slots__ = tuple(c.key for c in _TASK)
 
     def __init__(self, values):
         for name in self.__slots__:
@@ -75,6 +77,7 @@ class Instance:
     ended_at: datetime | None = None
     next_timer_at: datetime | None = None
     state: str | None = None
+    data: str | None = None  # JSON text of the process data
     started_at: datetime | None = None  # known to the command that starts it
 
 
@@ -132,7 +135,7 @@ def lock_task_instance(s: Session, task_id: str) -> tuple[Instance, TaskRow, dic
     rows = s.connection().execute(_LOCK_TASK_INSTANCE, {"tid": task_id}).all()
     if not rows:
         return None
-    n, keys = len(_INSTANCE_COLUMNS), _T.c.keys()
+    n, keys = len(_INSTANCE_COLUMNS), TaskRow.__slots__
     inst = Instance(*rows[0][:n])
     tasks = {t.id: t for t in (TaskRow(dict(zip(keys, row[n + 1:]))) for row in rows)}
     if rows[0][n] != inst.revision:
@@ -145,10 +148,11 @@ def state_of(s: Session, instance_id: int) -> str:
 
 
 def save_instance(s: Session, inst: Instance) -> bool:
-    """Write state and status if nobody else saved since we read; bump the revision."""
+    """Write state, process data and status if nobody else saved since we read; bump the
+    revision. One statement: storing the data costs no round trip."""
     saved = s.connection().execute(_SAVE_INSTANCE, {
         "iid": inst.id, "old_revision": inst.revision, "new_revision": inst.revision + 1, "state": inst.state,
-        "status": inst.status, "ended_at": inst.ended_at, "next_timer_at": inst.next_timer_at}).rowcount
+        "data": inst.data, "status": inst.status, "ended_at": inst.ended_at, "next_timer_at": inst.next_timer_at}).rowcount
     if saved == 1:
         inst.revision += 1
     return saved == 1

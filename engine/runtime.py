@@ -495,6 +495,7 @@ class Runtime:
             inst.status = "incident"
             incidents.open_incident(self, s, inst, "stuck", *stall)
         inst.next_timer_at = timers.next_due(wf)
+        inst.data = readmodel.to_json(readmodel.process_data(wf, ready))
         if loaded.catches_events:
             readmodel.sync_waits(s, inst, wf)
         case = self._case(s, inst.case_id)

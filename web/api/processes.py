@@ -50,6 +50,15 @@ def instance(instance_id):
     return _instance(instance_id)
 
 
+@blp.route("/process-instances/<int:instance_id>/variables")
+@blp.response(200, schemas.InstanceVariables)
+def variables(instance_id):
+    """An instance's current process data (designers; supervisors of its case's area, or any
+    supervisor if it has no case; the user who started it)."""
+    with reading() as s:
+        return queries.instance_variables(s, actor(), instance_id)
+
+
 @blp.route("/messages", methods=["POST"])
 @blp.arguments(schemas.Message)
 @blp.response(200, schemas.Delivered)

@@ -169,6 +169,9 @@ class TaskDetail(Task):
     form = fields.Dict(allow_none=True, metadata={"description": "the task's form as a JSON Schema"})
     form_name = Str(allow_none=True)
     data = fields.Dict(allow_none=True, metadata={"description": "the submitted data, once completed"})
+    input = fields.Dict(allow_none=True, metadata={
+        "description": "the task's data when it became ready (a multi-instance task's includes its item); "
+                       "dates and times as ISO 8601 text, durations in seconds"})
     case = fields.Nested(CaseSummary, allow_none=True)
     can_act = Bool()
 
@@ -277,6 +280,15 @@ class StartedInstance(InstanceSummary):
 
 class Instance(StartedInstance):
     history = fields.List(fields.Nested(Event))
+
+
+class InstanceVariables(Schema):
+    id = Int()
+    status = Str()
+    variables = fields.Dict(allow_none=True, metadata={
+        "description": "the process data as the instance's latest task sees it (a call activity's data while "
+                       "it runs, the end data once completed); dates and times as ISO 8601 text, durations in "
+                       "seconds; null until a command has run on an instance started before this existed"})
 
 
 class Message(Schema):

@@ -1,0 +1,24 @@
+"""process data: the instance's current data and each task's input data, as JSON text
+
+Revision ID: c4e8a2d61f35
+Revises: c7d2e8a41f90
+Create Date: 2026-12-01 10:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = 'c4e8a2d61f35'
+down_revision = 'c7d2e8a41f90'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column('process_instance', sa.Column('data', sa.Text(), nullable=True))
+    op.add_column('task', sa.Column('input', sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column('task', 'input')
+    op.drop_column('process_instance', 'data')
