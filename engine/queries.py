@@ -488,7 +488,8 @@ def case_detail(s: Session, actor: Actor, case_id: int, now: datetime) -> dict[s
 
 def _open_tasks_of(column):
     table = Task.__table__
-    return (select(*_PAGE_COLUMNS, table.c.data, User.username.label("assignee_name")).outerjoin(User, User.id == table.c.assignee_id)
+    return (select(*_PAGE_COLUMNS, table.c.data, User.username.label("assignee_name"))
+            .outerjoin(User, User.id == table.c.assignee_id)
             .where(column == bindparam("key"), table.c.status.in_(OPEN)).order_by(table.c.created_at))
 
 

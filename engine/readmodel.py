@@ -100,8 +100,7 @@ def _new_task_row(rt: Runtime, s, inst, spiff_task, case, now) -> dict[str, Any]
                 status="open", priority=int(prop("priority") or 0),
                 category=case.category if case else None, due_at=due_at, created_at=now,
                 claimed_at=None, completed_at=None, completed_by_id=None, data=None, input=to_json(spiff_task.data),
-                urged_at=None,
-                urge_count=0, overdue_at=None)
+                urged_at=None, urge_count=0, overdue_at=None)
 
 def sync_case(rt: Runtime, s: Session, inst: Instance, wf: BpmnWorkflow, ready: list, case, actor_id, now) -> None:
     """The case row follows the process's variables, its open task's stage and its status,

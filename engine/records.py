@@ -39,8 +39,8 @@ _LOCK_TASK_INSTANCE = (
 _STATE = select(_PI.c.state).where(_PI.c.id == bindparam("iid"))
 _SAVE_INSTANCE = (update(_PI).where(_PI.c.id == bindparam("iid"), _PI.c.revision == bindparam("old_revision"))
                   .values(state=bindparam("state"), data=bindparam("data"), revision=bindparam("new_revision"),
-                          status=bindparam("status"),
-                          ended_at=bindparam("ended_at"), next_timer_at=bindparam("next_timer_at")))
+                          status=bindparam("status"), ended_at=bindparam("ended_at"),
+                          next_timer_at=bindparam("next_timer_at")))
 _OPEN_TASKS = select(*_TASK).where(_T.c.instance_id == bindparam("iid"), _T.c.status.in_(_OPEN))
 _LOAD_TASK = select(*_TASK).where(_T.c.id == bindparam("tid"))
 _FINISH_TASK = update(_T).where(_T.c.id == bindparam("tid"), _T.c.status == bindparam("seen_status"),
@@ -152,7 +152,8 @@ def save_instance(s: Session, inst: Instance) -> bool:
     revision. One statement: storing the data costs no round trip."""
     saved = s.connection().execute(_SAVE_INSTANCE, {
         "iid": inst.id, "old_revision": inst.revision, "new_revision": inst.revision + 1, "state": inst.state,
-        "data": inst.data, "status": inst.status, "ended_at": inst.ended_at, "next_timer_at": inst.next_timer_at}).rowcount
+        "data": inst.data, "status": inst.status, "ended_at": inst.ended_at,
+        "next_timer_at": inst.next_timer_at}).rowcount
     if saved == 1:
         inst.revision += 1
     return saved == 1

@@ -28,17 +28,17 @@ BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 STEPS = 30
 
 
-def _processes(path: Path) -> tuple[list[str], set[str]]:
-    """(executable process ids, called process ids) of a BPMN file."""
+def _processes(path: Path) -> tuple[dict[str, bool], set[str]]:
+    """(process id -> executable, called process ids) of a BPMN file."""
     root = etree.parse(str(path)).getroot()
-    executable = [p.get("id") for p in root.iter(f"{BPMN}process") if p.get("isExecutable") == "true"]
-    return executable, {c.get("calledElement") for c in root.iter(f"{BPMN}callActivity")}
+    processes = {p.get("id"): p.get("isExecutable") == "true" for p in root.iter(f"{BPMN}process")}
+    return processes, {c.get("calledElement") for c in root.iter(f"{BPMN}callActivity")}
 
 
 def _cases() -> list[tuple[Path, str]]:
     files = sorted(CONFORMANCE.rglob("*.bpmn")) if CONFORMANCE.is_dir() else []
     files += sorted(Path(MODELS).glob("*.bpmn"))
-    return [(f, key) for f in files for key in _processes(f)[0]]
+    return [(f, key) for f in files for key, executable in _processes(f)[0].items() if executable]
 
 
 def _parser(path: Path) -> SpiffBpmnParser:
@@ -46,7 +46,7 @@ def _parser(path: Path) -> SpiffBpmnParser:
     folder = path.parent
     providers = {}
     for other in sorted(folder.glob("*.bpmn")):
-        for key in _processes(other)[0] + [p.get("id") for p in etree.parse(str(other)).getroot().iter(f"{BPMN}process")]:
+        for key in _processes(other)[0]:
             providers.setdefault(key, other)
     files, todo = [], [path]
     while todo:
