@@ -1,7 +1,7 @@
 """process data: the instance's current data and each task's input data, as JSON text
 
 Revision ID: c4e8a2d61f35
-Revises: c7d2e8a41f90
+Revises: b7d2e4a19c30
 Create Date: 2026-12-01 10:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = 'c4e8a2d61f35'
-down_revision = 'c7d2e8a41f90'
+down_revision = 'b7d2e4a19c30'
 branch_labels = None
 depends_on = None
 
