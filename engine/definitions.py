@@ -45,7 +45,7 @@ FORM_PROPERTY = "formJsonSchemaFilename"
 START_FORM_PROPERTY = "startFormJsonSchemaFilename"
 EXPRESSION_PROPERTIES = ("candidateOrgUnit", "candidateDepartment", "dueIn", "priority")
 SENDERS_PROPERTY = "senders"  # on a message/signal catch event: the roles that may send it (engine/messaging.py)
-OVERDUE_MODES = ("always", "unclaimed")  # values of a timer's marksOverdue property
+OVERDUE_MODES = ("always", "unclaimed", "case")  # values of a timer's marksOverdue property
 LANE_MAP_PROPERTY = "laneMap"  # process property: "LANE=ROLE, ..." (lanes not named keep their name)
 CALLED_BY_PROPERTY = "calledBy"  # set at deploy: the processes of its bundle that call it
 MAX_ROLE_LENGTH = 40  # task.role

@@ -122,9 +122,10 @@ class _Populations:
         self.closed = and_(Case.status == "closed", Case.closed_at >= f.start, Case.closed_at < f.end)
         self.valid = and_(self.closed, Case.satisfaction.in_(ANSWERS))
         self.reported = and_(Case.reported_at >= f.start, Case.reported_at < f.end, Case.status != "rejected")
-        # Open at the cut-off: still open now, or closed only after it (rejected cases never were).
-        self.open = and_(Case.reported_at < f.asof,
-                         or_(Case.status == "open", and_(Case.status == "closed", Case.closed_at >= f.asof)))
+        # Open at the cut-off: still open now, or closed only after it (rejected cases never were);
+        # two arms, one per index ((status, reported_at) and closed_at), not a scan of all history.
+        self.open = or_(and_(Case.status == "open", Case.reported_at < f.asof),
+                        and_(Case.status == "closed", Case.closed_at >= f.asof, Case.reported_at < f.asof))
         self.overdue = and_(self.open, Case.due_at < f.asof)
         self.measured_report_in = and_(self.closed, Case.whistled_at.is_not(None), Case.claimed_at.is_not(None))
 

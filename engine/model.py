@@ -186,6 +186,8 @@ class Case(Base):
     whistled_at: Mapped[datetime | None]
     # The whole case's deadline (time_limits.dmn case_limit, set by the process).
     due_at: Mapped[datetime | None]
+    # When the case-deadline timer (marksOverdue=case) found it still open past due_at.
+    overdue_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
     feedback_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     feedback_task_id: Mapped[str | None] = mapped_column(String(36))

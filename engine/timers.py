@@ -47,7 +47,7 @@ from . import incidents, records
 from .clock import Clock
 from .definitions import OVERDUE_MODES, leaf_events
 from .errors import EngineError, IncidentOpened
-from .model import ProcessInstance, Task
+from .model import Case, ProcessInstance, Task
 
 if TYPE_CHECKING:
     from .records import Instance
@@ -145,7 +145,9 @@ def record(rt: Runtime, s: Session, inst: Instance, fired: list[dict]) -> None:
     for timer in fired:
         mode, task_id = timer.pop("marks_overdue"), timer.pop("attached_id")
         marked = False
-        if mode in OVERDUE_MODES and task_id is not None:
+        if mode == "case":
+            _mark_case(rt, s, inst, timer, now)
+        elif mode in OVERDUE_MODES and task_id is not None:
             where = [Task.id == task_id, Task.status.in_(("open", "claimed")), Task.overdue_at.is_(None)]
             if mode == "unclaimed":
                 where.append(Task.assignee_id.is_(None))
@@ -156,6 +158,15 @@ def record(rt: Runtime, s: Session, inst: Instance, fired: list[dict]) -> None:
             rt._event(s, "task_overdue", inst, inst.case_id, task_id, None,
                       {"element": timer["attached_to"], "limit": timer["name"] or timer["element"],
                        "due": timer["due"]})
+
+
+def _mark_case(rt: Runtime, s: Session, inst: Instance, timer: dict, now: datetime) -> None:
+    """``marksOverdue=case``: the whole case passed its deadline; marked once, while open."""
+    marked = s.execute(update(Case).where(Case.id == inst.case_id, Case.status == "open", Case.overdue_at.is_(None))
+                       .values(overdue_at=now).execution_options(synchronize_session=False)).rowcount == 1
+    if marked:
+        rt._event(s, "case_overdue", inst, inst.case_id, None, None,
+                  {"limit": timer["name"] or timer["element"], "due": timer["due"]})
 
 
 def next_due(wf: BpmnWorkflow) -> datetime | None:

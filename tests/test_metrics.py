@@ -275,3 +275,25 @@ def test_the_process_sets_the_case_deadline_and_the_figures_follow(runtime, cloc
     assert f["report_in_minutes"]["value"] == 40.0
     assert (f["on_time_closure_rate"]["numerator"], f["on_time_closure_rate"]["denominator"]) == (1, 1)
     assert (f["overdue_open"]["numerator"], f["overdue_open"]["denominator"]) == (0, 1)  # garbage, not yet due
+
+
+def test_the_case_deadline_timer_marks_the_case_overdue_once(runtime, clock):
+    from engine import timers
+    from engine.model import Event
+    from .loop_driver import LoopDriver
+    loop = LoopDriver(runtime)
+    case_id = loop.report("acceptor1", category="garbage", source="hotline")  # waits at acceptance
+    due = loop.case(case_id).due_at
+    clock.set(due - timedelta(seconds=1))
+    timers.run_due(runtime)
+    assert loop.case(case_id).overdue_at is None
+    clock.set(due + timedelta(seconds=1))
+    timers.run_due(runtime)
+    case = loop.case(case_id)
+    assert case.overdue_at == clock.now() and case.stage == "acceptance" and case.status == "open"
+    loop.step(case_id, "acceptor1", {"outcome": "accept"})  # the next step's case timer is already due
+    timers.run_due(runtime)
+    assert loop.events(case_id).count("case_overdue") == 1 and loop.case(case_id).overdue_at == case.overdue_at
+    with runtime.db.reading() as s:
+        payload = s.scalar(select(Event.payload).where(Event.case_id == case_id, Event.type == "case_overdue"))
+    assert payload == {"limit": "Case deadline 办结时限", "due": due.isoformat()}

@@ -194,8 +194,12 @@ def test_missed_handling_limits_escalate_level_by_level_up_to_the_city(loop, clo
     assert next_timer(loop, case_id) is None
     assert run_at(loop, city.due_at + timedelta(days=30)) == 0
     fired = [(e.payload["element"], e.payload["marked_overdue"]) for e in timer_events(loop, case_id)]
-    assert fired == [("timer_dept_claim", False), ("timer_dept_handle", False), ("timer_consult", False),
-                     ("timer_consult", False), ("timer_consult", False), ("timer_city_overdue", True)]
+    assert fired == [("timer_dept_claim", False), ("timer_dept_handle", False),
+                     ("timer_case_due_department_handling", False),  # the case's 2 h deadline too
+                     ("timer_case_due_call_consultation", False),  # already past: fires at once, marks nothing new
+                     ("timer_consult", False), ("timer_consult", False), ("timer_consult", False),
+                     ("timer_city_overdue", True)]
+    assert loop.events(case_id).count("case_overdue") == 1
 
 
 def test_limits_in_working_time_skip_the_weekend(loop):
@@ -386,7 +390,8 @@ def test_gridloop_worker_once_on_sqlite(loop, db):
     done = subprocess.run([gridloop, "worker", "--once"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "fired timers of 3 instances" in done.stdout
-    assert [len(timer_events(loop, c)) for c in cases] == [1, 1, 1]
+    handling = [[e.payload["element"] for e in timer_events(loop, c)].count("timer_grid_handle") for c in cases]
+    assert handling == [1, 1, 1]  # beside it, each case's own deadline (long past) fired too
 
 
 def test_celery_tasks_run_a_pass_and_fire_one_instance(loop, clock, monkeypatch):

@@ -359,6 +359,7 @@ EVENTS: dict[str, tuple[str, str]] = {
     "task_urged": ("{actor} 催办任务「{name}」(第 {urge_count} 次)", "{actor} urged “{name}” (no. {urge_count})"),
     "task_overdue": ("任务「{name}」超过时限{limit}，已标记超期", "“{name}” passed its limit{limit} and is marked overdue"),
     "timer_fired": ("时限「{timer}」到期{on_task}", "Time limit “{timer}” reached{on_task}"),
+    "case_overdue": ("案件超过办结时限，已标记超期", "The case passed its deadline and is marked overdue"),
     "timer_failed": ("定时处理出错，将于 {retry_at} 重试", "Handling a time limit failed; retrying at {retry_at}"),
     "stage_changed": ("阶段：{from_stage} → {to_stage}", "Stage: {from_stage} → {to_stage}"),
     "escalated": ("提交{level}级会商{unit}", "Escalated to the {level} level{unit}"),

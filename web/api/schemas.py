@@ -116,6 +116,7 @@ class CaseSummary(Schema):
     closed_at = DateTime(allow_none=True)
     whistled_at = DateTime(allow_none=True)
     due_at = DateTime(allow_none=True)
+    overdue_at = DateTime(allow_none=True)
     updated_at = DateTime()
     satisfaction = Str(allow_none=True)
     feedback_contacted = Bool(allow_none=True)

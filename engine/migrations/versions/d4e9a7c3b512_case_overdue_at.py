@@ -1,0 +1,25 @@
+"""case.overdue_at: when the case-deadline timer found the case still open past due_at
+
+Revision ID: d4e9a7c3b512
+Revises: b7d2e4a19c30
+Create Date: 2026-12-01 10:30:00
+"""
+from alembic import op
+import sqlalchemy as sa
+import engine.model
+
+
+revision = 'd4e9a7c3b512'
+down_revision = 'b7d2e4a19c30'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('case') as batch:
+        batch.add_column(sa.Column('overdue_at', engine.model.UTCDateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('case') as batch:
+        batch.drop_column('overdue_at')
