@@ -1,7 +1,7 @@
 """case.overdue_at: when the case-deadline timer found the case still open past due_at
 
 Revision ID: d4e9a7c3b512
-Revises: b7d2e4a19c30
+Revises: c4e8a2d61f35
 Create Date: 2026-12-01 10:30:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import engine.model
 
 
 revision = 'd4e9a7c3b512'
-down_revision = 'b7d2e4a19c30'
+down_revision = 'c4e8a2d61f35'
 branch_labels = None
 depends_on = None
 
