@@ -228,10 +228,10 @@ def keyed(s: Session, candidates: list[tuple[str, dict]]) -> list:
 
 def process_data(wf: BpmnWorkflow, ready: list) -> dict:
     """The instance's process data for ``GET /process-instances/{id}/variables``: the top-level
-    workflow's data as its latest task sees it. That is the newest READY user task's, else the
-    newest waiting event's (a message or a timer), else the last task run; a task inside a
-    call activity or subprocess stands for the top-level task running it (the data the
-    subprocess was given); a finished instance has its end data.
+    workflow's data as its latest task sees it. That is the newest READY user task's (inside a
+    subprocess too: its data objects and variables are what the user works with), else the
+    newest waiting event's (a message or a timer), else the last task run; a finished instance
+    has its end data.
 
     Kept as JSON text on the instance row, written by the UPDATE that stores the state: a read
     is one indexed row, never a workflow restored, and a command pays one ``json.dumps`` of
@@ -241,10 +241,7 @@ def process_data(wf: BpmnWorkflow, ready: list) -> dict:
     latest = ready or [t for t in wf.event_manager.tasks.values() if t.state == TaskState.WAITING]
     if not latest:
         return wf.last_task.data if wf.last_task is not None else wf.task_tree.data
-    task = max(latest, key=lambda t: t.last_state_change)
-    while task.workflow is not wf:
-        task = wf.get_task_from_id(task.workflow.parent_task_id)
-    return task.data
+    return max(latest, key=lambda t: t.last_state_change).data
 
 
 def _json_value(value):
