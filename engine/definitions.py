@@ -147,6 +147,7 @@ def compile_sources(sources: dict[str, bytes], lane_map: dict[str, str] | None =
             bundle.forms[name.removeprefix("forms/")] = _load_form(name, data)
             continue
         tree = parse_xml(name, data)
+        _refuse_camunda_decisions(name, tree)
         bundle.trees[name] = tree
         bundle.lines[name] = {el.get("id"): el.sourceline for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
         try:
@@ -194,6 +195,19 @@ def compile_sources(sources: dict[str, bytes], lane_map: dict[str, str] | None =
     if keys and all(k in callers for k in keys):
         raise DeployError("every process is only a called process; no top-level process to deploy")
     return compiled
+
+
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+
+
+def _refuse_camunda_decisions(name: str, tree: etree._ElementTree) -> None:
+    """Camunda's ``camunda:decisionRef`` is another dialect: SpiffWorkflow's parser would fail
+    later with "No DMN Diagram available with id None"; say what to write instead."""
+    for task in tree.iter(f"{{{BPMN_NS}}}businessRuleTask"):
+        if task.get(f"{{{CAMUNDA_NS}}}decisionRef") and task.find(f".//{{{SPIFF_NS}}}calledDecisionId") is None:
+            raise DeployError("camunda:decisionRef is not supported: name the decision with "
+                              "<spiffworkflow:calledDecisionId> in the task's extensionElements",
+                              file=name, element=task.get("id"), line=task.sourceline)
 
 
 def _load_form(name: str, data: bytes) -> dict:

@@ -189,3 +189,21 @@ def test_senders_must_be_known_roles_and_correlation_expressions_must_compile():
     assert (err.element, err.file) == ("wait", "roles.bpmn") and "unknown roles: everyone" in err.message
     err = deploy_error({"expr.bpmn": catch("acceptor", "reference.__class__")})
     assert err.element == "wait" and "correlation property 'ref'" in err.message
+
+
+def test_a_camunda_decision_reference_is_refused_with_what_to_write_instead():
+    from engine.definitions import compile_sources
+    model = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="decide" />
+    <bpmn:businessRuleTask id="decide" camunda:decisionRef="table"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:businessRuleTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="decide" targetRef="e" />
+    <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>"""
+    with pytest.raises(DeployError) as refused:
+        compile_sources({"camunda.bpmn": model})
+    assert (refused.value.file, refused.value.element, refused.value.line) == ("camunda.bpmn", "decide", 6)
+    assert "spiffworkflow:calledDecisionId" in refused.value.message
