@@ -34,6 +34,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from .errors import DeployError
+from .inputs import INT32_MAX
 from .org import ROLES
 from .model import ProcessDefinition
 from .scripting import ScriptError, check_expression, check_script
@@ -405,6 +406,8 @@ def definition_id(session: Session, key: str, version: int | None = None) -> int
     """The id of a process's newest (or given) version: one indexed lookup per start."""
     if version is None:
         return session.connection().execute(_NEWEST, {"key": key}).scalar()
+    if not 1 <= version <= INT32_MAX:  # no such version (and no database's parameter)
+        return None
     return session.connection().execute(_VERSION, {"key": key, "version": version}).scalar()
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from . import inputs
 from .errors import InvalidInput
 
 
@@ -20,10 +21,13 @@ def _validator(schema: dict) -> Draft202012Validator:
 
 
 def validate(schema: dict | None, data: Any) -> dict:
-    """Return ``data`` if it satisfies ``schema``; otherwise raise InvalidInput with ``fields``."""
+    """Return ``data`` if it satisfies ``schema`` (or, without one, the limits of data no form
+    describes); otherwise raise InvalidInput with ``fields``."""
     if not isinstance(data, dict):
         raise InvalidInput("data must be a JSON object", fields={"data": "must be an object"})
+    inputs.check_json(data)
     if schema is None:
+        inputs.check_free_data(data)
         return data
     validator = _validator(schema)
     fields: dict[str, str] = {}

@@ -36,7 +36,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEv
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import TaskState
 
-from . import definitions, org, readmodel, records
+from . import definitions, inputs, org, readmodel, records
 from .errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
 from .model import MessageWait, ProcessDefinition
 
@@ -61,6 +61,9 @@ def send(rt: Runtime, who, kind: str, name: str, correlation: dict, payload: dic
     """A sender's message or signal (``who``: a user, or None for the engine itself)."""
     if not isinstance(correlation, dict) or not isinstance(payload, dict):
         raise InvalidInput("correlation and payload must be JSON objects")
+    inputs.check_text("name", name)
+    inputs.check_json(correlation, "correlation")
+    inputs.check_json(payload, "payload")
     bad_keys = [k for k in correlation if not k.isidentifier()]
     if bad_keys:
         raise InvalidInput(f"correlation keys are process variable names, not {bad_keys}",

@@ -18,6 +18,7 @@ from .org import Actor
 SCOPES = ("mine", "claimable", "area", "unassignable")
 OPEN = ("open", "claimed")
 MAX_PER_PAGE = 200
+MAX_PAGE = 100_000  # deeper pages are a client's bug (and offsets beyond the databases' integers)
 
 
 def _area(column, path: str | None):
@@ -302,8 +303,8 @@ def _page(s: Session, actor, scope, filters, subtree, total, due: bool, offset: 
 
 
 def _check_paging(page: int, per_page: int) -> None:
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-        raise InvalidInput("bad paging", fields={"page": ">= 1", "per_page": f"1..{MAX_PER_PAGE}"})
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= MAX_PER_PAGE:
+        raise InvalidInput("bad paging", fields={"page": f"1..{MAX_PAGE}", "per_page": f"1..{MAX_PER_PAGE}"})
 
 
 def _unassignable(s: Session, actor: Actor) -> tuple[str, tuple[str, ...]]:
@@ -457,7 +458,7 @@ def case_list(s: Session, actor: Actor, *, status: str | None = None, stage: str
     if grid:
         where.append(Case.grid_id == select(OrgUnit.id).where(OrgUnit.code == grid).scalar_subquery())
     if q:
-        where.append(or_(Case.number == q, Case.title.contains(q)))
+        where.append(or_(Case.number == q, Case.title.contains(q, autoescape=True)))  # % and _ are text
     total = s.scalar(select(func.count()).select_from(Case).where(*where))
     rows = s.scalars(select(Case).where(*where).order_by(Case.reported_at.desc(), Case.id.desc())
                      .limit(per_page).offset((page - 1) * per_page))

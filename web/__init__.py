@@ -10,8 +10,8 @@ from flask_wtf.csrf import CSRFProtect
 from engine.db import Database
 from engine.runtime import Runtime
 
-from . import (api, auth, cases, dashboard, designer, diagrams, errors, feedback, i18n, inbox, incidents, pages,
-               security, settings, throttle, vendor)
+from . import (api, auth, cases, dashboard, designer, diagrams, errors, feedback, i18n, inbox, incidents, limits,
+               pages, security, settings, throttle, vendor)
 
 csrf = CSRFProtect()
 
@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.init_app(app)
     pages.init_app(app)
     errors.init_app(app)
+    limits.init_app(app)
     vendor.init_app(app)
     for blueprint in (auth.bp, inbox.bp, cases.bp, feedback.bp, designer.bp, incidents.bp, dashboard.bp,
                       diagrams.bp):

@@ -2,9 +2,9 @@
 as ``{"error": {"code", "message", "fields"?}}`` under /api/ and as an error page elsewhere."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from engine.errors import Conflict, DeployError, EngineError, Forbidden, InvalidInput, NotFound, ProcessError
 
@@ -32,16 +32,25 @@ def handle_error(exc: Exception):
         status, code = exc.code or 500, (exc.name or "error").lower().replace(" ", "_")
         message, fields = exc.description or exc.name, None
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+    if isinstance(exc, RequestEntityTooLarge):
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        code, message = "too_large", f"the request body is larger than {limit} bytes"
     if request.path.startswith(API_PREFIX):
         return jsonify(error_body(code, message, fields)), status, headers
     if isinstance(exc, CSRFError):
         headline, message = i18n.t("error.csrf"), ""
+    elif isinstance(exc, RequestEntityTooLarge):
+        headline, message = i18n.t("error.too_large"), i18n.t("error.too_large_hint", size=_size(limit))
     elif isinstance(exc, EngineError):
         headline = i18n.t(f"error.{code}") if f"error.{code}" in i18n.MESSAGES else i18n.t("error.title")
     else:
         headline = i18n.t("error.http")
     return render_template("error.html", status=status, headline=headline, message=message,
                            fields=fields or {}), status, headers
+
+
+def _size(limit: int) -> str:
+    return f"{limit / 1024 / 1024:g} MiB" if limit >= 1024 * 1024 else f"{limit / 1024:g} KiB"
 
 
 def init_app(app: Flask) -> None:

@@ -307,6 +307,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.csrf": ("表单已过期或来源不明，请刷新页面后重试。",
                    "The form expired or did not come from this site; reload the page and try again."),
     "error.http": ("请求无法处理", "The request could not be handled"),
+    "error.too_large": ("提交的内容过大", "What you sent is too large"),
+    "error.too_large_hint": ("请缩短文字后重试（上限 {size}）。", "Please shorten it and try again (the limit is {size})."),
     # relative times
     "time.in": ("{span}后到期", "due in {span}"),
     "time.ago": ("超时 {span}", "{span} overdue"),

@@ -29,13 +29,17 @@ DEFAULTS = {
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed.
     "TRUSTED_PROXIES": 0,
+    # The largest request body (a report with a long description is a few KiB): larger ones
+    # are refused with 413 before anything reads them.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
 }
 ENV = {"SECRET_KEY": "GRIDLOOP_SECRET_KEY", "DATABASE_URL": "GRIDLOOP_DATABASE_URL",
        "PUBLIC_URL": "GRIDLOOP_PUBLIC_URL", "SIGNIN_LIMIT": "GRIDLOOP_SIGNIN_LIMIT",
        "SIGNIN_ADDRESS_LIMIT": "GRIDLOOP_SIGNIN_ADDRESS_LIMIT",
        "RATELIMIT_STORAGE_URI": "GRIDLOOP_RATELIMIT_STORAGE_URL"}
 NUMBERS = {"API_TOKEN_CACHE_SECONDS": ("GRIDLOOP_API_TOKEN_CACHE_SECONDS", float, "a number of seconds"),
-           "TRUSTED_PROXIES": ("GRIDLOOP_TRUSTED_PROXIES", int, "a whole number")}
+           "TRUSTED_PROXIES": ("GRIDLOOP_TRUSTED_PROXIES", int, "a whole number"),
+           "MAX_CONTENT_LENGTH": ("GRIDLOOP_MAX_REQUEST_BYTES", int, "a number of bytes")}
 
 
 def from_env() -> dict:

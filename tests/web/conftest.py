@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from engine.runtime import Runtime
 from engine.seed import seed_demo
 from web import create_app
 
@@ -24,12 +25,22 @@ def report_body(**fields) -> dict:
     return body
 
 
-@pytest.fixture
-def world(runtime):
+def deployed_and_seeded(runtime: Runtime) -> Runtime:
     runtime.deploy()
     with runtime.db.transaction() as s:
         seed_demo(s)
     return runtime
+
+
+@pytest.fixture
+def world(runtime):
+    return deployed_and_seeded(runtime)
+
+
+@pytest.fixture
+def any_world(any_db, clock):
+    """``world`` on SQLite and, where configured, on PostgreSQL."""
+    return deployed_and_seeded(Runtime(any_db, clock=clock))
 
 
 def make_app(runtime):
@@ -101,6 +112,11 @@ class Api:
 @pytest.fixture
 def api(app):
     return Api(app.test_client())
+
+
+@pytest.fixture
+def any_api(any_world):
+    return Api(make_app(any_world).test_client())
 
 
 class Browser:

@@ -8,11 +8,12 @@ from datetime import datetime
 from cachetools import TTLCache
 from flask import current_app, g, request
 from flask_smorest import Blueprint
+from marshmallow import missing
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
-from engine import org
+from engine import inputs, org
 from engine.errors import InvalidInput
 
 from ..services import now, reading
@@ -43,6 +44,18 @@ class Parser(FlaskParser):
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         raise InvalidInput(f"request body is not valid JSON: {error}", fields={"body": "not valid JSON"})
+
+    def _raw_load_json(self, req):
+        """The body, refused (400 naming the place) where no database would store it alike:
+        see ``engine.inputs.check_json``."""
+        try:
+            body = super()._raw_load_json(req)
+        except RecursionError:
+            too_deep = f"nested deeper than {inputs.MAX_DEPTH} levels"
+            raise InvalidInput(f"request body is {too_deep}", fields={"body": too_deep}) from None
+        if body is not missing:
+            inputs.check_json(body)
+        return body
 
 
 class ApiBlueprint(Blueprint):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from engine.inputs import INT32_MAX
+from engine.queries import MAX_PAGE, MAX_PER_PAGE
+
 Str, Int, Bool, DateTime = fields.String, fields.Integer, fields.Boolean, fields.DateTime
 
 
@@ -13,8 +16,8 @@ def _page_of(item: type[Schema], name: str) -> type[Schema]:
 
 
 class PagingQuery(Schema):
-    page = Int(load_default=1, validate=validate.Range(min=1))
-    per_page = Int(load_default=20, validate=validate.Range(min=1, max=200))
+    page = Int(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+    per_page = Int(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
 # ------------------------------------------------------------------------------------ account
@@ -250,7 +253,7 @@ class FeedbackLink(Schema):
 
 class StartInstance(Schema):
     key = Str(required=True)
-    version = Int(validate=validate.Range(min=1))
+    version = Int(validate=validate.Range(min=1, max=INT32_MAX))
     data = fields.Dict(load_default=dict)
 
 
