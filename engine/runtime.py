@@ -412,6 +412,11 @@ class Runtime:
         if task.status == "cancelled":
             return Conflict("task was cancelled; the case has moved on")
         if task.assignee_id is not None and task.assignee_id != user_id:
+            if user_id is None:  # the public feedback link: no staff names
+                return Conflict("task is claimed by someone else")
+            who = org.actor(s, user_id)  # the holder is named only to those who may see the task
+            if not (who.may_see(task) or who.is_candidate(task)):
+                return Forbidden("this task is not offered to you (role, area or department)")
             holder = s.scalar(select(User.username).where(User.id == task.assignee_id))
             return Conflict(f"task is claimed by {holder}")
         return Conflict("task is already claimed by you")

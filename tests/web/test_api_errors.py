@@ -172,6 +172,18 @@ def test_claims_completions_and_unclaims_that_conflict(api, world):
     assert held["message"] == "task is claimed by grid1"
 
 
+def test_the_holder_of_a_claimed_task_is_named_only_to_those_who_may_see_it(api):
+    case = api.report("grid1")
+    task_id = api.open_task(case["id"])["id"]
+    api.post(f"/tasks/{task_id}/claim", "grid1")
+    for outsider in ("grid2", "liaison_power", "street2", "acceptor1"):
+        for action, body in (("complete", {"data": RESOLVED}), ("claim", None)):
+            error = api.post(f"/tasks/{task_id}/{action}", outsider, json=body, status=403)["error"]
+            assert error["code"] == "forbidden" and "grid1" not in error["message"], (outsider, action)
+    held = api.post(f"/tasks/{task_id}/complete", "supervisor1", json={"data": RESOLVED}, status=409)["error"]
+    assert held["message"] == "task is claimed by grid1"  # a supervisor of the area sees the task
+
+
 def test_a_failing_script_is_422_and_nothing_is_saved(api, world):
     world.deploy(sources={"fails.bpmn": FAILING_SCRIPT})
     started = api.post("/process-instances", "designer1", json={"key": "fails_after_input"}, status=201)
