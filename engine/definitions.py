@@ -6,6 +6,7 @@ scripts that do not compile in the restricted evaluator, missing or invalid form
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -335,7 +336,7 @@ def _check_specs(bundle: _Bundle, specs: list, properties: dict[str, str]) -> di
                         check(prop.retrieval_expression, f"correlation property '{prop.name}'")
             engine = getattr(ts, "dmnEngine", None)
             if engine is not None:
-                _check_decision(engine.decision_table, check)
+                _check_decision(bundle, engine.decision_table)
             props = (getattr(ts, "extensions", None) or {}).get("properties", {})
             if "marksOverdue" in props and props["marksOverdue"] not in OVERDUE_MODES:
                 raise DeployError(f"marksOverdue must be one of {', '.join(OVERDUE_MODES)}, not "
@@ -353,12 +354,40 @@ def _check_specs(bundle: _Bundle, specs: list, properties: dict[str, str]) -> di
     return forms
 
 
-def _check_decision(table, check) -> None:
+def _check_decision(bundle: _Bundle, table) -> None:
+    """Every cell of a decision table compiles as the DMN engine will run it, or the deploy
+    names the DMN file, the cell's id and its line."""
+    def check(element_id: str, source: str | None, kind: str) -> None:
+        if not source:
+            return
+        try:
+            check_expression(source)
+        except ScriptError as exc:
+            file = bundle.file_of(element_id)
+            raise DeployError(f"{kind}: {exc}", file=file, element=element_id,
+                              line=bundle.line_of(file, element_id)) from None
+
     for column in table.inputs:
-        check(column.expression, f"DMN input '{column.label or column.name}'")
+        check(column.id, column.expression, f"DMN input '{column.label or column.name}'")
     for rule in table.rules:
+        for column, entry in zip(table.inputs, rule.inputEntries):
+            for cell in entry.lhs:
+                if cell and column.expression:
+                    check(entry.id, _input_test(column.expression, cell), f"DMN input entry (row {rule.row_number})")
         for entry in rule.outputEntries:
-            check(entry.text, f"DMN output (row {rule.row_number})")
+            check(entry.id, entry.text, f"DMN output (row {rule.row_number})")
+
+
+def _input_test(expression: str, cell: str) -> str:
+    """An input cell as SpiffWorkflow's DMN engine evaluates it: ``?`` stands for the input; a
+    cell that parses on its own is compared with ``==``; any other (``> 5``) follows the input."""
+    if "?" in cell:
+        return cell.replace("?", "dmninputexpr")
+    try:
+        ast.parse(cell)
+    except SyntaxError:
+        return f"{expression} {cell}"
+    return f"({expression}) == ({cell})"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 naming the file, the element and the line, and nothing is stored."""
 from __future__ import annotations
 
+from xml.sax.saxutils import escape as xml_escape
+
 import pytest
 from sqlalchemy import func, select
 
@@ -140,6 +142,17 @@ def test_a_dmn_output_that_does_not_compile_is_refused(tmp_path):
     err = deploy_error(sources)
     assert err.file == "closed_loop.bpmn" or "DMN" in err.message
     assert "import" in err.message
+
+
+@pytest.mark.parametrize("cell", ["__import__('os').system('true')", "import os", "().__class__", "> x.__dict__"])
+def test_a_dmn_input_cell_that_does_not_compile_is_refused_naming_file_cell_and_line(cell):
+    sources = definitions.read_sources([definitions_dir()])
+    original = b'<text>"power_outage"</text>'
+    line = sources["routing.dmn"][:sources["routing.dmn"].index(b'id="routing_rule_02_in_1"')].count(b"\n") + 1
+    sources["routing.dmn"] = sources["routing.dmn"].replace(original, f"<text>{xml_escape(cell)}</text>".encode(), 1)
+    err = deploy_error(sources)
+    assert (err.file, err.element, err.line) == ("routing.dmn", "routing_rule_02_in_1", line)
+    assert "DMN input entry (row 2)" in err.message
 
 
 def definitions_dir() -> str:
