@@ -23,6 +23,8 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import TaskState
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
+from .errors import ProcessError
+
 STATE_FORMAT = "gridloop-1"
 _DONE = TaskState.COMPLETED | TaskState.CANCELLED
 
@@ -75,14 +77,30 @@ def _serializer() -> BpmnWorkflowSerializer:
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:
+    """The state as JSON; ProcessError if a script left a value JSON cannot hold (``range(3)``)."""
     ser = _serializer()
     ser.registry._encoder_mode = True
     try:
         dct = ser.to_dict(workflow)
         dct["format"] = STATE_FORMAT
-        return json.dumps(dct, cls=ser._encoder_cls, separators=(",", ":"))
+        try:
+            return json.dumps(dct, cls=ser._encoder_cls, separators=(",", ":"))
+        except (TypeError, ValueError) as exc:
+            raise ProcessError(_unstorable(workflow, ser) or f"the process data cannot be stored: {exc}") from None
     finally:
         ser.registry._encoder_mode = False
+
+
+def _unstorable(workflow: BpmnWorkflow, ser: BpmnWorkflowSerializer) -> str | None:
+    """Which element last left which variable that cannot be stored, said for the designer."""
+    for task in sorted(workflow.get_tasks(), key=lambda t: t.last_state_change):  # the first to hold it
+        for name, value in task.data.items():
+            try:
+                json.dumps(ser.registry.convert(value), cls=ser._encoder_cls)
+            except (TypeError, ValueError):
+                return (f"element '{task.task_spec.bpmn_id or task.task_spec.name}' left '{name}' as a "
+                        f"{type(value).__name__}, which cannot be stored: process data holds JSON values only")
+    return None
 
 
 def load_state(text: str, spec, subprocess_specs, script_engine) -> BpmnWorkflow:

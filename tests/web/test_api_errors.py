@@ -195,6 +195,20 @@ def test_a_failing_script_is_422_and_nothing_is_saved(api, world):
     assert api.get(f"/process-instances/{started['id']}", "designer1")["status"] == "completed"
 
 
+def test_a_script_result_json_cannot_hold_is_422_naming_the_element_and_nothing_is_saved(any_world):
+    api = Api(make_app(any_world).test_client())
+    any_world.deploy(sources={"ranged.bpmn": FAILING_SCRIPT.replace(b"share = 100 / divisor", b"share = range(divisor)")})
+    started = api.post("/process-instances", "designer1", json={"key": "fails_after_input"}, status=201)
+    task = started["open_tasks"][0]
+    error = api.post(f"/tasks/{task['id']}/complete", "designer1", json={"data": {"divisor": 3}}, status=422)["error"]
+    assert error == {"code": "process_error", "message": "element 'divide' left 'share' as a range, which cannot be "
+                                                         "stored: process data holds JSON values only"}
+    instance = api.get(f"/process-instances/{started['id']}", "designer1")
+    assert [t["id"] for t in instance["open_tasks"]] == [task["id"]] and instance["status"] == "running"
+    assert "task_completed" not in [e["type"] for e in instance["history"]]
+    assert api.get(f"/tasks/{task['id']}", "designer1")["status"] == "open"
+
+
 def test_process_instances_messages_and_signals(api, world):
     world.deploy(sources=_model("message_wait.bpmn"))
     assert api.post("/process-instances", "designer1", json={"key": "nope"}, status=404)
