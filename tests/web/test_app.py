@@ -38,3 +38,14 @@ def test_given_runtime_is_reused_and_health_needs_nothing(runtime):
     app = create_app({"RUNTIME": runtime, "SECRET_KEY": "x"})
     assert app.extensions["gridloop"] is runtime and "RUNTIME" not in app.config
     assert app.test_client().get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_request_size_limit_comes_from_the_environment(monkeypatch, runtime):
+    monkeypatch.setenv("GRIDLOOP_MAX_REQUEST_BYTES", "4096")
+    app = create_app({"RUNTIME": runtime, "SECRET_KEY": "x"})
+    assert app.config["MAX_CONTENT_LENGTH"] == 4096
+    response = app.test_client().post("/api/v1/auth/token", data="x" * 5000, content_type="application/json")
+    assert (response.status_code, response.get_json()["error"]["code"]) == (413, "too_large")
+    monkeypatch.setenv("GRIDLOOP_MAX_REQUEST_BYTES", "1MB")
+    with pytest.raises(ValueError, match="GRIDLOOP_MAX_REQUEST_BYTES must be a number of bytes"):
+        create_app({"RUNTIME": runtime, "SECRET_KEY": "x"})

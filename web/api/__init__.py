@@ -14,6 +14,7 @@ BLUEPRINTS = (account.blp, cases.blp, tasks.blp, processes.blp, definitions.blp,
 
 class GridloopApi(Api):
     ERROR_SCHEMA = schemas.Error
+    DEFAULT_ERROR_RESPONSE_NAME = None  # no catch-all: each operation lists its errors (core.ApiBlueprint)
 
     def _register_error_handlers(self):
         """None: web.errors renders every error of the app, the API's as JSON."""

@@ -6,7 +6,7 @@ from engine import queries
 from ..cases import case_filters, feedback_url
 from ..services import now, reading, runtime
 from . import schemas
-from .core import ApiBlueprint, actor
+from .core import ApiBlueprint, actor, errors
 
 blp = ApiBlueprint("Cases", __name__, url_prefix="/api/v1", description="Cases of the closed loop")
 
@@ -21,6 +21,7 @@ def _case(case_id: int) -> dict:
 @blp.route("/cases", methods=["POST"])
 @blp.arguments(schemas.CaseCreate)
 @blp.response(201, schemas.CaseDetail)
+@errors(403, 404)
 def report(body):
     """Report a case; it starts the closed-loop process at its grid."""
     return _case(runtime().report_case(actor().id, body).id)
@@ -39,6 +40,7 @@ def case_list(query):
 
 @blp.route("/cases/<int:case_id>")
 @blp.response(200, schemas.CaseDetail)
+@errors(403, 404)
 def case_detail(case_id):
     """A case with its open tasks, its history and, while it waits for feedback, the public link."""
     return _case(case_id)
@@ -46,6 +48,7 @@ def case_detail(case_id):
 
 @blp.route("/categories")
 @blp.response(200, schemas.Category(many=True))
+@errors(404)
 def categories():
     """Case categories with their responsible department and whether the grid may handle them."""
     return runtime().categories()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from http import HTTPStatus
 
 from cachetools import TTLCache
 from flask import current_app, g, request
@@ -59,13 +60,38 @@ class Parser(FlaskParser):
 
 
 class ApiBlueprint(Blueprint):
-    """An API blueprint: 400 for bad input, and a bearer token required unless ``@public``."""
+    """An API blueprint: 400 for bad input, and a bearer token required unless ``@public``.
+    Its OpenAPI document lists every error an operation may answer (and no catch-all)."""
 
     ARGUMENTS_PARSER = Parser()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.before_request(authenticate)
+        self._prepare_doc_cbks.append(self._prepare_errors_doc)
+
+    @staticmethod
+    def _prepare_errors_doc(doc, doc_info, **kwargs):
+        """400 (a malformed query, path or body value), 401 unless public, 413 for a body, and
+        what the view declares with ``@errors``."""
+        codes = {400, *doc_info.get("errors", ())}
+        if doc_info.get("manual_doc", {}).get("security") != []:
+            codes.add(401)
+        if "requestBody" in doc:
+            codes.add(413)
+        responses = doc.setdefault("responses", {})
+        for code in codes:
+            responses.setdefault(code, HTTPStatus(code).name)  # flask-smorest's response components
+        doc["responses"] = dict(sorted(responses.items(), key=lambda item: str(item[0])))
+        return doc
+
+
+def errors(*codes: int):
+    """Document the errors a view answers besides those every operation may (400, 401, 413)."""
+    def mark(view):
+        view._apidoc = {**getattr(view, "_apidoc", {}), "errors": codes}
+        return view
+    return mark
 
 
 def public(view):

@@ -5,7 +5,7 @@ from engine import queries
 
 from ..services import now, reading, runtime
 from . import schemas
-from .core import ApiBlueprint, public
+from .core import ApiBlueprint, errors, public
 
 blp = ApiBlueprint("Feedback", __name__, url_prefix="/api/v1", description="Public feedback links")
 
@@ -18,6 +18,7 @@ def _link(token: str) -> dict:
 @blp.route("/feedback/<token>")
 @public
 @blp.response(200, schemas.FeedbackLink)
+@errors(404)
 def show(token):
     """Whether the link still works (valid, used, expired) and the case in brief."""
     return _link(token)
@@ -27,6 +28,7 @@ def show(token):
 @public
 @blp.arguments(schemas.Feedback)
 @blp.response(200, schemas.FeedbackLink)
+@errors(404, 409, 422)
 def submit(body, token):
     """The reporter's answer; works once (409 when used or expired)."""
     runtime().submit_feedback(token, body)

@@ -5,13 +5,14 @@ from engine import groups
 
 from ..services import now, reading, runtime
 from . import schemas
-from .core import ApiBlueprint, actor
+from .core import ApiBlueprint, actor, errors
 
 blp = ApiBlueprint("Groups", __name__, url_prefix="/api/v1", description="Groups of users (administrators)")
 
 
 @blp.route("/groups")
 @blp.response(200, schemas.Group(many=True))
+@errors(403)
 def group_list():
     """Every group with its members (403 for anyone but an administrator)."""
     with reading() as s:
@@ -21,6 +22,7 @@ def group_list():
 @blp.route("/groups", methods=["POST"])
 @blp.arguments(schemas.GroupCreate)
 @blp.response(201, schemas.Group)
+@errors(403, 409)
 def create(body):
     """A new, empty group (409 if the name is taken; 400 for a built-in role's name)."""
     with runtime().db.transaction() as s:
@@ -29,6 +31,7 @@ def create(body):
 
 @blp.route("/groups/<name>/members/<username>", methods=["PUT"])
 @blp.response(200, schemas.Group)
+@errors(403, 404)
 def add_member(name, username):
     """Put a user into the group (a no-op if she is in it)."""
     with runtime().db.transaction() as s:
@@ -37,6 +40,7 @@ def add_member(name, username):
 
 @blp.route("/groups/<name>/members/<username>", methods=["DELETE"])
 @blp.response(200, schemas.Group)
+@errors(403, 404)
 def remove_member(name, username):
     """Take a user out of the group (404 if she is not in it)."""
     with runtime().db.transaction() as s:

@@ -6,7 +6,7 @@ from engine import incidents
 
 from ..services import reading, runtime
 from . import schemas
-from .core import ApiBlueprint, actor
+from .core import ApiBlueprint, actor, errors
 
 blp = ApiBlueprint("Incidents", __name__, url_prefix="/api/v1", description="Instances that need a person")
 
@@ -14,6 +14,7 @@ blp = ApiBlueprint("Incidents", __name__, url_prefix="/api/v1", description="Ins
 @blp.route("/incidents")
 @blp.arguments(schemas.IncidentQuery, location="query")
 @blp.response(200, schemas.IncidentPage)
+@errors(403)
 def incident_list(query):
     """Incidents newest first (designers: all; supervisors: their area's and those of
     instances without a case; others 403), by status (default open), kind and instance."""
@@ -24,6 +25,7 @@ def incident_list(query):
 
 @blp.route("/incidents/<int:incident_id>")
 @blp.response(200, schemas.Incident)
+@errors(403, 404)
 def incident(incident_id):
     """One incident."""
     with reading() as s:
@@ -32,6 +34,7 @@ def incident(incident_id):
 
 @blp.route("/incidents/<int:incident_id>/retry", methods=["POST"])
 @blp.response(200, schemas.Incident)
+@errors(403, 404, 409, 422)
 def retry(incident_id):
     """Run the instance again from where it failed (after a fix or a migration): the answer is
     the incident, resolved if the instance moved on; 422 if it fails again (counted)."""

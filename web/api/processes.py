@@ -7,7 +7,7 @@ from engine import queries
 
 from ..services import now, reading, runtime
 from . import schemas
-from .core import ApiBlueprint, actor
+from .core import ApiBlueprint, actor, errors
 
 blp = ApiBlueprint("Processes", __name__, url_prefix="/api/v1", description="Process instances, messages, signals")
 
@@ -21,6 +21,7 @@ def _instance(instance_id: int) -> dict:
 @blp.arguments(schemas.StartInstance)
 @blp.response(201, schemas.StartedInstance, headers={"Location": {"description": "the instance's URL",
                                                                  "schema": {"type": "string"}}})
+@errors(404, 422)
 def start(body):
     """Start a process by key (newest version unless one is given) with initial data. The
     answer is the instance with its open tasks; its history is at ``Location``."""
@@ -45,6 +46,7 @@ def instances(query):
 
 @blp.route("/process-instances/<int:instance_id>")
 @blp.response(200, schemas.Instance)
+@errors(403, 404)
 def instance(instance_id):
     """An instance with its open tasks and its history."""
     return _instance(instance_id)
@@ -62,6 +64,7 @@ def variables(instance_id):
 @blp.route("/messages", methods=["POST"])
 @blp.arguments(schemas.Message)
 @blp.response(200, schemas.Delivered)
+@errors(404, 409, 422)
 def message(body):
     """Deliver a message to the instances waiting for it with matching correlation, or start the
     processes whose start event catches it (404 if none; 400 if it names no correlation and
@@ -74,6 +77,7 @@ def message(body):
 @blp.route("/signals", methods=["POST"])
 @blp.arguments(schemas.Signal)
 @blp.response(200, schemas.Delivered)
+@errors(404, 409, 422)
 def signal(body):
     """Broadcast a signal to every instance waiting for it (403 if its ``senders`` do not include you)."""
     sent = runtime().send_signal(actor(), body["name"], body["payload"])

@@ -6,7 +6,7 @@ from engine import queries
 
 from ..services import inbox_counts, now, overdue_inbox, reading, runtime
 from . import schemas
-from .core import ApiBlueprint, actor
+from .core import ApiBlueprint, actor, errors
 
 blp = ApiBlueprint("Tasks", __name__, url_prefix="/api/v1", description="The task inbox")
 
@@ -24,6 +24,7 @@ def _result(task: dict) -> dict:
 @blp.route("/tasks")
 @blp.arguments(schemas.TaskQuery, location="query")
 @blp.response(200, schemas.TaskPage)
+@errors(403)
 def inbox(query):
     """mine: claimed by me; claimable: offered to my role in my area; area: all open (supervisors);
     overdue: open tasks of my area a time limit marked overdue or past their due time
@@ -49,6 +50,7 @@ def counts():
 
 @blp.route("/tasks/<task_id>")
 @blp.response(200, schemas.TaskDetail)
+@errors(403, 404)
 def detail(task_id):
     """A task, its case summary and its form (JSON Schema)."""
     return _task(task_id)
@@ -56,6 +58,7 @@ def detail(task_id):
 
 @blp.route("/tasks/<task_id>/claim", methods=["POST"])
 @blp.response(200, schemas.Task)
+@errors(403, 404, 409, 422)
 def claim(task_id):
     """Claim (a liaison's "report in"): of concurrent claims exactly one wins, the rest get 409."""
     runtime().claim(actor(), task_id)
@@ -64,6 +67,7 @@ def claim(task_id):
 
 @blp.route("/tasks/<task_id>/unclaim", methods=["POST"])
 @blp.response(200, schemas.Task)
+@errors(403, 404, 409)
 def unclaim(task_id):
     """Put a claimed task back into its queue (its holder, or a supervisor of the area)."""
     runtime().unclaim(actor().id, task_id)
@@ -73,6 +77,7 @@ def unclaim(task_id):
 @blp.route("/tasks/<task_id>/complete", methods=["POST"])
 @blp.arguments(schemas.Complete)
 @blp.response(200, schemas.Completed)
+@errors(403, 404, 409, 422)
 def complete(body, task_id):
     """Complete with form data; 400 names each invalid field, 409 if someone else was first.
     ``next_tasks`` are the instance's open tasks the caller may act on now."""
@@ -88,6 +93,7 @@ def complete(body, task_id):
 @blp.route("/tasks/<task_id>/urge", methods=["POST"])
 @blp.arguments(schemas.Urge)
 @blp.response(200, schemas.Task)
+@errors(403, 404, 409)
 def urge(body, task_id):
     """Urge (催办) an open task of my area, with an optional note for its holder (supervisors;
     403 outside the area, 409 for a finished task, 400 for a note over 500 characters)."""
