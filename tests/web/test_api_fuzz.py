@@ -14,7 +14,7 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance,
 
 from .conftest import Api, make_app
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 15
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 USERS = ("supervisor1", "grid1")
 SETTINGS = settings(max_examples=MAX_EXAMPLES, derandomize=True, database=None, deadline=None,
