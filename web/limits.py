@@ -5,12 +5,25 @@ where the API parses them (web.api.core)."""
 from __future__ import annotations
 
 from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
 
 from engine import inputs
 from engine.errors import InvalidInput
 
 
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, except that a body nested too deep for the parser is invalid JSON (400, or
+    None for ``get_json(silent=True)``) instead of a RecursionError (500)."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
 def check_request() -> None:
+    """Before every view: no value of the query, path or form that no database stores alike."""
     problems: dict[str, str] = {}
     sources = (request.args, request.form) if request.mimetype in _FORM_TYPES else (request.args,)
     for source in sources:
@@ -32,4 +45,7 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def init_app(app: Flask) -> None:
+    provider = JSONProvider(app)
+    provider.sort_keys = app.json.sort_keys
+    app.json = provider
     app.before_request(check_request)

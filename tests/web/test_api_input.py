@@ -89,6 +89,10 @@ def test_deep_nesting_is_400_not_a_recursion_error(any_api):
     deep = "[" * 20_000 + "]" * 20_000
     error = _raw(any_api, "POST", "/process-instances", "designer1", '{"key": "x", "data": %s}' % deep, status=400)
     assert error["error"]["fields"] == {"body": f"nested deeper than {inputs.MAX_DEPTH} levels"}
+    token = any_api.call("POST", "/auth/token", data=deep, headers={"Content-Type": "application/json"}, status=400)
+    assert token["error"]["code"] == "validation_error"  # the sign-in limiter reads the body first: no 500 there
+    files = _raw(any_api, "POST", "/definitions/check", "designer1", deep, status=400)
+    assert set(files["error"]["fields"]) == {"files"}
     nested: dict = {}
     for _ in range(inputs.MAX_DEPTH + 5):
         nested = {"a": nested}

@@ -18,7 +18,7 @@ blp = ApiBlueprint("Auth", __name__, url_prefix="/api/v1", description="Tokens a
 @public
 @blp.arguments(schemas.TokenRequest)
 @blp.response(200, schemas.Token)
-@errors(401)
+@errors(401, 429)
 def token(body):
     """Exchange username and password for a bearer token (valid for 7 days). Failed attempts
     are limited per username and per client address (429 with Retry-After)."""

@@ -11,7 +11,7 @@ from engine.errors import InvalidInput
 
 from ..services import now, reading, runtime
 from . import schemas
-from .core import ApiBlueprint, actor
+from .core import ApiBlueprint, actor, errors
 
 blp = ApiBlueprint("Definitions", __name__, url_prefix="/api/v1", description="Process definitions and versions")
 
@@ -45,6 +45,7 @@ def request_sources() -> tuple[dict[str, bytes], dict[str, str]]:
 
 @blp.route("/definitions")
 @blp.response(200, schemas.DefinitionSummary(many=True))
+@errors(403)
 def definition_list():
     """Each deployed process: name, newest version, number of versions, running instances."""
     with reading() as s:
@@ -53,6 +54,7 @@ def definition_list():
 
 @blp.route("/definitions/<key>/versions")
 @blp.response(200, schemas.DefinitionVersion(many=True))
+@errors(403, 404)
 def version_list(key):
     """A process's versions, newest first."""
     with reading() as s:
@@ -61,6 +63,7 @@ def version_list(key):
 
 @blp.route("/definitions/<key>/versions/<int:version>/xml")
 @blp.response(200, {"type": "string"}, content_type="application/xml")
+@errors(403, 404)
 def version_xml(key, version):
     """The BPMN file of that version that holds the process."""
     with reading() as s:
@@ -72,6 +75,7 @@ def version_xml(key, version):
 @blp.route("/definitions/<key>/diff")
 @blp.arguments(schemas.DiffQuery, location="query")
 @blp.response(200, schemas.Diff)
+@errors(403, 404)
 def version_diff(query, key):
     """Elements added, removed or changed between two versions."""
     with reading() as s:
@@ -80,6 +84,7 @@ def version_diff(query, key):
 
 @blp.route("/definitions/check", methods=["POST"])
 @blp.response(200, schemas.Problems)
+@errors(403, 413)
 def check():
     """Deploy's validation and the lint rules, without deploying: every problem with file,
     line, element and severity."""
@@ -89,6 +94,7 @@ def check():
 @blp.route("/definitions", methods=["POST"])
 @blp.response(201, schemas.DeployAnswer)
 @blp.alt_response(200, schema=schemas.DeployAnswer, description="nothing changed: no new version")
+@errors(403, 413)
 def deploy():
     """Deploy files: a new version of each process whose content changed (201), or 200 when
     nothing changed; 400 with the problems when the files have errors. ``warnings`` are the
@@ -111,6 +117,7 @@ def deploy():
 @blp.route("/definitions/<key>/migrate", methods=["POST"])
 @blp.arguments(schemas.MigrateRequest)
 @blp.response(200, schemas.MigrateAnswer)
+@errors(403, 404, 409)
 def migrate(body, key):
     """Move running instances of one version to another (a dry run by default): per instance
     whether it can move (or moved) and why not."""
@@ -121,6 +128,7 @@ def migrate(body, key):
 
 @blp.route("/process-instances/<int:instance_id>/diagram")
 @blp.response(200, schemas.Diagram)
+@errors(403, 404)
 def instance_diagram(instance_id):
     """The instance's elements as the diagram marks them, and where its version's XML is."""
     with reading() as s:
@@ -131,6 +139,7 @@ def instance_diagram(instance_id):
 
 @blp.route("/process-instances/<int:instance_id>/xml")
 @blp.response(200, {"type": "string"}, content_type="application/xml")
+@errors(403, 404)
 def instance_xml(instance_id):
     """The BPMN of the instance's own version, for whoever may see the instance."""
     with reading() as s:
@@ -141,6 +150,7 @@ def instance_xml(instance_id):
 
 @blp.route("/calendar")
 @blp.response(200, schemas.CalendarStatus)
+@errors(403)
 def calendar():
     """Designers: the years with a published holiday notice, and the deadlines that were counted
     provisionally because their year had none."""
