@@ -443,6 +443,8 @@ def definition_id(session: Session, key: str, version: int | None = None) -> int
 def find_definition(session: Session, key: str, version: int | None = None) -> ProcessDefinition | None:
     query = select(ProcessDefinition).where(ProcessDefinition.key == key)
     if version is not None:
+        if not 1 <= version <= INT32_MAX:
+            return None
         return session.scalars(query.where(ProcessDefinition.version == version)).first()
     return session.scalars(query.order_by(ProcessDefinition.version.desc()).limit(1)).first()
 

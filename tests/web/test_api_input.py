@@ -70,6 +70,7 @@ def test_numbers_beyond_64_bits_or_not_finite_are_400_naming_the_field(any_api, 
                            status=400)["error"]["fields"]
     assert set(version) == {"version"}
     assert any_world.start_process(None, "order_wait", {"order_no": "A-1"}, version=1).id  # version 1 exists
+    assert any_api.get(f"/definitions/order_wait/versions/{2 ** 33}/xml", "designer1", status=404)  # found by schemathesis
     started = any_api.post("/process-instances", "designer1", json={"key": "order_wait", "data": {"order_no": 10 ** 30}},
                            status=400)["error"]["fields"]
     assert started == {"data.order_no": inputs.int_problem(10 ** 30)}

@@ -64,7 +64,7 @@ def variables(instance_id):
 @blp.route("/messages", methods=["POST"])
 @blp.arguments(schemas.Message)
 @blp.response(200, schemas.Delivered)
-@errors(404, 409, 422)
+@errors(403, 404, 409, 422)
 def message(body):
     """Deliver a message to the instances waiting for it with matching correlation, or start the
     processes whose start event catches it (404 if none; 400 if it names no correlation and
@@ -77,7 +77,7 @@ def message(body):
 @blp.route("/signals", methods=["POST"])
 @blp.arguments(schemas.Signal)
 @blp.response(200, schemas.Delivered)
-@errors(404, 409, 422)
+@errors(403, 404, 409, 422)
 def signal(body):
     """Broadcast a signal to every instance waiting for it (403 if its ``senders`` do not include you)."""
     sent = runtime().send_signal(actor(), body["name"], body["payload"])
