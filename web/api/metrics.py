@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from engine import metrics, queries, report
 
 from ..services import now, reading, runtime
-from .core import ApiBlueprint, actor
+from .core import ApiBlueprint, actor, errors
 from .schemas import CaseSummary, PagingQuery, _page_of
 
 blp = ApiBlueprint("Metrics", __name__, url_prefix="/api/v1", description="The bureau's figures")
@@ -44,6 +44,8 @@ def _filters(s, query) -> metrics.Filters:
 
 @blp.route("/metrics")
 @blp.arguments(MetricsQuery, location="query")
+@blp.response(200, description="the figures as JSON, or a CSV or XLSX file with ``format``")
+@errors(403)
 def figures(query):
     """The figures of a period, area, department, category and source (value, numerator,
     denominator each), per group with ``group_by``, ranked best first by ``rank_by``;
@@ -64,6 +66,7 @@ def figures(query):
 @blp.route("/metrics/cases")
 @blp.arguments(FigureCasesQuery, location="query")
 @blp.response(200, _page_of(CaseSummary, "FigureCasePage"))
+@errors(403)
 def figure_cases(query):
     """The cases behind one number: the figure's numerator or denominator (same filters)."""
     with reading() as s:
