@@ -122,7 +122,7 @@ def test_hostile_uploads_are_refused_and_nothing_is_deployed(api, world):
         assert api.post("/definitions/check", "designer1", json={"files": {"x.bpmn": text}})["problems"][0][
             "severity"] == "error", label
     big = "<!--" + "x" * (6 * 1024 * 1024) + "-->"
-    api.post("/definitions", "designer1", json={"files": {"big.bpmn": big}}, status=400)
+    api.post("/definitions", "designer1", json={"files": {"big.bpmn": big}}, status=413)  # over the request limit
     api.post("/definitions", "designer1", json={"files": {"evil.exe": "MZ"}}, status=400)
     api.post("/definitions", "designer1", json={"files": {}}, status=400)
     assert _definitions(world) == before
