@@ -21,7 +21,7 @@ def _instance(instance_id: int) -> dict:
 @blp.arguments(schemas.StartInstance)
 @blp.response(201, schemas.StartedInstance, headers={"Location": {"description": "the instance's URL",
                                                                  "schema": {"type": "string"}}})
-@errors(404, 422)
+@errors(403, 404, 422)
 def start(body):
     """Start a process by key (newest version unless one is given) with initial data. The
     answer is the instance with its open tasks; its history is at ``Location``."""
