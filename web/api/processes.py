@@ -54,6 +54,7 @@ def instance(instance_id):
 
 @blp.route("/process-instances/<int:instance_id>/variables")
 @blp.response(200, schemas.InstanceVariables)
+@errors(403, 404)
 def variables(instance_id):
     """An instance's current process data (designers; supervisors of its case's area, or any
     supervisor if it has no case; the user who started it)."""
