@@ -21,9 +21,11 @@ from SpiffWorkflow.task import TaskState
 from engine.scripting import make_script_engine
 from engine.state import compact, dump_state, load_state
 
+from bench import conformance
+
 from .conftest import MODELS
 
-CONFORMANCE = Path(os.environ.get("GRIDLOOP_CONFORMANCE_MODELS", "/work/shared/conformance/spiff-test-models"))
+CONFORMANCE = Path(os.environ.get("GRIDLOOP_CONFORMANCE_MODELS") or conformance.default_path())
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 STEPS = 30
 
@@ -36,6 +38,8 @@ def _processes(path: Path) -> tuple[dict[str, bool], set[str]]:
 
 
 def _cases() -> list[tuple[Path, str]]:
+    if not CONFORMANCE.is_dir() and os.environ.get("CI"):
+        raise FileNotFoundError(f"the conformance models are missing: {CONFORMANCE}")
     files = sorted(CONFORMANCE.rglob("*.bpmn")) if CONFORMANCE.is_dir() else []
     files += sorted(Path(MODELS).glob("*.bpmn"))
     return [(f, key) for f in files for key, executable in _processes(f)[0].items() if executable]
