@@ -77,10 +77,17 @@ def check_json(value: Any, field: str = "") -> None:
         raise InvalidInput("invalid data: " + "; ".join(f"{k}: {v}" for k, v in ordered.items()), fields=ordered)
 
 
+_WORD_KEY = re.compile(r"\w+")
+MAX_KEY_LENGTH = 100
+
+
 def check_free_data(data: dict) -> None:
     """Data no form describes (a process without a start form, a task without a form) becomes
-    process variables as it is: variable names only, and bounded in number and size."""
-    bad = {key: "is not a variable name" for key in data if not key.isidentifier() or key.startswith("_")}
+    process variables as it is: keys of word characters (letters, digits, ``_``; a list's
+    positions "0", "1" … too, as SpiffWorkflow's own tests use them) not starting with ``_``,
+    and bounded in number and size."""
+    bad = {key: "is not a variable name" for key in data
+           if not _WORD_KEY.fullmatch(key) or key.startswith("_") or len(key) > MAX_KEY_LENGTH}
     if bad:
         raise InvalidInput("invalid data: " + "; ".join(f"{k}: {v}" for k, v in bad.items()), fields=bad)
     if len(data) > MAX_FREE_KEYS:

@@ -138,3 +138,10 @@ def test_search_wildcards_are_text(any_api):
     assert [c["id"] for c in any_api.get("/cases", "supervisor1", query_string={"q": "%"})["items"]] == [percent["id"]]
     assert any_api.get("/cases", "supervisor1", query_string={"q": "_"})["total"] == 0
     assert any_api.get("/cases", "supervisor1", query_string={"q": "Rubbish"})["total"] == 1
+
+
+def test_free_data_keys_may_be_positions(any_api, any_world):
+    _deploy_model(any_world, "message_wait.bpmn")
+    started = any_api.post("/process-instances", "designer1", json={"key": "order_wait", "data": {"0": True, "order_1": 2}},
+                           status=201)
+    assert started["status"] == "running"
