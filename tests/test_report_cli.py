@@ -1,6 +1,7 @@
 """`gridloop report`: the monthly XLSX of an area, over the fixed history of test_metrics."""
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
@@ -10,13 +11,18 @@ from engine.db import Database
 from .test_metrics import insert_history
 
 
-def test_monthly_report_of_a_district(tmp_path, monkeypatch):
+@pytest.fixture
+def history(tmp_path, monkeypatch):
+    """The CLI's database (GRIDLOOP_DATABASE_URL) holding test_metrics' fixed history."""
     url = f"sqlite:///{tmp_path}/cli.sqlite"
     monkeypatch.setenv("GRIDLOOP_DATABASE_URL", url)
     db = Database(url)
     db.create_schema()
     insert_history(db)
     db.dispose()
+
+
+def test_monthly_report_of_a_district(tmp_path, history):
     out = tmp_path / "report.xlsx"
     result = CliRunner().invoke(main, ["report", "--period", "2026-11", "--area", "210102", "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -33,13 +39,7 @@ def test_monthly_report_of_a_district(tmp_path, monkeypatch):
     assert previous[column("close_hours.denominator")] == 0
 
 
-def test_the_report_keeps_to_the_user_rights(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path}/cli.sqlite"
-    monkeypatch.setenv("GRIDLOOP_DATABASE_URL", url)
-    db = Database(url)
-    db.create_schema()
-    insert_history(db)
-    db.dispose()
+def test_the_report_keeps_to_the_user_rights(tmp_path, history):
     out = tmp_path / "report.xlsx"
     result = CliRunner().invoke(main, ["report", "--period", "2026-11", "--area", "210102", "--user", "street2",
                                        "--out", str(out)])
