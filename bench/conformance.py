@@ -55,7 +55,7 @@ from engine import records, timers  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
 from engine.db import Database  # noqa: E402
 from engine.errors import DeployError  # noqa: E402
-from engine.model import Base, ProcessInstance, User  # noqa: E402
+from engine.model import ProcessInstance, User  # noqa: E402
 from engine.org import hash_password  # noqa: E402
 from engine.runtime import Runtime  # noqa: E402
 from engine.state import WorkflowCache, load_state  # noqa: E402
@@ -262,7 +262,7 @@ def fresh_database(url: str | None, folder: str, n: int) -> Database:
         with db.engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
-    Base.metadata.create_all(db.engine)
+    db.create_schema()
     return db
 
 

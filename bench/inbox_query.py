@@ -4,7 +4,7 @@ shapes with ~100k open tasks and 1M stored cases, on SQLite and (if reachable) P
 The read model is bulk-inserted with Core ``executemany`` in batches (not through the engine;
 secondary indexes dropped during the load and built after it; on PostgreSQL without the
 foreign-key triggers): the inbox only reads those rows. The demo organisation comes from
-``engine.seed.seed_demo``; the schema is ``create_all`` of engine/model.py (as the tests make
+``engine.seed.seed_demo``; the schema is made by the migrations (as `gridloop init-db` makes
 it). ANALYZE (PostgreSQL: VACUUM ANALYZE) runs after each load, as deployments do.
 
 What is stored (defaults):
@@ -49,7 +49,7 @@ from sqlalchemy.schema import CreateIndex  # noqa: E402
 
 from engine import definitions, org, queries  # noqa: E402
 from engine.db import Database  # noqa: E402
-from engine.model import Base, Case, OrgUnit, ProcessInstance, Task, User, UTCDateTime  # noqa: E402
+from engine.model import Case, OrgUnit, ProcessInstance, Task, User, UTCDateTime  # noqa: E402
 from engine.runtime import Runtime  # noqa: E402
 from engine.seed import DEPARTMENTS, all_grids, seed_demo  # noqa: E402
 
@@ -230,7 +230,7 @@ def load(db: Database, batches) -> int:
         with db.engine.begin() as conn:
             if replica:
                 conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
-            for table, rows in zip(BULK_TABLES, (instances, cases, tasks)):
+            for table, rows in zip(BULK_TABLES, (instances, cases, tasks), strict=True):
                 executemany(conn, table, rows)
         count += len(cases)
     inserted = time.perf_counter()
@@ -409,7 +409,7 @@ def run_backend(name: str, url: str, total_cases: int, args) -> None:
         analyze(db)
         stages[stored] = measure(db, args.runs, args.later_page, args.explain)
     else:
-        Base.metadata.create_all(db.engine)  # the indexes of engine/model.py, as the tests make them
+        db.create_schema()  # the indexes of engine/model.py, by its migrations
         record_indexes(db)
         runtime.deploy()
         with db.transaction() as s:

@@ -32,7 +32,6 @@ import http.client  # noqa: E402
 import json  # noqa: E402
 import re  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -537,7 +536,7 @@ def report(stats: Stats, clients: list[Client], elapsed: float, killed_at: float
     closed = sum(len(c.closed) for c in clients)
     reported = sum(len(c.reported) for c in clients)
     per_request = ", ".join(f"{name} {seconds * 1000 / max(1, len(answered)):.1f}" for name, seconds in cpu.items())
-    print(f"CPU seconds: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items())
+    print("CPU seconds: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items())
           + f" of {os.cpu_count()} CPUs x {elapsed:.0f} s; CPU ms per answered request: {per_request}")
     print(f"cases: {reported} reported, {closed} walked to closure ({closed / elapsed:.1f}/s, "
           f"{len(STEPS)} tasks each), {reported - closed} still open at the end")

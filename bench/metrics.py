@@ -26,7 +26,7 @@ import random
 import statistics
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 os.environ.setdefault("GRIDLOOP_PASSWORD_HASH_PROFILE", "CHEAPEST")  # the demo users are seeded, not benchmarked
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -37,7 +37,7 @@ from bench.scratch_db import scratch_database  # noqa: E402
 from engine import metrics  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
 from engine.db import Database  # noqa: E402
-from engine.model import Case, OrgUnit, Task, User  # noqa: E402
+from engine.model import OrgUnit, Task, User  # noqa: E402
 from engine.runtime import Runtime  # noqa: E402
 from engine.seed import seed_demo  # noqa: E402
 

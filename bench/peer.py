@@ -22,7 +22,6 @@ from sqlalchemy.exc import OperationalError  # noqa: E402
 
 from engine import org  # noqa: E402
 from engine.db import Database  # noqa: E402
-from engine.model import Base  # noqa: E402
 from engine.runtime import Runtime  # noqa: E402
 from web import create_app  # noqa: E402
 
@@ -145,7 +144,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{tmp}/peer.sqlite")
-        Base.metadata.create_all(db.engine)
+        db.create_schema()
         run(db, "SQLite", 0, args.instances, args.rounds, args.loop)
         db.dispose()
     if args.no_pg:
@@ -153,7 +152,7 @@ def main() -> None:
     try:
         with scratch_database(args.pg, "gridloop_bench_peer") as url:
             db = Database(url)
-            Base.metadata.create_all(db.engine)
+            db.create_schema()
             run(db, "PostgreSQL", 1, args.instances, args.rounds, args.loop)
             db.dispose()
     except OperationalError as exc:

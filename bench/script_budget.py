@@ -96,9 +96,9 @@ def main(n: int) -> None:
     for label, (mode, source) in (("condition", CONDITION), ("DMN cell", CELL), ("script", SCRIPT)):
         rounds = {"plain": [], "guarded": [], "subprocess": []}
         for _ in range(3):
-            rounds["plain"].append(_per_call(lambda: _plain(mode, source, DATA), n))
-            rounds["guarded"].append(_per_call(lambda: _guarded(env, mode, source, DATA), n))
-            rounds["subprocess"].append(_per_call(lambda: remote(mode, source), n // 5 or 1))
+            rounds["plain"].append(_per_call(lambda mode=mode, source=source: _plain(mode, source, DATA), n))
+            rounds["guarded"].append(_per_call(lambda mode=mode, source=source: _guarded(env, mode, source, DATA), n))
+            rounds["subprocess"].append(_per_call(lambda mode=mode, source=source: remote(mode, source), n // 5 or 1))
         med = {k: sorted(v)[1] for k, v in rounds.items()}
         print(f"{label:<10} {med['plain']:9.2f} {med['guarded']:9.2f} {med['subprocess']:11.2f}"
               f"  {med['guarded'] / med['plain']:13.2f}  {med['subprocess'] / med['guarded']:18.1f}")

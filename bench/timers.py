@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from engine.clock import FrozenClock  # noqa: E402
 from engine.db import Database  # noqa: E402
-from engine.model import Base, Case, Event, MessageWait, ProcessInstance, Task, User  # noqa: E402
+from engine.model import Case, Event, MessageWait, ProcessInstance, Task, User  # noqa: E402
 from engine.runtime import Runtime  # noqa: E402
 from engine.seed import all_grids, seed_demo  # noqa: E402
 
@@ -51,7 +51,7 @@ CLAIM = text("SELECT id FROM process_instance WHERE status = 'running' AND next_
 
 def fresh_database(url: str) -> Database:
     db = Database(url)
-    Base.metadata.create_all(db.engine)
+    db.create_schema()
     return db
 
 
@@ -94,12 +94,12 @@ def add_due(db: Database, template: tuple[dict, dict, list[dict]], n: int) -> li
             inst_ids = conn.execute(
                 insert(ProcessInstance).returning(ProcessInstance.id, sort_by_parameter_order=True),
                 [{**inst, "case_id": c, "state": _UUID.sub(lambda m, ids=ids: ids[m[0]], inst["state"])}
-                 for c, ids in zip(case_ids, maps)]).scalars().all()
+                 for c, ids in zip(case_ids, maps, strict=True)]).scalars().all()
             conn.execute(update(Case).where(Case.id == bindparam("cid")).values(instance_id=bindparam("iid"))
                          .execution_options(synchronize_session=False),
-                         [{"cid": c, "iid": i} for c, i in zip(case_ids, inst_ids)])
+                         [{"cid": c, "iid": i} for c, i in zip(case_ids, inst_ids, strict=True)])
             conn.execute(insert(Task), [{**t, "id": ids[t["id"]], "instance_id": i, "case_id": c}
-                                        for c, i, ids in zip(case_ids, inst_ids, maps) for t in tasks])
+                                        for c, i, ids in zip(case_ids, inst_ids, maps, strict=True) for t in tasks])
             new_ids += inst_ids
     return new_ids
 

@@ -308,7 +308,8 @@ def _check_specs(bundle: _Bundle, specs: list, properties: dict[str, str]) -> di
         for ts in process_spec.task_specs.values():
             element = getattr(ts, "bpmn_id", None) or ts.name
 
-            def check(source: str | None, kind: str, script: bool = False) -> None:
+            def check(source: str | None, kind: str, script: bool = False, file: str = file,
+                      element: str = element) -> None:
                 if source is None or source == "":
                     return
                 try:
@@ -370,7 +371,7 @@ def _check_decision(bundle: _Bundle, table) -> None:
     for column in table.inputs:
         check(column.id, column.expression, f"DMN input '{column.label or column.name}'")
     for rule in table.rules:
-        for column, entry in zip(table.inputs, rule.inputEntries):
+        for column, entry in zip(table.inputs, rule.inputEntries, strict=True):
             for cell in entry.lhs:
                 if cell and column.expression:
                     check(entry.id, _input_test(column.expression, cell), f"DMN input entry (row {rule.row_number})")

@@ -313,7 +313,7 @@ def weights_from(text: str | None) -> dict[str, float]:
     if len(values) != 3 or any(v < 0 for v in values) or abs(sum(values) - 1) > 1e-6:
         raise InvalidInput("weights must be three non-negative numbers adding up to 1",
                            fields={"weights": "response,resolution,satisfaction, e.g. 0.1,0.5,0.4"})
-    return dict(zip(DEFAULT_WEIGHTS, values))
+    return dict(zip(DEFAULT_WEIGHTS, values, strict=True))
 
 
 def figures(s: Session, f: Filters, *, group_by: str | None = None, rank_by: str = "composite_score",

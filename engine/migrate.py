@@ -5,7 +5,7 @@ import os
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
@@ -29,17 +29,11 @@ def alembic_config(connection) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the database to the newest schema (a no-op when it is already there). A schema
-    made from the models without Alembic (``create_all``, as the tests do) is adopted as the
-    newest revision."""
+    """Bring the database to the newest schema (a no-op when it is already there)."""
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":  # many processes may start at once
             connection.execute(text("SELECT pg_advisory_xact_lock(4711)"))
-        tables = set(inspect(connection).get_table_names())
-        if "process_instance" in tables and "alembic_version" not in tables:
-            command.stamp(alembic_config(connection), "head")
-        else:
-            command.upgrade(alembic_config(connection), "head")
+        command.upgrade(alembic_config(connection), "head")
 
 
 def revision(engine: Engine, message: str) -> None:

@@ -5,6 +5,7 @@ import json
 import time
 from datetime import datetime
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, literal, literal_column, or_, select, union_all
@@ -141,7 +142,7 @@ def _unit_arms(path: str, units: tuple[str, ...]) -> list:
     if not units:
         return [_range(path)]
     rest = [and_(_T.org_path >= _lit(path), _T.org_path < _lit(units[0]))] if units[0] != path else []
-    rest += [and_(_T.org_path > _lit(low), _T.org_path < _lit(high)) for low, high in zip(units, units[1:])]
+    rest += [and_(_T.org_path > _lit(low), _T.org_path < _lit(high)) for low, high in pairwise(units)]
     rest.append(and_(_T.org_path > _lit(units[-1]), _T.org_path < _lit(path + "\uffff")))
     return [_T.org_path == _lit(unit) for unit in units] + [or_(*rest)]
 
@@ -349,7 +350,7 @@ def inbox(s: Session, actor: Actor, scope: str, *, now: datetime, category: str 
 def inbox_counts(s: Session, actor: Actor) -> dict[str, int]:
     """The size of each of the actor's inbox scopes (each a ``Total``, see ``inbox``), in one statement."""
     scopes, statement = _counts_statement(actor, COUNT_CAP)
-    return {sc: _total(n) for sc, n in zip(scopes, s.execute(statement).one())}
+    return {sc: _total(n) for sc, n in zip(scopes, s.execute(statement).one(), strict=True)}
 
 
 def task_dict(t: Task, now: datetime, case_number=None, case_title=None, assignee=None) -> dict[str, Any]:

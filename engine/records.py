@@ -137,7 +137,7 @@ def lock_task_instance(s: Session, task_id: str) -> tuple[Instance, TaskRow, dic
         return None
     n, keys = len(_INSTANCE_COLUMNS), TaskRow.__slots__
     inst = Instance(*rows[0][:n])
-    tasks = {t.id: t for t in (TaskRow(dict(zip(keys, row[n + 1:]))) for row in rows)}
+    tasks = {t.id: t for t in (TaskRow(dict(zip(keys, row[n + 1:], strict=True))) for row in rows)}
     if rows[0][n] != inst.revision:
         return inst, load_task(s, task_id), None
     return inst, tasks[task_id], {task_id: t for task_id, t in tasks.items() if t.status in _OPEN}

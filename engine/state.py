@@ -12,6 +12,7 @@ import json
 import threading
 from collections import OrderedDict
 from datetime import date, timedelta, timezone
+from itertools import pairwise
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
@@ -147,7 +148,7 @@ def _compact_tree(wf) -> int:
     evidence = _join_evidence(wf, root, kept)
     kept.update((t.id, t) for t in chain)
     rescued = {t.id: t for pair in evidence for t in pair if t.id not in kept}
-    for upper, lower in zip(chain, chain[1:] + [root]):
+    for upper, lower in pairwise([*chain, root]):
         upper._children = [lower.id]
         lower._parent = upper.id
     top = chain[0] if chain else root

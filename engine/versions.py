@@ -159,6 +159,8 @@ def diff(s: Session, actor: org.Actor, key: str, old: int, new: int) -> dict[str
                    if f != "file" and before[i].get(f) != after[i].get(f)}
         if changes:
             changed.append({"id": i, "type": after[i]["type"], "name": after[i]["name"], "changes": changes})
-    by_id = (lambda e: e["id"])
+    def by_id(element: dict) -> str:
+        return element["id"]
+
     return {"added": sorted(added, key=by_id), "removed": sorted(removed, key=by_id),
             "changed": sorted(changed, key=by_id)}

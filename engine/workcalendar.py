@@ -154,7 +154,7 @@ class WorkCalendar:
         self._holidays: dict[date, str] = {}
         self._workdays: set[date] = set()
         for key, year in data.get("years", {}).items():
-            def day(s: str) -> date:
+            def day(s: str, key: str = key) -> date:
                 d = date.fromisoformat(s)
                 if str(d.year) != key:
                     raise ValueError(f"date {s} is listed under year {key}")

@@ -15,8 +15,7 @@ from engine.model import Base
 def test_migrations_match_the_models(any_db):
     with any_db.engine.begin() as conn:  # the fixture made the tables with create_all: start empty
         Base.metadata.drop_all(conn)
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        conn.execute(text("DROP TABLE alembic_version"))
     any_db.create_schema()
     any_db.create_schema()  # running it again is a no-op
     with any_db.engine.connect() as conn:
@@ -36,8 +35,9 @@ def test_a_fresh_sqlite_file_gets_the_schema(tmp_path):
 def test_processes_starting_at_once_upgrade_the_schema_once(any_db):
     """Web processes and workers all run create_schema when they start."""
     import threading
-    with any_db.engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))  # a create_all schema: adopted
+    with any_db.engine.begin() as conn:  # an empty database
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     errors = []
 
     def start():

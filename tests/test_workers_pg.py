@@ -51,7 +51,7 @@ def seed_due_cases(runtime, n: int) -> list[int]:
             new_case = s.execute(insert(Case).values({**case, "number": f"{case['number']}-{i}"})
                                  .returning(Case.id)).scalar_one()
             new_inst = s.execute(insert(ProcessInstance).values(
-                {**inst, "case_id": new_case, "state": _UUID.sub(lambda m: ids[m[0]], inst["state"])})
+                {**inst, "case_id": new_case, "state": _UUID.sub(lambda m, ids=ids: ids[m[0]], inst["state"])})
                 .returning(ProcessInstance.id)).scalar_one()
             s.execute(update(Case).where(Case.id == new_case).values(instance_id=new_inst))
             s.execute(insert(Task), [{**t, "id": ids[t["id"]], "instance_id": new_inst, "case_id": new_case}

@@ -42,7 +42,7 @@ def series(labels: list[str], volumes: list[int], lines: dict[str, list[float | 
     parts = [f'<svg class="chart" role="img" viewBox="0 0 {WIDTH} {height}" width="100%" '
              f'aria-label="{escape(title)}"><title>{escape(title)}</title>',
              f'<line x1="{left}" y1="{bottom}" x2="{WIDTH - 10}" y2="{bottom}" class="axis"/>']
-    for i, (label, volume) in enumerate(zip(labels, volumes)):
+    for i, (label, volume) in enumerate(zip(labels, volumes, strict=True)):
         x = left + i * step
         h = round(140 * volume / top)
         parts.append(f'<rect x="{x + step * 0.2:.1f}" y="{bottom - h}" width="{step * 0.6:.1f}" height="{h}" '

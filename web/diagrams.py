@@ -21,7 +21,7 @@ def element_events(history: list[dict]) -> dict[str, list[dict]]:
     elements = {e["task_id"]: e["payload"]["element"] for e in history
                 if e["type"] == "task_created" and e.get("task_id") and (e.get("payload") or {}).get("element")}
     out: dict[str, list[dict]] = {}
-    for event, told in zip(history, timeline(history)):
+    for event, told in zip(history, timeline(history), strict=True):
         element = (event.get("payload") or {}).get("element") or elements.get(event.get("task_id"))
         if element:
             out.setdefault(element, []).append({"at": event["at"].isoformat(), "when": localtime(event["at"]),

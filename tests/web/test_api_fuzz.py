@@ -69,9 +69,9 @@ def test_every_operation_keeps_its_openapi_document(any_world):
         for result in schema.get_all_operations():
             operation = result.ok()
             if operation.label == "DELETE /api/v1/auth/token":  # signs the token out: a fresh one each time
-                headers = lambda: {"Authorization": f"Bearer {_issue_token(any_world, user)}"}  # noqa: E731
+                headers = lambda user=user: {"Authorization": f"Bearer {_issue_token(any_world, user)}"}  # noqa: E731
             else:
-                headers = lambda: {"Authorization": f"Bearer {tokens[user]}"}  # noqa: E731
+                headers = lambda user=user: {"Authorization": f"Bearer {tokens[user]}"}  # noqa: E731
             for kind, strategy in _strategies(operation, real):
                 runs += 1
                 try:

@@ -74,7 +74,7 @@ def test_csv_and_xlsx_hold_the_json_figures(figures_api):
     csv_header, *csv_rows = list(csv.reader(io.StringIO(figures_api.last.get_data(True))))
     assert csv_header == header and len(rows) == len(csv_rows) == 1 + len(body["groups"])
     tables = [(body["figures"], rows[0], csv_rows[0])] + [
-        (g["figures"], row, csv_row) for g, row, csv_row in zip(body["groups"], rows[1:], csv_rows[1:])]
+        (g["figures"], row, csv_row) for g, row, csv_row in zip(body["groups"], rows[1:], csv_rows[1:], strict=True)]
     assert [row[0] for row in rows[1:]] == [g["key"] for g in body["groups"]]
     for figures, row, csv_row in tables:
         for name, fig in figures.items():

@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: f55b6036f4d5
-Revises: 
+Revises:
 Create Date: 2026-11-25 20:24:05.282873
 """
 from alembic import op
