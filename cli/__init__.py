@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from engine import groups
+from engine import groups, liaisons
 from engine.db import Database
 from engine.definitions import parse_lane_map
 from engine.errors import EngineError
@@ -307,3 +307,45 @@ def group_remove(name, usernames) -> None:
 def group_list() -> None:
     """Each group with its members."""
     _group_command(lambda s, actor, now: groups.list_groups(s, actor))
+
+
+@main.group()
+def liaison() -> None:
+    """The streets, communities and grids each department liaison serves (定人定岗定责)."""
+
+
+def _liaison_command(action) -> None:
+    """Run ``action(session, actor, now)`` as the system and print the liaison(s) it answers."""
+    rt = _runtime()
+    try:
+        with rt.db.transaction() as s:
+            found = action(s, None, rt.clock.now())
+    except EngineError as exc:
+        _fail(exc)
+    for b in found if isinstance(found, list) else [found]:
+        click.echo(f"{b['username']} ({b['department']}): {', '.join(b['units']) or '-'}")
+
+
+@liaison.command("bind")
+@click.argument("username")
+@click.argument("units", nargs=-1, required=True)
+def liaison_bind(username, units) -> None:
+    """Bind liaison USERNAME to the street, community or grid codes UNITS."""
+    def bind_all(s, actor, now):
+        return [liaisons.bind(s, actor, username, unit, now) for unit in units][-1]
+    _liaison_command(bind_all)
+
+
+@liaison.command("unbind")
+@click.argument("username")
+@click.argument("unit")
+def liaison_unbind(username, unit) -> None:
+    """Release liaison USERNAME from UNIT."""
+    _liaison_command(lambda s, actor, now: liaisons.unbind(s, actor, username, unit))
+
+
+@liaison.command("list")
+@click.option("--department", default=None, help="Only this department's liaisons.")
+def liaison_list(department) -> None:
+    """Each liaison with the areas she serves."""
+    _liaison_command(lambda s, actor, now: liaisons.listing(s, actor, department=department))

@@ -92,6 +92,16 @@ class UserGroup(Base):
     created_by: Mapped[str | None] = mapped_column(String(80))
 
 
+class LiaisonArea(Base):
+    """A department liaison bound to a grid, community or street she serves (定人定岗定责):
+    a department task there reaches somebody only if such a binding covers it."""
+
+    __tablename__ = "liaison_area"
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), primary_key=True, index=True)
+    bound_at: Mapped[datetime]
+
+
 class ApiToken(Base):
     """Bearer tokens, stored only as SHA-256 hashes."""
 

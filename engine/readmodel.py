@@ -19,7 +19,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.task import TaskState
 
-from . import definitions, records
+from . import definitions, liaisons, records
 from .errors import NotFound, ProcessError
 from .model import MessageWait, Task
 from .records import Instance
@@ -90,12 +90,16 @@ def _new_task_row(rt: Runtime, s, inst, spiff_task, case, now) -> dict[str, Any]
     except ValueError as exc:
         raise ProcessError(f"dueIn of task '{spec.bpmn_name}': {exc}") from None
     role = spec.lane
+    department = prop("candidateDepartment")
+    if props.get("mustReach"):
+        liaisons.check_reach(s, props["mustReach"], spec.bpmn_name or spec.name, role, department,
+                             str(unit) if unit is not None else None, org_path)
     return dict(id=str(spiff_task.id), instance_id=inst.id, case_id=case.id if case else None,
                 process_key=inst.key, element_id=spec.bpmn_id or spec.name,
                 name=spec.bpmn_name or spec.name, name_zh=props.get("nameZh"),
                 form=props.get(definitions.FORM_PROPERTY), stage=props.get("stage"), role=role,
                 org_unit_code=str(unit) if unit is not None else None, org_path=org_path,
-                department=prop("candidateDepartment"),
+                department=department,
                 candidate_user_id=inst.started_by_id if role is None else None, assignee_id=None,
                 status="open", priority=int(prop("priority") or 0),
                 category=case.category if case else None, due_at=due_at, created_at=now,

@@ -4,11 +4,13 @@ Idempotent: running it again changes nothing.
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import org
-from .model import Department, OrgUnit, User
+from .model import Department, LiaisonArea, OrgUnit, User
 
 DEMO_PASSWORD = "demo"
 
@@ -118,9 +120,29 @@ def seed_users(s: Session) -> None:
     s.flush()
 
 
+def liaison_areas() -> list[tuple[str, str]]:
+    """(liaison, street code): each department's demo liaison serves the streets of her
+    district (Heping); Huanggu's grids have no liaison, so whistling there is refused."""
+    district = all_grids()[0][:6]
+    streets = [code for (dcode, _n, _e), sts in TREE.items() if dcode == district for code, _sn, _se in sts]
+    return [(f"liaison_{code}", street) for code, _name, _en in DEPARTMENTS for street in streets]
+
+
+def seed_liaison_areas(s: Session) -> None:
+    units = {u.code: u.id for u in s.scalars(select(OrgUnit))}
+    users = dict(s.execute(select(User.username, User.id)).all())
+    bound = set(s.execute(select(LiaisonArea.user_id, LiaisonArea.org_unit_id)).all())
+    for username, unit in liaison_areas():
+        key = (users[username], units[unit])
+        if key not in bound:
+            s.add(LiaisonArea(user_id=key[0], org_unit_id=key[1], bound_at=datetime.now(timezone.utc)))
+    s.flush()
+
+
 def seed_demo(s: Session) -> None:
     seed_org(s)
     seed_users(s)
+    seed_liaison_areas(s)
 
 
 RESOLVED = {"outcome": "resolved", "resolution": "已现场处置 Handled on site"}

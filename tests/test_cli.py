@@ -81,3 +81,16 @@ def test_check_prints_one_line_per_problem_and_fails_on_errors(cli, tmp_path):
     result = cli("check", str(broken))
     assert result.exit_code == 1
     assert result.output.startswith("broken.bpmn:") and ": choose: error: condition" in result.output
+
+
+def test_liaison_bind_list_and_unbind(cli):
+    assert cli("seed-demo").exit_code == 0
+    bound = cli("liaison", "bind", "liaison_gas", "21010200101001", "21010200102")
+    assert bound.exit_code == 0
+    assert bound.output.strip() == "liaison_gas (gas): 210102001, 21010200101001, 21010200102, 210102002"
+    assert cli("liaison", "unbind", "liaison_gas", "210102001").exit_code == 0
+    listed = cli("liaison", "list", "--department", "gas")
+    assert listed.output.strip() == "liaison_gas (gas): 21010200101001, 21010200102, 210102002"
+    outside = cli("liaison", "bind", "liaison_gas", "210105001")
+    assert outside.exit_code == 1 and "outside liaison_gas's own area" in outside.output
+    assert cli("liaison", "unbind", "liaison_gas", "210102001").exit_code == 1

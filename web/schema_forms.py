@@ -54,6 +54,8 @@ def fields(schema: Mapping | None, prefix: str = "") -> list[Field]:
 
 
 def _field(prop: Mapping, name: str, required: bool, answerable: bool) -> Field:
+    if "anyOf" in prop:  # one value or a list (grid_handle's department): the form asks for the first
+        prop = {**{k: v for k, v in prop.items() if k != "anyOf"}, **prop["anyOf"][0]}
     label, type_ = _title(prop, name.rsplit(".", 1)[-1]), prop.get("type")
     if type_ == "object":
         return Field(name, label, "group", type_, required, children=tuple(fields(prop, name + ".")))

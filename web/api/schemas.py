@@ -329,6 +329,18 @@ class Group(Schema):
     members = fields.List(Str(), metadata={"description": "usernames"})
 
 
+# ------------------------------------------------------------------------------------ liaisons
+
+class LiaisonAreas(Schema):
+    username = Str()
+    department = Str(metadata={"description": "department code"})
+    units = fields.List(Str(), metadata={"description": "codes of the streets, communities and grids she serves"})
+
+
+class LiaisonQuery(Schema):
+    department = Str(metadata={"description": "only this department's liaisons"})
+
+
 # ------------------------------------------------------------------------------------ errors
 
 ErrorDetail = Schema.from_dict({  # from_dict: a field called "fields" must not shadow Schema.fields
