@@ -40,6 +40,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import TaskState
 
@@ -131,33 +132,49 @@ def _fired(task, due, name: str | None = None) -> dict:
         attached = next((c for c in task.parent.children if not isinstance(c.task_spec, BoundaryEvent)), None)
     return {"element": spec.bpmn_id or spec.name, "name": name or spec.bpmn_name, "due": due,
             "interrupting": getattr(spec, "cancel_activity", None),
-            "attached_id": str(attached.id) if attached is not None else None,
+            "attached_ids": _instances(attached),
             "attached_to": attached.task_spec.bpmn_id if attached is not None else None,
             "marks_overdue": ((getattr(spec, "extensions", None) or {}).get("properties", {})
                               .get("marksOverdue"))}
 
 
+def _instances(attached) -> list[str | None]:
+    """The task rows a boundary timer is about: the task it is attached to or, on a multi-
+    instance activity (joint handling), each of its unfinished instances."""
+    if attached is None:
+        return [None]
+    if isinstance(attached.task_spec, MultiInstanceTask):
+        return [str(c.id) for c in attached.task_spec._instances(attached)
+                if not c.has_state(TaskState.FINISHED_MASK)] or [None]
+    return [str(attached.id)]
+
+
 def record(rt: Runtime, s: Session, inst: Instance, fired: list[dict]) -> None:
-    """One ``timer_fired`` event per fired timer (on the task it is attached to); a timer with
+    """One ``timer_fired`` event per fired timer and task it is attached to; a timer with
     ``marksOverdue`` marks that task overdue (``always``, or only while nobody has claimed
     it: ``unclaimed``), which the supervisor's view shows and ``task_overdue`` records."""
     now = rt.clock.now()
-    for timer in fired:
-        mode, task_id = timer.pop("marks_overdue"), timer.pop("attached_id")
-        marked = False
-        if mode == "case":
-            _mark_case(rt, s, inst, timer, now)
-        elif mode in OVERDUE_MODES and task_id is not None:
-            where = [Task.id == task_id, Task.status.in_(("open", "claimed")), Task.overdue_at.is_(None)]
-            if mode == "unclaimed":
-                where.append(Task.assignee_id.is_(None))
-            marked = s.execute(update(Task).where(*where).values(overdue_at=now)
-                               .execution_options(synchronize_session=False)).rowcount == 1
-        rt._event(s, "timer_fired", inst, inst.case_id, task_id, None, {**timer, "marked_overdue": marked})
-        if marked:
-            rt._event(s, "task_overdue", inst, inst.case_id, task_id, None,
-                      {"element": timer["attached_to"], "limit": timer["name"] or timer["element"],
-                       "due": timer["due"]})
+    for fired_timer in fired:
+        mode, task_ids = fired_timer.pop("marks_overdue"), fired_timer.pop("attached_ids")
+        for task_id in task_ids:
+            _record_one(rt, s, inst, dict(fired_timer), mode, task_id, now)
+
+
+def _record_one(rt: Runtime, s: Session, inst: Instance, timer: dict, mode, task_id, now: datetime) -> None:
+    marked = False
+    if mode == "case":
+        _mark_case(rt, s, inst, timer, now)
+    elif mode in OVERDUE_MODES and task_id is not None:
+        where = [Task.id == task_id, Task.status.in_(("open", "claimed")), Task.overdue_at.is_(None)]
+        if mode == "unclaimed":
+            where.append(Task.assignee_id.is_(None))
+        marked = s.execute(update(Task).where(*where).values(overdue_at=now)
+                           .execution_options(synchronize_session=False)).rowcount == 1
+    rt._event(s, "timer_fired", inst, inst.case_id, task_id, None, {**timer, "marked_overdue": marked})
+    if marked:
+        rt._event(s, "task_overdue", inst, inst.case_id, task_id, None,
+                  {"element": timer["attached_to"], "limit": timer["name"] or timer["element"],
+                   "due": timer["due"]})
 
 
 def _mark_case(rt: Runtime, s: Session, inst: Instance, timer: dict, now: datetime) -> None:

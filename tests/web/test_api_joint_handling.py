@@ -1,6 +1,8 @@
 """Joint handling (主办 + 协办) and whistles that reach somebody, through the REST API."""
 from __future__ import annotations
 
+from engine import timers
+
 from .conftest import RESOLVED
 
 GRID13 = "21010500101001"  # Huanggu: the demo liaisons serve Heping's streets only
@@ -115,3 +117,16 @@ def test_liaison_areas_are_kept_by_administrators(api):
     api.call("PUT", "/liaisons/liaison_power/areas/nowhere", "admin1", status=404)
     api.call("DELETE", "/liaisons/liaison_power/areas/21010200101001", "admin1")
     api.call("DELETE", "/liaisons/liaison_power/areas/21010200101001", "admin1", status=404)
+
+
+def test_the_report_in_limit_marks_each_unclaimed_joint_task_overdue(any_api, any_world, clock):
+    api = any_api
+    case = api.report("grid1", category="gas_leak", urgency="emergency")
+    api.step(case["id"], "grid1", {"outcome": "whistle", "department": ["gas", "police"]})
+    tasks = _open(api, case["id"])
+    api.post(f"/tasks/{tasks['police']['id']}/claim", "liaison_police")
+    clock.advance(minutes=31)  # an emergency's report-in limit: 30 minutes
+    assert timers.run_due(any_world) == 1
+    overdue = {d: api.get(f"/tasks/{t['id']}", "supervisor1")["overdue_at"] for d, t in tasks.items()}
+    assert overdue["gas"] is not None and overdue["police"] is None
+    assert set(_open(api, case["id"])) == {"gas", "police"}  # both still open
