@@ -241,7 +241,8 @@ def _aggregates(s: Session, f: Filters, grouping: str | None) -> dict[str, dict[
             n(Case.satisfaction == "satisfied").label("satisfied"),
             n(Case.satisfaction == "basically_satisfied").label("basically"),
             n(Case.closed_at <= Case.due_at).label("on_time"), n(Case.rework_count >= 1).label("rework"),
-            n(Case.return_count >= 1).label("returned"), n(Case.escalation_level >= 1).label("escalated"),
+            n(Case.return_count >= 1).label("returned"), func.sum(Case.return_count).label("returns"),
+            n(Case.escalation_level >= 1).label("escalated"),
             func.max(Case.escalation_level).label("max_level"),
             _pct(dialect, close_s, 0.5).label("close_p50"), _pct(dialect, close_s, 0.9).label("close_p90"),
             func.count(report_in_s).label("report_in_n"),
@@ -291,7 +292,7 @@ def _figures(a: dict[str, Any], weights: dict[str, float]) -> dict[str, dict[str
         "closure_rate": _ratio(g("reported_closed"), g("reported")),
         "on_time_closure_rate": _ratio(g("on_time"), g("closed")),
         "rework_rate": _ratio(g("rework"), g("closed")),
-        "return_rate": _ratio(g("returned"), g("closed")),
+        "return_rate": {**_ratio(g("returned"), g("closed")), "returns": g("returns")},
         "escalation_rate": {**_ratio(g("escalated"), g("closed")),
                             "max_level": a.get("max_level") if g("closed") else None},
         "report_in_minutes": {"value": minutes(a.get("report_in_p50")), "p90": minutes(a.get("report_in_p90")),
@@ -330,7 +331,8 @@ def figures(s: Session, f: Filters, *, group_by: str | None = None, rank_by: str
       in the period (not rejected)
     - on_time_closure_rate = closed cases with closed_at ≤ due_at ÷ closed cases
     - rework_rate, return_rate, escalation_rate = closed cases with ≥ 1 rework / return /
-      escalation ÷ closed cases; ``max_level`` is the highest escalation level reached
+      escalation ÷ closed cases; ``max_level`` is the highest escalation level reached,
+      ``returns`` the returns (退单) those closed cases had in all
     - report_in_minutes = median (``p90``) of claimed_at − whistled_at (first whistle to the
       liaison's report-in) over closed cases that were whistled and claimed
     - close_hours = median (``p90``) of closed_at − reported_at over closed cases

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 # Task-data variables mirrored into the case row after every step (see docs/modelling.md).
 CASE_VARIABLES = ("category", "urgency", "department", "escalation_level", "consult_unit",
                   "rework_count", "return_count", "timeout_count", "satisfaction", "due_at")
+# Task-data variables whose dict a change's history event carries (why it escalated, whom to tell).
+EVENT_DETAILS = {"escalated": "last_escalation"}
 # Case timestamps set when the case first (or, for resolved/verified, last) enters a stage.
 STAGE_TIMESTAMPS = {"grid_handling": "dispatched_at", "department_handling": "whistled_at",
                     "verification": "resolved_at",
@@ -142,10 +144,28 @@ def sync_case(rt: Runtime, s: Session, inst: Instance, wf: BpmnWorkflow, ready: 
                         ("return_count", "returned")):
         if name in changes and (changes[name][1] or 0) > (changes[name][0] or 0):
             rt._event(s, event, inst, case.id, None, actor_id,
-                        {name: changes[name][1], "consult_unit": case.consult_unit})
+                        {name: changes[name][1], "consult_unit": case.consult_unit,
+                         **(data.get(EVENT_DETAILS[event]) or {} if event in EVENT_DETAILS else {})})
+    _escalation_notices(rt, s, inst, case, data, changes, actor_id)
     if "case_status" in changes and case.status != "open":
         rt._event(s, f"case_{case.status}", inst, case.id, None, actor_id,
                     {"stage": case.stage, "satisfaction": case.satisfaction})
+
+
+def _escalation_notices(rt: Runtime, s: Session, inst: Instance, case, data: dict, changes: dict, actor_id) -> None:
+    """A climb that notifies the department's superior (escalation.dmn) and a hand-down (交办,
+    the level going down) each get their own history event."""
+    if "escalation_level" not in changes:
+        return
+    before, after = (changes["escalation_level"][0] or 0), changes["escalation_level"][1] or 0
+    detail = data.get(EVENT_DETAILS["escalated"]) or {}
+    if after > before and detail.get("notify_department"):
+        rt._event(s, "superior_notified", inst, case.id, None, actor_id,
+                  {"department": detail["notify_department"], "escalation_level": after,
+                   "consult_unit": case.consult_unit, "reason": detail.get("reason")})
+    elif after < before:
+        rt._event(s, "handed_down", inst, case.id, None, actor_id,
+                  {"escalation_level": after, "consult_unit": case.consult_unit})
 
 
 def waits(wf: BpmnWorkflow) -> list[tuple[str, str, dict]]:

@@ -60,6 +60,7 @@ def test_liaison_returns_a_case_that_is_not_hers(loop):
     loop.step(case_id, "grid1", {"outcome": "whistle", "department": "gas"})
     loop.step(case_id, "liaison_gas", {"outcome": "return", "return_reason": "Not a gas matter: noise"},
               stage="department_handling")
+    loop.step(case_id, "grid1", {"outcome": "approve"}, stage="return_approval")
     case = loop.case(case_id)
     assert (case.stage, case.return_count) == ("grid_handling", 1)
     assert "returned" in loop.events(case_id)

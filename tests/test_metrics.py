@@ -115,7 +115,7 @@ def test_every_figure_by_hand(history):
     assert ratio(f["closure_rate"]) == (round(4 / 7, 6), 4, 7)  # reported c1-c4 c6-c8; c6 closed in December
     assert ratio(f["on_time_closure_rate"]) == (0.6, 3, 5)    # c1 c3 c4; c2 and c5 late
     assert ratio(f["rework_rate"]) == (0.2, 1, 5)
-    assert ratio(f["return_rate"]) == (0.2, 1, 5)
+    assert ratio(f["return_rate"]) == (0.2, 1, 5) and f["return_rate"]["returns"] == 1
     assert ratio(f["escalation_rate"]) == (0.2, 1, 5) and f["escalation_rate"]["max_level"] == 2
     assert f["report_in_minutes"] == {"value": 75.0, "p90": 111.0, "numerator": None, "denominator": 2}
     assert f["close_hours"] == {"value": 24.0, "p90": 216.0, "numerator": None, "denominator": 5}

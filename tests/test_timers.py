@@ -163,7 +163,7 @@ def test_report_in_limit_marks_an_unclaimed_department_task_overdue_once(loop, c
     assert loop.case(unclaimed).stage == loop.case(claimed).stage == "department_handling"
 
 
-def test_missed_handling_limits_escalate_level_by_level_up_to_the_city(loop, clock):
+def test_a_missed_emergency_climbs_to_the_district_then_level_by_level_to_the_city(loop, clock):
     start = clock.now()
     case_id = loop.report("grid1", category="gas_leak", source="patrol", urgency="emergency")
     loop.step(case_id, "grid1", {"outcome": "whistle", "department": "gas"})
@@ -172,22 +172,23 @@ def test_missed_handling_limits_escalate_level_by_level_up_to_the_city(loop, clo
 
     assert run_at(loop, start + timedelta(hours=2) + SECOND) == 1
     case = loop.case(case_id)
-    assert (case.stage, case.escalation_level, case.timeout_count) == ("consultation", 1, 1)
+    # escalation.dmn: a department that let an emergency's limit pass goes straight to the district
+    assert (case.stage, case.escalation_level, case.timeout_count) == ("consultation", 3, 1)
     assert task_row(loop, dept_task.id).status == "cancelled"
     events = loop.events(case_id)
     fired_at = len(events) - events[::-1].index("timer_fired") - 1
     assert events[fired_at:fired_at + 2] == ["timer_fired", "task_cancelled"] and "escalated" in events[fired_at:]
 
     levels = []
-    for _ in range(3):  # community -> street -> district -> city, one consultation limit (PT1H) each
+    for _ in range(1):  # district -> city: one consultation limit (PT1H)
         task = loop.open_task(case_id)
         levels.append(task.org_unit_code)
         assert run_at(loop, task.due_at + SECOND) == 1
     city = loop.open_task(case_id)
     case = loop.case(case_id)
-    assert levels == ["21010200101", "210102001", "210102"] and city.org_unit_code == "2101"
-    assert (case.escalation_level, case.timeout_count) == (4, 4)
-    assert loop.events(case_id).count("escalated") == 4
+    assert levels == ["210102"] and city.org_unit_code == "2101"
+    assert (case.escalation_level, case.timeout_count) == (4, 2)
+    assert loop.events(case_id).count("escalated") == 2
 
     assert run_at(loop, city.due_at + SECOND) == 1  # the city is the top: overdue, not escalated
     assert task_row(loop, city.id).overdue_at is not None and loop.open_task(case_id).id == city.id
@@ -197,8 +198,7 @@ def test_missed_handling_limits_escalate_level_by_level_up_to_the_city(loop, clo
     assert fired == [("timer_dept_claim", False), ("timer_dept_handle", False),
                      ("timer_case_due_department_handling", False),  # the case's 2 h deadline too
                      ("timer_case_due_call_consultation", False),  # already past: fires at once, marks nothing new
-                     ("timer_consult", False), ("timer_consult", False), ("timer_consult", False),
-                     ("timer_city_overdue", True)]
+                     ("timer_consult", False), ("timer_city_overdue", True)]
     assert loop.events(case_id).count("case_overdue") == 1
 
 
@@ -238,7 +238,8 @@ def test_spring_festival_holidays_and_make_up_days(loop):
     assert loop.open_task(emergency).due_at == next_timer(loop, emergency) == local(2026, 2, 18, 12, 0)
 
     assert run_at(loop, local(2026, 2, 18, 12, 0) + SECOND) == 1  # emergencies ignore holidays
-    assert loop.case(emergency).escalation_level == 1 and loop.case(ordinary).escalation_level == 0
+    # escalation.dmn: an emergency skips the community
+    assert loop.case(emergency).escalation_level == 2 and loop.case(ordinary).escalation_level == 0
     for when in (local(2026, 2, 27, 17, 0), due - SECOND):
         run_at(loop, when)
         assert loop.case(ordinary).stage == "grid_handling" and timer_events(loop, ordinary) == []

@@ -18,7 +18,8 @@ from .services import now, reading, report_form, runtime, unit_names
 bp = Blueprint("cases", __name__)
 PER_PAGE = 20
 FILTERS = ("status", "stage", "category", "grid", "q", "department", "source", "area", "from", "to", "overdue")
-UNIT_EVENTS = ("escalated", "rework", "returned")  # their payloads name the consultation unit by code
+# Events whose payloads name the consultation unit by code.
+UNIT_EVENTS = ("escalated", "rework", "returned", "superior_notified", "handed_down")
 
 
 def feedback_url(token: str | None) -> str | None:
@@ -68,7 +69,8 @@ def case(case_id: int):
         units = unit_names(s, {(e["payload"] or {}).get("consult_unit") for e in detail["history"]
                                if e["type"] in UNIT_EVENTS} - {None})
     events = timeline(detail["history"], units=units, satisfaction=detail["satisfaction"],
-                      satisfaction_labels=field_labels().get("satisfaction", {}))
+                      satisfaction_labels=field_labels().get("satisfaction", {}),
+                      departments=field_labels().get("department", {}))
     return render_template("case.html", active="cases", case=detail, timeline=events,
                            feedback_url=feedback_url(detail["feedback_token"]))
 

@@ -323,7 +323,8 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "reported": ("已上报", "Reported"), "acceptance": ("受理", "Acceptance"),
         "grid_handling": ("网格处置", "Grid handling"),
         "department_handling": ("部门报到处置", "Department handling"),
-        "consultation": ("逐级会商", "Consultation"), "verification": ("核查", "Verification"),
+        "consultation": ("逐级会商", "Consultation"), "return_approval": ("退单审核", "Return approval"),
+        "verification": ("核查", "Verification"),
         "feedback": ("回访评价", "Feedback"), "closed": ("已结案", "Closed"),
         "rejected": ("不予受理", "Rejected"),
     },
@@ -345,7 +346,8 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "accept": ("受理", "accepted"), "reject": ("不予受理", "rejected"), "resolved": ("办结", "resolved"),
         "whistle": ("吹哨", "whistled"), "escalate": ("提请会商", "escalated"), "return": ("退回", "returned"),
         "assign": ("明确责任部门", "assigned a department"), "passed": ("核查通过", "verified"),
-        "failed": ("核查不通过", "failed verification"),
+        "failed": ("核查不通过", "failed verification"), "hand_down": ("交办", "handed down"),
+        "approve": ("同意", "approved"), "refuse": ("不同意", "refused"),
     },
 }
 
@@ -365,8 +367,11 @@ EVENTS: dict[str, tuple[str, str]] = {
     "timer_failed": ("定时处理出错，将于 {retry_at} 重试", "Handling a time limit failed; retrying at {retry_at}"),
     "stage_changed": ("阶段：{from_stage} → {to_stage}", "Stage: {from_stage} → {to_stage}"),
     "escalated": ("提交{level}级会商{unit}", "Escalated to the {level} level{unit}"),
+    "superior_notified": ("{department_name}超时未办，已通报其上级并提交{level}级会商",
+                          "{department_name} let its limit pass: its superior is notified, the {level} level consults"),
+    "handed_down": ("交办{level}{unit}", "Handed down to the {level}{unit}"),
     "rework": ("返工(第 {rework_count} 次)", "Sent back for rework (no. {rework_count})"),
-    "returned": ("部门退回网格(第 {return_count} 次)", "Returned to the grid (no. {return_count})"),
+    "returned": ("部门退单(第 {return_count} 次)", "Returned by the department (no. {return_count})"),
     "case_closed": ("案件结案{how}", "Case closed{how}"),
     "case_rejected": ("案件不予受理", "Case rejected"),
     "instance_completed": ("流程结束", "Process finished"),
@@ -490,6 +495,7 @@ def describe_event(event: dict, context: dict | None = None) -> str:
         "retry_at": _iso_local(payload.get("retry_at")),
         "urge_count": payload.get("urge_count") or "",
         "how": _closed_how(satisfaction, context.get("satisfaction_labels", {})),
+        "department_name": context.get("departments", {}).get(payload.get("department")) or payload.get("department"),
     }
     text = pick(*template)
     try:
@@ -512,14 +518,15 @@ def event_note(event: dict) -> str | None:
 
 
 def timeline(history: list[dict], *, units: dict | None = None, satisfaction: str | None = None,
-             satisfaction_labels: dict[str, str] | None = None) -> list[dict]:
+             satisfaction_labels: dict[str, str] | None = None, departments: dict[str, str] | None = None
+             ) -> list[dict]:
     """The case page's timeline: each event with its sentence and note. Task names come from
     the ``task_created`` events of the same history, so events that name a task only by id
     (timers, overdue marks) or in English only still read in the page's language."""
     tasks = {e["task_id"]: e["payload"] for e in history
              if e["type"] == "task_created" and e.get("task_id") and e.get("payload")}
     context = {"tasks": tasks, "units": units or {}, "satisfaction": satisfaction,
-               "satisfaction_labels": satisfaction_labels or {}}
+               "satisfaction_labels": satisfaction_labels or {}, "departments": departments or {}}
     return [{"type": e["type"], "at": e["at"], "text": describe_event(e, context), "note": event_note(e)}
             for e in history]
 

@@ -130,3 +130,15 @@ def test_the_report_in_limit_marks_each_unclaimed_joint_task_overdue(any_api, an
     overdue = {d: api.get(f"/tasks/{t['id']}", "supervisor1")["overdue_at"] for d, t in tasks.items()}
     assert overdue["gas"] is not None and overdue["police"] is None
     assert set(_open(api, case["id"])) == {"gas", "police"}  # both still open
+
+
+def test_the_grid_handling_page_whistles_a_lead_and_co_handlers(api, as_user):
+    grid1 = as_user("grid1")
+    case = api.report("grid1", category="water_leak")
+    task_id = api.open_task(case["id"])["id"]
+    form = grid1.get(f"/tasks/{task_id}", headers={"Accept-Language": "en"}).get_data(True)
+    assert '<option value="water" selected>' in form  # the lead, as routing proposes
+    assert 'type="checkbox" name="co_departments" value="housing"' in form
+    grid1.post(f"/tasks/{task_id}", {"outcome": "whistle", "department": "water",
+                                     "co_departments": ["housing", "power"]})
+    assert set(_open(api, case["id"])) == {"water", "housing", "power"}

@@ -64,6 +64,7 @@ def test_liaison_returns_what_is_not_her_departments(api):
     api.step(case["id"], "grid1", {"outcome": "whistle", "department": "gas"})
     api.step(case["id"], "liaison_gas", {"outcome": "return", "return_reason": "Noise is not gas"},
              stage="department_handling")
+    api.step(case["id"], "grid1", {"outcome": "approve"}, stage="return_approval")  # back to the grid that whistled
     back = api.case(case["id"])
     assert (back["stage"], back["return_count"]) == ("grid_handling", 1)
     assert "returned" in [e["type"] for e in back["history"]]

@@ -217,6 +217,8 @@ def test_timeline_of_escalation_by_timer_and_no_feedback(api, world, as_user, cl
     api.tokens.clear()  # a week on: the tokens expired
     api.step(case["id"], "community1", {"outcome": "assign", "department": "urban_management"})
     api.step(case["id"], "liaison_urban_management", {"outcome": "return", "return_reason": "Not ours"})
+    api.step(case["id"], "community1", {"outcome": "approve"})  # the level that assigned it takes it back
+    api.step(case["id"], "community1", {"outcome": "hand_down", "hand_down_to": "grid"})
     api.step(case["id"], "grid1", RESOLVED)
     api.step(case["id"], "grid1", {"outcome": "failed", "note": "Still there"})
     api.step(case["id"], "grid1", RESOLVED)
@@ -233,14 +235,15 @@ def test_timeline_of_escalation_by_timer_and_no_feedback(api, world, as_user, cl
     en = timeline(page)
     assert "Time limit “Handling limit 处置时限” reached on “Grid handling”" in en
     assert "Escalated to the Community level (Minzhu Community)" in en
-    assert "Returned to the grid (no. 1)" in en and "Sent back for rework (no. 1)" in en
+    assert "Returned by the department (no. 1)" in en and "Handed down to the Grid" in en
+    assert "Sent back for rework (no. 1)" in en
     assert "Case closed (no feedback from the reporter within the limit)" in en
     assert "No feedback (limit passed)" in page and ">no_feedback<" not in page  # the case facts
     zh_page = supervisor.get(f"/cases/{case['id']}", headers=ZH).get_data(True)
     zh = timeline(zh_page)
     assert "时限「Handling limit 处置时限」到期，任务「网格处置」" in zh
     assert "提交社区级会商（民主社区）" in zh
-    assert "部门退回网格(第 1 次)" in zh and "返工(第 1 次)" in zh
+    assert "部门退单(第 1 次)" in zh and "交办网格" in zh and "返工(第 1 次)" in zh
     assert "案件结案(回访期限内未获上报人评价)" in zh and "未获评价(回访超时)" in zh_page
     assert "生成任务「回访评价」" in zh and "完成任务「核查」 — 核查通过" in zh  # Chinese task names
     assert "completed “Verification” — verified" in en
