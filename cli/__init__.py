@@ -266,17 +266,21 @@ def group() -> None:
     """Groups of users that lanes and process properties (starters) can name."""
 
 
-def _group_command(action) -> None:
+def _system_command(action, describe) -> None:
     """Run ``action(session, actor, now)`` as the system (the command line is trusted) and
-    print the group(s) it answers."""
+    print each item it answers, one line each as ``describe`` puts it."""
     rt = _runtime()
     try:
         with rt.db.transaction() as s:
             found = action(s, None, rt.clock.now())
     except EngineError as exc:
         _fail(exc)
-    for g in found if isinstance(found, list) else [found]:
-        click.echo(f"{g['name']}: {', '.join(g['members']) or '-'}")
+    for item in found if isinstance(found, list) else [found]:
+        click.echo(describe(item))
+
+
+def _group_command(action) -> None:
+    _system_command(action, lambda g: f"{g['name']}: {', '.join(g['members']) or '-'}")
 
 
 @group.command("create")
@@ -315,15 +319,7 @@ def liaison() -> None:
 
 
 def _liaison_command(action) -> None:
-    """Run ``action(session, actor, now)`` as the system and print the liaison(s) it answers."""
-    rt = _runtime()
-    try:
-        with rt.db.transaction() as s:
-            found = action(s, None, rt.clock.now())
-    except EngineError as exc:
-        _fail(exc)
-    for b in found if isinstance(found, list) else [found]:
-        click.echo(f"{b['username']} ({b['department']}): {', '.join(b['units']) or '-'}")
+    _system_command(action, lambda b: f"{b['username']} ({b['department']}): {', '.join(b['units']) or '-'}")
 
 
 @liaison.command("bind")
