@@ -189,6 +189,7 @@ def test_a_missed_emergency_climbs_to_the_district_then_level_by_level_to_the_ci
     assert levels == ["210102"] and city.org_unit_code == "2101"
     assert (case.escalation_level, case.timeout_count) == (4, 2)
     assert loop.events(case_id).count("escalated") == 2
+    assert loop.events(case_id).count("superior_notified") == 1  # the department's miss, not the district's
 
     assert run_at(loop, city.due_at + SECOND) == 1  # the city is the top: overdue, not escalated
     assert task_row(loop, city.id).overdue_at is not None and loop.open_task(case_id).id == city.id
