@@ -38,8 +38,8 @@ GROUPINGS = (*LEVELS[1:], "department", "category", "source")
 BANDS = (("lt_1d", 0, 1), ("1d_3d", 1, 3), ("3d_7d", 3, 7), ("ge_7d", 7, None))
 RANKING = ("composite_score", "response_rate", "resolution_rate", "satisfaction_rate", "closure_rate",
            "on_time_closure_rate")
-LOWER_IS_BETTER = ("rework_rate", "return_rate", "escalation_rate", "report_in_minutes", "close_hours",
-                   "overdue_open")
+LOWER_IS_BETTER = ("rework_rate", "return_rate", "escalation_rate", "extension_rate", "report_in_minutes",
+                   "close_hours", "overdue_open")
 
 
 @dataclass(frozen=True)
@@ -153,6 +153,7 @@ class _Populations:
             "rework_rate": (c.closed, and_(c.closed, Case.rework_count >= 1)),
             "return_rate": (c.closed, and_(c.closed, Case.return_count >= 1)),
             "escalation_rate": (c.closed, and_(c.closed, Case.escalation_level >= 1)),
+            "extension_rate": (c.closed, and_(c.closed, Case.extension_count >= 1)),
             "report_in_minutes": (c.measured_report_in, None),
             "close_hours": (c.closed, None),
             "overdue_open": (c.open, c.overdue),
@@ -163,8 +164,8 @@ class _Populations:
 
 
 FIGURES = ("response_rate", "resolution_rate", "satisfaction_rate", "composite_score", "closure_rate",
-           "on_time_closure_rate", "rework_rate", "return_rate", "escalation_rate", "report_in_minutes",
-           "close_hours", "overdue_open")
+           "on_time_closure_rate", "rework_rate", "return_rate", "escalation_rate", "extension_rate",
+           "report_in_minutes", "close_hours", "overdue_open")
 
 
 def _group_key(grouping: str | None):
@@ -242,7 +243,7 @@ def _aggregates(s: Session, f: Filters, grouping: str | None) -> dict[str, dict[
             n(Case.satisfaction == "basically_satisfied").label("basically"),
             n(Case.closed_at <= Case.due_at).label("on_time"), n(Case.rework_count >= 1).label("rework"),
             n(Case.return_count >= 1).label("returned"), func.sum(Case.return_count).label("returns"),
-            n(Case.escalation_level >= 1).label("escalated"),
+            n(Case.escalation_level >= 1).label("escalated"), n(Case.extension_count >= 1).label("extended"),
             func.max(Case.escalation_level).label("max_level"),
             _pct(dialect, close_s, 0.5).label("close_p50"), _pct(dialect, close_s, 0.9).label("close_p90"),
             func.count(report_in_s).label("report_in_n"),
@@ -295,6 +296,7 @@ def _figures(a: dict[str, Any], weights: dict[str, float]) -> dict[str, dict[str
         "return_rate": {**_ratio(g("returned"), g("closed")), "returns": g("returns")},
         "escalation_rate": {**_ratio(g("escalated"), g("closed")),
                             "max_level": a.get("max_level") if g("closed") else None},
+        "extension_rate": _ratio(g("extended"), g("closed")),
         "report_in_minutes": {"value": minutes(a.get("report_in_p50")), "p90": minutes(a.get("report_in_p90")),
                               "numerator": None, "denominator": g("report_in_n")},
         "close_hours": {"value": hours(a.get("close_p50")), "p90": hours(a.get("close_p90")),
@@ -333,6 +335,8 @@ def figures(s: Session, f: Filters, *, group_by: str | None = None, rank_by: str
     - rework_rate, return_rate, escalation_rate = closed cases with ≥ 1 rework / return /
       escalation ÷ closed cases; ``max_level`` is the highest escalation level reached,
       ``returns`` the returns (退单) those closed cases had in all
+    - extension_rate = closed cases whose deadline an approved extension moved (≥ 1) ÷
+      closed cases (engine/deadlines.py)
     - report_in_minutes = median (``p90``) of claimed_at − whistled_at (first whistle to the
       liaison's report-in) over closed cases that were whistled and claimed
     - close_hours = median (``p90``) of closed_at − reported_at over closed cases

@@ -198,6 +198,8 @@ class Case(Base):
     due_at: Mapped[datetime | None]
     # When the case-deadline timer (marksOverdue=case) found it still open past due_at.
     overdue_at: Mapped[datetime | None]
+    # Approved extensions that moved due_at (engine/deadlines.py).
+    extension_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime]
     feedback_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     feedback_task_id: Mapped[str | None] = mapped_column(String(36))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, false, func, insert, or_, select, type_coerce, update
@@ -19,7 +19,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.task import TaskState
 
-from . import definitions, liaisons, records
+from . import deadlines, definitions, liaisons, records
 from .errors import NotFound, ProcessError
 from .model import MessageWait, Task
 from .records import Instance
@@ -27,9 +27,10 @@ from .records import Instance
 if TYPE_CHECKING:
     from .runtime import Runtime
 
-# Task-data variables mirrored into the case row after every step (see docs/modelling.md).
+# Task-data variables mirrored into the case row after every step (see docs/modelling.md);
+# ``due_at`` is taken once, then moved only by an extension (engine/deadlines.py).
 CASE_VARIABLES = ("category", "urgency", "department", "escalation_level", "consult_unit",
-                  "rework_count", "return_count", "timeout_count", "satisfaction", "due_at")
+                  "rework_count", "return_count", "timeout_count", "satisfaction")
 # Task-data variables whose dict a change's history event carries (why it escalated, whom to tell).
 EVENT_DETAILS = {"escalated": "last_escalation"}
 # Case timestamps set when the case first (or, for resolved/verified, last) enters a stage.
@@ -113,11 +114,10 @@ def sync_case(rt: Runtime, s: Session, inst: Instance, wf: BpmnWorkflow, ready: 
     with a history event for each change users follow (stage, escalation, rework, return,
     closing)."""
     data = _current_data(wf, ready)
+    deadlines.first_due(case, data)
     changes = {}
     for name in CASE_VARIABLES:
         value = data.get(name)
-        if name == "due_at" and isinstance(value, str):  # deadline() gives ISO 8601
-            value = datetime.fromisoformat(value)
         if value is not None and getattr(case, name) != value:
             changes[name] = (getattr(case, name), value)
             setattr(case, name, value)

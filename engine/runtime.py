@@ -20,7 +20,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import TaskState
 
-from . import (definitions, forms, groups, incidents, lint, messaging, migration, org, policy, readmodel, records,
+from . import (deadlines, definitions, forms, groups, incidents, lint, messaging, migration, org, policy, readmodel, records,
                supervision, timers, versions)
 from .clock import Clock
 from .db import Database
@@ -82,13 +82,14 @@ class Runtime:
         self._paths: dict[str, str] = {}
         self.workflows = WorkflowCache()
         self._categories: dict[int, list[dict]] = {}
-        self.script_engine = make_script_engine({"now": self.clock.now, "deadline": self.deadline})
+        self.script_engine = make_script_engine({"now": self.clock.now, "deadline": self.deadline,
+                                                 "extend_due": deadlines.extend_due})
 
-    def deadline(self, limit: str, start: datetime | None = None) -> str:
-        """``now()`` (or ``start``) plus a time limit in the working calendar, as ISO 8601. A
+    def deadline(self, limit: str, start: datetime | str | None = None) -> str:
+        """``now()`` (or ``start``, a time or its ISO 8601 text such as ``due_at``) plus a time limit in the working calendar, as ISO 8601. A
         deadline counting days of a year without a published holiday notice is noted, and the
         command records it in the instance's history (``deadline_provisional``)."""
-        start = start or self.clock.now()
+        start = deadlines.as_time(start, "deadline's start") if start is not None else self.clock.now()
         parsed = parse_limit(limit)
         due = self.calendar.add(start, parsed)
         noted = _PROVISIONAL.get()
@@ -478,7 +479,8 @@ class Runtime:
     def _step(self, s, inst, loaded, wf, actor_id, now) -> None:
         noted = _PROVISIONAL.set([])
         try:
-            fired = timers.run_steps(wf)
+            with deadlines.collecting() as extensions:
+                fired = timers.run_steps(wf)
         except (SpiffWorkflowException, ScriptBudgetError) as exc:
             self._over_budget(s, inst, exc)
             fired = []
@@ -488,6 +490,9 @@ class Runtime:
         for note in provisional:
             self._event(s, "deadline_provisional", inst, inst.case_id, payload=note)
         timers.record(self, s, inst, fired)
+        case = self._case(s, inst.case_id)
+        if extensions:  # before the state is stored: the re-armed timers are part of it
+            deadlines.apply(self, s, inst, wf, case, extensions, actor_id, now)
         if wf.bpmn_events:  # thrown and not caught inside: for other instances (engine/messaging.py)
             s.info["thrown"].extend((inst, actor_id, event) for event in wf.get_events())
         compact(wf)
@@ -503,7 +508,6 @@ class Runtime:
         inst.data = readmodel.to_json(readmodel.process_data(wf, ready))
         if loaded.catches_events:
             readmodel.sync_waits(s, inst, wf)
-        case = self._case(s, inst.case_id)
         readmodel.sync_tasks(self, s, inst, ready, case, now)
         if case is not None:
             readmodel.sync_case(self, s, inst, wf, ready, case, actor_id, now)

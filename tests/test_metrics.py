@@ -5,7 +5,7 @@ November 2026 in Shenyang (UTC+8) is [2026-10-31 16:00Z, 2026-11-30 16:00Z). The
 | case | grid  | reported   | due        | closed       | answer      | contacted/resolved | counts |
 |------|-------|------------|------------|--------------|-------------|--------------------|--------|
 | c1   | 和平1 | 11-02 00:00 | 11-03 00:00 | 11-02 12:00 | satisfied   | yes / yes | whistled 01:00, claimed 01:30 (power) |
-| c2   | 和平1 | 11-05      | 11-12      | 11-14 (late) | basically   | yes / yes | rework 1 |
+| c2   | 和平1 | 11-05      | 11-12      | 11-14 (late) | basically   | yes / yes | rework 1, extended once |
 | c3   | 和平2 | 11-10      | 11-17      | 11-11        | unsatisfied | no / no   | return 1, escalation 2; whistled 02:00, claimed 04:00 (gas) |
 | c4   | 皇姑1 | 11-20      | 11-27      | 11-21        | no_feedback | –         | |
 | c5   | 皇姑1 | 10-25      | 11-01      | 11-03 (late) | satisfied   | yes / no  | spans two periods |
@@ -43,7 +43,7 @@ HISTORY = {
                claimed_at=utc(11, 2, 1, 30)),
     "c2": dict(grid=HEPING1, category="garbage", source="patrol", reported_at=utc(11, 5), due_at=utc(11, 12),
                closed_at=utc(11, 14), satisfaction="basically_satisfied", feedback_contacted=True,
-               feedback_resolved=True, rework_count=1),
+               feedback_resolved=True, rework_count=1, extension_count=1),
     "c3": dict(grid=HEPING2, department="gas", category="noise", source="hotline", reported_at=utc(11, 10),
                due_at=utc(11, 17), closed_at=utc(11, 11), satisfaction="unsatisfied", feedback_contacted=False,
                feedback_resolved=False, return_count=1, escalation_level=2, whistled_at=utc(11, 10, 2),
@@ -117,6 +117,7 @@ def test_every_figure_by_hand(history):
     assert ratio(f["rework_rate"]) == (0.2, 1, 5)
     assert ratio(f["return_rate"]) == (0.2, 1, 5) and f["return_rate"]["returns"] == 1
     assert ratio(f["escalation_rate"]) == (0.2, 1, 5) and f["escalation_rate"]["max_level"] == 2
+    assert ratio(f["extension_rate"]) == (0.2, 1, 5)          # c2
     assert f["report_in_minutes"] == {"value": 75.0, "p90": 111.0, "numerator": None, "denominator": 2}
     assert f["close_hours"] == {"value": 24.0, "p90": 216.0, "numerator": None, "denominator": 5}
     assert ratio(f["overdue_open"]) == (round(2 / 3, 6), 2, 3)  # c6 c7 c8 open on Nov 30; c7 c8 overdue

@@ -1,0 +1,116 @@
+"""The case's own deadline (办结时限): set once from the process, moved only by an extension.
+
+The process sets ``due_at`` once (closed_loop: ``due_at = deadline(case_limit)``); the
+projection copies that first value to the case and ignores later changes of the variable
+(a parallel branch carries an older copy of it). Afterwards the one way to move the
+deadline is an approved extension (延期): the process calls ``extend_due(until, note)`` in a
+script task on its approval path. The call only asks; when the engine steps are done, the
+command applies the request with :func:`apply` in its own transaction: the case's
+``due_at`` and ``extension_count`` change, a ``due_extended`` history event records who
+approved it (the user whose command ran the script), from when to when and why, the
+timers waiting on ``due_at`` are re-armed for the new time, and a case marked overdue
+whose new deadline lies ahead is unmarked (its timers mark it again if that passes too).
+The figures count extended cases (engine/metrics.py ``extension_rate``).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Iterator
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import TaskState
+
+from .definitions import leaf_events
+from .errors import ProcessError
+
+if TYPE_CHECKING:
+    from .records import CaseRecord, Instance
+    from .runtime import Runtime
+
+MAX_NOTE = 500
+# The extensions asked for by the scripts of the command running in this context.
+_REQUESTED: ContextVar[list[dict] | None] = ContextVar("gridloop_due_extensions", default=None)
+
+
+def as_time(value: Any, what: str) -> datetime:
+    """An ISO 8601 time with a zone (what ``deadline()`` returns) or an aware datetime."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ProcessError(f"{what} '{value}' is not an ISO 8601 time") from None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ProcessError(f"{what} must be an ISO 8601 time with a zone, e.g. deadline('3WD', due_at)")
+    return value
+
+
+def extend_due(until: Any, note: str = "") -> str:
+    """Script function: ask to move the case's deadline to ``until`` (an approved extension).
+    Returns ``until`` as ISO 8601, so a script can keep its ``due_at`` variable in step:
+    ``due_at = extend_due(deadline(extension, due_at), reason)``."""
+    requested = _REQUESTED.get()
+    if requested is None:
+        raise ProcessError("extend_due() moves a case's deadline; it runs only inside a process step")
+    when = as_time(until, "extend_due's until")
+    requested.append({"until": when, "note": str(note)[:MAX_NOTE]})
+    return when.isoformat()
+
+
+@contextmanager
+def collecting() -> Iterator[list[dict]]:
+    """Around a command's engine steps: the extensions its scripts ask for."""
+    requested: list[dict] = []
+    token = _REQUESTED.set(requested)
+    try:
+        yield requested
+    finally:
+        _REQUESTED.reset(token)
+
+
+def first_due(case: CaseRecord, data: dict) -> None:
+    """The projection's part: the process's ``due_at`` becomes the case's deadline if it has none."""
+    value = data.get("due_at")
+    if case.due_at is None and value is not None:
+        case.due_at = as_time(value, "due_at")
+
+
+def apply(rt: Runtime, s, inst: Instance, wf: BpmnWorkflow, case: CaseRecord | None, requested: list[dict],
+          actor_id: int | None, now: datetime) -> None:
+    """Move the case's deadline as the process asked (in order; each must be later than the
+    deadline it replaces, on a case still open)."""
+    for request in requested:
+        until = request["until"]
+        if case is None:
+            raise ProcessError("extend_due(): this process has no case whose deadline could move")
+        if case.status != "open":
+            raise ProcessError(f"extend_due(): case {case.number} is {case.status}; its deadline no longer moves")
+        if case.due_at is None or until <= case.due_at:
+            raise ProcessError(f"extend_due(): {until.isoformat()} is not later than the case's deadline "
+                               f"{case.due_at.isoformat() if case.due_at else '(none yet)'}")
+        previous = case.due_at
+        case.due_at, case.extension_count = until, (case.extension_count or 0) + 1
+        if case.overdue_at is not None and until > now:
+            case.overdue_at = None
+        case.updated_at = now
+        rearmed = rearm(wf, until)
+        rt._event(s, "due_extended", inst, case.id, None, actor_id,
+                  {"from": previous.isoformat(), "to": until.isoformat(), "extension_count": case.extension_count,
+                   "note": request["note"], "timers_rearmed": rearmed})
+
+
+def rearm(wf: BpmnWorkflow, until: datetime) -> int:
+    """Waiting timers whose time is the case's deadline (``timeDate`` ``due_at``) now wait for
+    ``until``; their task data's ``due_at`` follows. Returns how many."""
+    count = 0
+    for task in wf.event_manager.tasks.values():
+        if task.state != TaskState.WAITING:
+            continue
+        for leaf in leaf_events(getattr(task.task_spec, "event_definition", None)):
+            if isinstance(leaf, TimeDateEventDefinition) and leaf.expression.strip() == "due_at":
+                task.data["due_at"] = until.isoformat()
+                task._set_internal_data(event_value=until.isoformat())
+                count += 1
+    return count
