@@ -141,6 +141,17 @@ def setup_demo() -> None:
     click.echo(f"demo organisation, users and {created} new demo cases ready")
 
 
+@main.command("rebuild-rollups")
+def rebuild_rollups() -> None:
+    """Recount the figures' rollup from the case rows (after cases were loaded outside the
+    engine, or the working calendar's time zone changed); one transaction."""
+    from engine import rollups
+    rt = _runtime()
+    with rt.db.transaction() as s:
+        written = rollups.rebuild(s, rt.calendar.tz)
+    click.echo(f"rollup rebuilt: {written} rows")
+
+
 @main.command()
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The backup file to write.")
 def backup(out) -> None:
@@ -246,7 +257,7 @@ def report(period, area, username, out) -> None:
                                  select(OrgUnit).where(OrgUnit.parent_id.is_(None))).first()
                 if unit is None:
                     raise click.BadParameter(f"no org unit '{area}'", param_hint="--area")
-                f = metrics.Filters(start, end, asof, unit.path)
+                f = metrics.Filters(start, end, asof, unit.path, tz=rt.calendar.tz)
             level = s.scalar(select(OrgUnit.level).where(OrgUnit.path == f.area_path))
             sheets = reports.monthly(s, f, level)
             with click.progressbar(length=len(sheets), label=f"report {period}", file=sys.stderr) as bar:

@@ -12,9 +12,16 @@ when the denominator is 0. The populations of a period ``[start, end)``:
 * **reported**: ``reported_at`` in the period, not rejected as invalid;
 * **open at the cut-off** (``min(end, now)``): reported before it, not closed by then.
 
-Reads use the indexes on ``closed_at``, ``reported_at`` and ``(status, reported_at)``; they
-never touch a workflow. Grouping by a level of the org tree reads the level's code out of
-the materialized ``org_path`` (``/city/district/street/community/grid/``).
+The counts come from the rollup (engine/rollups.py: per day or month × leaf org unit ×
+department × category × source, kept current by every command) whenever the period begins and
+ends at local midnight, as every period asked through the API, the pages and the report does;
+otherwise from the case rows. Medians and p90 come from the rollup's histograms (within
+their √2-wide bucket) when the selection holds more than ``EXACT_LIMIT`` closed cases, and
+exactly from the case rows otherwise. Open cases at the cut-off are always read from the case
+rows: those still open by ``(status, reported_at)``, those closed later by a GiST index on
+PostgreSQL (``ix_case_open_span``). Drill-down lists are case rows, paged. Nothing here
+touches a workflow. Grouping by a level of the org tree reads the level's code out of the
+materialized ``org_path`` (``/city/district/street/community/grid/``).
 """
 from __future__ import annotations
 
@@ -23,11 +30,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session
 
+from . import rollups
 from .errors import Forbidden, InvalidInput
-from .model import Case, Department, OrgUnit
+from .model import OPEN_SPAN, Case, CaseRollup, Department, OrgUnit
 from .org import LEVELS, Actor
 
 ANSWERS = ("satisfied", "basically_satisfied", "unsatisfied")
@@ -38,6 +46,8 @@ GROUPINGS = (*LEVELS[1:], "department", "category", "source")
 BANDS = (("lt_1d", 0, 1), ("1d_3d", 1, 3), ("3d_7d", 3, 7), ("ge_7d", 7, None))
 RANKING = ("composite_score", "response_rate", "resolution_rate", "satisfaction_rate", "closure_rate",
            "on_time_closure_rate")
+# Up to this many closed cases in a selection, medians and p90 are computed from the case rows.
+EXACT_LIMIT = 20_000
 LOWER_IS_BETTER = ("rework_rate", "return_rate", "escalation_rate", "extension_rate", "report_in_minutes",
                    "close_hours", "overdue_open")
 
@@ -45,7 +55,8 @@ LOWER_IS_BETTER = ("rework_rate", "return_rate", "escalation_rate", "extension_r
 @dataclass(frozen=True)
 class Filters:
     """What a figure covers: the period ``[start, end)`` (UTC), the cut-off for open cases,
-    an org subtree (materialized path), and optional department, category and source."""
+    an org subtree (materialized path), and optional department, category and source;
+    ``tz``, the calendar's zone, lets whole local days be read from the rollup."""
 
     start: datetime
     end: datetime
@@ -54,6 +65,7 @@ class Filters:
     department: str | None = None
     category: str | None = None
     source: str | None = None
+    tz: ZoneInfo | None = None
 
     def previous(self) -> Filters:
         """The period of the same length just before this one."""
@@ -124,8 +136,11 @@ class _Populations:
         self.reported = and_(Case.reported_at >= f.start, Case.reported_at < f.end, Case.status != "rejected")
         # Open at the cut-off: still open now, or closed only after it (rejected cases never were);
         # two arms, one per index ((status, reported_at) and closed_at), not a scan of all history.
-        self.open = or_(and_(Case.status == "open", Case.reported_at < f.asof),
-                        and_(Case.status == "closed", Case.closed_at >= f.asof, Case.reported_at < f.asof))
+        if dialect == "postgresql":  # said literally, so the partial GiST index applies
+            closed_later = and_(Case.status == literal_column("'closed'"), OPEN_SPAN.op("@>")(f.asof))
+        else:
+            closed_later = and_(Case.status == "closed", Case.closed_at >= f.asof, Case.reported_at < f.asof)
+        self.open = or_(and_(Case.status == "open", Case.reported_at < f.asof), closed_later)
         self.overdue = and_(self.open, Case.due_at < f.asof)
         self.measured_report_in = and_(self.closed, Case.whistled_at.is_not(None), Case.claimed_at.is_not(None))
 
@@ -168,13 +183,14 @@ FIGURES = ("response_rate", "resolution_rate", "satisfaction_rate", "composite_s
            "report_in_minutes", "close_hours", "overdue_open")
 
 
-def _group_key(grouping: str | None):
+def _group_key(grouping: str | None, rows=Case):
+    """The group key over case rows, or over rollup rows (``rows=CaseRollup``)."""
     if grouping is None:
         return literal("all")
     if grouping in LEVELS:  # "/city/district/street/community/grid/": level i is field i + 2
-        return func.split_part(Case.org_path, "/", LEVELS.index(grouping) + 2)
+        return func.split_part(rows.org_path, "/", LEVELS.index(grouping) + 2)
     if grouping in ("department", "category", "source"):
-        return getattr(Case, grouping)
+        return getattr(rows, grouping)
     raise InvalidInput(f"cannot group by '{grouping}'", fields={"group_by": f"one of {', '.join(GROUPINGS)}"})
 
 
@@ -224,17 +240,13 @@ def _pct(dialect: str, value, fraction: float):
     return func.gl_percentile(value, fraction)
 
 
-def _aggregates(s: Session, f: Filters, grouping: str | None) -> dict[str, dict[str, Any]]:
-    """Per group key, the counts every figure is made of: three indexed queries (closed,
-    reported, open at the cut-off), each one pass over its rows."""
-    dialect = _prepare(s)
-    p = _Populations(f, dialect)
-    key = _group_key(grouping).label("key")
+def _row_queries(f: Filters, p: _Populations, dialect: str) -> dict[str, tuple[Any, list]]:
+    """The case-row queries of the figures' counts: (condition, columns) by population."""
     n = lambda cond: func.count().filter(cond)  # noqa: E731
     close_s = _seconds(dialect, Case.closed_at, Case.reported_at)
     report_in_s = case((Case.whistled_at.is_not(None) & Case.claimed_at.is_not(None),
                         _seconds(dialect, Case.claimed_at, Case.whistled_at)), else_=None)
-    queries = {
+    return {
         "closed": (p.closed, [
             n(literal(True)).label("closed"), n(Case.satisfaction.in_(ANSWERS)).label("valid"),
             n(and_(Case.satisfaction.in_(ANSWERS), Case.feedback_contacted.is_(True))).label("contacted"),
@@ -244,9 +256,9 @@ def _aggregates(s: Session, f: Filters, grouping: str | None) -> dict[str, dict[
             n(Case.closed_at <= Case.due_at).label("on_time"), n(Case.rework_count >= 1).label("rework"),
             n(Case.return_count >= 1).label("returned"), func.sum(Case.return_count).label("returns"),
             n(Case.escalation_level >= 1).label("escalated"), n(Case.extension_count >= 1).label("extended"),
-            func.max(Case.escalation_level).label("max_level"),
+            func.max(Case.escalation_level).label("max_level"), func.count(report_in_s).label("report_in_n")]),
+        "spread": (p.closed, [
             _pct(dialect, close_s, 0.5).label("close_p50"), _pct(dialect, close_s, 0.9).label("close_p90"),
-            func.count(report_in_s).label("report_in_n"),
             _pct(dialect, report_in_s, 0.5).label("report_in_p50"),
             _pct(dialect, report_in_s, 0.9).label("report_in_p90")]),
         "reported": (p.reported, [
@@ -256,12 +268,52 @@ def _aggregates(s: Session, f: Filters, grouping: str | None) -> dict[str, dict[
             n(literal(True)).label("open"), n(Case.due_at < f.asof).label("overdue"),
             *[n(_band(f.asof, low, high)).label(name) for name, low, high in BANDS]]),
     }
+
+
+def _aggregates(s: Session, f: Filters, grouping: str | None, *, exact: bool = False) -> dict[str, dict[str, Any]]:
+    """Per group key, the counts every figure is made of: from the rollup when the period
+    is whole local days (unless ``exact``), else from the case rows; the open cases at the
+    cut-off, and medians of a small selection, always from the case rows."""
+    dialect = _prepare(s)
+    p = _Populations(f, dialect)
+    key = _group_key(grouping).label("key")
+    queries = _row_queries(f, p, dialect)
+    parts = rollups.spans(f.start, f.end, f.tz) if f.tz is not None and not exact else None
     groups: dict[str, dict[str, Any]] = {}
+    if parts is not None:
+        groups = _from_rollup(s, f, grouping, parts)
+        if sum(g.get("closed", 0) for g in groups.values()) > EXACT_LIMIT:
+            del queries["spread"]
+        for name in ("closed", "reported"):
+            del queries[name]
     for condition, columns in queries.values():
         rows = s.execute(select(key, *columns).where(condition, *p.filters()).group_by(key))
         for row in rows:
             values = row._asdict()
             groups.setdefault(values.pop("key"), {}).update(values)
+    return groups
+
+
+def _from_rollup(s: Session, f: Filters, grouping: str | None, parts) -> dict[str, dict[str, Any]]:
+    """The closed and reported counts from the rollup, medians from its histograms."""
+    r, where = CaseRollup, []
+    if f.area_path:
+        where += [r.org_path >= f.area_path, r.org_path < f.area_path + "\uffff"]
+    for column, value in ((r.department, f.department), (r.category, f.category), (r.source, f.source)):
+        if value:
+            where.append(column == value)
+    first = f.start.astimezone(f.tz).date()
+    groups = rollups.sums(s, parts, first, _group_key(grouping, CaseRollup), where)
+    if grouping == "department":  # the rollup says "" for no department
+        groups = {key or None: values for key, values in groups.items()}
+    for values in groups.values():
+        close, report_in = values.pop("close_histogram", None), values.pop("report_in_histogram", None)
+        if close is None:
+            continue
+        values["report_in_n"] = values.pop("report_in")
+        for fraction, suffix in ((0.5, "p50"), (0.9, "p90")):
+            values[f"close_{suffix}"] = rollups.percentile(close, rollups.CLOSE_EDGES, fraction)
+            values[f"report_in_{suffix}"] = rollups.percentile(report_in, rollups.REPORT_IN_EDGES, fraction)
     return groups
 
 
@@ -320,7 +372,7 @@ def weights_from(text: str | None) -> dict[str, float]:
 
 
 def figures(s: Session, f: Filters, *, group_by: str | None = None, rank_by: str = "composite_score",
-            weights: dict[str, float] | None = None) -> dict[str, Any]:
+            weights: dict[str, float] | None = None, exact: bool = False) -> dict[str, Any]:
     """The figures over ``f`` and, with ``group_by``, per group ranked best first by
     ``rank_by`` (groups without a value last): ``{"figures", "groups"}``.
 
@@ -346,10 +398,10 @@ def figures(s: Session, f: Filters, *, group_by: str | None = None, rank_by: str
     weights = weights or dict(DEFAULT_WEIGHTS)
     if rank_by not in FIGURES:
         raise InvalidInput(f"cannot rank by '{rank_by}'", fields={"rank_by": f"one of {', '.join(FIGURES)}"})
-    result = {"figures": _figures(_aggregates(s, f, None).get("all", {}), weights), "groups": []}
+    result = {"figures": _figures(_aggregates(s, f, None, exact=exact).get("all", {}), weights), "groups": []}
     if group_by is None:
         return result
-    groups = _aggregates(s, f, group_by)
+    groups = _aggregates(s, f, group_by, exact=exact)
     names = _names(s, group_by, [k for k in groups if k is not None])
     rows = [{"key": key, "name": names.get(key, (key, key))[0], "name_en": names.get(key, (key, key))[1],
              "figures": _figures(a, weights)} for key, a in groups.items()]
@@ -421,7 +473,7 @@ def request(s: Session, actor: Actor, *, tz: ZoneInfo, now: datetime, first: dat
     first = first or last.replace(day=1)
     path, department = scope(s, actor, area, department)
     start, end, asof = period(first, last, tz, now)
-    return Filters(start, end, asof, path, department, category or None, source or None)
+    return Filters(start, end, asof, path, department, category or None, source or None, tz)
 
 
 def grouping_below(s: Session, f: Filters) -> str:

@@ -5,11 +5,11 @@ report needs is denormalized into indexed columns so that reads never deserializ
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer,
-                        String, Text, TypeDecorator, UniqueConstraint, text)
+                        String, Text, TypeDecorator, UniqueConstraint, func, literal_column, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -158,9 +158,11 @@ class Case(Base):
 
     __tablename__ = "case"
     # The figures (engine/metrics.py) read the cases closed, or reported, in a period.
+    # ix_case_path_closed serves a small area's closed cases (exact medians, drill-down lists).
     __table_args__ = (Index("ix_case_path_status", "org_path", "status"),
                       Index("ix_case_status_reported", "status", "reported_at"),
-                      Index("ix_case_closed", "closed_at"), Index("ix_case_reported", "reported_at"))
+                      Index("ix_case_closed", "closed_at"), Index("ix_case_reported", "reported_at"),
+                      Index("ix_case_path_closed", "org_path", "closed_at"))
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     number: Mapped[str | None] = mapped_column(String(32), unique=True)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
@@ -212,6 +214,45 @@ class Case(Base):
     feedback_at: Mapped[datetime | None]
 
     grid: Mapped[OrgUnit] = relationship()
+
+
+# PostgreSQL: the closed cases that were open at a cut-off t (reported before t, closed at or
+# after it) are those whose (reported_at, closed_at] contains t: a GiST lookup finds those few
+# among millions (engine/metrics.py, open_span), where a closed_at range would read every case
+# closed since.
+OPEN_SPAN = func.tstzrange(Case.reported_at, Case.closed_at, literal_column("'(]'"))
+Index("ix_case_open_span", OPEN_SPAN, postgresql_using="gist",
+      postgresql_where=Case.status == "closed").ddl_if(dialect="postgresql")
+
+
+# What a case_rollup row counts (engine/rollups.py): its cases and, of the closed ones, those
+# with each property the figures count; then the two histograms' buckets.
+CASE_ROLLUP_COUNTS = ("cases", "valid", "contacted", "resolved", "satisfied", "basically", "on_time", "rework",
+                      "returned", "returns", "escalated", "level_2", "level_3", "level_4", "extended", "report_in")
+CLOSE_BUCKETS = tuple(f"close_h{k:02d}" for k in range(29))
+REPORT_IN_BUCKETS = tuple(f"report_in_h{k:02d}" for k in range(29))
+
+
+class CaseRollup(Base):
+    """Cases of one day or month × leaf org unit × department × category × source, counted for
+    the figures and kept current by every command that changes a case (engine/rollups.py)."""
+
+    __tablename__ = "case_rollup"
+    __table_args__ = (UniqueConstraint("grain", "kind", "period", "since", "org_path", "department", "category",
+                                       "source", name="uq_case_rollup_cell"),)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    grain: Mapped[str] = mapped_column(String(5))    # day / month
+    kind: Mapped[str] = mapped_column(String(8))     # reported / closed
+    period: Mapped[date]                             # the local day, or the month's first day
+    since: Mapped[date]                              # closed rows: when reported (same grain)
+    org_path: Mapped[str] = mapped_column(String(400))
+    department: Mapped[str] = mapped_column(String(40))  # "" for none
+    category: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(16))
+
+
+for _column in (*CASE_ROLLUP_COUNTS, *CLOSE_BUCKETS, *REPORT_IN_BUCKETS):
+    setattr(CaseRollup, _column, mapped_column(_column, Integer, nullable=False, default=0, server_default="0"))
 
 
 def _live(condition: str = "") -> dict[str, Any]:

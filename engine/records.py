@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from . import rollups
 from .model import Case, Event, ProcessInstance, Task
 
 _PI = ProcessInstance.__table__
@@ -82,13 +84,15 @@ class Instance:
 
 
 class CaseRecord:
-    """A case row: attribute writes are remembered and saved in one UPDATE when the command ends."""
+    """A case row: attribute writes are remembered and saved in one UPDATE when the command
+    ends; ``saved`` holds the row as stored (what the rollup counts until then)."""
 
-    __slots__ = ("values", "changes")
+    __slots__ = ("values", "changes", "saved")
 
     def __init__(self, values: dict):
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "changes", {})
+        object.__setattr__(self, "saved", dict(values))
 
     def __getattr__(self, name):
         try:
@@ -102,10 +106,13 @@ class CaseRecord:
         self.values[name] = value
         self.changes[name] = value
 
-    def save(self, s: Session) -> None:
+    def save(self, s: Session, tz: ZoneInfo) -> None:
+        """Write the changes, and what they change in the figures' rollup."""
         if self.changes:
             s.connection().execute(_SAVE_CASE, {"cid": self.values["id"], **self.changes})
+            rollups.change(s, tz, self.saved, self.values)
             self.changes.clear()
+            object.__setattr__(self, "saved", dict(self.values))
 
 
 def task_names(task) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundExcepti
 from SpiffWorkflow.task import TaskState
 
 from . import (deadlines, definitions, forms, groups, incidents, lint, messaging, migration, org, policy, readmodel, records,
-               supervision, timers, versions)
+               rollups, supervision, timers, versions)
 from .clock import Clock
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, IncidentOpened, InvalidInput, NotFound, ProcessError
@@ -205,6 +205,7 @@ class Runtime:
             s.add(case)
             s.flush()
             case.number = f"GL{now:%Y%m%d}{case.id:06d}"
+            rollups.change(s, self.calendar.tz, None, {name: getattr(case, name) for name in rollups.CASE_FIELDS})
             data = {"title": case.title, "description": case.description, "category": case.category,
                     "urgency": case.urgency, "source": case.source, "grid": grid.code,
                     "grid_chain": org.chain_above(grid), "reporter_name": case.reporter_name,
@@ -568,7 +569,7 @@ class Runtime:
         s.flush()
         for record in s.info.get("cases", {}).values():
             if record is not None:
-                record.save(s)
+                record.save(s, self.calendar.tz)
 
     def _event(self, s: Session, type_: str, inst, case_id, task_id: str | None = None, actor_id: int | None = None,
                payload: dict | None = None) -> None:

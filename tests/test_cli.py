@@ -94,3 +94,25 @@ def test_liaison_bind_list_and_unbind(cli):
     outside = cli("liaison", "bind", "liaison_gas", "210105001")
     assert outside.exit_code == 1 and "outside liaison_gas's own area" in outside.output
     assert cli("liaison", "unbind", "liaison_gas", "210102001").exit_code == 1
+
+
+def test_rebuild_rollups_recounts_the_cases_as_the_commands_did(cli):
+    from sqlalchemy import delete, func, select
+
+    from engine.db import Database
+    from engine.model import CaseRollup
+    assert cli("setup-demo").exit_code == 0
+    db = Database()
+
+    def counted():
+        with db.reading() as s:
+            return s.execute(select(CaseRollup.kind, func.sum(CaseRollup.cases)).group_by(CaseRollup.kind)
+                             .order_by(CaseRollup.kind)).all()
+    kept = counted()
+    assert kept and all(total > 0 for _kind, total in kept)
+    with db.transaction() as s:
+        s.execute(delete(CaseRollup))
+    result = cli("rebuild-rollups")
+    assert result.exit_code == 0 and "rollup rebuilt:" in result.output
+    assert counted() == kept
+    db.dispose()

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from engine import metrics, org
+from engine import metrics, org, rollups
 from engine.errors import Forbidden, InvalidInput
 from engine.model import Case, OrgUnit, User
 from engine.seed import seed_demo
@@ -80,6 +80,7 @@ def insert_history(db) -> dict[str, int]:
             s.add(row)
             s.flush()
             ids[name] = row.id
+        rollups.rebuild(s, TZ)  # rows written directly: counted as a bulk load is
     return ids
 
 
@@ -90,7 +91,7 @@ def history(any_db):
 
 def november(**filters):
     start, end, asof = metrics.period(date(2026, 11, 1), date(2026, 11, 30), TZ, NOW)
-    return metrics.Filters(start, end, asof, **filters)
+    return metrics.Filters(start, end, asof, tz=TZ, **filters)
 
 
 def read(db, filters, **kwargs):

@@ -45,7 +45,7 @@ def _months_before(f: metrics.Filters, tz) -> list[tuple[str, metrics.Filters]]:
         first, final = metrics.month(f"{year:04d}-{month + 1:02d}")
         start, end, asof = metrics.period(first, final, tz, f.asof)
         result.append((f"{year % 100:02d}-{month + 1:02d}", metrics.Filters(
-            start, end, asof, f.area_path, f.department, f.category, f.source)))
+            start, end, asof, f.area_path, f.department, f.category, f.source, tz)))
     return result
 
 

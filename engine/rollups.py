@@ -1,0 +1,231 @@
+"""Rolled-up case counts for the figures (engine/metrics.py), kept in the commands' transactions.
+
+One row of ``case_rollup`` holds what the cases of one cell contribute to the figures: a
+cell is a local calendar day or month (``grain``, ``period``) × leaf org unit (the case's
+``org_path``) × department × category × source. Two kinds of rows:
+
+* ``reported``: ``cases`` = cases reported in the period (not rejected);
+* ``closed``: the cases closed in the period, split by ``since`` (the day or month they were
+  reported: "reported in the period and closed by its end" is a ``since`` range), with the
+  counts the figures are made of and two histograms, time to close and report-in time, in
+  buckets √2 wide (see :data:`CLOSE_EDGES`, :data:`REPORT_IN_EDGES`).
+
+Every command that changes a case calls :func:`change` with the case's values before and
+after (``runtime._save_cases``; the case's creation in ``report_case``): the difference of its
+contributions is added to the rows with one upsert, in the command's transaction, so the
+rollup never disagrees with the case table it summarizes. :func:`rebuild` recomputes the
+whole table from the case rows with the same :func:`contributions` (after a bulk load, or a
+change of the calendar's time zone, which fixes where days begin).
+
+A period is read as whole months plus the days left over at its end (:func:`spans`); a
+period starting inside a month is read in days. Counts are exact. Medians and p90 from the
+histograms place each value evenly inside its bucket (:func:`percentile`): off by less than
+42 % of the exact value (the bucket's width), typically a few per cent with many cases per
+bucket; engine/metrics.py takes them exactly from the case rows instead whenever the
+selection holds at most ``EXACT_LIMIT`` closed cases.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from typing import Any, Iterable, Mapping
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, delete, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from .model import CASE_ROLLUP_COUNTS, CLOSE_BUCKETS, REPORT_IN_BUCKETS, Case, CaseRollup
+
+ANSWERS = ("satisfied", "basically_satisfied", "unsatisfied")
+# Lower edges (seconds) of the histogram buckets after the first: 15 min (1 min) times √2^k.
+CLOSE_EDGES = tuple(900 * 2 ** (k / 2) for k in range(len(CLOSE_BUCKETS) - 1))
+REPORT_IN_EDGES = tuple(60 * 2 ** (k / 2) for k in range(len(REPORT_IN_BUCKETS) - 1))
+COLUMNS = (*CASE_ROLLUP_COUNTS, *CLOSE_BUCKETS, *REPORT_IN_BUCKETS)
+KEY = ("grain", "kind", "period", "since", "org_path", "department", "category", "source")
+CASE_FIELDS = ("status", "reported_at", "closed_at", "org_path", "department", "category", "source", "satisfaction",
+               "feedback_contacted", "feedback_resolved", "due_at", "rework_count", "return_count",
+               "escalation_level", "extension_count", "whistled_at", "claimed_at")
+MAX_LEVEL = 4  # escalation levels above the grid: community, street, district, city
+
+
+def _bucket(edges: tuple[float, ...], seconds: float) -> int:
+    """Bucket 0 holds values below the first edge, bucket k those from edge k-1 on."""
+    low, high = 0, len(edges)
+    while low < high:
+        mid = (low + high) // 2
+        if seconds >= edges[mid]:
+            low = mid + 1
+        else:
+            high = mid
+    return low
+
+
+def _month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def contributions(case: Mapping[str, Any] | None, tz: ZoneInfo) -> dict[tuple, dict[str, int]]:
+    """What one case adds to the rollup: {row key: {column: count}} (nothing when rejected)."""
+    if case is None or case["status"] == "rejected" or case["reported_at"] is None:
+        return {}
+    cell = (case["org_path"], case["department"] or "", case["category"], case["source"])
+    reported = case["reported_at"].astimezone(tz).date()
+    rows = {("day", "reported", reported, reported, *cell): {"cases": 1},
+            ("month", "reported", _month(reported), _month(reported), *cell): {"cases": 1}}
+    closed_at = case["closed_at"]
+    if case["status"] != "closed" or closed_at is None:
+        return rows
+    answer, level = case["satisfaction"], case["escalation_level"] or 0
+    valid = answer in ANSWERS
+    counts = {"cases": 1, "valid": valid, "contacted": valid and case["feedback_contacted"] is True,
+              "resolved": valid and case["feedback_resolved"] is True, "satisfied": answer == "satisfied",
+              "basically": answer == "basically_satisfied",
+              "on_time": case["due_at"] is not None and closed_at <= case["due_at"],
+              "rework": (case["rework_count"] or 0) >= 1, "returned": (case["return_count"] or 0) >= 1,
+              "returns": case["return_count"] or 0,
+              "escalated": level >= 1, **{f"level_{k}": level >= k for k in range(2, MAX_LEVEL + 1)},
+              "extended": (case["extension_count"] or 0) >= 1,
+              CLOSE_BUCKETS[_bucket(CLOSE_EDGES, (closed_at - case["reported_at"]).total_seconds())]: 1}
+    if case["whistled_at"] is not None and case["claimed_at"] is not None:
+        counts["report_in"] = 1
+        counts[REPORT_IN_BUCKETS[_bucket(REPORT_IN_EDGES, (case["claimed_at"] - case["whistled_at"])
+                                         .total_seconds())]] = 1
+    counts = {name: int(value) for name, value in counts.items() if value}
+    day = closed_at.astimezone(tz).date()
+    rows[("day", "closed", day, reported, *cell)] = counts
+    rows[("month", "closed", _month(day), _month(reported), *cell)] = counts
+    return rows
+
+
+def _add(total: dict[tuple, dict[str, int]], rows: dict[tuple, dict[str, int]], sign: int) -> None:
+    for key, counts in rows.items():
+        into = total[key]
+        for name, value in counts.items():
+            into[name] = into.get(name, 0) + sign * value
+
+
+def change(s: Session, tz: ZoneInfo, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:
+    """Add to the rollup what a case's change does to it (``before`` None: a new case)."""
+    delta: dict[tuple, dict[str, int]] = defaultdict(dict)
+    _add(delta, contributions(before, tz), -1)
+    _add(delta, contributions(after, tz), 1)
+    _upsert(s, {key: counts for key, counts in delta.items() if any(counts.values())})
+
+
+def _upsert(s: Session, delta: dict[tuple, dict[str, int]]) -> None:
+    """Add ``delta`` to its rows, creating the missing ones; rows in key order, so concurrent
+    commands lock shared rows in the same order."""
+    if not delta:
+        return
+    table = CaseRollup.__table__
+    rows = [{**dict(zip(KEY, key)), **{c: delta[key].get(c, 0) for c in COLUMNS}}
+            for key in sorted(delta, key=lambda k: tuple(str(v) for v in k))]
+    make = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = make(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(KEY), set_={c: table.c[c] + statement.excluded[c] for c in COLUMNS})
+    s.execute(statement, rows)
+
+
+def rebuild(s: Session, tz: ZoneInfo, batch: int = 20_000) -> int:
+    """Recompute the whole rollup from the case rows (streamed); returns the rows written."""
+    s.execute(delete(CaseRollup))
+    total: dict[tuple, dict[str, int]] = defaultdict(dict)
+    columns = [getattr(Case, name) for name in CASE_FIELDS]
+    for row in s.execute(select(*columns).execution_options(yield_per=batch)).mappings():
+        _add(total, contributions(row, tz), 1)
+    rows = [{**dict(zip(KEY, key)), **{c: counts.get(c, 0) for c in COLUMNS}} for key, counts in total.items()]
+    for start in range(0, len(rows), batch):
+        s.execute(insert(CaseRollup), rows[start:start + batch])
+    return len(rows)
+
+
+# --------------------------------------------------------------------------------- reading
+
+def spans(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[str, date, date]] | None:
+    """``[start, end)`` as (grain, first, last) ranges of rollup periods: whole months from
+    its first day, then the days left; None when it does not begin and end at local midnight."""
+    first, after = start.astimezone(tz), end.astimezone(tz)
+    if first.time() != time() or after.time() != time() or after <= first:
+        return None
+    first_day, last_day = first.date(), after.date() - timedelta(days=1)
+    result = []
+    months_end = first_day
+    if first_day.day == 1:
+        cursor = first_day
+        while True:
+            following = (cursor.replace(day=28) + timedelta(days=4)).replace(day=1)
+            if following - timedelta(days=1) > last_day:
+                break
+            cursor = following
+        if cursor > first_day:
+            result.append(("month", first_day, _month(cursor - timedelta(days=1))))
+            months_end = cursor
+    if months_end <= last_day:
+        result.append(("day", months_end, last_day))
+    return result
+
+
+def _in(kind: str, parts: list[tuple[str, date, date]]):
+    r = CaseRollup
+    return and_(r.kind == kind, or_(*(and_(r.grain == grain, r.period >= low, r.period <= high)
+                                       for grain, low, high in parts)))
+
+
+def sums(s: Session, parts: list[tuple[str, date, date]], first: date, key, where: Iterable) -> dict[Any, dict]:
+    """Per group key, the rollup's sums over the periods ``parts``: ``reported`` (cases
+    reported), ``reported_closed`` (of those, closed by the end), the closed counts under
+    their own names (``cases`` as ``closed``) and the two histograms as lists."""
+    r = CaseRollup
+    where = list(where)
+    groups: dict[Any, dict] = {}
+    for row in s.execute(select(key.label("key"), func.sum(r.cases).label("reported"))
+                         .where(_in("reported", parts), *where).group_by(key)
+                         .having(func.sum(r.cases) > 0)):  # rows a case moved out of hold zeros
+        groups.setdefault(row.key, {})["reported"] = int(row.reported or 0)
+    closed = [func.sum(getattr(r, c)).label(c) for c in COLUMNS]
+    from_start = func.sum(case((r.since >= first, r.cases), else_=0))
+    for row in s.execute(select(key.label("key"), *closed, from_start.label("reported_closed"))
+                         .where(_in("closed", parts), *where).group_by(key)
+                         .having(func.sum(r.cases) > 0)):
+        values = {c: int(getattr(row, c) or 0) for c in COLUMNS}
+        group = groups.setdefault(row.key, {})
+        group.update({name: values[name] for name in CASE_ROLLUP_COUNTS if name != "cases"})
+        group["closed"] = values["cases"]
+        group["reported_closed"] = int(row.reported_closed or 0)
+        group["close_histogram"] = [values[c] for c in CLOSE_BUCKETS]
+        group["report_in_histogram"] = [values[c] for c in REPORT_IN_BUCKETS]
+        levels = [k for k in range(MAX_LEVEL, 1, -1) if values[f"level_{k}"]]
+        group["max_level"] = levels[0] if levels else (1 if values["escalated"] else 0)
+    return groups
+
+
+def percentile(histogram: list[int], edges: tuple[float, ...], fraction: float) -> float | None:
+    """``percentile_cont`` of the values a histogram counts: the two values around the rank,
+    each placed evenly inside its bucket (the open last bucket: at its lower edge), then
+    interpolated between as ``percentile_cont`` does. Each placed value is off by less than
+    its bucket's width: under 42 % of the value (√2 − 1), or under the first bucket's edge."""
+    n = sum(histogram)
+    if not n:
+        return None
+    position = fraction * (n - 1)
+    low_rank = int(position)
+    below = _ranked(histogram, edges, low_rank)
+    if position == low_rank:
+        return below
+    return below + (_ranked(histogram, edges, low_rank + 1) - below) * (position - low_rank)
+
+
+def _ranked(histogram: list[int], edges: tuple[float, ...], rank: int) -> float:
+    """The value of 0-based ``rank``, placed inside its bucket."""
+    seen = 0
+    for index, count in enumerate(histogram):
+        if rank < seen + count:
+            low = edges[index - 1] if index else 0.0
+            if index == len(edges):
+                return low
+            return low + (edges[index] - low) * (rank - seen + 0.5) / count
+        seen += count
+    return edges[-1]
