@@ -7,11 +7,14 @@ closed without feedback), each on the engine's clock somewhere in the 12 months.
 bulk-loaded with COPY into the case table in the sample's shape: the same grids, categories,
 sources and departments (from the routing decision table), deadlines from the case limits of
 time_limits.dmn (plain time; working-day limits as calendar days x 7/5), stage timestamps in
-the same order. The figures read only the case table, so nothing else is loaded.
+the same order, 2 % extended once. The figures read the case table and its rollup, so after
+each load the rollup is recounted from all case rows (``rollups.rebuild``, the same counting
+the commands do; the sample's rows, kept by the commands, come out the same).
 
-Measured (median of ``--runs`` calls, each a fresh read session, after a warm-up), for the last
-month of the 12, as the dashboard asks: ``figures`` grouped one level down plus the previous
-month's figures ("page" adds the six-month trend of the page's first chart).
+Measured (median of ``--runs`` calls, each a fresh read session, after a warm-up), as the
+dashboard asks: ``figures`` = November 2026 (the last of the 12 months) grouped one level down
+plus October's figures; ``page`` adds the six-month trend of the page's first chart; ``mtd``
+is 1-20 November grouped plus the 20 days before (read from the day rows of the rollup).
 
     .venv/bin/python bench/metrics.py [--cases 1000000] [--sample 100] [--runs 5]
 
@@ -34,7 +37,7 @@ sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from sqlalchemy import select, text  # noqa: E402
 
 from bench.scratch_db import scratch_database  # noqa: E402
-from engine import metrics  # noqa: E402
+from engine import metrics, rollups  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
 from engine.db import Database  # noqa: E402
 from engine.model import OrgUnit, Task, User  # noqa: E402
@@ -50,7 +53,7 @@ SOURCES = ("patrol", "resident", "hotline", "qr_code")
 COLUMNS = ("title", "description", "category", "urgency", "source", "grid_id", "org_path", "department", "stage",
            "status", "escalation_level", "rework_count", "return_count", "timeout_count", "reported_at",
            "dispatched_at", "whistled_at", "claimed_at", "resolved_at", "verified_at", "closed_at", "due_at",
-           "updated_at", "satisfaction", "feedback_contacted", "feedback_resolved", "feedback_at")
+           "updated_at", "satisfaction", "feedback_contacted", "feedback_resolved", "feedback_at", "extension_count")
 
 
 def _limit_hours(limit: str) -> float:
@@ -125,10 +128,10 @@ def bulk_rows(n: int, grids: list[tuple[int, str]], categories: list[dict], limi
                1 if rng.random() < 0.05 else 0, 1 if rng.random() < 0.03 else 0, 0, reported, dispatched,
                whistled_at, claimed_at, resolved, verified, closed, due, closed, answer,
                (rng.random() < 0.98) if answered else None, (answer != "unsatisfied") if answered else None,
-               closed if answered else None)
+               closed if answered else None, 1 if rng.random() < 0.02 else 0)
 
 
-def bulk_load(db: Database, n: int, rng: random.Random, limits: dict[str, str], categories: list[dict]) -> float:
+def bulk_load(db: Database, tz, n: int, rng: random.Random, limits: dict[str, str], categories: list[dict]) -> float:
     started = time.perf_counter()
     with db.reading() as s:
         grids = s.execute(select(OrgUnit.id, OrgUnit.path).where(OrgUnit.level == "grid")).all()
@@ -141,12 +144,18 @@ def bulk_load(db: Database, n: int, rng: random.Random, limits: dict[str, str], 
         raw.commit()
     finally:
         raw.close()
+    with db.transaction() as s:
+        rows = rollups.rebuild(s, tz)
+    print(f"  rollup recounted: {rows} rows")
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text('VACUUM ANALYZE "case"'))
+        conn.execute(text("VACUUM ANALYZE case_rollup"))
     return time.perf_counter() - started
 
 
 def dashboard(db: Database, f: metrics.Filters, tz, page: bool) -> None:
+    """What /dashboard computes (web/dashboard.py): grouped figures, the previous period's,
+    with ``page`` the six months of the trend chart."""
     with db.reading() as s:
         metrics.figures(s, f, group_by=metrics.grouping_below(s, f))
         metrics.figures(s, f.previous())
@@ -156,19 +165,20 @@ def dashboard(db: Database, f: metrics.Filters, tz, page: bool) -> None:
                 year, month = divmod(last.year * 12 + last.month - 1 - back, 12)
                 first, final = metrics.month(f"{year:04d}-{month + 1:02d}")
                 start, end, asof = metrics.period(first, final, tz, NOW)
-                metrics.figures(s, metrics.Filters(start, end, asof, f.area_path))
+                metrics.figures(s, metrics.Filters(start, end, asof, f.area_path, tz=tz))
 
 
 def measure(db: Database, tz, runs: int) -> dict[tuple[str, str], float]:
     first, last = metrics.month("2026-11")
-    start, end, asof = metrics.period(first, last, tz, NOW)
+    periods = {"figures": metrics.period(first, last, tz, NOW), "page": metrics.period(first, last, tz, NOW),
+               "mtd": metrics.period(first, date(2026, 11, 20), tz, NOW)}
     with db.reading() as s:
         paths = dict(s.execute(select(OrgUnit.code, OrgUnit.path).where(
             OrgUnit.code.in_(("2101", "210102", "21010200101001")))).all())
     result = {}
     for label, code in (("city", "2101"), ("district", "210102"), ("grid", "21010200101001")):
-        f = metrics.Filters(start, end, asof, paths[code])
-        for kind in ("figures", "page"):
+        for kind, (start, end, asof) in periods.items():
+            f = metrics.Filters(start, end, asof, paths[code], tz=tz)
             dashboard(db, f, tz, kind == "page")  # warm-up
             times = []
             for _ in range(runs):
@@ -202,7 +212,7 @@ def main() -> None:
         categories = rt.categories()
         stored, figures = args.sample, {}
         for target in (args.small, args.cases):
-            took = bulk_load(db, target - stored, rng, limits, categories)
+            took = bulk_load(db, rt.calendar.tz, target - stored, rng, limits, categories)
             print(f"loaded {target - stored} cases in {took:.1f} s ({target} stored)")
             stored = target
             figures[target] = measure(db, rt.calendar.tz, args.runs)

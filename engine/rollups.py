@@ -26,12 +26,13 @@ selection holds at most ``EXACT_LIMIT`` closed cases.
 """
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select
+from sqlalchemy import Date, Float, and_, case, cast, delete, func, insert, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -40,8 +41,10 @@ from .model import CASE_ROLLUP_COUNTS, CLOSE_BUCKETS, REPORT_IN_BUCKETS, Case, C
 
 ANSWERS = ("satisfied", "basically_satisfied", "unsatisfied")
 # Lower edges (seconds) of the histogram buckets after the first: 15 min (1 min) times √2^k.
-CLOSE_EDGES = tuple(900 * 2 ** (k / 2) for k in range(len(CLOSE_BUCKETS) - 1))
-REPORT_IN_EDGES = tuple(60 * 2 ** (k / 2) for k in range(len(REPORT_IN_BUCKETS) - 1))
+BUCKETS = len(CLOSE_BUCKETS)
+CLOSE_BASE, REPORT_IN_BASE = 900.0, 60.0
+CLOSE_EDGES = tuple(CLOSE_BASE * 2 ** (k / 2) for k in range(BUCKETS - 1))
+REPORT_IN_EDGES = tuple(REPORT_IN_BASE * 2 ** (k / 2) for k in range(BUCKETS - 1))
 COLUMNS = (*CASE_ROLLUP_COUNTS, *CLOSE_BUCKETS, *REPORT_IN_BUCKETS)
 KEY = ("grain", "kind", "period", "since", "org_path", "department", "category", "source")
 CASE_FIELDS = ("status", "reported_at", "closed_at", "org_path", "department", "category", "source", "satisfaction",
@@ -50,16 +53,17 @@ CASE_FIELDS = ("status", "reported_at", "closed_at", "org_path", "department", "
 MAX_LEVEL = 4  # escalation levels above the grid: community, street, district, city
 
 
-def _bucket(edges: tuple[float, ...], seconds: float) -> int:
-    """Bucket 0 holds values below the first edge, bucket k those from edge k-1 on."""
-    low, high = 0, len(edges)
-    while low < high:
-        mid = (low + high) // 2
-        if seconds >= edges[mid]:
-            low = mid + 1
-        else:
-            high = mid
-    return low
+def _bucket(base: float, seconds: float) -> int:
+    """The histogram bucket of a duration: 0 below ``base``, then one per factor √2 (the
+    last one open); :func:`_sql_bucket` computes the same in SQL (ln in doubles on both)."""
+    if seconds < base:
+        return 0
+    return min(BUCKETS - 1, math.floor(2 * math.log(seconds / base) / math.log(2)) + 1)
+
+
+def _sql_bucket(base: float, seconds):
+    exact = func.floor(2 * func.ln(cast(seconds, Float) / base) / func.ln(cast(2, Float))) + 1
+    return case((seconds < base, 0), else_=func.least(BUCKETS - 1, exact))
 
 
 def _month(day: date) -> date:
@@ -87,10 +91,10 @@ def contributions(case: Mapping[str, Any] | None, tz: ZoneInfo) -> dict[tuple, d
               "returns": case["return_count"] or 0,
               "escalated": level >= 1, **{f"level_{k}": level >= k for k in range(2, MAX_LEVEL + 1)},
               "extended": (case["extension_count"] or 0) >= 1,
-              CLOSE_BUCKETS[_bucket(CLOSE_EDGES, (closed_at - case["reported_at"]).total_seconds())]: 1}
+              CLOSE_BUCKETS[_bucket(CLOSE_BASE, (closed_at - case["reported_at"]).total_seconds())]: 1}
     if case["whistled_at"] is not None and case["claimed_at"] is not None:
         counts["report_in"] = 1
-        counts[REPORT_IN_BUCKETS[_bucket(REPORT_IN_EDGES, (case["claimed_at"] - case["whistled_at"])
+        counts[REPORT_IN_BUCKETS[_bucket(REPORT_IN_BASE, (case["claimed_at"] - case["whistled_at"])
                                          .total_seconds())]] = 1
     counts = {name: int(value) for name, value in counts.items() if value}
     day = closed_at.astimezone(tz).date()
@@ -130,16 +134,59 @@ def _upsert(s: Session, delta: dict[tuple, dict[str, int]]) -> None:
 
 
 def rebuild(s: Session, tz: ZoneInfo, batch: int = 20_000) -> int:
-    """Recompute the whole rollup from the case rows (streamed); returns the rows written."""
+    """Recompute the whole rollup from the case rows; returns the rows written. PostgreSQL
+    counts in SQL (:func:`_rebuild_in_sql`, the same rules as :func:`contributions`), other
+    databases stream the rows through :func:`contributions`."""
     s.execute(delete(CaseRollup))
+    if s.get_bind().dialect.name == "postgresql":
+        _rebuild_in_sql(s, tz)
+        return s.scalar(select(func.count()).select_from(CaseRollup))
     total: dict[tuple, dict[str, int]] = defaultdict(dict)
     columns = [getattr(Case, name) for name in CASE_FIELDS]
     for row in s.execute(select(*columns).execution_options(yield_per=batch)).mappings():
         _add(total, contributions(row, tz), 1)
     rows = [{**dict(zip(KEY, key)), **{c: counts.get(c, 0) for c in COLUMNS}} for key, counts in total.items()]
     for start in range(0, len(rows), batch):
-        s.execute(insert(CaseRollup), rows[start:start + batch])
+        s.connection().execute(insert(CaseRollup.__table__), rows[start:start + batch])
     return len(rows)
+
+
+def _rebuild_in_sql(s: Session, tz: ZoneInfo) -> None:
+    """INSERT ... SELECT ... GROUP BY per grain and kind, on PostgreSQL; each case's
+    histogram buckets computed once, in a subquery."""
+    c, table = Case, CaseRollup.__table__
+    report_in = and_(c.whistled_at.is_not(None), c.claimed_at.is_not(None))
+    rows = select(c, _sql_bucket(CLOSE_BASE, func.extract("epoch", c.closed_at - c.reported_at)).label("cb"),
+                  case((report_in, _sql_bucket(REPORT_IN_BASE, func.extract("epoch", c.claimed_at - c.whistled_at))),
+                       else_=None).label("rb")).where(c.reported_at.is_not(None)).subquery()
+    r = rows.c
+
+    def local(column, grain):
+        day = func.timezone(tz.key, column)
+        return cast(func.date_trunc("month", day) if grain == "month" else day, Date)
+
+    n = lambda cond: func.count().filter(cond)  # noqa: E731
+    valid = r.satisfaction.in_(ANSWERS)
+    level = func.coalesce(r.escalation_level, 0)
+    closed_counts = {
+        "cases": func.count(), "valid": n(valid), "contacted": n(and_(valid, r.feedback_contacted.is_(True))),
+        "resolved": n(and_(valid, r.feedback_resolved.is_(True))), "satisfied": n(r.satisfaction == "satisfied"),
+        "basically": n(r.satisfaction == "basically_satisfied"), "on_time": n(r.closed_at <= r.due_at),
+        "rework": n(func.coalesce(r.rework_count, 0) >= 1), "returned": n(func.coalesce(r.return_count, 0) >= 1),
+        "escalated": n(level >= 1), **{f"level_{k}": n(level >= k) for k in range(2, MAX_LEVEL + 1)},
+        "extended": n(func.coalesce(r.extension_count, 0) >= 1), "report_in": n(r.rb.is_not(None)),
+        **{name: n(r.cb == k) for k, name in enumerate(CLOSE_BUCKETS)},
+        **{name: n(r.rb == k) for k, name in enumerate(REPORT_IN_BUCKETS)}}
+    cell = (r.org_path, func.coalesce(r.department, ""), r.category, r.source)
+    for grain in ("day", "month"):
+        reported = local(r.reported_at, grain)
+        for kind, period, where, counts in (
+                ("reported", reported, r.status != "rejected", {"cases": func.count()}),
+                ("closed", local(r.closed_at, grain), and_(r.status == "closed", r.closed_at.is_not(None)),
+                 closed_counts)):
+            keys = (literal(grain), literal(kind), period, reported, *cell)
+            query = select(*keys, *counts.values()).where(where).group_by(*keys[2:])
+            s.execute(insert(table).from_select([*KEY, *counts], query))
 
 
 # --------------------------------------------------------------------------------- reading
