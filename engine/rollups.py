@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
@@ -123,14 +124,18 @@ def _upsert(s: Session, delta: dict[tuple, dict[str, int]]) -> None:
     commands lock shared rows in the same order."""
     if not delta:
         return
-    table = CaseRollup.__table__
     rows = [{**dict(zip(KEY, key)), **{c: delta[key].get(c, 0) for c in COLUMNS}}
             for key in sorted(delta, key=lambda k: tuple(str(v) for v in k))]
-    make = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = make(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(KEY), set_={c: table.c[c] + statement.excluded[c] for c in COLUMNS})
-    s.execute(statement, rows)
+    s.connection().execute(_upsert_statement(s.get_bind().dialect.name), rows)
+
+
+@lru_cache(maxsize=None)
+def _upsert_statement(dialect: str):
+    """INSERT ... ON CONFLICT (the cell) DO UPDATE SET each count = count + the new one."""
+    table = CaseRollup.__table__
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return statement.on_conflict_do_update(index_elements=list(KEY),
+                                           set_={c: table.c[c] + statement.excluded[c] for c in COLUMNS})
 
 
 def rebuild(s: Session, tz: ZoneInfo, batch: int = 20_000) -> int:
