@@ -124,7 +124,7 @@ def _upsert(s: Session, delta: dict[tuple, dict[str, int]]) -> None:
     commands lock shared rows in the same order."""
     if not delta:
         return
-    rows = [{**dict(zip(KEY, key)), **{c: delta[key].get(c, 0) for c in COLUMNS}}
+    rows = [{**dict(zip(KEY, key, strict=True)), **{c: delta[key].get(c, 0) for c in COLUMNS}}
             for key in sorted(delta, key=lambda k: tuple(str(v) for v in k))]
     s.connection().execute(_upsert_statement(s.get_bind().dialect.name), rows)
 
@@ -150,7 +150,8 @@ def rebuild(s: Session, tz: ZoneInfo, batch: int = 20_000) -> int:
     columns = [getattr(Case, name) for name in CASE_FIELDS]
     for row in s.execute(select(*columns).execution_options(yield_per=batch)).mappings():
         _add(total, contributions(row, tz), 1)
-    rows = [{**dict(zip(KEY, key)), **{c: counts.get(c, 0) for c in COLUMNS}} for key, counts in total.items()]
+    rows = [{**dict(zip(KEY, key, strict=True)), **{c: counts.get(c, 0) for c in COLUMNS}}
+            for key, counts in total.items()]
     for start in range(0, len(rows), batch):
         s.connection().execute(insert(CaseRollup.__table__), rows[start:start + batch])
     return len(rows)

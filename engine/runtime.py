@@ -20,8 +20,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import TaskState
 
-from . import (deadlines, definitions, forms, groups, incidents, lint, messaging, migration, org, policy, readmodel, records,
-               rollups, supervision, timers, versions)
+from . import (deadlines, definitions, forms, groups, incidents, lint, messaging, migration, org, policy, readmodel,
+               records, rollups, supervision, timers, versions)
 from .clock import Clock
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, IncidentOpened, InvalidInput, NotFound, ProcessError
@@ -86,7 +86,8 @@ class Runtime:
                                                  "extend_due": deadlines.extend_due})
 
     def deadline(self, limit: str, start: datetime | str | None = None) -> str:
-        """``now()`` (or ``start``, a time or its ISO 8601 text such as ``due_at``) plus a time limit in the working calendar, as ISO 8601. A
+        """``now()`` (or ``start``, a time or its ISO 8601 text such as ``due_at``) plus a time
+        limit in the working calendar, as ISO 8601. A
         deadline counting days of a year without a published holiday notice is noted, and the
         command records it in the instance's history (``deadline_provisional``)."""
         start = deadlines.as_time(start, "deadline's start") if start is not None else self.clock.now()

@@ -114,7 +114,7 @@ def test_medians_from_the_histograms_stay_within_their_bucket(loop, monkeypatch)
         binned = metrics.figures(s, f, group_by="category")
     pairs = [(exact["figures"], binned["figures"])] + list(zip(
         [g["figures"] for g in sorted(exact["groups"], key=lambda g: g["key"])],
-        [g["figures"] for g in sorted(binned["groups"], key=lambda g: g["key"])]))
+        [g["figures"] for g in sorted(binned["groups"], key=lambda g: g["key"])], strict=True))
     for want, got in pairs:
         for name in ("close_hours", "report_in_minutes"):
             for part in ("value", "p90"):
@@ -144,5 +144,5 @@ def test_histogram_percentiles_interpolate_inside_the_bucket():
     edges = (10.0, 20.0, 40.0)
     assert rollups.percentile([0, 0, 0, 0], edges, 0.5) is None
     assert rollups.percentile([0, 1, 0, 0], edges, 0.5) == 15.0  # one value in [10, 20): its middle
-    assert rollups.percentile([2, 0, 2, 0], edges, 0.5) == 16.25  # between 7.5 (2nd of [0, 10)) and 25 (1st of [20, 40))
+    assert rollups.percentile([2, 0, 2, 0], edges, 0.5) == 16.25  # 7.5 (2nd of [0, 10)) to 25 (1st of [20, 40))
     assert rollups.percentile([0, 0, 0, 3], edges, 0.9) == 40.0  # open last bucket: its lower edge

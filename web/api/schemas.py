@@ -119,7 +119,8 @@ class CaseSummary(Schema):
     closed_at = DateTime(allow_none=True)
     whistled_at = DateTime(allow_none=True)
     due_at = DateTime(allow_none=True, metadata={"description": "the whole case's deadline (办结时限)"})
-    overdue_at = DateTime(allow_none=True, metadata={"description": "when the case-deadline timer found it open past due_at"})
+    overdue_at = DateTime(allow_none=True,
+                          metadata={"description": "when the case-deadline timer found it open past due_at"})
     extension_count = Int(metadata={"description": "approved extensions that moved due_at"})
     updated_at = DateTime()
     satisfaction = Str(allow_none=True)
