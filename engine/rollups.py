@@ -179,6 +179,7 @@ def _rebuild_in_sql(s: Session, tz: ZoneInfo) -> None:
         "resolved": n(and_(valid, r.feedback_resolved.is_(True))), "satisfied": n(r.satisfaction == "satisfied"),
         "basically": n(r.satisfaction == "basically_satisfied"), "on_time": n(r.closed_at <= r.due_at),
         "rework": n(func.coalesce(r.rework_count, 0) >= 1), "returned": n(func.coalesce(r.return_count, 0) >= 1),
+        "returns": func.coalesce(func.sum(r.return_count), 0),
         "escalated": n(level >= 1), **{f"level_{k}": n(level >= k) for k in range(2, MAX_LEVEL + 1)},
         "extended": n(func.coalesce(r.extension_count, 0) >= 1), "report_in": n(r.rb.is_not(None)),
         **{name: n(r.cb == k) for k, name in enumerate(CLOSE_BUCKETS)},
