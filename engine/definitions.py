@@ -543,6 +543,15 @@ class LoadedDefinition:
         return self.properties.get("caseProcess", "").lower() == "true"
 
 
+def restore(definition_id: int, key: str, version: int, spec_json: str, forms: dict[str, Any],
+            properties: dict[str, str]) -> LoadedDefinition:
+    """SpiffWorkflow's specs from a compiled process (deployed, or a draft being tried)."""
+    specs = json.loads(spec_json)
+    return LoadedDefinition(definition_id, key, version, SERIALIZER.registry.restore(specs["spec"]),
+                            {k: SERIALIZER.registry.restore(v) for k, v in specs["subprocess_specs"].items()},
+                            forms, properties)
+
+
 class SpecCache:
     """Specs are restored once per definition version and kept; instances never store them."""
 
@@ -554,11 +563,7 @@ class SpecCache:
         loaded = self._items.get(definition_id)
         if loaded is None:
             row = session.get(ProcessDefinition, definition_id)
-            specs = json.loads(row.spec)
-            loaded = LoadedDefinition(
-                row.id, row.key, row.version, SERIALIZER.registry.restore(specs["spec"]),
-                {k: SERIALIZER.registry.restore(v) for k, v in specs["subprocess_specs"].items()},
-                row.forms, row.properties)
+            loaded = restore(row.id, row.key, row.version, row.spec, row.forms, row.properties)
             with self._lock:
                 self._items.setdefault(definition_id, loaded)
         return self._items[definition_id]

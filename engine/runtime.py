@@ -21,7 +21,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundExcepti
 from SpiffWorkflow.task import TaskState
 
 from . import (deadlines, definitions, forms, groups, incidents, lint, messaging, migration, org, policy, readmodel,
-               records, rollups, supervision, timers, versions)
+               records, rollups, supervision, timers, trial, versions)
 from .clock import Clock
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, IncidentOpened, InvalidInput, NotFound, ProcessError
@@ -127,6 +127,23 @@ class Runtime:
             versions.check_designer(who)
         return self.deploy(sources=sources, by=who.username, lane_map=lane_map)
 
+    def try_draft(self, user_id: int, sources: dict[str, bytes], lane_map: dict[str, str] | None,
+                  start: dict | None, steps: list[dict], key: str | None = None) -> dict:
+        """Run a draft in memory as far as ``steps`` go (designers only); see :mod:`engine.trial`."""
+        now = self.clock.now()
+
+        def case_data(report: dict) -> dict:  # a case process starts as reporting a case would
+            with self.db.reading() as s:
+                grid = org.grid_by_code(s, report["grid"])
+                case = _new_case(report, grid, user_id, now)
+                case.number = f"GL{now:%Y%m%d}TRIAL"
+                return _case_data(case, grid)
+
+        with self.db.reading() as s:
+            who = org.actor(s, user_id)
+        with timers.engine_clock(self.clock):  # timers compare with the engine's clock, as in commands
+            return trial.run(who, sources, lane_map, start, steps, self.script_engine, key, case_data)
+
     def migrate(self, user_id: int, key: str, from_version: int, to_version: int,
                 instances: list[int] | None = None, dry_run: bool = True) -> list[dict]:
         """Move running instances between versions; see :mod:`engine.migration`."""
@@ -196,23 +213,12 @@ class Runtime:
             if not (reporter.covers(grid.path) or reporter.has_role("acceptor")):
                 raise Forbidden(f"grid '{grid.code}' is outside your area")
             now = self.clock.now()
-            reporter_info, location = report.get("reporter") or {}, report.get("location") or {}
-            case = Case(title=report["title"], description=report.get("description", ""),
-                        category=report["category"], urgency=report.get("urgency", "normal"),
-                        source=report["source"], grid=grid, org_path=grid.path,
-                        address=location.get("address"), lat=location.get("lat"), lon=location.get("lon"),
-                        reporter_name=reporter_info.get("name"), reporter_phone=reporter_info.get("phone"),
-                        reported_by_id=user_id, reported_at=now, updated_at=now)
+            case = _new_case(report, grid, user_id, now)
             s.add(case)
             s.flush()
             case.number = f"GL{now:%Y%m%d}{case.id:06d}"
             rollups.change(s, self.calendar.tz, None, {name: getattr(case, name) for name in rollups.CASE_FIELDS})
-            data = {"title": case.title, "description": case.description, "category": case.category,
-                    "urgency": case.urgency, "source": case.source, "grid": grid.code,
-                    "grid_chain": org.chain_above(grid), "reporter_name": case.reporter_name,
-                    "reporter_phone": case.reporter_phone, "address": case.address,
-                    "lat": case.lat, "lon": case.lon, "case_number": case.number}
-            self._start(s, loaded, user_id, data, case=case)
+            self._start(s, loaded, user_id, _case_data(case, grid), case=case)
             self._save_cases(s)
             s.refresh(case)
             return case
@@ -579,6 +585,26 @@ class Runtime:
         # Same keys in every row, so the whole batch is one executemany.
         s.info["events"].append({"instance_id": instance_id, "case_id": case_id, "task_id": task_id,
                                  "type": type_, "actor_id": actor_id, "at": self.clock.now(), "payload": payload})
+
+
+def _new_case(report: dict, grid, user_id: int, now: datetime) -> Case:
+    """The case row of a checked report (not yet added to any session)."""
+    reporter_info, location = report.get("reporter") or {}, report.get("location") or {}
+    return Case(title=report["title"], description=report.get("description", ""),
+                category=report["category"], urgency=report.get("urgency", "normal"),
+                source=report["source"], grid=grid, org_path=grid.path,
+                address=location.get("address"), lat=location.get("lat"), lon=location.get("lon"),
+                reporter_name=reporter_info.get("name"), reporter_phone=reporter_info.get("phone"),
+                reported_by_id=user_id, reported_at=now, updated_at=now)
+
+
+def _case_data(case: Case, grid) -> dict:
+    """A case process's start data: the case as its process sees it."""
+    return {"title": case.title, "description": case.description, "category": case.category,
+            "urgency": case.urgency, "source": case.source, "grid": grid.code,
+            "grid_chain": org.chain_above(grid), "reporter_name": case.reporter_name,
+            "reporter_phone": case.reporter_phone, "address": case.address,
+            "lat": case.lat, "lon": case.lon, "case_number": case.number}
 
 
 class _Probe:

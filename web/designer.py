@@ -1,5 +1,5 @@
 """The process designer's pages: the deployed processes, one process's versions (diagram,
-XML, element diff, migration of running instances), the modeler with Check and Deploy, and
+XML, element diff, migration of running instances), the modeler with Check, Deploy and Try, and
 starting a process with its start form (whoever its ``starters`` name).
 
 Every view calls the same engine functions as the REST API (``engine.versions``,
@@ -13,7 +13,7 @@ from engine import definitions, policy, versions
 from engine.errors import InvalidInput, NotFound
 
 from . import schema_forms
-from .api.definitions import request_sources
+from .api.definitions import request_sources, try_draft
 from .i18n import t
 from .pages import current_actor, login_required
 from .security import allow_style_attributes
@@ -135,6 +135,13 @@ def deploy():
     first = runtime().deploy_files(current_actor().id, sources, lanes)[0]
     return {"key": first.key, "version": first.version, "created": first.created,
             "url": url_for(".definition", key=first.key, version=first.version)}, 201 if first.created else 200
+
+
+@bp.post("/designer/try")
+@login_required
+def trial():
+    """The modeler's Try: the draft run in memory as far as the steps go (as the API's try)."""
+    return try_draft(current_actor().id)
 
 
 # ------------------------------------------------------------------------ starting

@@ -105,24 +105,28 @@ def test_deploy_new_identical_changed_and_diff(api, world):
     assert changes["f4"]["source"] == ["ut3", "ut2"]
 
 
+# Uploads every route that takes files refuses with a 400 (check: an error problem), before anything runs.
+HOSTILE = {
+    "not xml": "this is not XML",
+    "xxe": '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>',
+    "laughs": '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><l>&b;</l>',
+    "import": LINEAR.replace('<bpmn:userTask id="ut1" name="Step 1"><bpmn:incoming>f1</bpmn:incoming>'
+                             '<bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>',
+                             '<bpmn:scriptTask id="ut1"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2'
+                             '</bpmn:outgoing><bpmn:script>import os</bpmn:script></bpmn:scriptTask>'),
+}
+HUGE = "<!--" + "x" * (6 * 1024 * 1024) + "-->"  # over the 1 MiB request limit: 413
+
+
 def test_hostile_uploads_are_refused_and_nothing_is_deployed(api, world):
     before = _definitions(world)
-    hostile = {
-        "not xml": "this is not XML",
-        "xxe": '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>',
-        "laughs": '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><l>&b;</l>',
-        "import": LINEAR.replace('<bpmn:userTask id="ut1" name="Step 1"><bpmn:incoming>f1</bpmn:incoming>'
-                                 '<bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>',
-                                 '<bpmn:scriptTask id="ut1"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2'
-                                 '</bpmn:outgoing><bpmn:script>import os</bpmn:script></bpmn:scriptTask>'),
-    }
+    hostile = HOSTILE
     for label, text in hostile.items():
         body = api.post("/definitions", "designer1", json={"files": {"x.bpmn": text}}, status=400)
         assert body["error"]["code"] == "validation_error", label
         assert api.post("/definitions/check", "designer1", json={"files": {"x.bpmn": text}})["problems"][0][
             "severity"] == "error", label
-    big = "<!--" + "x" * (6 * 1024 * 1024) + "-->"
-    api.post("/definitions", "designer1", json={"files": {"big.bpmn": big}}, status=413)  # over the request limit
+    api.post("/definitions", "designer1", json={"files": {"big.bpmn": HUGE}}, status=413)
     api.post("/definitions", "designer1", json={"files": {"evil.exe": "MZ"}}, status=400)
     api.post("/definitions", "designer1", json={"files": {}}, status=400)
     assert _definitions(world) == before

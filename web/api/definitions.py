@@ -18,20 +18,16 @@ blp = ApiBlueprint("Definitions", __name__, url_prefix="/api/v1", description="P
 _SUFFIXES = (".bpmn", ".dmn", ".json")
 
 
-def request_sources() -> tuple[dict[str, bytes], dict[str, str]]:
-    """The files of a check or deploy, ``{"files": {name: text}, "lanes"?: {lane: role}}`` as
-    JSON or a multipart upload, and the lane map to deploy them with."""
-    if request.files:
-        files = {f.filename: f.read() for f in request.files.getlist("files") if f.filename}
-        lanes = parse_lane_map(request.form.get("lanes", ""))
-    else:
-        try:
-            body = schemas.Files().load(request.get_json(silent=True) or {})
-        except ValidationError as exc:
-            raise InvalidInput("bad files", fields={k: "; ".join(map(str, v)) if isinstance(v, list) else str(v)
-                                                   for k, v in exc.messages.items()}) from None
-        files = {name: text.encode("utf-8") for name, text in body["files"].items()}
-        lanes = body["lanes"]
+def _load(schema) -> dict:
+    try:
+        return schema.load(request.get_json(silent=True) or {})
+    except ValidationError as exc:
+        raise InvalidInput("bad files", fields={k: "; ".join(map(str, v)) if isinstance(v, list) else str(v)
+                                               for k, v in exc.messages.items()}) from None
+
+
+def _sources(files: dict[str, bytes]) -> dict[str, bytes]:
+    """Files by the names deploy knows them by (forms under forms/); any other kind is refused."""
     if not files:
         raise InvalidInput("no files", fields={"files": "at least one .bpmn, .dmn or form .json file"})
     sources = {}
@@ -40,7 +36,28 @@ def request_sources() -> tuple[dict[str, bytes], dict[str, str]]:
         if not base.endswith(_SUFFIXES) or base.startswith("."):
             raise InvalidInput("unsupported file", fields={"files": f"'{name}': only .bpmn, .dmn and .json"})
         sources[f"forms/{base}" if base.endswith(".json") else base] = data
-    return sources, lanes
+    return sources
+
+
+def _encoded(body: dict) -> dict[str, bytes]:
+    return {name: text.encode("utf-8") for name, text in body["files"].items()}
+
+
+def request_sources() -> tuple[dict[str, bytes], dict[str, str]]:
+    """The files of a check or deploy, ``{"files": {name: text}, "lanes"?: {lane: role}}`` as
+    JSON or a multipart upload, and the lane map to deploy them with."""
+    if request.files:
+        files = {f.filename: f.read() for f in request.files.getlist("files") if f.filename}
+        return _sources(files), parse_lane_map(request.form.get("lanes", ""))
+    body = _load(schemas.Files())
+    return _sources(_encoded(body)), body["lanes"]
+
+
+def try_draft(user_id: int) -> dict:
+    """A trial of the draft in the request (``schemas.TrialRequest``) by that user."""
+    body = _load(schemas.TrialRequest())
+    return runtime().try_draft(user_id, _sources(_encoded(body)), body["lanes"], body["start"], body["steps"],
+                               body.get("key"))
 
 
 @blp.route("/definitions")
@@ -112,6 +129,17 @@ def deploy():
                   {"file": None, "line": None, "element": d.key, "message": w, "severity": "warning"}
                   for d in deployed for w in d.warnings]}
     return answer, 201 if any(d.created for d in deployed) else 200
+
+
+@blp.route("/definitions/try", methods=["POST"])
+@blp.response(200, schemas.TrialAnswer)
+@errors(403, 413)
+def trial():
+    """Try a draft without deploying it: start a throw-away instance in memory, replay the
+    ``steps`` (each an open task completed as a role), answer its open tasks, what was done,
+    its elements' states and its data. Nothing is stored: no case, inbox, figure or history
+    sees it. Designers only; 400 names the step a draft or a step fails at."""
+    return try_draft(actor().id)
 
 
 @blp.route("/definitions/<key>/migrate", methods=["POST"])

@@ -415,6 +415,47 @@ class Files(Schema):
                                                  "'lanes' as LANE=ROLE, ..."})
 
 
+class TrialStep(Schema):
+    task = Str(required=True, validate=validate.Length(min=1, max=200), metadata={"description": "the open task's element id"})
+    as_ = Str(required=True, data_key="as", attribute="as", validate=validate.Length(min=1, max=40),
+              metadata={"description": "the role acting (the task's lane role; any for a task without lane)"})
+    data = fields.Dict(load_default=dict, metadata={"description": "the form data it is completed with"})
+
+
+class TrialRequest(Files):
+    key = Str(validate=validate.Length(min=1, max=200), metadata={"description": "the process to try (default: the first)"})
+    start = fields.Dict(load_default=dict, metadata={"description": "start data, checked by its start form"})
+    steps = fields.List(fields.Nested(TrialStep), load_default=list, validate=validate.Length(max=200))
+
+
+class TrialTask(Schema):
+    element = Str()
+    name = Str()
+    name_zh = Str(allow_none=True)
+    role = Str(allow_none=True, metadata={"description": "who it is offered to; none: the starter"})
+    form = Str(allow_none=True)
+    schema = fields.Dict(allow_none=True)
+    input = fields.Dict()
+
+
+class TrialDone(Schema):
+    element = Str()
+    name = Str()
+    as_ = Str(data_key="as", attribute="as")
+    data = fields.Dict()
+
+
+class TrialAnswer(Schema):
+    key = Str()
+    status = Str(metadata={"description": "running or completed"})
+    tasks = fields.List(fields.Nested(TrialTask), metadata={"description": "open now"})
+    done = fields.List(fields.Nested(TrialDone))
+    waiting = fields.List(Str(), metadata={"description": "events waiting (timers do not fire in a trial)"})
+    roles = fields.List(Str(), metadata={"description": "the roles its lanes offer tasks to"})
+    elements = fields.Dict(keys=Str(), values=fields.Nested(lambda: ElementState()))
+    data = fields.Dict()
+
+
 class Problem(Schema):
     file = Str(allow_none=True)
     line = Int(allow_none=True)
