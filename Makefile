@@ -17,14 +17,22 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# The browser libraries (bpmn-js, dmn-js) from the npm registry, exactly as package-lock.json
+# The browser libraries (bpmn-js, dmn-js, the properties panel) from the npm registry, exactly as package-lock.json
 # pins them, into node_modules/ (ignored; Flask serves an allow-list of their files). Reinstalled
 # only when the lock file changes. Without npm the pages still work, without their diagrams.
 node_modules/.installed: package-lock.json
 	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
 	 else echo "make: npm not found; pages will show no diagrams (install Node.js and npm)"; fi
 
-assets: node_modules/.installed
+# The modeler (bpmn-js + the official properties panel + web/modeler/'s Gridloop provider) is
+# bundled from node_modules with esbuild (pinned in package.json): the panel ships no browser build
+# that takes a provider. The bundle lands in node_modules/.gridloop/ (ignored, served by web/vendor.py).
+MODELER_SOURCES := $(wildcard web/modeler/*.js web/modeler/*.json)
+node_modules/.gridloop/modeler.js: node_modules/.installed $(MODELER_SOURCES)
+	@if [ -x node_modules/.bin/esbuild ]; then node_modules/.bin/esbuild web/modeler/index.js --bundle --minify \
+	   --format=iife --target=es2020 --log-level=warning --outfile=$@; fi
+
+assets: node_modules/.installed node_modules/.gridloop/modeler.js
 
 # Debian's Chromium (and a CJK font for its screenshots) for the real-browser test:
 # Playwright's own browser download does not work offline. Needs root; where it cannot be

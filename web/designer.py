@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from engine import definitions, policy, versions
+from engine import definitions, org, policy, versions
 from engine.errors import InvalidInput, NotFound
 
 from . import schema_forms
 from .api.definitions import request_sources, try_draft
 from .i18n import t
 from .pages import current_actor, login_required
-from .security import allow_style_attributes
+from .security import allow_inline_styles, allow_style_attributes
 from .services import reading, runtime
 
 bp = Blueprint("designer", __name__)
@@ -97,13 +97,29 @@ def migrate(key: str):
 
 # ------------------------------------------------------------------------ the modeler
 
+# The properties panel's Gridloop group: a label (and where useful a hint) per property.
+PANEL_LABELS = ("group", "lane", "no_lane", "role", "nameZh", "formJsonSchemaFilename", "startFormJsonSchemaFilename",
+                "form_json", "bad_form", "dueIn", "candidateOrgUnit", "candidateDepartment", "stage", "priority",
+                "starters", "laneMap", "senders", "timeDuration", "timeDate", "timeCycle", "marksOverdue",
+                "overdue_none", "overdue_always", "overdue_unclaimed", "overdue_case")
+PANEL_HINTS = ("lane", "role", "dueIn", "candidateOrgUnit", "candidateDepartment", "starters", "laneMap", "timer",
+               "marksOverdue", "formJsonSchemaFilename")
+
+
+def _modeler(key: str | None, version: int | None, main: str, files: dict[str, str]):
+    """The modeler page (BPMN with the properties panel, DMN tables, form files, Try)."""
+    allow_inline_styles()  # dmn-js's expression editor adds <style> elements
+    panel = {"labels": {n: t(f"panel.{n}") for n in PANEL_LABELS}, "hints": {n: t(f"panel.hint.{n}") for n in PANEL_HINTS}}
+    return render_template("modeler.html", active="designer", key=key, version=version, main=main, files=files,
+                           roles=list(org.ROLES), panel_labels=panel, new_dmn=render_template("new.dmn"))
+
+
 @bp.get("/designer/<key>/edit")
 @login_required
 def edit(key: str):
     with reading() as s:
         version, files = versions.version_files(s, current_actor(), key, _int_arg("version"))
-    main = versions.main_file(files, key)[0]
-    return render_template("modeler.html", active="designer", key=key, version=version, main=main, files=files)
+    return _modeler(key, version, versions.main_file(files, key)[0], files)
 
 
 @bp.get("/designer/new")
@@ -113,7 +129,7 @@ def new():
     key = NEW_KEY
     files = {f"{key}.bpmn": render_template("new.bpmn", key=key), f"forms/{key}_task.json":
              '{\n  "type": "object",\n  "properties": {},\n  "required": []\n}\n'}
-    return render_template("modeler.html", active="designer", key=None, version=None, main=f"{key}.bpmn", files=files)
+    return _modeler(None, None, f"{key}.bpmn", files)
 
 
 @bp.post("/designer/check")

@@ -35,7 +35,7 @@ def handle_error(exc: Exception):
     if isinstance(exc, RequestEntityTooLarge):
         limit = current_app.config["MAX_CONTENT_LENGTH"]
         code, message = "too_large", f"the request body is larger than {limit} bytes"
-    if request.path.startswith(API_PREFIX):
+    if request.path.startswith(API_PREFIX) or request.is_json:  # the modeler's JSON posts too
         return jsonify(error_body(code, message, fields)), status, headers
     if isinstance(exc, CSRFError):
         headline, message = i18n.t("error.csrf"), ""

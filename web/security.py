@@ -45,10 +45,22 @@ def allow_style_attributes() -> None:
     g.csp_style_attributes = True
 
 
+# dmn-js's modeler edits expressions in CodeMirror, which adds <style> elements and takes no
+# nonce from outside: the modeler page (designers only) allows inline styles, never inline scripts.
+INLINE_STYLES = ("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+
+
+def allow_inline_styles() -> None:
+    """This response's CSP also allows <style> elements and style attributes (the modeler)."""
+    g.csp_inline_styles = True
+
+
 def _add_headers(response):
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
-    if g.get("csp_style_attributes"):
+    if g.get("csp_inline_styles"):
+        response.headers["Content-Security-Policy"] = response.headers["Content-Security-Policy"].replace(*INLINE_STYLES)
+    elif g.get("csp_style_attributes"):
         response.headers["Content-Security-Policy"] += STYLE_ATTRIBUTES
     return response
 

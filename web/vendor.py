@@ -1,5 +1,6 @@
-"""The browser libraries (bpmn-js, dmn-js) served from the npm packages that ``make`` installs into
-node_modules: no CDN, nothing of theirs in the repository.
+"""The browser libraries (bpmn-js, dmn-js, the properties panel) served from the npm packages that
+``make`` installs into node_modules: no CDN, nothing of theirs in the repository. The modeler is
+bundled there from those packages and web/modeler/ by ``make assets`` (esbuild).
 
 Only the files below are served (an allow-list, not a directory). Where they are missing
 (npm not run), ``vendor_ready`` is false and the pages render without their diagrams.
@@ -16,11 +17,17 @@ ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 _BPMN, _DMN = "bpmn-js/dist/", "dmn-js/dist/"
 FILES = {
     "viewer": _BPMN + "bpmn-navigated-viewer.production.min.js",
-    "modeler": _BPMN + "bpmn-modeler.production.min.js",
+    "modeler": ".gridloop/modeler.js",
+    "panel-css": "@bpmn-io/properties-panel/dist/assets/properties-panel.css",
     "diagram-css": _BPMN + "assets/diagram-js.css",
     "bpmn-css": _BPMN + "assets/bpmn-js.css",
     "font-css": _BPMN + "assets/bpmn-font/css/bpmn.css",
     "dmn-viewer": _DMN + "dmn-viewer.production.min.js",
+    "dmn-modeler": _DMN + "dmn-modeler.production.min.js",
+    "dmn-diagram-css": _DMN + "assets/diagram-js.css",
+    "dmn-table-controls-css": _DMN + "assets/dmn-js-decision-table-controls.css",
+    "dmn-boxed-css": _DMN + "assets/dmn-js-boxed-expression.css",
+    "dmn-boxed-controls-css": _DMN + "assets/dmn-js-boxed-expression-controls.css",
     "dmn-shared-css": _DMN + "assets/dmn-js-shared.css",
     "dmn-drd-css": _DMN + "assets/dmn-js-drd.css",
     "dmn-table-css": _DMN + "assets/dmn-js-decision-table.css",

@@ -9,6 +9,8 @@ import re
 
 import pytest
 
+from .test_definitions_api import HOSTILE, HUGE
+
 EN = {"Accept-Language": "en"}
 ZH = {"Accept-Language": "zh-CN"}
 
@@ -49,11 +51,42 @@ def test_designer_pages_refuse_everyone_else(as_user, path):
 def test_modeler_posts_are_refused_to_everyone_else(as_user, designer):
     files = review_files(designer)
     grid1 = as_user("grid1")
-    for url in ("/designer/check", "/designer/deploy"):
+    for url in ("/designer/check", "/designer/deploy", "/designer/try"):
         response = grid1.client.post(url, json={"files": files}, headers={"X-CSRFToken": grid1.csrf})
         assert response.status_code == 403
+        assert response.get_json()["error"]["code"] == "forbidden"  # the modeler reads JSON errors
     response = grid1.client.post("/designer/check", json={"files": files})  # no CSRF token
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("hostile", sorted(HOSTILE))
+@pytest.mark.parametrize("url", ["/designer/check", "/designer/deploy", "/designer/try"])
+def test_the_modeler_refuses_hostile_files_on_every_route(designer, url, hostile):
+    response = designer.client.post(url, json={"files": {"x.bpmn": HOSTILE[hostile]}}, headers={"X-CSRFToken": designer.csrf})
+    answer = response.get_json()
+    if url == "/designer/check":
+        assert response.status_code == 200 and answer["problems"][0]["severity"] == "error"
+    else:
+        assert response.status_code == 400 and (answer.get("problems") or answer["error"]["message"])
+    too_big = designer.client.post(url, json={"files": {"x.bpmn": HUGE}}, headers={"X-CSRFToken": designer.csrf})
+    assert too_big.status_code == 413 and too_big.get_json()["error"]["code"] == "too_large"
+
+
+def test_modeler_page_has_a_tab_per_decision_table_and_the_panel_in_the_page_language(designer):
+    response = designer.get("/designer/closed_loop/edit", headers=EN)
+    html = response.get_data(True)
+    tabs = re.findall(r'data-tab="([^"]+)"', html)
+    assert tabs == ["closed_loop.bpmn", "routing.dmn", "time_limits.dmn"]  # called processes stay text
+    import html as entities
+    panel = json.loads(entities.unescape(re.search(r'data-panel="([^"]+)"', html).group(1)))
+    assert panel["labels"]["dueIn"] == "Time limit (expression)" and panel["labels"]["group"] == "Gridloop"
+    zh = designer.get("/designer/closed_loop/edit", headers=ZH).get_data(True)
+    assert json.loads(entities.unescape(re.search(r'data-panel="([^"]+)"', zh).group(1)))["labels"]["dueIn"] == "时限（表达式）"
+    assert "designer" in json.loads(entities.unescape(re.search(r'data-roles="([^"]+)"', html).group(1)))
+    # dmn-js's expression editor adds <style> elements: styles only, and on the modeler only
+    csp = response.headers["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in csp and "script-src 'self';" in csp
+    assert "style-src 'self';" in designer.get("/designer/closed_loop").headers["Content-Security-Policy"]
 
 
 def test_modeler_page_carries_every_file_of_the_version(designer):
