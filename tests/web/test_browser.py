@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from contextlib import contextmanager
 
 import pytest
 from werkzeug.serving import make_server
@@ -141,55 +142,63 @@ def _select(page, element_id: str):
     page.locator(f'.modeler-canvas .djs-element[data-element-id="{element_id}"]').first.dispatch_event("click")
 
 
-@pytest.mark.browser
-def test_designer_renames_a_task_checks_and_deploys_in_the_modeler(server, api):
+@contextmanager
+def _modeler(server, path: str):
+    """A designer's modeler page, ready; on leaving it, no CSP violation may have happened."""
     if not vendor_installed():
         pytest.skip("bpmn-js not installed: run make assets")
     from playwright.sync_api import expect, sync_playwright
     with sync_playwright() as p:
         chromium = _browser(p)
         try:
-            page = _signed_in_page(chromium, server, "designer1", "/designer/monthly_review/edit")
+            page = _signed_in_page(chromium, server, "designer1", path)
             expect(page.locator("#modeler.modeler-ready")).to_have_count(1)
-            task = page.locator('.modeler-canvas .djs-element[data-element-id="review"]')
-            task.dblclick()  # bpmn-js's direct editing of the name
-            editor = page.locator(".djs-direct-editing-parent")
-            expect(editor).to_be_visible()
-            page.keyboard.press("Control+A")
-            page.keyboard.type("Monthly grid review")
-            page.locator(".modeler-canvas").first.click(position={"x": 20, "y": 20})  # ends the editing
-            _select(page, "review")
-            _panel_group(page, "General")  # the official panel's own group
-            expect(page.locator("#bio-properties-panel-name")).to_have_value("Monthly grid review")
-            _panel_group(page, "Gridloop")  # ours: the properties the engine reads
-            expect(page.locator("#bio-properties-panel-gridloop-formJsonSchemaFilename")).to_have_value("review.json")
-            form = page.locator("#bio-properties-panel-gridloop-formJsonSchemaFilename-json")
-            expect(form).to_have_value(re.compile('"title": "Monthly review"'))  # the form's JSON beside it
-            limit = page.locator("#bio-properties-panel-gridloop-dueIn")
-            expect(limit).to_have_value('"5WD"')
-            limit.fill('"3WD"')
-            limit.press("Tab")
-            page.click("#check")
-            expect(page.locator("#problems li")).to_have_count(1)  # the lint warning: no lane
-            expect(page.locator('.djs-element.problem-warning[data-element-id="review"]')).to_have_count(1)
-            expect(page.locator(".problem-badge.problem-warning")).to_have_count(1)  # the message on the element
-            page.click("#deploy")
-            expect(page.locator("#modeler-status")).to_contain_text("Deployed monthly_review version 2")
-            page.screenshot(path=os.path.join(SCREENSHOTS, "modeler.png"), full_page=True)
-            page.click("#deployed-link")
-            expect(page.locator("#versions tbody tr")).to_have_count(2)
-            expect(page.locator("#versions tbody tr.selected")).to_contain_text("designer1")
-            expect(page.locator(".diagram.diagram-ready:not(.decision)")).to_have_count(1)
-            tables = len([f for f in os.listdir(WORKFLOWS_DIR) if f.endswith(".dmn")])  # deployed with it
-            expect(page.locator(".decision.diagram-ready .tjs-table")).to_have_count(tables)  # its DMN tables
-            page.screenshot(path=os.path.join(SCREENSHOTS, "definition.png"), full_page=True)
-            page.goto(f"{server}/designer")
-            expect(page.locator("table.tasks tbody tr")).not_to_have_count(0)
-            assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # no sideways scrolling
-            page.screenshot(path=os.path.join(SCREENSHOTS, "designer.png"), full_page=True)
+            yield page
             assert page.blocked == []
         finally:
             chromium.close()
+
+
+@pytest.mark.browser
+def test_designer_renames_a_task_checks_and_deploys_in_the_modeler(server, api):
+    from playwright.sync_api import expect
+    with _modeler(server, "/designer/monthly_review/edit") as page:
+        task = page.locator('.modeler-canvas .djs-element[data-element-id="review"]')
+        task.dblclick()  # bpmn-js's direct editing of the name
+        editor = page.locator(".djs-direct-editing-parent")
+        expect(editor).to_be_visible()
+        page.keyboard.press("Control+A")
+        page.keyboard.type("Monthly grid review")
+        page.locator(".modeler-canvas").first.click(position={"x": 20, "y": 20})  # ends the editing
+        _select(page, "review")
+        _panel_group(page, "General")  # the official panel's own group
+        expect(page.locator("#bio-properties-panel-name")).to_have_value("Monthly grid review")
+        _panel_group(page, "Gridloop")  # ours: the properties the engine reads
+        expect(page.locator("#bio-properties-panel-gridloop-formJsonSchemaFilename")).to_have_value("review.json")
+        form = page.locator("#bio-properties-panel-gridloop-formJsonSchemaFilename-json")
+        expect(form).to_have_value(re.compile('"title": "Monthly review"'))  # the form's JSON beside it
+        limit = page.locator("#bio-properties-panel-gridloop-dueIn")
+        expect(limit).to_have_value('"5WD"')
+        limit.fill('"3WD"')
+        limit.press("Tab")
+        page.click("#check")
+        expect(page.locator("#problems li")).to_have_count(1)  # the lint warning: no lane
+        expect(page.locator('.djs-element.problem-warning[data-element-id="review"]')).to_have_count(1)
+        expect(page.locator(".problem-badge.problem-warning")).to_have_count(1)  # the message on the element
+        page.click("#deploy")
+        expect(page.locator("#modeler-status")).to_contain_text("Deployed monthly_review version 2")
+        page.screenshot(path=os.path.join(SCREENSHOTS, "modeler.png"), full_page=True)
+        page.click("#deployed-link")
+        expect(page.locator("#versions tbody tr")).to_have_count(2)
+        expect(page.locator("#versions tbody tr.selected")).to_contain_text("designer1")
+        expect(page.locator(".diagram.diagram-ready:not(.decision)")).to_have_count(1)
+        tables = len([f for f in os.listdir(WORKFLOWS_DIR) if f.endswith(".dmn")])  # deployed with it
+        expect(page.locator(".decision.diagram-ready .tjs-table")).to_have_count(tables)  # its DMN tables
+        page.screenshot(path=os.path.join(SCREENSHOTS, "definition.png"), full_page=True)
+        page.goto(f"{server}/designer")
+        expect(page.locator("table.tasks tbody tr")).not_to_have_count(0)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # no sideways scrolling
+        page.screenshot(path=os.path.join(SCREENSHOTS, "designer.png"), full_page=True)
     xml = api.client.get("/api/v1/definitions/monthly_review/versions/2/xml",
                          headers={"Authorization": f"Bearer {api.token('designer1')}"}).get_data(True)
     assert 'name="Monthly grid review"' in xml and 'value="review.json"' in xml
@@ -199,43 +208,38 @@ def test_designer_renames_a_task_checks_and_deploys_in_the_modeler(server, api):
 
 @pytest.mark.browser
 def test_designer_creates_tries_and_deploys_a_new_process_in_the_modeler(server, api):
-    if not vendor_installed():
-        pytest.skip("bpmn-js not installed: run make assets")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
     before = api.get("/definitions", "designer1")
-    with sync_playwright() as p:
-        chromium = _browser(p)
-        try:
-            page = _signed_in_page(chromium, server, "designer1", "/designer/new")
-            expect(page.locator("#modeler.modeler-ready")).to_have_count(1)
-            _panel_group(page, "General")  # nothing selected: the process itself
-            expect(page.locator("#bio-properties-panel-id")).to_have_value("new_process")
-            page.fill("#bio-properties-panel-id", "street_light_check")
-            page.fill("#bio-properties-panel-name", "Street light check")
-            page.locator("#bio-properties-panel-name").press("Tab")
-            _panel_group(page, "Gridloop")
-            page.fill("#bio-properties-panel-gridloop-starters", "grid_worker")
-            page.locator("#bio-properties-panel-gridloop-starters").press("Tab")
+    with _modeler(server, "/designer/new") as page:
+        _panel_group(page, "General")  # nothing selected: the process itself
+        expect(page.locator("#bio-properties-panel-id")).to_have_value("new_process")
+        page.fill("#bio-properties-panel-id", "street_light_check")
+        page.fill("#bio-properties-panel-name", "Street light check")
+        page.locator("#bio-properties-panel-name").press("Tab")
+        _panel_group(page, "Gridloop")
+        page.fill("#bio-properties-panel-gridloop-starters", "grid_worker")
+        page.locator("#bio-properties-panel-gridloop-starters").press("Tab")
 
-            page.click("#try")  # a throw-away instance of the draft
-            card = page.locator(".trial-task")
-            expect(card).to_have_count(1)
-            expect(card).to_contain_text("Task")
-            expect(page.locator('.djs-element.state-active[data-element-id="task"]')).to_have_count(1)
-            card.get_by_role("button").click()
-            expect(page.locator("#trial-status")).to_have_text("The process has ended")
-            expect(page.locator('.djs-element.state-completed[data-element-id="task"]')).to_have_count(1)
-            expect(page.locator("#trial-done li")).to_have_count(1)
-            page.screenshot(path=os.path.join(SCREENSHOTS, "modeler-try.png"), full_page=True)
-            assert api.get("/definitions", "designer1") == before  # trying deployed nothing
+        page.click("#try")  # a throw-away instance of the draft
+        card = page.locator(".trial-task")
+        expect(card).to_have_count(1)
+        expect(card).to_contain_text("Task")
+        expect(page.locator('.djs-element.state-active[data-element-id="task"]')).to_have_count(1)
+        card.get_by_role("button").click()
+        expect(page.locator("#trial-status")).to_have_text("The process has ended")
+        expect(page.locator('.djs-element.state-completed[data-element-id="task"]')).to_have_count(1)
+        expect(page.locator("#trial-done li")).to_have_count(1)
+        page.screenshot(path=os.path.join(SCREENSHOTS, "modeler-try.png"), full_page=True)
+        assert api.get("/definitions", "designer1") == before  # trying deployed nothing
 
-            page.click("#deploy")
-            expect(page.locator("#modeler-status")).to_contain_text("Deployed street_light_check version 1")
-            page.click("#deployed-link")
-            expect(page.locator("h1")).to_contain_text("Street light check")
-            assert page.blocked == []
-        finally:
-            chromium.close()
+        page.click("#add-dmn")  # a decision table of its own, edited in dmn-js's modeler
+        expect(page.locator('[data-tab="decision_1.dmn"][aria-selected="true"]')).to_have_count(1)
+        expect(page.locator('[data-canvas="decision_1.dmn"] .djs-element[data-element-id="decision_1"]')).to_have_count(1)
+        page.click("#deploy")
+        expect(page.locator("#modeler-status")).to_contain_text("Deployed street_light_check version 1")
+        page.click("#deployed-link")
+        expect(page.locator("h1")).to_contain_text("Street light check")
+        expect(page.locator(".decision.diagram-ready .tjs-table")).to_have_count(1)  # deployed with it
     xml = api.client.get("/api/v1/definitions/street_light_check/versions/1/xml",
                          headers={"Authorization": f"Bearer {api.token('designer1')}"}).get_data(True)
     assert '<spiffworkflow:property name="starters" value="grid_worker" />' in xml
@@ -243,33 +247,30 @@ def test_designer_creates_tries_and_deploys_a_new_process_in_the_modeler(server,
 
 @pytest.mark.browser
 def test_designer_edits_a_decision_table_and_check_marks_the_bad_cell(server, api):
-    if not vendor_installed():
-        pytest.skip("dmn-js not installed: run make assets")
-    from playwright.sync_api import expect, sync_playwright
-    with sync_playwright() as p:
-        chromium = _browser(p)
-        try:
-            page = _signed_in_page(chromium, server, "designer1", "/designer/closed_loop/edit")
-            expect(page.locator("#modeler.modeler-ready")).to_have_count(1)
-            page.click('[data-tab="routing.dmn"]')
-            drill = page.locator('[data-canvas="routing.dmn"] .drill-down-overlay').first
-            expect(drill).to_be_visible()
-            drill.click()  # from the decision requirements diagram into the table
-            cell = page.locator('[data-canvas="routing.dmn"] td[data-element-id="routing_rule_01_out_2"]')
-            expect(cell).to_have_text('"gas"')
-            cell.click()
-            page.keyboard.press("Control+A")
-            page.keyboard.type('"gas" +')
-            page.locator('[data-canvas="routing.dmn"] td[data-element-id="routing_rule_02_out_2"]').click()
-            page.click("#check")
-            expect(page.locator("#problems li.problem-error")).to_have_count(1)
-            expect(page.locator("#problems li")).to_contain_text("routing_rule_01_out_2")
-            expect(cell).to_have_class(re.compile("problem-error"))
-            expect(page.locator('[data-tab="routing.dmn"]')).to_have_class(re.compile("has-problems"))
-            page.screenshot(path=os.path.join(SCREENSHOTS, "modeler-dmn.png"), full_page=True)
-            page.click("#deploy")
-            expect(page.locator("#modeler-status")).to_contain_text("Not deployed")
-            assert page.blocked == []
-        finally:
-            chromium.close()
+    from playwright.sync_api import expect
+    with _modeler(server, "/designer/closed_loop/edit") as page:
+        _select(page, "verification")
+        _panel_group(page, "Gridloop")
+        lane = page.locator("#bio-properties-panel-gridloop-lane")
+        expect(lane).to_have_value("lane_grid_worker")  # the role is the lane the task lies in
+        lane.select_option("lane_coordinator")  # moves the task into that lane
+        expect(lane).to_have_value("lane_coordinator")
+        page.click('[data-tab="routing.dmn"]')
+        drill = page.locator('[data-canvas="routing.dmn"] .drill-down-overlay').first
+        expect(drill).to_be_visible()
+        drill.click()  # from the decision requirements diagram into the table
+        cell = page.locator('[data-canvas="routing.dmn"] td[data-element-id="routing_rule_01_out_2"]')
+        expect(cell).to_have_text('"gas"')
+        cell.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.type('"gas" +')
+        page.locator('[data-canvas="routing.dmn"] td[data-element-id="routing_rule_02_out_2"]').click()
+        page.click("#check")
+        expect(page.locator("#problems li.problem-error")).to_have_count(1)
+        expect(page.locator("#problems li")).to_contain_text("routing_rule_01_out_2")
+        expect(cell).to_have_class(re.compile("problem-error"))
+        expect(page.locator('[data-tab="routing.dmn"]')).to_have_class(re.compile("has-problems"))
+        page.screenshot(path=os.path.join(SCREENSHOTS, "modeler-dmn.png"), full_page=True)
+        page.click("#deploy")
+        expect(page.locator("#modeler-status")).to_contain_text("Not deployed")
     assert [v["version"] for v in api.get("/definitions/closed_loop/versions", "designer1")] == [1]

@@ -36,50 +36,48 @@ function propertyEntry(config, name, extra = {}) {
   };
 }
 
-// A user task's lane is where its shape lies: choosing another lane moves the shape into it
-// (bpmn-js then updates the lanes' flowNodeRefs).
-function laneEntry(config) {
+// A select of the group; `write` gets the injector, the element and the chosen value.
+function selectEntry(config, name, read, options, write) {
   return {
-    id: 'gridloop-lane',
+    id: `gridloop-${name}`,
     isEdited: isSelectEntryEdited,
-    component: function LaneField(props) {
-      const registry = useService('elementRegistry'), modeling = useService('modeling');
-      const lanes = () => registry.filter((e) => is(e, 'bpmn:Lane') && !(e.children || []).some((c) => is(c, 'bpmn:Lane')));
-      const laneOf = (element) => lanes().find((lane) => (lane.businessObject.flowNodeRef || []).includes(element.businessObject));
+    component: function SelectField(props) {
+      const injector = useService('injector');
       return h(SelectEntry, {
-        element: props.element, id: props.id, label: config.labels.lane, description: config.hints.lane,
-        getValue: (element) => (laneOf(element) || {id: ''}).id,
-        getOptions: () => [{value: '', label: config.labels.no_lane},
-          ...lanes().map((lane) => ({value: lane.id, label: lane.businessObject.name || lane.id}))],
-        setValue: (laneId) => {
-          const lane = registry.get(laneId), shape = props.element;
-          if (!lane) return;
-          const dy = lane.y + lane.height / 2 - (shape.y + shape.height / 2);
-          const dx = Math.max(lane.x + 40 - shape.x, 0) + Math.min(lane.x + lane.width - 10 - (shape.x + shape.width), 0);
-          modeling.moveElements([shape], {x: dx, y: dy}, lane);
-        },
+        element: props.element, id: props.id, label: config.labels[name], description: config.hints[name],
+        getValue: read, getOptions: options,
+        setValue: (value) => write(injector, props.element, value),
       });
     },
   };
 }
 
+function lanesOf(registry) {
+  return registry.filter((e) => is(e, 'bpmn:Lane') && !(e.children || []).some((c) => is(c, 'bpmn:Lane')));
+}
+
+// A user task's lane is where its shape lies: choosing another lane moves the shape into it
+// (bpmn-js then updates the lanes' flowNodeRefs).
+function laneEntry(config, registry) {
+  const laneOf = (element) => lanesOf(registry).find(
+    (lane) => (lane.businessObject.flowNodeRef || []).includes(element.businessObject));
+  return selectEntry(config, 'lane', (element) => (laneOf(element) || {id: ''}).id,
+    () => [{value: '', label: config.labels.no_lane},
+      ...lanesOf(registry).map((lane) => ({value: lane.id, label: lane.businessObject.name || lane.id}))],
+    (injector, shape, laneId) => {
+      const lane = registry.get(laneId);
+      if (!lane) return;
+      const dy = lane.y + lane.height / 2 - (shape.y + shape.height / 2);
+      const dx = Math.max(lane.x + 40 - shape.x, 0) + Math.min(lane.x + lane.width - 10 - (shape.x + shape.width), 0);
+      injector.get('modeling').moveElements([shape], {x: dx, y: dy}, lane);
+    });
+}
+
 function roleEntry(config) {
-  return {
-    id: 'gridloop-role',
-    isEdited: isSelectEntryEdited,
-    component: function RoleField(props) {
-      const modeling = useService('modeling');
-      return h(SelectEntry, {
-        element: props.element, id: props.id, label: config.labels.role, description: config.hints.role,
-        getValue: (element) => element.businessObject.name || '',
-        getOptions: (element) => {
-          const names = new Set(['', ...config.roles, element.businessObject.name || '']);
-          return [...names].map((role) => ({value: role, label: role || '—'}));
-        },
-        setValue: (role) => modeling.updateProperties(props.element, {name: role}),
-      });
-    },
-  };
+  return selectEntry(config, 'role', (element) => element.businessObject.name || '',
+    (element) => [...new Set(['', ...config.roles, element.businessObject.name || ''])]
+      .map((role) => ({value: role, label: role || '—'})),
+    (injector, lane, role) => injector.get('modeling').updateProperties(lane, {name: role}));
 }
 
 function formEntries(config, property) {
@@ -123,26 +121,16 @@ function timerEntries(config) {
         });
       },
     },
-    {
-      id: 'gridloop-marksOverdue',
-      isEdited: isSelectEntryEdited,
-      component: function OverdueField(props) {
-        const injector = useService('injector');
-        return h(SelectEntry, {
-          element: props.element, id: props.id, label: config.labels.marksOverdue, description: config.hints.marksOverdue,
-          getValue: (element) => getProperty(element, 'marksOverdue'),
-          getOptions: () => OVERDUE_MODES.map((mode) => ({value: mode, label: config.labels['overdue_' + (mode || 'none')]})),
-          setValue: (mode) => setProperty(injector, props.element, 'marksOverdue', mode),
-        });
-      },
-    },
+    selectEntry(config, 'marksOverdue', (element) => getProperty(element, 'marksOverdue'),
+      () => OVERDUE_MODES.map((mode) => ({value: mode, label: config.labels['overdue_' + (mode || 'none')]})),
+      (injector, element, mode) => setProperty(injector, element, 'marksOverdue', mode)),
   ];
 }
 
-function entriesFor(element, config) {
+function entriesFor(element, config, registry) {
   const bo = element.businessObject;
   if (is(bo, 'bpmn:UserTask') || is(bo, 'bpmn:ManualTask')) {
-    return [laneEntry(config), propertyEntry(config, 'nameZh'), ...formEntries(config, 'formJsonSchemaFilename'),
+    return [laneEntry(config, registry), propertyEntry(config, 'nameZh'), ...formEntries(config, 'formJsonSchemaFilename'),
       propertyEntry(config, 'dueIn'), propertyEntry(config, 'candidateOrgUnit'),
       propertyEntry(config, 'candidateDepartment'), propertyEntry(config, 'stage'), propertyEntry(config, 'priority')];
   }
@@ -158,10 +146,10 @@ function entriesFor(element, config) {
   return [];
 }
 
-export default function GridloopPropertiesProvider(propertiesPanel, config) {
+export default function GridloopPropertiesProvider(propertiesPanel, elementRegistry, config) {
   this.getGroups = function (element) {
     return function (groups) {
-      const entries = entriesFor(element, config).map((entry) => ({...entry, element}));
+      const entries = entriesFor(element, config, elementRegistry).map((entry) => ({...entry, element}));
       if (entries.length) groups.splice(1, 0, {id: 'gridloop', label: config.labels.group, entries});
       return groups;
     };
@@ -169,4 +157,4 @@ export default function GridloopPropertiesProvider(propertiesPanel, config) {
   propertiesPanel.registerProvider(400, this);
 }
 
-GridloopPropertiesProvider.$inject = ['propertiesPanel', 'config.gridloop'];
+GridloopPropertiesProvider.$inject = ['propertiesPanel', 'elementRegistry', 'config.gridloop'];
