@@ -22,7 +22,7 @@ from SpiffWorkflow.task import TaskState
 
 from . import (deadlines, definitions, forms, groups, incidents, lint, messaging, migration, org, policy, readmodel,
                records, rollups, supervision, timers, trial, versions)
-from .clock import Clock
+from .clock import Clock, FrozenClock
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, IncidentOpened, InvalidInput, NotFound, ProcessError
 from .model import Case, Incident, ProcessInstance, Task, User
@@ -130,19 +130,24 @@ class Runtime:
     def try_draft(self, user_id: int, sources: dict[str, bytes], lane_map: dict[str, str] | None,
                   start: dict | None, steps: list[dict], key: str | None = None) -> dict:
         """Run a draft in memory as far as ``steps`` go (designers only); see :mod:`engine.trial`."""
-        now = self.clock.now()
+        clock = FrozenClock(self.clock.now())  # the trial's own time: it passes only by wait steps
 
         def case_data(report: dict) -> dict:  # a case process starts as reporting a case would
             with self.db.reading() as s:
                 grid = org.grid_by_code(s, report["grid"])
-                case = _new_case(report, grid, user_id, now)
-                case.number = f"GL{now:%Y%m%d}TRIAL"
+                case = _new_case(report, grid, user_id, clock.now())
+                case.number = f"GL{clock.now():%Y%m%d}TRIAL"
                 return _case_data(case, grid)
+
+        def wait(limit: str) -> None:
+            clock.set(self.calendar.add(clock.now(), parse_limit(limit)))
 
         with self.db.reading() as s:
             who = org.actor(s, user_id)
-        with timers.engine_clock(self.clock):  # timers compare with the engine's clock, as in commands
-            return trial.run(who, sources, lane_map, start, steps, self.script_engine, key, case_data)
+        helpers = {"now": clock.now, "deadline": lambda limit, start=None: self.calendar.add(
+            start or clock.now(), parse_limit(limit)).isoformat()}
+        with timers.engine_clock(clock):  # timers compare with the trial's clock
+            return trial.run(who, sources, lane_map, start, steps, make_script_engine(helpers), key, case_data, wait)
 
     def migrate(self, user_id: int, key: str, from_version: int, to_version: int,
                 instances: list[int] | None = None, dry_run: bool = True) -> list[dict]:

@@ -4,7 +4,8 @@ A trial is a pure function of the draft's files, its start data and the steps ta
 (each: a user task completed as a role, with form data). Every call compiles the draft as
 deploy would, starts a fresh workflow and replays the steps; nothing is stored, so no case,
 task row, inbox, figure or history event ever sees it, and nothing is left to clean up.
-Timers do not fire (no time passes in a trial); messages thrown go nowhere.
+Time passes only by a step that waits (``{"wait": "PT4H"}``, working time too: ``"2WD"``):
+the timers then due fire, as a due-work runner would fire them. Messages thrown go nowhere.
 """
 from __future__ import annotations
 
@@ -55,18 +56,32 @@ def _plain(data: dict) -> dict:
     return json.loads(to_json(data))
 
 
-def _run(wf: BpmnWorkflow, where: str) -> None:
+def _run(wf: BpmnWorkflow, where: str, field: str = "steps") -> list[dict]:
+    """Engine steps until the draft waits; the timers that fired."""
     try:
-        timers.run_steps(wf)
+        return timers.run_steps(wf)
     except (SpiffWorkflowException, ScriptBudgetError) as exc:
-        raise InvalidInput(f"the draft failed {where}: {exc}", fields={"steps": str(exc)}) from None
+        raise InvalidInput(f"the draft failed {where}: {exc}", fields={field: str(exc)}) from None
+
+
+def _wait(wf: BpmnWorkflow, wait: Callable[[str], None] | None, limit: str, number: int) -> list[dict]:
+    """Let time pass; the timers then due fire. Returns them."""
+    if wait is None:
+        raise InvalidInput(f"step {number}: time cannot pass here", fields={f"steps.{number}": "no wait"})
+    try:
+        wait(limit)
+    except ValueError as exc:
+        raise InvalidInput(f"step {number}: {exc}", fields={f"steps.{number}": str(exc)}) from None
+    return _run(wf, f"after step {number}", f"steps.{number}")
 
 
 def run(actor: Actor, sources: dict[str, bytes], lane_map: dict[str, str] | None, start: dict | None,
         steps: list[dict], script_engine, key: str | None = None,
-        case_data: Callable[[dict], dict] | None = None) -> dict[str, Any]:
+        case_data: Callable[[dict], dict] | None = None,
+        wait: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Start the draft with ``start`` (checked by its start form) and replay ``steps``
-    (``{"task": element id, "as": role, "data": {...}}``); answer where it stands: the open
+    (``{"task": element id, "as": role, "data": {...}}``, or ``{"wait": limit}``: ``wait``
+    moves the trial's clock on, and the timers then due fire); answer where it stands: the open
     tasks with their roles and forms, what was done, each element's state and count (as an
     instance's diagram is marked), and the process data. A step that names a task not open,
     a role the task is not offered to, or data its form refuses is a 400 naming the step.
@@ -86,6 +101,11 @@ def run(actor: Actor, sources: dict[str, bytes], lane_map: dict[str, str] | None
     counts: Counter[str] = Counter()
     for number, step in enumerate(steps, 1):
         field = f"steps.{number}"
+        if step.get("wait"):
+            fired = _wait(wf, wait, step["wait"], number)
+            counts.update(f["element"] for f in fired)
+            done.append({"wait": step["wait"], "fired": [f["element"] for f in fired]})
+            continue
         ready = _ready(wf)
         task = next((t for t in ready if (t.task_spec.bpmn_id or t.task_spec.name) == step["task"]), None)
         if task is None:

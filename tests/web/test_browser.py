@@ -225,10 +225,13 @@ def test_designer_creates_tries_and_deploys_a_new_process_in_the_modeler(server,
         expect(card).to_have_count(1)
         expect(card).to_contain_text("Task")
         expect(page.locator('.djs-element.state-active[data-element-id="task"]')).to_have_count(1)
+        page.fill("#trial-wait", "PT1H")
+        page.click("#trial-wait-button")  # time passes only when told to
+        expect(page.locator("#trial-done li")).to_have_text(["Waited PT1H: no timer fired"])
         card.get_by_role("button").click()
         expect(page.locator("#trial-status")).to_have_text("The process has ended")
         expect(page.locator('.djs-element.state-completed[data-element-id="task"]')).to_have_count(1)
-        expect(page.locator("#trial-done li")).to_have_count(1)
+        expect(page.locator("#trial-done li")).to_have_count(2)
         page.screenshot(path=os.path.join(SCREENSHOTS, "modeler-try.png"), full_page=True)
         assert api.get("/definitions", "designer1") == before  # trying deployed nothing
 

@@ -78,6 +78,23 @@ def test_a_step_is_refused_naming_what_is_wrong(api):
     assert "category" in bad_start["error"]["fields"]
     _try(api, status=400, key="no_such_process", start=start)
     _try(api, status=400, steps=[{"task": "x"}])  # a step without its role
+    _try(api, status=400, steps=[{"task": "x", "as": "grid_worker", "wait": "PT1H"}])  # two kinds at once
+    bad_wait = _try(api, status=400, key="closed_loop", start=start, steps=[{"wait": "three days"}])
+    assert "steps.1" in bad_wait["error"]["fields"]
+
+
+def test_time_passes_only_by_a_wait_step_and_the_due_timers_fire(any_api, any_world):
+    before = _counts(any_world)
+    start = report_body()
+    unclaimed = _try(any_api, key="closed_loop", start=start, steps=[{"wait": "PT1H"}])
+    assert unclaimed["done"] == [{"wait": "PT1H", "fired": []}]  # not yet due
+    assert unclaimed["data"]["escalation_level"] == 0
+    late = _try(any_api, key="closed_loop", start=start, steps=[{"wait": "6WD"}])  # past the 5WD handling limit
+    [waited] = late["done"]
+    assert waited["fired"] and all(late["elements"][e]["state"] == "completed" for e in waited["fired"])
+    assert late["data"]["timeout_count"] >= 1
+    assert late["data"] != unclaimed["data"]
+    assert _counts(any_world) == before
 
 
 def test_a_draft_that_fails_or_does_not_compile_is_a_400(api):

@@ -2,7 +2,7 @@
 here; what the data means (required-if, enums, areas) is checked by the engine's forms."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from engine.inputs import INT32_MAX
 from engine.queries import MAX_PAGE, MAX_PER_PAGE
@@ -416,10 +416,19 @@ class Files(Schema):
 
 
 class TrialStep(Schema):
-    task = Str(required=True, validate=validate.Length(min=1, max=200), metadata={"description": "the open task's element id"})
-    as_ = Str(required=True, data_key="as", attribute="as", validate=validate.Length(min=1, max=40),
+    """A task completed as a role, or time passing."""
+
+    task = Str(validate=validate.Length(min=1, max=200), metadata={"description": "the open task's element id"})
+    as_ = Str(data_key="as", attribute="as", validate=validate.Length(min=1, max=40),
               metadata={"description": "the role acting (the task's lane role; any for a task without lane)"})
     data = fields.Dict(load_default=dict, metadata={"description": "the form data it is completed with"})
+    wait = Str(validate=validate.Length(min=1, max=20),
+               metadata={"description": "instead of a task: let this much time pass (PT4H, 2WD, …); due timers fire"})
+
+    @validates_schema
+    def _one_kind(self, data, **kwargs):
+        if ("wait" in data) == ("task" in data) or ("task" in data and "as" not in data):
+            raise ValidationError("a step is either {task, as, data?} or {wait}")
 
 
 class TrialRequest(Files):
@@ -443,6 +452,8 @@ class TrialDone(Schema):
     name = Str()
     as_ = Str(data_key="as", attribute="as")
     data = fields.Dict()
+    wait = Str(metadata={"description": "a wait step: how long"})
+    fired = fields.List(Str(), metadata={"description": "a wait step: the timers that fired"})
 
 
 class TrialAnswer(Schema):
@@ -450,7 +461,7 @@ class TrialAnswer(Schema):
     status = Str(metadata={"description": "running or completed"})
     tasks = fields.List(fields.Nested(TrialTask), metadata={"description": "open now"})
     done = fields.List(fields.Nested(TrialDone))
-    waiting = fields.List(Str(), metadata={"description": "events waiting (timers do not fire in a trial)"})
+    waiting = fields.List(Str(), metadata={"description": "events waiting (timers fire on wait steps)"})
     roles = fields.List(Str(), metadata={"description": "the roles its lanes offer tasks to"})
     elements = fields.Dict(keys=Str(), values=fields.Nested(lambda: ElementState()))
     data = fields.Dict()

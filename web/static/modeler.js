@@ -315,7 +315,8 @@
     done.replaceChildren();
     answer.done.forEach(function (d) {
       var item = document.createElement('li');
-      item.textContent = d.name + ' — ' + d.as + ': ' + JSON.stringify(d.data);
+      item.textContent = d.wait ? fill(msg.msgWaited, {limit: d.wait, fired: d.fired.join(', ') || msg.msgNothingFired})
+        : d.name + ' — ' + d.as + ': ' + JSON.stringify(d.data);
       done.append(item);
     });
     var tasks = document.getElementById('trial-tasks');
@@ -351,6 +352,10 @@
   document.getElementById('trial-back').addEventListener('click', function () {
     trial.steps.pop();
     runTrial().catch(failed);
+  });
+  document.getElementById('trial-wait-button').addEventListener('click', function () {
+    trial.steps.push({wait: document.getElementById('trial-wait').value.trim()});
+    runTrial().catch(function (err) { trial.steps.pop(); failed(err); });
   });
   document.getElementById('trial-role').addEventListener('change', function () { if (trial.last) showTrial(trial.last); });
 
