@@ -181,6 +181,8 @@ def test_designer_renames_a_task_checks_and_deploys_in_the_modeler(server, api):
         expect(limit).to_have_value('"5WD"')
         limit.fill('"3WD"')
         limit.press("Tab")
+        form.fill(form.input_value().replace('"title": "Monthly review"', '"title": "Monthly grid review"'))
+        form.press("Tab")
         page.click("#check")
         expect(page.locator("#problems li")).to_have_count(1)  # the lint warning: no lane
         expect(page.locator('.djs-element.problem-warning[data-element-id="review"]')).to_have_count(1)
@@ -195,6 +197,9 @@ def test_designer_renames_a_task_checks_and_deploys_in_the_modeler(server, api):
         tables = len([f for f in os.listdir(WORKFLOWS_DIR) if f.endswith(".dmn")])  # deployed with it
         expect(page.locator(".decision.diagram-ready .tjs-table")).to_have_count(tables)  # its DMN tables
         page.screenshot(path=os.path.join(SCREENSHOTS, "definition.png"), full_page=True)
+        page.goto(f"{server}/designer/monthly_review/edit?version=2")  # the form edited in the panel was deployed
+        expect(page.locator('textarea[data-file="forms/review.json"]')).to_have_value(
+            re.compile('"title": "Monthly grid review"'))
         page.goto(f"{server}/designer")
         expect(page.locator("table.tasks tbody tr")).not_to_have_count(0)
         assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # no sideways scrolling
