@@ -124,6 +124,7 @@ def test_hostile_uploads_are_refused_and_nothing_is_deployed(api, world):
     for label, text in hostile.items():
         body = api.post("/definitions", "designer1", json={"files": {"x.bpmn": text}}, status=400)
         assert body["error"]["code"] == "validation_error", label
+        assert body["problems"][0]["severity"] == "error" and body["problems"][0]["file"] == "x.bpmn", label
         assert api.post("/definitions/check", "designer1", json={"files": {"x.bpmn": text}})["problems"][0][
             "severity"] == "error", label
     api.post("/definitions", "designer1", json={"files": {"big.bpmn": HUGE}}, status=413)

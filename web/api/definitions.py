@@ -2,13 +2,14 @@
 the diagram state of an instance for everyone who may see the instance."""
 from __future__ import annotations
 
-from flask import Response, request, url_for
+from flask import Response, jsonify, request, url_for
 from marshmallow import ValidationError
 
 from engine import calendars, diagram, versions
 from engine.definitions import parse_lane_map
 from engine.errors import InvalidInput
 
+from ..errors import error_body
 from ..services import now, reading, runtime
 from . import schemas
 from .core import ApiBlueprint, actor, errors
@@ -114,14 +115,17 @@ def check():
 @errors(403, 413)
 def deploy():
     """Deploy files: a new version of each process whose content changed (201), or 200 when
-    nothing changed; 400 with the problems when the files have errors. ``warnings`` are the
+    nothing changed; 400 when the files have errors: the error and ``problems`` (as check's). ``warnings`` are the
     lint findings and the deploy's own (per lane that no active user staffs, per unknown starter)."""
     sources, lanes = request_sources()
     problems = runtime().check_files(actor().id, sources, lanes)
     errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise InvalidInput(f"{len(errors)} problem(s): {errors[0]}",
-                           fields={"files": "; ".join(str(p) for p in errors[:20])})
+    if errors:  # the error, and every problem as check lists them
+        refused = jsonify({**error_body("validation_error", f"{len(errors)} problem(s): {errors[0]}",
+                                        {"files": "; ".join(str(p) for p in errors[:20])}),
+                           "problems": [p.as_dict() for p in problems]})
+        refused.status_code = 400
+        return refused
     deployed = runtime().deploy_files(actor().id, sources, lanes)
     answer = {"key": deployed[0].key, "version": deployed[0].version,
               "deployed": [{"key": d.key, "version": d.version, "created": d.created} for d in deployed],
