@@ -109,7 +109,8 @@ PANEL_HINTS = ("lane", "role", "dueIn", "candidateOrgUnit", "candidateDepartment
 def _modeler(key: str | None, version: int | None, main: str, files: dict[str, str]):
     """The modeler page (BPMN with the properties panel, DMN tables, form files, Try)."""
     allow_inline_styles()  # dmn-js's expression editor adds <style> elements
-    panel = {"labels": {n: t(f"panel.{n}") for n in PANEL_LABELS}, "hints": {n: t(f"panel.hint.{n}") for n in PANEL_HINTS}}
+    panel = {"labels": {n: t(f"panel.{n}") for n in PANEL_LABELS},
+             "hints": {n: t(f"panel.hint.{n}") for n in PANEL_HINTS}}
     return render_template("modeler.html", active="designer", key=key, version=version, main=main, files=files,
                            roles=list(org.ROLES), panel_labels=panel, new_dmn=render_template("new.dmn"))
 

@@ -59,7 +59,8 @@ def _add_headers(response):
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
     if g.get("csp_inline_styles"):
-        response.headers["Content-Security-Policy"] = response.headers["Content-Security-Policy"].replace(*INLINE_STYLES)
+        csp = response.headers["Content-Security-Policy"]
+        response.headers["Content-Security-Policy"] = csp.replace(*INLINE_STYLES)
     elif g.get("csp_style_attributes"):
         response.headers["Content-Security-Policy"] += STYLE_ATTRIBUTES
     return response

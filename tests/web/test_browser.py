@@ -242,7 +242,8 @@ def test_designer_creates_tries_and_deploys_a_new_process_in_the_modeler(server,
 
         page.click("#add-dmn")  # a decision table of its own, edited in dmn-js's modeler
         expect(page.locator('[data-tab="decision_1.dmn"][aria-selected="true"]')).to_have_count(1)
-        expect(page.locator('[data-canvas="decision_1.dmn"] .djs-element[data-element-id="decision_1"]')).to_have_count(1)
+        drd = page.locator('[data-canvas="decision_1.dmn"]')
+        expect(drd.locator('.djs-element[data-element-id="decision_1"]')).to_have_count(1)
         page.click("#deploy")
         expect(page.locator("#modeler-status")).to_contain_text("Deployed street_light_check version 1")
         page.click("#deployed-link")

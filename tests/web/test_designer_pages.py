@@ -62,7 +62,8 @@ def test_modeler_posts_are_refused_to_everyone_else(as_user, designer):
 @pytest.mark.parametrize("hostile", sorted(HOSTILE))
 @pytest.mark.parametrize("url", ["/designer/check", "/designer/deploy", "/designer/try"])
 def test_the_modeler_refuses_hostile_files_on_every_route(designer, url, hostile):
-    response = designer.client.post(url, json={"files": {"x.bpmn": HOSTILE[hostile]}}, headers={"X-CSRFToken": designer.csrf})
+    response = designer.client.post(url, json={"files": {"x.bpmn": HOSTILE[hostile]}},
+                                    headers={"X-CSRFToken": designer.csrf})
     answer = response.get_json()
     if url == "/designer/check":
         assert response.status_code == 200 and answer["problems"][0]["severity"] == "error"
@@ -81,7 +82,8 @@ def test_modeler_page_has_a_tab_per_decision_table_and_the_panel_in_the_page_lan
     panel = json.loads(entities.unescape(re.search(r'data-panel="([^"]+)"', html).group(1)))
     assert panel["labels"]["dueIn"] == "Time limit (expression)" and panel["labels"]["group"] == "Gridloop"
     zh = designer.get("/designer/closed_loop/edit", headers=ZH).get_data(True)
-    assert json.loads(entities.unescape(re.search(r'data-panel="([^"]+)"', zh).group(1)))["labels"]["dueIn"] == "时限（表达式）"
+    zh_panel = json.loads(entities.unescape(re.search(r'data-panel="([^"]+)"', zh).group(1)))
+    assert zh_panel["labels"]["dueIn"] == "时限（表达式）"
     assert "designer" in json.loads(entities.unescape(re.search(r'data-roles="([^"]+)"', html).group(1)))
     # dmn-js's expression editor adds <style> elements: styles only, and on the modeler only
     csp = response.headers["Content-Security-Policy"]

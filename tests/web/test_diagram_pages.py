@@ -28,12 +28,14 @@ def test_vendor_files_are_served_from_an_allow_list(browser):
         browser.get("/vendor/" + outside, status=404)
 
 
-@pytest.mark.skipif(not os.path.isfile(os.path.join(ROOT, FILES["modeler"])), reason="modeler not bundled: run make assets")
+@pytest.mark.skipif(not os.path.isfile(os.path.join(ROOT, FILES["modeler"])),
+                    reason="modeler not bundled: run make assets")
 def test_the_modeler_bundle_is_served_but_not_what_it_was_built_from(browser):
     bundle = browser.get("/vendor/" + FILES["modeler"])
     assert b"GridloopModeler" in bundle.data and b"bio-properties-panel" in bundle.data  # bpmn-js + the panel
     assert browser.get("/vendor/" + FILES["panel-css"]).data
-    for outside in ("esbuild/bin/esbuild", "bpmn-js-properties-panel/dist/index.js", ".gridloop/../esbuild/package.json",
+    for outside in ("esbuild/bin/esbuild", "bpmn-js-properties-panel/dist/index.js",
+                    ".gridloop/../esbuild/package.json",
                     "../web/modeler/index.js"):
         browser.get("/vendor/" + outside, status=404)
 

@@ -432,7 +432,8 @@ class TrialStep(Schema):
 
 
 class TrialRequest(Files):
-    key = Str(validate=validate.Length(min=1, max=200), metadata={"description": "the process to try (default: the first)"})
+    key = Str(validate=validate.Length(min=1, max=200),
+              metadata={"description": "the process to try (default: the first)"})
     start = fields.Dict(load_default=dict, metadata={"description": "start data, checked by its start form"})
     steps = fields.List(fields.Nested(TrialStep), load_default=list, validate=validate.Length(max=200))
 
