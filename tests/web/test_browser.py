@@ -152,7 +152,8 @@ def _modeler(server, path: str):
         chromium = _browser(p)
         try:
             page = _signed_in_page(chromium, server, "designer1", path)
-            expect(page.locator("#modeler.modeler-ready")).to_have_count(1)
+            # a large diagram takes a while to import on a loaded machine
+            expect(page.locator("#modeler.modeler-ready")).to_have_count(1, timeout=30000)
             yield page
             assert page.blocked == []
         finally:

@@ -23,8 +23,9 @@ def _files(*names: str) -> dict[str, str]:
 
 
 def _closed_loop() -> dict[str, str]:
+    """The whole workflows/ folder as a draft: the closed loop with every decision and form it names."""
     forms = [f"forms/{n}" for n in os.listdir(os.path.join(WORKFLOWS_DIR, "forms"))]
-    return _files("closed_loop.bpmn", "consultation.bpmn", "routing.dmn", "time_limits.dmn", *forms)
+    return _files(*[n for n in os.listdir(WORKFLOWS_DIR) if n.endswith((".bpmn", ".dmn"))], *forms)
 
 
 def _counts(world) -> tuple:
