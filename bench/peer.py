@@ -129,7 +129,8 @@ def run(db: Database, label: str, peer_col: int, instances: int, rounds: int, lo
     if long:
         print(f"  iterations ~1000                    —        fails{'':3s}{window(long, '~1000'):8.2f}")
     ratio = window(times, "~500") / window(times, "1-20")
-    print(f"  ratio ~500 vs 1-20                {ratio:6.2f}      {PEER['loop']['~500'][peer_col] / PEER['loop']['1-20'][peer_col]:.2f}"
+    peer_ratio = PEER['loop']['~500'][peer_col] / PEER['loop']['1-20'][peer_col]
+    print(f"  ratio ~500 vs 1-20                {ratio:6.2f}      {peer_ratio:.2f}"
           + (f"   (~1000 vs 1-20: {window(long, '~1000') / window(long, '1-20'):.2f})" if long else ""))
 
 

@@ -14,7 +14,8 @@ What is guarded:
 * **steps and CPU time** — every loop iteration, comprehension item and function call counts a
   step (``tick``); every few thousand steps the thread's CPU time is compared with the budget.
 * **sizes** — operations that can make a large object in one C-level step are checked *before*
-  they run: ``**``, ``*``, ``+``, ``<<`` (and their in-place forms), ``%`` and f-string widths, the growing ``str``/``bytes`` methods (``join``, ``replace``, ``ljust`` …,
+  they run: ``**``, ``*``, ``+``, ``<<`` (and their in-place forms), ``%`` and f-string widths,
+  the growing ``str``/``bytes`` methods (``join``, ``replace``, ``ljust`` …,
   ``split``), ``range`` and the builtins that materialize an iterable. Each allowed result is
   charged to the evaluation's memory allowance; a single result over it, or the allowance
   used up, stops the evaluation.

@@ -162,13 +162,15 @@ def incident_list(s: Session, actor: org.Actor, *, status: str | None = "open", 
     if instance_id is not None:
         where.append(Incident.instance_id == instance_id)
     total = s.scalar(select(func.count()).select_from(Incident).where(*where))
-    rows = s.execute(select(Incident, ProcessInstance.key).join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
+    rows = s.execute(select(Incident, ProcessInstance.key)
+                     .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
                      .where(*where).order_by(Incident.id.desc()).limit(per_page).offset((page - 1) * per_page))
     return [incident_dict(row, key) for row, key in rows], total
 
 
 def incident_detail(s: Session, actor: org.Actor, incident_id: int) -> dict[str, Any]:
-    found = s.execute(select(Incident, ProcessInstance.key).join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
+    found = s.execute(select(Incident, ProcessInstance.key)
+                      .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
                       .where(Incident.id == incident_id)).first()
     if found is None:
         raise NotFound(f"incident {incident_id} not found")

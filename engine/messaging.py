@@ -153,7 +153,8 @@ def _offer(rt: Runtime, s: Session, instance_id: int, kind: str, name: str, payl
         if task.state != TaskState.WAITING or not readmodel.matches(readmodel.task_values(task), correlation):
             continue
         for d in definitions.leaf_events(task.task_spec.event_definition):
-            if d.name != name or not isinstance(d, MessageEventDefinition if kind == "message" else SignalEventDefinition):
+            wanted = MessageEventDefinition if kind == "message" else SignalEventDefinition
+            if d.name != name or not isinstance(d, wanted):
                 continue
             keys = values if values is not None or kind != "message" else \
                 correlations_from(rt, d.correlation_properties, payload)

@@ -65,7 +65,8 @@ def blocker(state: dict, target: LoadedDefinition) -> str | None:
             return f"called process '{sub.get('spec')}' does not exist in version {target.version}"
         for task in sub["tasks"].values():
             if task["task_spec"] not in spec.task_specs:
-                return f"element '{task['task_spec']}' of '{sub.get('spec')}' does not exist in version {target.version}"
+                return (f"element '{task['task_spec']}' of '{sub.get('spec')}' "
+                        f"does not exist in version {target.version}")
     return None
 
 

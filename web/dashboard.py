@@ -74,8 +74,8 @@ def index():
          for g in current["groups"]], title=t("dashboard.chart.groups"))
     trend_chart = charts.series([label for label, _ in trend],
                                 [fig["close_hours"]["denominator"] for _, fig in trend],
-                                {t("figure.on_time_closure_rate"): [fig["on_time_closure_rate"]["value"] for _, fig in trend],
-                                 t("figure.satisfaction_rate"): [fig["satisfaction_rate"]["value"] for _, fig in trend]},
+                                {t(f"figure.{name}"): [fig[name]["value"] for _, fig in trend]
+                                 for name in ("on_time_closure_rate", "satisfaction_rate")},
                                 title=t("dashboard.chart.trend"))
     bands = current["figures"]["overdue_open"]["bands"]
     backlog_chart = charts.bars([(t(f"band.{name}"), count, None) for name, count in bands.items()],
