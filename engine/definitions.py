@@ -45,6 +45,9 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 FORM_PROPERTY = "formJsonSchemaFilename"
 START_FORM_PROPERTY = "startFormJsonSchemaFilename"
+# The questions the reporter answers on her public feedback link (a case process's form; its
+# ``x-task-data`` is added to her answers before they complete the feedback task).
+CITIZEN_FEEDBACK_FORM_PROPERTY = "citizenFeedbackFormJsonSchemaFilename"
 EXPRESSION_PROPERTIES = ("candidateOrgUnit", "candidateDepartment", "dueIn", "priority")
 SENDERS_PROPERTY = "senders"  # on a message/signal catch event: the roles that may send it (engine/messaging.py)
 OVERDUE_MODES = ("always", "unclaimed", "case")  # values of a timer's marksOverdue property
@@ -300,9 +303,9 @@ def _check_specs(bundle: _Bundle, specs: list, properties: dict[str, str]) -> di
                               line=bundle.line_of(file, element))
         forms[name] = bundle.forms[name]
 
-    start_form = properties.get(START_FORM_PROPERTY)
-    if start_form:
-        need_form(start_form, specs[0].file, specs[0].name)
+    for form_property in (START_FORM_PROPERTY, CITIZEN_FEEDBACK_FORM_PROPERTY):
+        if properties.get(form_property):
+            need_form(properties[form_property], specs[0].file, specs[0].name)
     for process_spec in specs:
         file = process_spec.file
         for ts in process_spec.task_specs.values():
@@ -537,6 +540,10 @@ class LoadedDefinition:
     @property
     def start_form(self) -> dict | None:
         return self.forms.get(self.properties.get(START_FORM_PROPERTY))
+
+    @property
+    def citizen_feedback_form(self) -> dict | None:
+        return self.forms.get(self.properties.get(CITIZEN_FEEDBACK_FORM_PROPERTY))
 
     @property
     def is_case_process(self) -> bool:

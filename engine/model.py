@@ -54,8 +54,30 @@ class OrgUnit(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     # Materialized path of codes, "/city/district/.../self/": "in my area" is a prefix test.
     path: Mapped[str] = mapped_column(String(400), index=True)
+    # A grid's area as a GeoJSON Polygon's rings ([[lon, lat], ...]): a reported location
+    # finds its grid (engine/places.py). None: the grid has no drawn area.
+    boundary: Mapped[list[Any] | None]
 
     parent: Mapped[OrgUnit | None] = relationship(remote_side=[id])
+
+
+class Place(Base):
+    """A residential compound (小区) or one of its buildings: where a resident's QR code points.
+    Each lies in one grid, so a report from its code needs no map."""
+
+    __tablename__ = "place"
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # compound / building
+    name: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str | None] = mapped_column(String(120))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"))
+    grid_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    address: Mapped[str] = mapped_column(String(200))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+
+    grid: Mapped[OrgUnit] = relationship()
 
 
 class Department(Base):
@@ -100,6 +122,17 @@ class LiaisonArea(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), primary_key=True, index=True)
     bound_at: Mapped[datetime]
+
+
+class Open311Client(Base):
+    """A client application of the Open311 API; its key is stored only as a SHA-256 hash."""
+
+    __tablename__ = "open311_client"
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
 
 
 class ApiToken(Base):
@@ -204,6 +237,8 @@ class Case(Base):
     extension_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime]
     feedback_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The reporter's status link (/s/<token>) of a case reported from outside (no account).
+    status_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     feedback_task_id: Mapped[str | None] = mapped_column(String(36))
     feedback_contacted: Mapped[bool | None] = mapped_column(Boolean)
     feedback_resolved: Mapped[bool | None] = mapped_column(Boolean)

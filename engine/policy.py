@@ -92,6 +92,17 @@ def may_see_feedback_link(actor: Actor, case) -> bool:
     return (actor.has_role("acceptor") or actor.has_role("supervisor")) and actor.covers(case.org_path)
 
 
+# ------------------------------------------------------------------------------ places and QR codes
+
+QR_PRINTERS = ("coordinator", "supervisor", "admin")
+
+
+def may_print_qr(actor: Actor | None, org_path: str) -> bool:
+    """The residents' QR codes of a community: printed and handed out by its coordinators
+    (and supervisors, administrators) of the community or above; the CLI is trusted."""
+    return actor is None or (any(actor.has_role(r) for r in QR_PRINTERS) and actor.covers(org_path))
+
+
 # ------------------------------------------------------------------------------ groups and lanes
 
 def may_administer_groups(actor: Actor | None) -> bool:

@@ -7,6 +7,7 @@ rows, case row, next timer) -> append history -> commit. All of it happens, or n
 from __future__ import annotations
 
 import os
+import secrets
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -20,8 +21,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import TaskState
 
-from . import (deadlines, definitions, forms, groups, incidents, lint, messaging, migration, org, policy, readmodel,
-               records, rollups, supervision, timers, trial, versions)
+from . import (deadlines, definitions, forms, groups, incidents, lint, messaging, migration, org, places, policy,
+               readmodel, records, rollups, supervision, timers, trial, versions)
 from .clock import Clock, FrozenClock
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, IncidentOpened, InvalidInput, NotFound, ProcessError
@@ -36,6 +37,9 @@ CALENDAR_FILE = os.path.join(WORKFLOWS_DIR, "calendars", "cn.json")
 
 # Deadlines computed by the running command that count days of a year with no published notice.
 _PROVISIONAL: ContextVar[list[dict] | None] = ContextVar("gridloop_provisional_deadlines", default=None)
+
+# The sources of reports made without an account (Runtime.report_public).
+PUBLIC_SOURCES = ("resident", "qr", "open311")
 
 FEEDBACK_FIELDS = {"contacted": "feedback_contacted", "resolved": "feedback_resolved",
                    "satisfaction": "satisfaction", "comment": "feedback_comment"}
@@ -82,6 +86,7 @@ class Runtime:
         self._paths: dict[str, str] = {}
         self.workflows = WorkflowCache()
         self._categories: dict[int, list[dict]] = {}
+        self.grid_locator = places.GridLocator()
         self.script_engine = make_script_engine({"now": self.clock.now, "deadline": self.deadline,
                                                  "extend_due": deadlines.extend_due})
 
@@ -205,28 +210,52 @@ class Runtime:
         """Report a case: validate it with the process's start form, create the case, start it."""
         with self._command() as s:
             reporter = org.actor(s, user_id)
-            user_id = reporter.id
-            definition_id = definitions.definition_id(s, key)
-            if definition_id is None:
-                raise NotFound(f"process '{key}' not deployed")
-            loaded = self.specs.get(s, definition_id)
-            if not loaded.is_case_process:
-                raise InvalidInput(f"'{key}' is not a case process")
+            loaded = self._case_process(s, key)
             policy.check_start(reporter, loaded)
             report = forms.validate(loaded.start_form, report)
             grid = org.grid_by_code(s, report["grid"])
             if not (reporter.covers(grid.path) or reporter.has_role("acceptor")):
                 raise Forbidden(f"grid '{grid.code}' is outside your area")
-            now = self.clock.now()
-            case = _new_case(report, grid, user_id, now)
-            s.add(case)
-            s.flush()
-            case.number = f"GL{now:%Y%m%d}{case.id:06d}"
-            rollups.change(s, self.calendar.tz, None, {name: getattr(case, name) for name in rollups.CASE_FIELDS})
-            self._start(s, loaded, user_id, _case_data(case, grid), case=case)
-            self._save_cases(s)
-            s.refresh(case)
+            return self._open_case(s, loaded, report, grid, reporter.id)
+
+    def report_public(self, report: dict, key: str = "closed_loop", *, via: dict | None = None) -> Case:
+        """A report from outside, without an account (a resident's page or QR code, an Open311
+        client): one of the sources ``PUBLIC_SOURCES``; the case gets a status link's token.
+        ``via`` (the QR place, the client application) goes into the case's history."""
+        with self._command() as s:
+            loaded = self._case_process(s, key)
+            report = forms.validate(loaded.start_form, report)
+            if report["source"] not in PUBLIC_SOURCES:
+                raise InvalidInput(f"source '{report['source']}' is not a public channel",
+                                   fields={"source": f"one of {', '.join(PUBLIC_SOURCES)}"})
+            grid = org.grid_by_code(s, report["grid"])
+            case = self._open_case(s, loaded, report, grid, None, status_token=secrets.token_urlsafe(24))
+            if via:
+                self._event(s, "reported_via", case.instance_id, case.id, actor_id=None, payload=via)
             return case
+
+    def _case_process(self, s: Session, key: str) -> definitions.LoadedDefinition:
+        definition_id = definitions.definition_id(s, key)
+        if definition_id is None:
+            raise NotFound(f"process '{key}' not deployed")
+        loaded = self.specs.get(s, definition_id)
+        if not loaded.is_case_process:
+            raise InvalidInput(f"'{key}' is not a case process")
+        return loaded
+
+    def _open_case(self, s: Session, loaded: definitions.LoadedDefinition, report: dict, grid, user_id: int | None,
+                   status_token: str | None = None) -> Case:
+        now = self.clock.now()
+        case = _new_case(report, grid, user_id, now)
+        case.status_token = status_token
+        s.add(case)
+        s.flush()
+        case.number = f"GL{now:%Y%m%d}{case.id:06d}"
+        rollups.change(s, self.calendar.tz, None, {name: getattr(case, name) for name in rollups.CASE_FIELDS})
+        self._start(s, loaded, user_id, _case_data(case, grid), case=case)
+        self._save_cases(s)
+        s.refresh(case)
+        return case
 
     def _start(self, s: Session, loaded: definitions.LoadedDefinition, user_id: int | None, data: dict,
                case: Case | None) -> Instance:
@@ -319,8 +348,10 @@ class Runtime:
             return Completed(task, s.info["open"].get(inst.id, []), case.number if case else None,
                              case.title if case else None)
 
-    def submit_feedback(self, token: str, data: Any) -> CaseRecord:
-        """The reporter's public answer: completes the feedback task as the callback would."""
+    def submit_feedback(self, token: str, data: Any, *, citizen: bool = False) -> CaseRecord:
+        """The reporter's public answer: completes the feedback task as the callback would.
+        ``citizen``: ``data`` answers the process's citizen feedback form (her questions, not
+        the staff callback's), whose ``x-task-data`` is added before the task's form checks it."""
         with self._command() as s:
             case = self._case(s, s.scalar(select(Case.id).where(Case.feedback_token == token)))
             if case is None:
@@ -333,6 +364,9 @@ class Runtime:
                 raise Conflict("this feedback link has expired")
             if task.due_at is not None and task.due_at < self.clock.now():
                 raise Conflict("this feedback link has expired")
+            citizen_form = self._loaded(s, inst).citizen_feedback_form if citizen else None
+            if citizen_form is not None:
+                data = {**forms.validate(citizen_form, data), **citizen_form.get("x-task-data", {})}
             self._complete(s, inst, task, data, None, via="public_link")
             return case
 

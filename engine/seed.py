@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import org
-from .model import Department, LiaisonArea, OrgUnit, User
+from . import org, places
+from .model import Department, LiaisonArea, OrgUnit, Place, User
 
 DEMO_PASSWORD = "demo"
 
@@ -80,6 +80,49 @@ def seed_org(s: Session) -> dict[str, OrgUnit]:
     return units
 
 
+# Demo grid areas: squares of GRID_SIZE degrees in rows of GRID_COLUMNS from GRID_ORIGIN
+# (lon, lat), in the order of all_grids(); the first holds the demo reports' 41.79 N 123.40 E.
+GRID_ORIGIN = (123.395, 41.785)
+GRID_SIZE = 0.01
+GRID_COLUMNS = 6
+# Per grid: one residential compound with BUILDINGS buildings (codes GRID-C1, GRID-C1-B1, ...).
+COMPOUND_NAMES = [("阳光花园", "Sunshine Garden"), ("锦绣家园", "Jinxiu Homes"), ("和谐小区", "Harmony Court")]
+BUILDINGS = 2
+
+
+def grid_square(index: int) -> list:
+    """The demo boundary of the index-th grid: one closed ring of [lon, lat]."""
+    lon = GRID_ORIGIN[0] + (index % GRID_COLUMNS) * GRID_SIZE
+    lat = GRID_ORIGIN[1] + (index // GRID_COLUMNS) * GRID_SIZE
+    corners = [(lon, lat), (lon + GRID_SIZE, lat), (lon + GRID_SIZE, lat + GRID_SIZE), (lon, lat + GRID_SIZE)]
+    return [[[round(x, 6), round(y, 6)] for x, y in corners + corners[:1]]]
+
+
+def seed_places(s: Session, units: dict[str, OrgUnit]) -> None:
+    """Grid boundaries and, per grid, a compound with its buildings (the residents' QR codes)."""
+    existing = set(s.scalars(select(Place.code)))
+    for index, code in enumerate(all_grids()):
+        grid = units[code]
+        if grid.boundary is None:
+            grid.boundary = grid_square(index)
+        ring = grid.boundary[0]
+        lon, lat = (ring[0][0] + ring[2][0]) / 2, (ring[0][1] + ring[2][1]) / 2
+        name, name_en = COMPOUND_NAMES[(index % GRIDS_PER_COMMUNITY) % len(COMPOUND_NAMES)]
+        community = grid.parent
+        compound_code = f"{code}-C1"
+        if compound_code in existing:
+            continue
+        compound = places.add_place(s, compound_code, "compound", f"{community.name}{name}", grid,
+                                    f"沈阳市{community.name}{name}", name_en=f"{name_en}, {community.name_en}",
+                                    lat=round(lat, 6), lon=round(lon, 6))
+        s.flush()
+        for n in range(1, BUILDINGS + 1):
+            places.add_place(s, f"{compound_code}-B{n}", "building", f"{compound.name}{n}号楼", grid,
+                             f"{compound.address}{n}号楼", name_en=f"Building {n}, {compound.name_en}",
+                             parent=compound, lat=compound.lat, lon=compound.lon)
+    s.flush()
+
+
 def all_grids() -> list[str]:
     return [grid_code(c, n) for streets in TREE.values() for comms in streets.values()
             for c, _n, _e in comms for n in range(1, GRIDS_PER_COMMUNITY + 1)]
@@ -140,7 +183,7 @@ def seed_liaison_areas(s: Session) -> None:
 
 
 def seed_demo(s: Session) -> None:
-    seed_org(s)
+    seed_places(s, seed_org(s))
     seed_users(s)
     seed_liaison_areas(s)
 

@@ -11,7 +11,7 @@ from engine.db import Database
 from engine.runtime import Runtime
 
 from . import (api, auth, cases, dashboard, designer, diagrams, errors, feedback, i18n, inbox, incidents, limits,
-               pages, security, settings, throttle, vendor)
+               pages, residents, security, settings, throttle, vendor)
 
 csrf = CSRFProtect()
 
@@ -37,7 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     limits.init_app(app)
     vendor.init_app(app)
     for blueprint in (auth.bp, inbox.bp, cases.bp, feedback.bp, designer.bp, incidents.bp, dashboard.bp,
-                      diagrams.bp):
+                      diagrams.bp, residents.bp):
         app.register_blueprint(blueprint)
     api.init_app(app, csrf)
     throttle.init_app(app)

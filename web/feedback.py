@@ -1,11 +1,13 @@
-"""The reporter's public feedback page (no sign-in): the link works once, until it expires."""
+"""The reporter's public feedback page (no sign-in): her own questions (the case process's
+citizen feedback form), what was done; the link works once, until it expires, and a used,
+replaced or unknown link says so in her language."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from engine import queries
-from engine.errors import Conflict, InvalidInput
+from engine import residents
+from engine.errors import Conflict, InvalidInput, NotFound
 
 from . import schema_forms
 from .services import now, reading, runtime
@@ -14,19 +16,21 @@ bp = Blueprint("feedback", __name__)
 
 
 def _link(token: str) -> tuple[dict, list]:
-    """The link's state and the feedback form of the definition version the case runs on."""
     with reading() as s:
-        link = queries.feedback_link(s, token, now())
+        link = residents.feedback_link(s, token, now())
     return link, schema_forms.fields(link["schema"])
 
 
 @bp.route("/f/<token>", methods=["GET", "POST"])
 def page(token: str):
-    link, form_fields = _link(token)
+    try:
+        link, form_fields = _link(token)
+    except NotFound:  # never issued, or replaced by the link of a newer feedback round
+        return render_template("feedback.html", link={"state": "gone"}), 404
     values, errors, status = MultiDict(), {}, 200
     if request.method == "POST" and link["state"] == "valid":
         try:
-            runtime().submit_feedback(token, schema_forms.parse(form_fields, request.form))
+            runtime().submit_feedback(token, schema_forms.parse(form_fields, request.form), citizen=True)
         except InvalidInput as exc:
             values, errors, status = request.form, exc.fields or {"data": exc.message}, 400
         except Conflict:  # used or expired meanwhile: say which

@@ -23,6 +23,8 @@ DEFAULTS = {
     # Failed sign-ins (HTML and API together) allowed per account name and per client address.
     "SIGNIN_LIMIT": "10 per minute",
     "SIGNIN_ADDRESS_LIMIT": "30 per minute",
+    # Reports residents may send without an account, per client address (QR and plain page together).
+    "PUBLIC_REPORT_LIMIT": "5 per 10 minutes;20 per day",
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_KEY_PREFIX": "gridloop",
     # Redis unreachable: count in this process's memory meanwhile rather than fail sign-ins.
@@ -35,7 +37,7 @@ DEFAULTS = {
 }
 ENV = {"SECRET_KEY": "GRIDLOOP_SECRET_KEY", "DATABASE_URL": "GRIDLOOP_DATABASE_URL",
        "PUBLIC_URL": "GRIDLOOP_PUBLIC_URL", "SIGNIN_LIMIT": "GRIDLOOP_SIGNIN_LIMIT",
-       "SIGNIN_ADDRESS_LIMIT": "GRIDLOOP_SIGNIN_ADDRESS_LIMIT",
+       "SIGNIN_ADDRESS_LIMIT": "GRIDLOOP_SIGNIN_ADDRESS_LIMIT", "PUBLIC_REPORT_LIMIT": "GRIDLOOP_PUBLIC_REPORT_LIMIT",
        "RATELIMIT_STORAGE_URI": "GRIDLOOP_RATELIMIT_STORAGE_URL"}
 NUMBERS = {"API_TOKEN_CACHE_SECONDS": ("GRIDLOOP_API_TOKEN_CACHE_SECONDS", float, "a number of seconds"),
            "TRUSTED_PROXIES": ("GRIDLOOP_TRUSTED_PROXIES", int, "a whole number"),

@@ -1,7 +1,8 @@
-"""Limits on failed sign-ins (Flask-Limiter): per account name and per client address, the
-HTML page and the API's token endpoint counted together. Only failures count, so an office
-behind one address signs its people in freely; past a limit the answer is 429 with
-Retry-After, as the API's JSON error or as the sign-in page saying when to try again."""
+"""Limits (Flask-Limiter) on failed sign-ins, per account name and per client address, the
+HTML page and the API's token endpoint counted together: only failures count, so an office
+behind one address signs its people in freely. And on residents' reports without an account,
+per client address, every one counting. Past a limit the answer is 429 with Retry-After, as
+the API's JSON error or as the page saying when to try again."""
 from __future__ import annotations
 
 import math
@@ -17,6 +18,8 @@ from . import errors
 from .i18n import t
 
 ENDPOINTS = ("auth.sign_in", "Auth.token")  # the HTML form and POST /api/v1/auth/token
+# Reports without an account (every one counts, per client address): the residents' pages.
+PUBLIC_ENDPOINTS = ("residents.public_report", "residents.qr_report")
 
 
 def _account() -> str:
@@ -33,6 +36,9 @@ def _failed(response) -> bool:
 def _too_many(exc: RateLimitExceeded):
     reset = current_app.extensions["gridloop_limiter"].current_limit.window.reset_time
     exc.retry_after = seconds = max(1, math.ceil(reset - time.time()))
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return render_template("error.html", status=429, headline=t("public.throttled", seconds=seconds),
+                               message="", fields={}), 429, {"Retry-After": str(seconds)}
     if request.path.startswith(errors.API_PREFIX):
         exc.description = f"too many failed sign-ins; try again in {seconds} s"
         return errors.handle_error(exc)
@@ -44,7 +50,7 @@ def _too_many(exc: RateLimitExceeded):
 def init_app(app: Flask) -> None:
     """A limiter of this app's own (its storage and key prefix come from this app's config)
     over the sign-in endpoints, which must be registered already."""
-    for setting in ("SIGNIN_LIMIT", "SIGNIN_ADDRESS_LIMIT"):
+    for setting in ("SIGNIN_LIMIT", "SIGNIN_ADDRESS_LIMIT", "PUBLIC_REPORT_LIMIT"):
         try:
             parse_many(app.config[setting])
         except ValueError:
@@ -58,4 +64,8 @@ def init_app(app: Flask) -> None:
                                        key_func=get_remote_address, methods=["POST"], deduct_when=_failed)
     for endpoint in ENDPOINTS:
         app.view_functions[endpoint] = per_address(per_account(app.view_functions[endpoint]))
+    public = limiter.shared_limit(lambda: current_app.config["PUBLIC_REPORT_LIMIT"], "public-report",
+                                  key_func=get_remote_address, methods=["POST"])
+    for endpoint in PUBLIC_ENDPOINTS:
+        app.view_functions[endpoint] = public(app.view_functions[endpoint])
     app.register_error_handler(RateLimitExceeded, _too_many)
