@@ -17,6 +17,8 @@ from .model import Case, ProcessDefinition, ProcessInstance, Task
 if TYPE_CHECKING:
     from .runtime import Runtime
 
+# The sources of reports made without an account (Runtime.report_public).
+PUBLIC_SOURCES = ("resident", "qr", "open311")
 # The case's stage as the citizen sees it; a stage not named here is "in_progress".
 CITIZEN_STAGES = {"reported": "received", "acceptance": "received", "verification": "checking",
                   "feedback": "awaiting_feedback", "closed": "done", "rejected": "not_accepted"}

@@ -22,7 +22,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundExcepti
 from SpiffWorkflow.task import TaskState
 
 from . import (deadlines, definitions, forms, groups, incidents, lint, messaging, migration, org, places, policy,
-               readmodel, records, rollups, supervision, timers, trial, versions)
+               readmodel, records, residents, rollups, supervision, timers, trial, versions)
 from .clock import Clock, FrozenClock
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, IncidentOpened, InvalidInput, NotFound, ProcessError
@@ -37,9 +37,6 @@ CALENDAR_FILE = os.path.join(WORKFLOWS_DIR, "calendars", "cn.json")
 
 # Deadlines computed by the running command that count days of a year with no published notice.
 _PROVISIONAL: ContextVar[list[dict] | None] = ContextVar("gridloop_provisional_deadlines", default=None)
-
-# The sources of reports made without an account (Runtime.report_public).
-PUBLIC_SOURCES = ("resident", "qr", "open311")
 
 FEEDBACK_FIELDS = {"contacted": "feedback_contacted", "resolved": "feedback_resolved",
                    "satisfaction": "satisfaction", "comment": "feedback_comment"}
@@ -171,6 +168,11 @@ class Runtime:
             self._categories[loaded.id] = self._evaluate_categories(loaded)
         return self._categories[loaded.id]
 
+    def case_start_form(self, key: str = "closed_loop") -> dict:
+        """The report form of the newest version of a case process."""
+        with self.db.reading() as s:
+            return self._case_process(s, key).start_form or {}
+
     def _evaluate_categories(self, loaded: definitions.LoadedDefinition) -> list[dict]:
         schema = loaded.forms.get(loaded.properties.get(definitions.START_FORM_PROPERTY)) or {}
         field = schema.get("properties", {}).get("category", {})
@@ -220,14 +222,14 @@ class Runtime:
 
     def report_public(self, report: dict, key: str = "closed_loop", *, via: dict | None = None) -> Case:
         """A report from outside, without an account (a resident's page or QR code, an Open311
-        client): one of the sources ``PUBLIC_SOURCES``; the case gets a status link's token.
+        client): one of ``residents.PUBLIC_SOURCES``; the case gets a status link's token.
         ``via`` (the QR place, the client application) goes into the case's history."""
         with self._command() as s:
             loaded = self._case_process(s, key)
             report = forms.validate(loaded.start_form, report)
-            if report["source"] not in PUBLIC_SOURCES:
+            if report["source"] not in residents.PUBLIC_SOURCES:
                 raise InvalidInput(f"source '{report['source']}' is not a public channel",
-                                   fields={"source": f"one of {', '.join(PUBLIC_SOURCES)}"})
+                                   fields={"source": f"one of {', '.join(residents.PUBLIC_SOURCES)}"})
             grid = org.grid_by_code(s, report["grid"])
             case = self._open_case(s, loaded, report, grid, None, status_token=secrets.token_urlsafe(24))
             if via:

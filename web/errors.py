@@ -8,7 +8,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from engine.errors import Conflict, DeployError, EngineError, Forbidden, InvalidInput, NotFound, ProcessError
 
-from . import i18n
+from . import i18n, open311
 
 API_PREFIX = "/api/"
 STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 400, DeployError: 400, ProcessError: 422}
@@ -37,6 +37,8 @@ def handle_error(exc: Exception):
         code, message = "too_large", f"the request body is larger than {limit} bytes"
     if request.path.startswith(API_PREFIX) or request.is_json:  # the modeler's JSON posts too
         return jsonify(error_body(code, message, fields)), status, headers
+    if request.path.startswith(open311.PREFIX):
+        return open311.error_response(status, message), status, headers
     if isinstance(exc, CSRFError):
         headline, message = i18n.t("error.csrf"), ""
     elif isinstance(exc, RequestEntityTooLarge):

@@ -222,6 +222,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "public.reported": ("已收到您的上报，编号 {number}。请保存本页链接以查询办理进度。",
                         "Thank you: your report number is {number}. Keep this page's link to follow it."),
     "public.throttled": ("提交过于频繁，请 {seconds} 秒后再试。", "Too many reports from your connection: please try again in {seconds} seconds."),
+    "open311.notice": ("已收到，编号 {number}。办理进度：{url}", "Received as {number}. Follow it at {url}"),
     "status.title": ("办理进度", "Progress of your report"),
     "status.number": ("编号", "Number"),
     "status.category": ("类别", "Kind of problem"),
