@@ -356,3 +356,9 @@ def liaison_unbind(username, unit) -> None:
 def liaison_list(department) -> None:
     """Each liaison with the areas she serves."""
     _liaison_command(lambda s, actor, now: liaisons.listing(s, actor, department=department))
+
+
+from .residents import open311_key, qr  # noqa: E402  (they use this module's helpers)
+
+main.add_command(qr)
+main.add_command(open311_key)

@@ -14,6 +14,7 @@ from ..conftest import MODELS
 from .conftest import GRID1, GRID2, RESOLVED
 
 EN = {"Accept-Language": "en"}
+ZH = {"Accept-Language": "zh-CN"}
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -163,44 +164,64 @@ def test_feedback_link_is_shown_to_the_callback_and_works_once(api, grid1, as_us
     assert f"http://127.0.0.1:5000{path}" in acceptor.get(f"/cases/{case['id']}").get_data(True)
     assert path not in grid1.get(f"/cases/{case['id']}").get_data(True)  # he may read the case, not score it
     page = browser.get(path, headers=EN).get_data(True)  # public: nobody signed in
-    assert case["number"] in page and "Reporter reached" in page
-    assert 'name="contacted" value="true"' in page  # a required boolean is a yes/no question
-    browser.post(path, {"contacted": "true"}, status=400, headers=EN)
-    missing = browser.client.post(path, data={"contacted": "true", "csrf_token": browser.csrf}, headers=EN).get_data(True)
+    # The citizen's questions (citizen_feedback.json), not the staff callback's, and what was done.
+    assert case["number"] in page and "Was your problem solved?" in page and "Reporter reached" not in page
+    assert RESOLVED["resolution"] in page
+    assert 'name="resolved" value="true"' in page  # a required boolean is a yes/no question
+    browser.post(path, {"resolved": "true"}, status=400, headers=EN)
+    missing = browser.client.post(path, data={"resolved": "true", "csrf_token": browser.csrf}, headers=EN).get_data(True)
     assert 'id="satisfaction-error"' in missing and 'value="true" checked' in missing
-    thanks = browser.post(path, {"contacted": "true", "resolved": "true", "satisfaction": "satisfied",
-                                 "comment": "谢谢"}, status=200, headers=EN).get_data(True)
+    thanks = browser.post(path, {"resolved": "true", "satisfaction": "satisfied", "comment": "谢谢"},
+                          status=200, headers=EN).get_data(True)
     assert "Thank you" in thanks
-    assert api.case(case["id"])["status"] == "closed"
+    closed = api.case(case["id"])
+    assert (closed["status"], closed["feedback_contacted"], closed["feedback_resolved"], closed["satisfaction"],
+            closed["feedback_comment"]) == ("closed", True, True, "satisfied", "谢谢")  # answering is being reached
     assert "already been used" in browser.get(path, headers=EN).get_data(True)
-    browser.post(path, {"contacted": "false"}, status=409)
+    browser.post(path, {"resolved": "false"}, status=409)
     assert f"{path}" not in acceptor.get(f"/cases/{case['id']}").get_data(True)
 
 
 def test_feedback_page_shows_the_form_of_the_cases_own_process_version(api, browser, world):
     case, path = _waiting_for_feedback(api)
     sources = definitions.read_sources([os.path.join(ROOT, "workflows")])
-    sources["forms/feedback.json"] = sources["forms/feedback.json"].replace(
-        b'"title": "Satisfaction"', b'"title": "Rate us (version 2)"')
+    sources["forms/citizen_feedback.json"] = sources["forms/citizen_feedback.json"].replace(
+        b'"title": "Was your problem solved?"', b'"title": "Fixed? (version 2)"')
     assert [d.version for d in world.deploy(sources=sources) if d.key == "closed_loop"] == [2]
     page = browser.get(path, headers=EN).get_data(True)
-    assert "Satisfaction" in page and "Rate us (version 2)" not in page  # the case runs on version 1
-    browser.post(path, {"contacted": "true", "resolved": "true", "satisfaction": "satisfied"}, status=200)
+    assert "Was your problem solved?" in page and "Fixed? (version 2)" not in page  # the case runs on version 1
+    browser.post(path, {"resolved": "true", "satisfaction": "satisfied"}, status=200)
     assert api.case(case["id"])["satisfaction"] == "satisfied"
     newer, newer_path = _waiting_for_feedback(api)
-    assert "Rate us (version 2)" in browser.get(newer_path, headers=EN).get_data(True)
+    assert "Fixed? (version 2)" in browser.get(newer_path, headers=EN).get_data(True)
+
+
+def test_unsatisfied_feedback_replaces_the_link_and_the_old_one_says_so(api, browser):
+    case, path = _waiting_for_feedback(api)
+    browser.get(path)
+    browser.post(path, {"resolved": "false", "satisfaction": "unsatisfied"}, status=200, headers=EN)
+    assert api.case(case["id"])["rework_count"] == 1
+    api.step(case["id"], "grid1", RESOLVED)
+    api.step(case["id"], "grid1", {"outcome": "passed"})
+    newer = urlsplit(api.case(case["id"])["feedback_url"]).path
+    assert newer != path
+    for headers, text in ((EN, "a newer one replaced it"), (ZH, "已被新的链接取代")):
+        gone = browser.get(path, status=404, headers=headers).get_data(True)  # not an English 404 page
+        assert text in gone and "Not Found" not in gone
+    assert "Was your problem solved?" in browser.get(newer, headers=EN).get_data(True)
 
 
 def test_expired_and_unknown_feedback_links(api, browser, clock):
     case, path = _waiting_for_feedback(api)
     browser.get(path)  # the reporter opens the form, and answers only after the deadline
     clock.advance(days=60)
-    late = browser.post(path, {"contacted": "false"}, status=409, headers=EN).get_data(True)
+    late = browser.post(path, {"resolved": "false", "satisfaction": "unsatisfied"}, status=409,
+                        headers=EN).get_data(True)
     assert "This feedback link has expired" in late
     assert "expired" in browser.get(path, headers=EN).get_data(True)
     api.tokens.clear()  # sixty days on, the API tokens have expired too
     assert api.case(case["id"])["stage"] == "feedback"  # nothing recorded
-    browser.get("/f/no-such-token", status=404)
+    assert "链接已失效" in browser.get("/f/no-such-token", status=404).get_data(True)
 
 
 def test_posts_without_a_csrf_token_are_refused(api, grid1, browser):
@@ -211,7 +232,7 @@ def test_posts_without_a_csrf_token_are_refused(api, grid1, browser):
     assert api.get(f"/tasks/{task_id}", "grid1")["status"] == "open"
     browser.post("/sign-in", {"username": "grid1", "password": "demo"}, csrf=False, status=400)
     _case, path = _waiting_for_feedback(api)
-    browser.post(path, {"contacted": "false"}, csrf=False, status=400)
+    browser.post(path, {"resolved": "false"}, csrf=False, status=400)
 
 
 def test_language_follows_accept_language_until_switched(browser):
