@@ -72,6 +72,15 @@ def public_places(s: Session) -> list[PlaceInfo]:
     return [_info(p) for p in s.scalars(select(Place).where(Place.kind == "compound").order_by(Place.code))]
 
 
+def printable_communities(s: Session, actor: Actor) -> list[OrgUnit]:
+    """The communities whose QR codes ``actor`` may print (those in her area)."""
+    if not any(actor.has_role(r) for r in policy.QR_PRINTERS) or not actor.org_path:
+        return []
+    return list(s.scalars(select(OrgUnit).where(OrgUnit.level == "community",
+                                                OrgUnit.path.startswith(actor.org_path, autoescape=True))
+                          .order_by(OrgUnit.code)))
+
+
 def community_places(s: Session, actor: Actor | None, community: str) -> tuple[OrgUnit, list[PlaceInfo]]:
     """A community and its compounds and buildings, for printing their QR codes."""
     unit = s.scalars(select(OrgUnit).where(OrgUnit.code == community)).first()

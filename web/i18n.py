@@ -247,6 +247,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status.give_feedback": ("评价办理结果", "Tell us how it went"),
     "status.keep_link": ("请保存此链接，随时查询办理进度：", "Keep this link to check on your report at any time:"),
     "status.gone": ("找不到这个查询链接，请检查链接是否完整。", "We cannot find this status link: please check that it is complete."),
+    "nav.qr": ("上报二维码", "QR codes"),
+    "qr.communities": ("选择社区，打印其小区和楼栋的上报二维码。", "Choose a community to print the report QR codes of its compounds and buildings."),
     "qr.title": ("居民上报二维码", "Residents' QR codes"),
     "qr.hint": ("打印后张贴在小区和楼栋：居民扫码即可上报问题，无需注册。", "Print and post them in the compounds and buildings: residents scan to report a problem, no account needed."),
     "qr.download_pdf": ("下载 PDF", "Download PDF"),

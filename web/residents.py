@@ -94,13 +94,22 @@ def _community(code: str):
         return places.community_places(s, current_actor(), code)
 
 
+@bp.get("/places/qr")
+@login_required
+def qr_communities():
+    """The communities whose codes she may print."""
+    with reading() as s:
+        units = [(u.code, u.name, u.name_en) for u in places.printable_communities(s, current_actor())]
+    return render_template("qr_communities.html", active="qr", units=units)
+
+
 @bp.get("/places/<community>/qr")
 @login_required
 def qr_codes(community: str):
     """The community's QR codes on one printable page, and the sheet as PNG or PDF."""
     unit, found = _community(community)
     codes = [(p, qr_url(p.code)) for p in found]
-    return render_template("qr_codes.html", unit=unit, codes=codes, svg=_svg)
+    return render_template("qr_codes.html", active="qr", unit=unit, codes=codes, svg=_svg)
 
 
 @bp.get("/places/<community>/qr.<fmt>")

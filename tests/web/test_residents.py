@@ -145,7 +145,11 @@ def test_an_unknown_status_link_is_a_friendly_page(public):
 
 def test_coordinators_print_their_communitys_codes(world, as_user):
     community = GRID[:11]
+    listed = as_user("street2").get("/places/qr", headers=EN).get_data(True)  # Huashan street: two communities
+    assert re.findall(r'href="/places/(\d+)/qr"', listed) == ["21010500101", "21010500102"]
+    assert 'href="/places/qr"' not in as_user("grid1").get("/inbox/mine").get_data(True)  # not in his menu
     coordinator = as_user("community1")
+    assert re.findall(r'href="/places/(\d+)/qr"', coordinator.get("/places/qr").get_data(True)) == [community]
     page = coordinator.get(f"/places/{community}/qr", headers=EN).get_data(True)
     assert page.count("<svg") == 9 and "Building 2, Sunshine Garden" in page
     pdf = coordinator.client.get(f"/places/{community}/qr.pdf")
