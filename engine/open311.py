@@ -237,7 +237,8 @@ def _iso(value: datetime | None) -> str | None:
 def _request(case: Case, departments: dict[str, str], names: dict[str, str]) -> dict[str, Any]:
     closed = case.status != "open"
     return {"service_request_id": case.number, "status": "closed" if closed else "open",
-            "stage": residents.CITIZEN_STAGES.get(case.stage, "in_progress"), "service_name": names.get(case.category, case.category),
+            "stage": residents.CITIZEN_STAGES.get(case.stage, "in_progress"),
+            "service_name": names.get(case.category, case.category),
             "service_code": case.category, "description": case.description,
             "agency_responsible": departments.get(case.department or "", case.department),
             "service_notice": None, "requested_datetime": _iso(case.reported_at),

@@ -91,5 +91,6 @@ def feedback_link(s: Session, token: str, now: datetime) -> dict[str, Any]:
     properties = s.scalar(select(ProcessDefinition.properties).join(
         ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
         .where(ProcessInstance.id == case.instance_id)) or {}
-    citizen = queries.instance_forms(s, case.instance_id).get(properties.get(definitions.CITIZEN_FEEDBACK_FORM_PROPERTY))
+    forms = queries.instance_forms(s, case.instance_id)
+    citizen = forms.get(properties.get(definitions.CITIZEN_FEEDBACK_FORM_PROPERTY))
     return {**link, "schema": citizen or link["schema"], "resolution": _resolution(s, case.id)}
