@@ -34,7 +34,8 @@ def test_widgets_labels_and_required_marks():
     assert (report["title"].widget, report["title"].label, report["title"].required) == ("text", "Title", True)
     assert report["description"].widget == "textarea" and not report["description"].required
     assert report["category"].widget == "select" and ("gas_leak", "Gas leak") in report["category"].options
-    assert report["source"].widget == "radio"
+    assert report["urgency"].widget == "radio"  # up to four choices
+    assert report["source"].widget == "select" and len(report["source"].options) == 5  # open311 made it five
     group = report["location"]
     assert group.widget == "group" and [c.name for c in group.children] == ["location.address", "location.lat", "location.lon"]
     assert dict(group.children[1].attrs) == {"min": -90, "max": 90, "step": "any"}
