@@ -1,7 +1,7 @@
 """residents: places (compounds, buildings), grid boundaries, Open311 clients, status links
 
 Revision ID: 56e8105c5269
-Revises: e5b8c1d94a27
+Revises: f3c8a5d2e714
 Create Date: 2026-12-01 11:28:13
 """
 from alembic import op
@@ -10,7 +10,7 @@ import engine.model
 
 
 revision = '56e8105c5269'
-down_revision = 'e5b8c1d94a27'
+down_revision = 'f3c8a5d2e714'
 branch_labels = None
 depends_on = None
 
