@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 
 import click
@@ -183,11 +184,12 @@ def restore(file) -> None:
 @click.option("--port", default=5000, type=int)
 @click.option("--threads", default=8, type=int)
 @click.option("--timers/--no-timers", default=True,
-              help="Fire due timers in a background thread (turn off when `gridloop worker`s run).")
+              help="Fire due timers and send notifications in background threads (turn off when "
+                   "`gridloop worker`s run).")
 def serve(host, port, threads, timers) -> None:
     """Serve the inbox, REST API and designer pages (gunicorn, one process, threads)."""
     from gunicorn.app.base import BaseApplication
-    from engine.worker import start_background
+    from engine.worker import notifier, start_background
     from web import create_app
 
     class _Server(BaseApplication):
@@ -201,6 +203,7 @@ def serve(host, port, threads, timers) -> None:
             app = create_app()
             if timers:  # in the gunicorn worker process, beside the request threads
                 start_background(app.extensions["gridloop"])
+                start_background(app.extensions["gridloop"], work=notifier(), name="notifications")
             return app
 
     click.echo(f"Gridloop on http://{host}:{port}")
@@ -208,24 +211,36 @@ def serve(host, port, threads, timers) -> None:
 
 
 @main.command()
-@click.option("--once", is_flag=True, help="Fire everything due now, then exit (for cron and tests).")
+@click.option("--once", is_flag=True, help="Do everything due now, then exit (for cron and tests).")
 @click.option("--interval", default=5.0, type=float, show_default=True, help="Seconds between passes.")
-def worker(once, interval) -> None:
-    """Fire due timers (SLA escalations, overdue marks, feedback closure) until SIGTERM/SIGINT.
+@click.option("--notifications/--no-notifications", default=True, show_default=True,
+              help="Also send notifications (email, webhooks), in a thread of their own.")
+def worker(once, interval, notifications) -> None:
+    """Fire due timers (SLA escalations, overdue marks, feedback closure) and send
+    notifications until SIGTERM/SIGINT.
 
     Run any number of these, on any machines, over one PostgreSQL database: each due
-    instance is claimed by exactly one of them (FOR UPDATE SKIP LOCKED). A signal lets the
-    instance in hand finish, then the worker exits.
+    instance and each notification is claimed by exactly one of them (FOR UPDATE SKIP
+    LOCKED). A signal lets the item in hand finish, then the worker exits.
     """
     import logging
-    from engine.worker import Worker
+    import threading
+    from engine.worker import Worker, notifier
     # SpiffWorkflow logs every task state change at INFO; a worker reports only its own news.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("engine").setLevel(logging.INFO)
-    runner = Worker(_runtime(), interval)
-    runner.stop_on_signals()
+    rt = _runtime()
+    runner = Worker(rt, interval)
+    sender = Worker(rt, interval, notifier(), "notifications")
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: (runner.stop.set(), sender.stop.set()))
+    thread = threading.Thread(target=sender.run, kwargs={"once": once}, name="gridloop-notifications")
+    if notifications:
+        thread.start()
     fired = runner.run(once=once)
-    click.echo(f"fired timers of {fired} instances")
+    if notifications:
+        thread.join()
+    click.echo(f"fired timers of {fired} instances" + (f", sent {sender.done} notifications" if notifications else ""))
 
 
 @main.command()
@@ -356,6 +371,49 @@ def liaison_unbind(username, unit) -> None:
 def liaison_list(department) -> None:
     """Each liaison with the areas she serves."""
     _liaison_command(lambda s, actor, now: liaisons.listing(s, actor, department=department))
+
+
+@main.group()
+def webhook() -> None:
+    """Webhooks that receive signed notifications (see docs/notifications.md)."""
+
+
+@webhook.command("add")
+@click.argument("url")
+@click.option("--event", "events", multiple=True, help="Only this event (repeatable; default: all).")
+@click.option("--user", "username", default=None, help="The user's own webhook channel (default: system-wide).")
+def webhook_add(url, events, username) -> None:
+    """Register URL; prints its id and signing secret (shown only now)."""
+    from engine import subscriptions
+    rt = _runtime()
+    try:
+        with rt.db.transaction() as s:
+            hook = subscriptions.add_webhook(s, None, url, events=list(events), username=username, now=rt.clock.now())
+    except EngineError as exc:
+        _fail(exc)
+    click.echo(f"webhook {hook['id']}: {hook['url']}\nsecret: {hook['secret']}")
+
+
+@webhook.command("list")
+def webhook_list() -> None:
+    """The active webhooks."""
+    from engine import subscriptions
+    with _runtime().db.reading() as s:
+        for hook in subscriptions.list_webhooks(s, None):
+            click.echo(f"{hook['id']}\t{hook['url']}\t{','.join(hook['events']) or 'all'}\t{hook['user'] or '-'}")
+
+
+@webhook.command("remove")
+@click.argument("webhook_id", type=int)
+def webhook_remove(webhook_id) -> None:
+    """Stop posting to webhook WEBHOOK_ID (what it has not received yet is recorded as failed)."""
+    from engine import subscriptions
+    try:
+        with _runtime().db.transaction() as s:
+            subscriptions.remove_webhook(s, None, webhook_id)
+    except EngineError as exc:
+        _fail(exc)
+    click.echo(f"webhook {webhook_id} removed")
 
 
 from .residents import open311_key, qr  # noqa: E402  (they use this module's helpers)

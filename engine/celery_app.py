@@ -8,17 +8,21 @@ worker that takes it runs one due-work pass (:func:`engine.timers.run_due`). Pas
 overlap, on one worker or several, are safe: each due instance is claimed by exactly one
 of them with ``FOR UPDATE SKIP LOCKED``, so Celery only has to deliver the pass, not make
 it exclusive. A pass message expires after one interval, so a backlog of them never piles
-up while workers are busy. ``gridloop.fire_instance`` fires one given instance if it is
+up while workers are busy. ``gridloop.notify_pass`` (same schedule) sends notifications
+(:func:`engine.delivery.deliver_due`; each row is leased by one worker with SKIP LOCKED).
+``gridloop.fire_instance`` fires one given instance if it is
 due (e.g. from an operator's tool). The database is ``GRIDLOOP_DATABASE_URL``, the broker
 ``GRIDLOOP_CELERY_BROKER`` (default ``redis://127.0.0.1:6379/0``).
 """
 from __future__ import annotations
 
 import os
+import threading
 
 from celery import Celery
 
 from . import timers
+from .worker import notifier
 from .db import Database
 from .runtime import Runtime
 
@@ -31,10 +35,13 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     timezone="UTC",
     beat_schedule={"gridloop-due-work": {"task": "gridloop.due_pass", "schedule": DUE_INTERVAL,
-                                         "options": {"expires": DUE_INTERVAL}}},
+                                         "options": {"expires": DUE_INTERVAL}},
+                   "gridloop-notifications": {"task": "gridloop.notify_pass", "schedule": DUE_INTERVAL,
+                                              "options": {"expires": DUE_INTERVAL}}},
 )
 
 _runtime: Runtime | None = None
+_notify = notifier()
 
 
 def runtime() -> Runtime:
@@ -52,6 +59,12 @@ def runtime() -> Runtime:
 def due_pass(limit: int | None = None) -> int:
     """One due-work pass; returns how many instances fired."""
     return timers.run_due(runtime(), limit=limit)
+
+
+@app.task(name="gridloop.notify_pass")
+def notify_pass() -> int:
+    """One notification pass; returns how many were sent."""
+    return _notify(runtime(), threading.Event())
 
 
 @app.task(name="gridloop.fire_instance")

@@ -27,7 +27,7 @@ def _check_admin(actor: Actor | None) -> None:
         raise Forbidden("only administrators manage groups")
 
 
-def _roles_contain(s: Session, name: str):
+def roles_contain(s: Session, name: str):
     """``app_user.roles`` (a JSON list) contains ``name``: a pattern over its JSON text, case-
     sensitive on both databases (GLOB on SQLite, whose LIKE ignores case)."""
     token = json.dumps(name)  # as the list's JSON text spells the element
@@ -40,7 +40,7 @@ def _roles_contain(s: Session, name: str):
 
 def staffed(s: Session, name: str) -> bool:
     """Whether some active user has this role or group (one scan that stops at the first)."""
-    return s.scalar(select(User.id).where(User.active.is_(True), _roles_contain(s, name)).limit(1)) is not None
+    return s.scalar(select(User.id).where(User.active.is_(True), roles_contain(s, name)).limit(1)) is not None
 
 
 def known(s: Session, name: str) -> bool:
@@ -74,7 +74,7 @@ def _group(s: Session, name: str) -> UserGroup:
 
 
 def _members(s: Session, name: str) -> list[str]:
-    return sorted(u for u, roles in s.execute(select(User.username, User.roles).where(_roles_contain(s, name)))
+    return sorted(u for u, roles in s.execute(select(User.username, User.roles).where(roles_contain(s, name)))
                   if name in (roles or ()))
 
 

@@ -415,3 +415,72 @@ class Incident(Base):
     updated_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class OutboxEvent(Base):
+    """Something users may be told about, written by the command that caused it in its own
+    transaction (the transactional outbox); the worker fans it out into notifications."""
+
+    __tablename__ = "outbox_event"
+    __table_args__ = (Index("ix_outbox_event_pending", "expanded_at", "id"),)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # engine/notify.py EVENTS
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    payload: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
+    expanded_at: Mapped[datetime | None]
+
+
+class Notification(Base):
+    """One delivery of one outbox event over one channel (an email to a user, a POST to a
+    webhook): pending until sent, retried with backoff, then failed with the reason."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_due", "status", "next_attempt_at"),
+                      Index("ix_notification_user", "user_id", "id"))
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_event.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))  # email / webhook
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    webhook_id: Mapped[int | None] = mapped_column(ForeignKey("webhook.id"))
+    target: Mapped[str] = mapped_column(String(400))  # the address or URL at fan-out time
+    # Rendered at fan-out (the recipient's language, the case as it was): an email's subject
+    # and text, a webhook's JSON body.
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending/sending/sent/failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class NotificationSetting(Base):
+    """A user's own choice: her email address, the language of her messages and, per event,
+    the channels she wants (an event absent from ``channels`` goes to every channel)."""
+
+    __tablename__ = "notification_setting"
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    channels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+
+
+class Webhook(Base):
+    """An endpoint an administrator registered: bound to a user (her webhook channel) or to
+    nobody (it receives every event it subscribes to). POSTs are signed with ``secret``."""
+
+    __tablename__ = "webhook"
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    url: Mapped[str] = mapped_column(String(400))
+    secret: Mapped[str] = mapped_column(String(128))
+    events: Mapped[list[Any]] = mapped_column(default=list)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(80))

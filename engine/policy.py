@@ -109,6 +109,16 @@ def may_administer_groups(actor: Actor | None) -> bool:
     return actor is None or actor.has_role(ADMIN)
 
 
+def may_administer_webhooks(actor: Actor | None) -> bool:
+    """Webhooks post case data to other systems: administrators (and the CLI) register them."""
+    return actor is None or actor.has_role(ADMIN)
+
+
+def may_edit_notification_settings(actor: Actor, user_id: int) -> bool:
+    """Where a user is told, and how: only she decides (not even an administrator)."""
+    return actor.id == user_id
+
+
 def may_see_unassignable(actor: Actor) -> bool:
     """Tasks offered to a role or group nobody has: supervisors and designers see them."""
     return actor.has_role("supervisor") or actor.has_role("designer")

@@ -21,8 +21,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import TaskState
 
-from . import (deadlines, definitions, forms, groups, incidents, lint, messaging, migration, org, places, policy,
-               readmodel, records, residents, rollups, supervision, timers, trial, versions)
+from . import (deadlines, definitions, forms, groups, incidents, lint, messaging, migration, notifications, org,
+               places, policy, readmodel, records, residents, rollups, supervision, timers, trial, versions)
 from .clock import Clock, FrozenClock
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, IncidentOpened, InvalidInput, NotFound, ProcessError
@@ -608,6 +608,7 @@ class Runtime:
             self._save_cases(s)
             if s.info["events"]:
                 records.insert_events(s, s.info["events"])
+                notifications.record(s, s.info["events"], self.clock.now())
         for inst, wf in s.info["saved"].values():  # committed: these live workflows are now current
             self.workflows.put(inst.id, inst.revision, wf)
         if "incident" in s.info:  # committed too: now say so

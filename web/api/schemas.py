@@ -343,6 +343,42 @@ class LiaisonQuery(Schema):
     department = Str(metadata={"description": "only this department's liaisons"})
 
 
+# ------------------------------------------------------------------------------------ notifications
+
+_CHANNELS_DOC = {"description": "event (task_offered, overdue, urged, escalated, case_closed) -> "
+                                "channels (email, webhook); events left out keep their choice"}
+
+
+class NotificationSettingsInput(Schema):
+    email = Str(allow_none=True, load_default=None, metadata={"description": "where emails go; null: none"})
+    language = Str(load_default="zh", metadata={"description": "zh or en: the language of the emails"})
+    channels = fields.Dict(keys=Str(), values=fields.List(Str()), load_default=dict, metadata=_CHANNELS_DOC)
+
+
+class NotificationSettings(Schema):
+    email = Str(allow_none=True)
+    language = Str()
+    channels = fields.Dict(keys=Str(), values=fields.List(Str()), metadata=_CHANNELS_DOC)
+
+
+class WebhookCreate(Schema):
+    url = Str(required=True, metadata={"description": "http(s) URL that receives signed POSTs"})
+    events = fields.List(Str(), load_default=list, metadata={"description": "events to send; empty: all"})
+    user = Str(allow_none=True, load_default=None,
+               metadata={"description": "username: her webhook channel; null: system-wide"})
+
+
+class Webhook(Schema):
+    id = Int()
+    url = Str()
+    events = fields.List(Str())
+    user = Str(allow_none=True)
+    active = Bool()
+    created_at = DateTime()
+    created_by = Str(allow_none=True)
+    secret = Str(metadata={"description": "the HMAC-SHA256 key; only in the answer that registers it"})
+
+
 # ------------------------------------------------------------------------------------ errors
 
 ErrorDetail = Schema.from_dict({  # from_dict: a field called "fields" must not shadow Schema.fields

@@ -1,0 +1,93 @@
+"""Notification settings (each user her own, API and page) and webhooks (administrators)."""
+from __future__ import annotations
+
+import pytest
+
+from .conftest import Browser, make_app
+
+
+def test_a_user_reads_and_changes_only_her_own_settings(any_api):
+    mine = any_api.get("/users/grid1/notifications", "grid1")
+    assert mine["email"] is None and mine["channels"]["task_offered"] == ["email", "webhook"]
+    saved = any_api.call("PUT", "/users/grid1/notifications", "grid1",
+                         json={"email": "grid1@example.org", "language": "en",
+                               "channels": {"task_offered": ["webhook"], "urged": []}})
+    assert saved["email"] == "grid1@example.org" and saved["language"] == "en"
+    assert saved["channels"]["task_offered"] == ["webhook"] and saved["channels"]["urged"] == []
+    assert saved["channels"]["overdue"] == ["email", "webhook"]  # left out: unchanged
+    assert any_api.get("/users/grid1/notifications", "grid1") == saved
+    for user in ("grid2", "admin1", "supervisor1"):  # not even an administrator
+        any_api.get("/users/grid1/notifications", user, status=403)
+        any_api.call("PUT", "/users/grid1/notifications", user, json={"email": "x@example.org"}, status=403)
+    any_api.get("/users/nobody/notifications", "grid1", status=404)
+    assert any_api.get("/users/grid1/notifications", "grid1") == saved  # nothing changed by the refusals
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"email": "not an address"}, "email"),
+    ({"email": "a\x00b@example.org"}, "email"),
+    ({"language": "fr"}, "language"),
+    ({"channels": {"task_offered": ["sms"]}}, "channels.task_offered"),
+    ({"channels": {"task_offered": ["email", "email"]}}, "channels.task_offered"),
+    ({"channels": {"birthday": ["email"]}}, "channels"),
+])
+def test_bad_settings_are_a_400_naming_the_field(any_api, body, field):
+    answer = any_api.call("PUT", "/users/grid1/notifications", "grid1", json=body, status=400)
+    assert field in answer["error"]["fields"]
+    assert any_api.get("/users/grid1/notifications", "grid1")["email"] is None
+
+
+def test_only_administrators_manage_webhooks(any_api):
+    body = {"url": "https://hooks.example.org/gridloop", "events": ["case_closed"]}
+    for user in ("grid1", "supervisor1", "designer1"):
+        any_api.post("/webhooks", user, json=body, status=403)
+        any_api.get("/webhooks", user, status=403)
+    made = any_api.post("/webhooks", "admin1", json=body, status=201)
+    assert len(made["secret"]) >= 40 and made["user"] is None and made["created_by"] == "admin1"
+    listed = any_api.get("/webhooks", "admin1")
+    assert [h["id"] for h in listed] == [made["id"]] and "secret" not in listed[0]
+    any_api.call("DELETE", f"/webhooks/{made['id']}", "grid1", status=403)
+    any_api.call("DELETE", f"/webhooks/{made['id']}", "admin1", status=204)
+    any_api.call("DELETE", f"/webhooks/{made['id']}", "admin1", status=404)
+    any_api.call("DELETE", f"/webhooks/{2 ** 63}", "admin1", status=400)  # beyond any id: malformed
+    assert any_api.get("/webhooks", "admin1") == []
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"url": "ftp://hooks.example.org/x"}, "url"),
+    ({"url": "https:///no-host"}, "url"),
+    ({"url": "https://hooks.example.org/" + "x" * 400}, "url"),
+    ({"url": "https://hooks.example.org/", "events": ["task_offered", "lunch"]}, "events"),
+])
+def test_a_bad_webhook_is_a_400_naming_the_field(any_api, body, field):
+    assert field in any_api.post("/webhooks", "admin1", json=body, status=400)["error"]["fields"]
+    assert any_api.get("/webhooks", "admin1") == []
+
+
+def test_a_webhook_for_an_unknown_user_is_a_404(any_api):
+    any_api.post("/webhooks", "admin1", json={"url": "https://hooks.example.org/", "user": "nobody"}, status=404)
+
+
+def test_the_settings_page_in_both_languages(world):
+    page = Browser(make_app(world).test_client())
+    page.sign_in("grid1")
+    html = page.get("/account/notifications").get_data(True)
+    assert "通知设置" in html and "有任务派给我或可由我领取" in html and "Notification settings" not in html
+    page.post("/account/notifications", {"email": "grid1@example.org", "language": "en",
+                                         "task_offered.email": "on", "urged.webhook": "on"})
+    assert "通知设置已保存" in page.get("/account/notifications").get_data(True)
+    page.get("/lang/en", status=302)
+    html = page.get("/account/notifications").get_data(True)
+    assert "Notification settings" in html and "通知设置" not in html
+    assert 'value="grid1@example.org"' in html and 'name="task_offered.email" aria-label' in html
+    assert 'name="task_offered.email" aria-label="A task is offered or assigned to me: Email" checked' in html
+    assert 'name="overdue.email" aria-label="Work is overdue: Email" >' in html  # unticked: off
+
+    bad = page.post("/account/notifications", {"email": "nonsense", "language": "en"}, status=400)
+    assert "Enter a valid email address" in bad.get_data(True)
+    assert 'value="grid1@example.org"' in page.get("/account/notifications").get_data(True)  # kept
+
+
+def test_the_settings_page_needs_a_sign_in(world):
+    page = Browser(make_app(world).test_client())
+    assert "/sign-in" in page.get("/account/notifications", status=302).headers["Location"]

@@ -1,0 +1,44 @@
+"""The signed-in user's notification settings page: her email address, the language of her
+emails and, per event, the channels she wants. Only ever her own (the engine checks it)."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from engine import subscriptions
+from engine.errors import InvalidInput
+from engine.notifications import CHANNELS, EVENTS
+
+from .i18n import t
+from .pages import current_actor, login_required
+from .services import now, reading, runtime
+
+bp = Blueprint("notifications", __name__)
+
+
+def _render(settings: dict, problems: dict | None = None, status: int = 200):
+    return render_template("notifications.html", active="notifications", settings=settings, events=EVENTS,
+                           channels=CHANNELS, problems=problems or {}), status
+
+
+@bp.get("/account/notifications")
+@login_required
+def settings():
+    with reading() as s:
+        return _render(subscriptions.get_settings(s, current_actor(), current_actor().username))
+
+
+@bp.post("/account/notifications")
+@login_required
+def save():
+    form = request.form
+    chosen = {kind: [c for c in CHANNELS if form.get(f"{kind}.{c}") == "on"] for kind in EVENTS}
+    me = current_actor()
+    try:
+        with runtime().db.transaction() as s:
+            subscriptions.save_settings(s, me, me.username, email=form.get("email", ""),
+                                        language=form.get("language", "zh"), channels=chosen, now=now())
+    except InvalidInput as exc:
+        return _render({"email": form.get("email", ""), "language": form.get("language", "zh"), "channels": chosen},
+                       exc.fields, 400)
+    flash(t("notify.saved"), "success")
+    return redirect(url_for(".settings"))
