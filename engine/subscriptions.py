@@ -121,9 +121,12 @@ def add_webhook(s: Session, actor: Actor | None, url: str, *, events: list[str] 
     _check_admin(actor)
     events = list(events or [])
     problems = {}
-    parts = urlsplit(url) if isinstance(url, str) else None
-    if parts is None or text_problem(url) or parts.scheme not in ("http", "https") or not parts.hostname \
-            or len(url) > MAX_URL:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except (ValueError, TypeError, AttributeError):  # "http://[", not text
+        parts = host = None
+    if parts is None or text_problem(url) or parts.scheme not in ("http", "https") or not host or len(url) > MAX_URL:
         problems["url"] = f"an http(s) URL of at most {MAX_URL} characters"
     unknown = [e for e in events if e not in EVENTS][:5]
     if unknown:

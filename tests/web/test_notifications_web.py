@@ -56,6 +56,7 @@ def test_only_administrators_manage_webhooks(any_api):
 @pytest.mark.parametrize("body, field", [
     ({"url": "ftp://hooks.example.org/x"}, "url"),
     ({"url": "https:///no-host"}, "url"),
+    ({"url": "http://[::1"}, "url"),
     ({"url": "https://hooks.example.org/" + "x" * 400}, "url"),
     ({"url": "https://hooks.example.org/", "events": ["task_offered", "lunch"]}, "events"),
 ])
