@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 
@@ -18,6 +19,16 @@ def _runtime() -> Runtime:
     db = Database()
     db.create_schema()
     return Runtime(db)
+
+
+def _user_id(rt: Runtime, username: str) -> int:
+    from sqlalchemy import select
+    from engine.model import User
+    with rt.db.reading() as s:
+        user_id = s.scalar(select(User.id).where(User.username == username))
+    if user_id is None:
+        raise click.BadParameter(f"no user '{username}'", param_hint="--user")
+    return user_id
 
 
 def _fail(exc: EngineError) -> None:
@@ -110,19 +121,12 @@ def deactivate_user(username) -> None:
 @click.option("--user", "username", default=None, help="Start as this user (the initiator).")
 def start(key, data, version, username) -> None:
     """Start a deployed process by KEY with initial data."""
-    from sqlalchemy import select
-    from engine.model import User
     try:
         payload = json.loads(data)
     except ValueError as exc:
         raise click.BadParameter(f"not JSON: {exc}", param_hint="--data") from None
     rt = _runtime()
-    user_id = None
-    if username:
-        with rt.db.reading() as s:
-            user_id = s.scalar(select(User.id).where(User.username == username))
-        if user_id is None:
-            raise click.BadParameter(f"no user '{username}'", param_hint="--user")
+    user_id = _user_id(rt, username) if username else None
     try:
         inst = rt.start_process(user_id, key, payload, version=version)
     except EngineError as exc:
@@ -337,6 +341,76 @@ def group_remove(name, usernames) -> None:
 def group_list() -> None:
     """Each group with its members."""
     _group_command(lambda s, actor, now: groups.list_groups(s, actor))
+
+
+@main.group("import")
+def import_() -> None:
+    """Bring cases in from other systems."""
+
+
+@import_.command("hotline")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--mapping", "mapping_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="TOML: columns and values of the hotline's export (e.g. workflows/hotline/12345.toml).")
+@click.option("--user", "username", required=True, help="Report the cases as this user (an acceptor), within her rights.")
+@click.option("--dry-run", is_flag=True, help="Check every row as the import would; store nothing.")
+@click.option("--rejects", type=click.Path(dir_okay=False), default=None,
+              help="Where rejected rows go, with the reason (default: FILE.rejects.csv beside FILE).")
+def import_hotline(file, mapping_file, username, dry_run, rejects) -> None:
+    """Turn 12345 hotline tickets (a CSV or XLSX export) into cases, each through the report
+    command. A ticket imported before is skipped, so running a file again creates nothing
+    twice; a row that cannot become a case goes to the reject file with the reason."""
+    from engine import hotline, tables
+    rt = _runtime()
+    user_id = _user_id(rt, username)
+    try:
+        mapping = hotline.load_mapping(mapping_file)
+        header, rows = tables.read(file, mapping.sheet)
+        missing = hotline.missing_columns(header, mapping)
+        if missing:
+            raise EngineError(f"{os.path.basename(file)}: columns missing: {', '.join(missing)}")
+        with click.progressbar(length=len(rows), label="hotline tickets", file=sys.stderr) as bar:
+            outcomes = hotline.import_rows(rt, user_id, rows, mapping, dry_run=dry_run, progress=lambda: bar.update(1))
+    except EngineError as exc:
+        _fail(exc)
+    tally = {result: sum(o.result == result for o in outcomes) for result in ("created", "valid", "exists", "rejected")}
+    rejected = [(o, rows[o.line - 2]) for o in outcomes if o.result == "rejected"]
+    if rejected:
+        rejects = rejects or os.path.splitext(file)[0] + ".rejects.csv"
+        tables.write(rejects, ["line", "error"] + header,
+                     ([o.line, o.detail] + [row.get(h, "") for h in header] for o, row in rejected))
+    done = f"dry run: {tally['valid']} valid" if dry_run else f"created {tally['created']}"
+    click.echo(f"{done}, {tally['exists']} already imported, {tally['rejected']} rejected"
+               + (f" (see {rejects})" if rejected else ""))
+
+
+@main.group()
+def export() -> None:
+    """Send results back to other systems."""
+
+
+@export.command("hotline")
+@click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]),
+              help="Cases changed since this local (Shenyang) date or time.")
+@click.option("--mapping", "mapping_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="TOML with an [export] section (e.g. workflows/hotline/12345.toml).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .csv or .xlsx file to write.")
+@click.option("--user", "username", default=None,
+              help="Export as this user (an acceptor or supervisor: her area); without it, as the operator.")
+def export_hotline(since, mapping_file, out, username) -> None:
+    """Status, result and callback answers of the hotline's cases changed since a date, for the
+    hotline system to read back."""
+    from engine import hotline, org, tables
+    rt = _runtime()
+    try:
+        mapping = hotline.load_mapping(mapping_file)
+        with rt.db.reading() as s:
+            actor = org.actor(s, _user_id(rt, username)) if username else None
+            header, rows = hotline.export_rows(s, actor, since.replace(tzinfo=rt.calendar.tz), mapping)
+        tables.write(out, header, rows)
+    except EngineError as exc:
+        _fail(exc)
+    click.echo(f"wrote {len(rows)} cases to {out}")
 
 
 @main.group()

@@ -15,6 +15,7 @@ raw body (see :func:`signature` and docs/notifications.md).
 """
 from __future__ import annotations
 
+import email.policy
 import hashlib
 import hmac
 import logging
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 BACKOFF = (30, 120, 600, 3600, 21600)
 LEASE = timedelta(minutes=5)  # longer than any send may take (the timeouts below)
 BATCH = 20
+# CRLF, and lines up to RFC 5322's 998: Python's default 78 folds some subjects right after
+# "Subject:", which readers then show with a leading space.
+MAIL_POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,7 @@ def post_webhook(url: str, secret: str, body: str, delivery_id: int, kind: str, 
 def send_email(transport: Transport, to: str, subject: str, text: str) -> None:
     if not transport.smtp_host:
         raise RuntimeError("no SMTP server configured (GRIDLOOP_SMTP_HOST)")
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     message["From"] = formataddr(("Gridloop", transport.mail_from))
     message["To"] = to
     message["Subject"] = subject

@@ -195,7 +195,8 @@ class Case(Base):
     __table_args__ = (Index("ix_case_path_status", "org_path", "status"),
                       Index("ix_case_status_reported", "status", "reported_at"),
                       Index("ix_case_closed", "closed_at"), Index("ix_case_reported", "reported_at"),
-                      Index("ix_case_path_closed", "org_path", "closed_at"))
+                      Index("ix_case_path_closed", "org_path", "closed_at"),
+                      Index("uq_case_source_ref", "source", "external_ref", unique=True))
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     number: Mapped[str | None] = mapped_column(String(32), unique=True)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
@@ -204,6 +205,9 @@ class Case(Base):
     category: Mapped[str] = mapped_column(String(40), index=True)
     urgency: Mapped[str] = mapped_column(String(16), default="normal")
     source: Mapped[str] = mapped_column(String(16))
+    # The case's number in the system it came from (the 12345 hotline's ticket): one case per
+    # (source, number), so importing a ticket again creates nothing (engine/hotline.py).
+    external_ref: Mapped[str | None] = mapped_column(String(64))
     grid_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     org_path: Mapped[str] = mapped_column(String(400))
     address: Mapped[str | None] = mapped_column(String(300))

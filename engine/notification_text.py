@@ -12,6 +12,7 @@ from .model import Case, OutboxEvent, Task
 SUBJECTS = {
     "task_offered": ("新任务：{task}（{number} {title}）", "New task: {task} ({number} {title})"),
     "overdue": ("已超期：{task}（{number} {title}）", "Overdue: {task} ({number} {title})"),
+    "case_overdue": ("案件已超期：{number} {title}", "Case overdue: {number} {title}"),
     "urged": ("催办：{task}（{number} {title}）", "Urged: {task} ({number} {title})"),
     "escalated": ("案件已升级至第 {level} 级：{number} {title}", "Case escalated to level {level}: {number} {title}"),
     "case_closed": ("案件已结案：{number} {title}", "Case closed: {number} {title}"),
@@ -56,7 +57,8 @@ class Renderer:
         task_name = (task.name_zh or task.name if i == 0 else task.name) if task is not None else ""
         values = {"task": task_name, "number": case.number if case else "", "title": case.title if case else "",
                   "level": payload.get("escalation_level", "")}
-        subject = SUBJECTS[event.kind][i].format(**values).strip()
+        kind = "case_overdue" if event.kind == "overdue" and task is None else event.kind
+        subject = SUBJECTS[kind][i].format(**values).strip()
         lines = [LINES["case"][i].format(**values)] if case is not None else []
         if task is not None:
             lines.append(LINES["task"][i].format(**values))

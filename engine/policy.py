@@ -119,6 +119,12 @@ def may_edit_notification_settings(actor: Actor, user_id: int) -> bool:
     return actor.id == user_id
 
 
+def may_export_hotline(actor: Actor | None) -> bool:
+    """What became of hotline tickets goes back to the hotline: its acceptors (who make the
+    callbacks) and supervisors, of their area; the CLI's operator (None), everything."""
+    return actor is None or actor.has_role("acceptor") or actor.has_role("supervisor")
+
+
 def may_see_unassignable(actor: Actor) -> bool:
     """Tasks offered to a role or group nobody has: supervisors and designers see them."""
     return actor.has_role("supervisor") or actor.has_role("designer")

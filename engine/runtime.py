@@ -16,6 +16,7 @@ from typing import Any, Iterator
 from uuid import UUID
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
@@ -26,6 +27,7 @@ from . import (deadlines, definitions, forms, groups, incidents, lint, messaging
 from .clock import Clock, FrozenClock
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, IncidentOpened, InvalidInput, NotFound, ProcessError
+from .inputs import check_text
 from .model import Case, Incident, ProcessInstance, Task, User
 from .records import CaseRecord, Instance
 from .scripting import ScriptBudgetError, make_script_engine
@@ -208,17 +210,37 @@ class Runtime:
             return Started(inst.id, inst.key, loaded.version, inst.status, inst.started_at, inst.ended_at,
                            inst.next_timer_at, s.info["open"].get(inst.id, []))
 
-    def report_case(self, user_id: int, report: dict, key: str = "closed_loop") -> Case:
-        """Report a case: validate it with the process's start form, create the case, start it."""
+    def _admit(self, s: Session, user_id: int, report: dict, key: str, external_ref: str | None):
+        """Everything report_case checks before it writes: the reporter, the case process, the
+        report against its start form, the grid in her area, a ticket not yet imported."""
+        reporter = org.actor(s, user_id)
+        loaded = self._case_process(s, key)
+        policy.check_start(reporter, loaded)
+        report = forms.validate(loaded.start_form, report)
+        grid = org.grid_by_code(s, report["grid"])
+        if not (reporter.covers(grid.path) or reporter.has_role("acceptor")):
+            raise Forbidden(f"grid '{grid.code}' is outside your area")
+        if external_ref is not None:
+            check_text("external_ref", external_ref)
+            known = s.scalar(select(Case.number).where(Case.source == report["source"],
+                                                       Case.external_ref == external_ref))
+            if known is not None:
+                raise Conflict(f"{report['source']} ticket {external_ref} is already case {known}")
+        return reporter, loaded, report, grid
+
+    def check_report(self, user_id: int, report: dict, key: str = "closed_loop",
+                     external_ref: str | None = None) -> dict:
+        """What report_case would refuse, refused the same way, with nothing written (a dry run)."""
+        with self.db.reading() as s:
+            return self._admit(s, user_id, report, key, external_ref)[2]
+
+    def report_case(self, user_id: int, report: dict, key: str = "closed_loop",
+                    external_ref: str | None = None) -> Case:
+        """Report a case: validate it with the process's start form, create the case, start it.
+        ``external_ref``: its number in the system it came from (one case per source and number)."""
         with self._command() as s:
-            reporter = org.actor(s, user_id)
-            loaded = self._case_process(s, key)
-            policy.check_start(reporter, loaded)
-            report = forms.validate(loaded.start_form, report)
-            grid = org.grid_by_code(s, report["grid"])
-            if not (reporter.covers(grid.path) or reporter.has_role("acceptor")):
-                raise Forbidden(f"grid '{grid.code}' is outside your area")
-            return self._open_case(s, loaded, report, grid, reporter.id)
+            reporter, loaded, report, grid = self._admit(s, user_id, report, key, external_ref)
+            return self._open_case(s, loaded, report, grid, reporter.id, external_ref=external_ref)
 
     def report_public(self, report: dict, key: str = "closed_loop", *, via: dict | None = None) -> Case:
         """A report from outside, without an account (a resident's page or QR code, an Open311
@@ -246,12 +268,17 @@ class Runtime:
         return loaded
 
     def _open_case(self, s: Session, loaded: definitions.LoadedDefinition, report: dict, grid, user_id: int | None,
-                   status_token: str | None = None) -> Case:
+                   status_token: str | None = None, external_ref: str | None = None) -> Case:
         now = self.clock.now()
         case = _new_case(report, grid, user_id, now)
-        case.status_token = status_token
+        case.status_token, case.external_ref = status_token, external_ref
         s.add(case)
-        s.flush()
+        try:
+            s.flush()
+        except IntegrityError:  # the same ticket, imported at the same moment by another command
+            if external_ref is None:
+                raise
+            raise Conflict(f"{case.source} ticket {external_ref} is already a case") from None
         case.number = f"GL{now:%Y%m%d}{case.id:06d}"
         rollups.change(s, self.calendar.tz, None, {name: getattr(case, name) for name in rollups.CASE_FIELDS})
         self._start(s, loaded, user_id, _case_data(case, grid), case=case)

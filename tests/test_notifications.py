@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import delivery, notifications, subscriptions
+from engine import delivery, notifications, subscriptions, timers
 from engine.errors import InvalidInput
 from engine.model import Notification, OutboxEvent
 from engine.notification_text import Renderer
@@ -149,6 +149,21 @@ def test_escalation_and_closing_reach_the_area_supervisors_and_the_reporter(loop
     assert ("grid1@example.org", "Case escalated to level 1") not in subjects  # she escalated it herself
     assert ("grid1@example.org", "Case closed") in subjects  # acceptor1 closed it, grid1 reported it
     assert not any(to == "street2@example.org" for to, _ in subjects)  # another street: not hers
+
+
+def test_overdue_work_is_told_to_those_who_may_take_it(loop, clock):
+    settings(loop, "liaison_gas", "gas@example.org", "en")
+    settings(loop, "liaison_water", "water@example.org", "en")  # another department
+    case_id = loop.report("grid1", category="gas_leak", source="patrol", urgency="emergency")
+    loop.step(case_id, "grid1", {"outcome": "whistle", "department": "gas"})
+    clock.advance(minutes=31)  # the report-in limit (30 min) passes with nobody reporting in
+    assert timers.run_due(loop.rt) == 1
+    with MailBox() as box:
+        deliver(loop, box.transport())
+    task = loop.open_task(case_id)
+    assert [(m["To"], m["Subject"]) for m in box.messages] == [
+        ("gas@example.org", f"New task: {task.name} ({loop.case(case_id).number} {loop.case(case_id).title})"),
+        ("gas@example.org", f"Overdue: {task.name} ({loop.case(case_id).number} {loop.case(case_id).title})")]
 
 
 def test_no_smtp_server_configured_is_recorded_as_the_reason(loop):
