@@ -60,10 +60,13 @@ def _supervisors_of(s: Session, org_path: str) -> set[int]:
 
 
 def recipients(s: Session, event: OutboxEvent, case: Case | None, task: Task | None) -> set[int]:
-    """Who hears of an event: a task's candidates or holder (offered, overdue, urged); the
+    """Who hears of an event: a task's candidates (offered, while it is still open) or its
+    holder, else its candidates (overdue, urged); the
     holders of a case's open tasks (case overdue); the area's supervisors and the staff
     reporter (escalated); the staff reporter (closed). Never the one who caused it."""
     found: set[int] = set()
+    if event.kind == "task_offered" and (task is None or task.status != "open"):
+        return found  # taken or gone before it could be offered: news to nobody
     if task is not None and event.kind in ("task_offered", "overdue", "urged"):
         found = _candidates(s, task)
     elif event.kind == "overdue" and case is not None:

@@ -108,9 +108,9 @@ def test_a_chinese_email_for_an_urged_task_carries_the_note(loop):
     settings(loop, "grid1", "grid1@example.org", "zh")
     case_id = hotline_case(loop)
     task = loop.open_task(case_id)
-    loop.rt.claim(loop.ids["grid1"], task.id)
     with MailBox() as box:
         deliver(loop, box.transport())
+        loop.rt.claim(loop.ids["grid1"], task.id)
         loop.rt.urge(loop.ids["supervisor1"], task.id, "居民又来电了")
         deliver(loop, box.transport())
     offered, urged = box.messages
@@ -164,6 +164,13 @@ def test_overdue_work_is_told_to_those_who_may_take_it(loop, clock):
     assert [(m["To"], m["Subject"]) for m in box.messages] == [
         ("gas@example.org", f"New task: {task.name} ({loop.case(case_id).number} {loop.case(case_id).title})"),
         ("gas@example.org", f"Overdue: {task.name} ({loop.case(case_id).number} {loop.case(case_id).title})")]
+
+
+def test_a_task_taken_before_the_worker_came_is_offered_to_nobody(loop):
+    settings(loop, "grid1", "grid1@example.org")
+    case_id = hotline_case(loop)
+    loop.rt.claim(loop.ids["grid1"], loop.open_task(case_id).id)
+    assert deliver(loop, delivery.Transport())["expanded"] == 2 and rows(loop) == []
 
 
 def test_no_smtp_server_configured_is_recorded_as_the_reason(loop):
