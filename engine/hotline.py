@@ -90,7 +90,8 @@ def load_mapping(path: str) -> Mapping:
         raise InvalidInput(f"{path}: {where}: {error.message}")
     export = data.get("export", {})
     return Mapping(columns=data["columns"], values=data.get("values", {}), defaults=data.get("defaults", {}),
-                   sheet=data.get("sheet"), export_columns={f: export.get("columns", {}).get(f, f) for f in EXPORT_FIELDS},
+                   sheet=data.get("sheet"),
+                   export_columns={f: export.get("columns", {}).get(f, f) for f in EXPORT_FIELDS},
                    export_values=export.get("values", {}))
 
 
@@ -135,7 +136,8 @@ def to_report(row: dict[str, str], mapping: Mapping) -> tuple[str, dict[str, Any
 def _reason(exc: EngineError, mapping: Mapping) -> str:
     if not exc.fields:
         return exc.message
-    return "; ".join(f"{mapping.column(FORM_FIELDS.get(name, name))}: {problem}" for name, problem in exc.fields.items())
+    return "; ".join(f"{mapping.column(FORM_FIELDS.get(name, name))}: {problem}"
+                     for name, problem in exc.fields.items())
 
 
 @dataclass(frozen=True)
