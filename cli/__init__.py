@@ -352,7 +352,8 @@ def import_() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--mapping", "mapping_file", required=True, type=click.Path(exists=True, dir_okay=False),
               help="TOML: columns and values of the hotline's export (e.g. workflows/hotline/12345.toml).")
-@click.option("--user", "username", required=True, help="Report the cases as this user (an acceptor), within her rights.")
+@click.option("--user", "username", required=True,
+              help="Report the cases as this user (an acceptor), within her rights.")
 @click.option("--dry-run", is_flag=True, help="Check every row as the import would; store nothing.")
 @click.option("--rejects", type=click.Path(dir_okay=False), default=None,
               help="Where rejected rows go, with the reason (default: FILE.rejects.csv beside FILE).")
