@@ -154,7 +154,8 @@ def compile_sources(sources: dict[str, bytes], lane_map: dict[str, str] | None =
         tree = parse_xml(name, data)
         _refuse_camunda_decisions(name, tree)
         bundle.trees[name] = tree
-        bundle.lines[name] = {el.get("id"): el.sourceline for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
+        bundle.lines[name] = {el.get("id"): el.sourceline for el in tree.iter()
+                              if isinstance(el.tag, str) and el.get("id")}
         try:
             if name.endswith(".dmn"):
                 parser.add_dmn_xml(tree.getroot(), filename=name)

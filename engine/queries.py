@@ -415,7 +415,8 @@ def case_summary(c: Case) -> dict[str, Any]:
             "reported_at": c.reported_at, "dispatched_at": c.dispatched_at, "claimed_at": c.claimed_at,
             "resolved_at": c.resolved_at, "verified_at": c.verified_at, "closed_at": c.closed_at,
             "whistled_at": c.whistled_at, "due_at": c.due_at, "overdue_at": c.overdue_at,
-            "extension_count": c.extension_count, "updated_at": c.updated_at, "satisfaction": c.satisfaction, "feedback_contacted": c.feedback_contacted,
+            "extension_count": c.extension_count, "updated_at": c.updated_at, "satisfaction": c.satisfaction,
+            "feedback_contacted": c.feedback_contacted,
             "feedback_resolved": c.feedback_resolved, "feedback_comment": c.feedback_comment,
             "instance_id": c.instance_id}
 

@@ -64,8 +64,8 @@ def sync_tasks(rt: Runtime, s: Session, inst: Instance, ready: list, case, now) 
                      "due_at": row["due_at"].isoformat() if row["due_at"] else None})
     if new_rows:
         records.insert_tasks(s, new_rows)
-    s.info["open"][inst.id] = ([t for task_id, t in rows.items() if task_id not in gone and task_id not in s.info["done"]]
-                               + [records.TaskRow(r) for r in new_rows])
+    kept = [t for task_id, t in rows.items() if task_id not in gone and task_id not in s.info["done"]]
+    s.info["open"][inst.id] = kept + [records.TaskRow(r) for r in new_rows]
 
 def _new_task_row(rt: Runtime, s, inst, spiff_task, case, now) -> dict[str, Any]:
     """The task row for a READY user task: candidates, form, stage and due time from its

@@ -163,7 +163,8 @@ def _rebuild_in_sql(s: Session, tz: ZoneInfo) -> None:
     c, table = Case, CaseRollup.__table__
     report_in = and_(c.whistled_at.is_not(None), c.claimed_at.is_not(None))
     # Only the columns it counts: migrations run this against older schemas of the case table.
-    rows = select(*(getattr(c, name) for name in CASE_FIELDS), _sql_bucket(CLOSE_BASE, func.extract("epoch", c.closed_at - c.reported_at)).label("cb"),
+    rows = select(*(getattr(c, name) for name in CASE_FIELDS),
+                  _sql_bucket(CLOSE_BASE, func.extract("epoch", c.closed_at - c.reported_at)).label("cb"),
                   case((report_in, _sql_bucket(REPORT_IN_BASE, func.extract("epoch", c.claimed_at - c.whistled_at))),
                        else_=None).label("rb")).where(c.reported_at.is_not(None)).subquery()
     r = rows.c

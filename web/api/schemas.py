@@ -444,7 +444,8 @@ class Files(Schema):
     files = fields.Dict(keys=Str(validate=validate.Length(min=1, max=200)), values=Str(), required=True,
                         validate=validate.Length(min=1, max=100),
                         metadata={"description": "file name -> text: *.bpmn, *.dmn, forms as *.json"})
-    lanes = fields.Dict(keys=Str(validate=validate.Length(min=1, max=200)), values=Str(validate=validate.Length(min=1, max=40)),
+    lanes = fields.Dict(keys=Str(validate=validate.Length(min=1, max=200)),
+                        values=Str(validate=validate.Length(min=1, max=40)),
                         load_default=dict, validate=validate.Length(max=100),
                         metadata={"description": "lane name -> the role or group its tasks are offered to "
                                                  "(overrides the processes' laneMap); multipart: a field "
