@@ -1,5 +1,6 @@
 """A real headless Chromium (Debian's) signs in as grid1, claims and completes a task, and
-leaves screenshots of the inbox and of a case page in docs/screenshots/."""
+takes screenshots of the pages it walks: into a temporary folder, or into docs/screenshots/
+(the README's) when run with GRIDLOOP_UPDATE_SCREENSHOTS=1."""
 from __future__ import annotations
 
 import os
@@ -20,7 +21,8 @@ from .conftest import make_app
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
-SCREENSHOTS = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "screenshots")
+DOCS_SCREENSHOTS = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "screenshots")
+UPDATE_SCREENSHOTS = "GRIDLOOP_UPDATE_SCREENSHOTS"
 
 
 def missing(what: str) -> None:
@@ -32,6 +34,16 @@ def missing(what: str) -> None:
 
 def vendor_installed() -> bool:
     return all(os.path.isfile(os.path.join(NODE_MODULES, path)) for path in FILES.values())
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory) -> str:
+    """Where screenshots go: the tracked docs/screenshots/ only when asked to update them, so a
+    test run leaves nobody's tree dirty."""
+    if os.environ.get(UPDATE_SCREENSHOTS) == "1":
+        os.makedirs(DOCS_SCREENSHOTS, exist_ok=True)
+        return DOCS_SCREENSHOTS
+    return str(tmp_path_factory.mktemp("screenshots"))
 
 
 @pytest.fixture
@@ -46,11 +58,10 @@ def server(world):
 
 
 @pytest.mark.browser
-def test_grid_worker_claims_and_completes_a_task_in_chromium(server, api):
+def test_grid_worker_claims_and_completes_a_task_in_chromium(server, api, screenshots):
     if not os.path.exists(CHROMIUM):
         missing("Debian chromium not installed: run make browser")
     from playwright.sync_api import expect, sync_playwright
-    os.makedirs(SCREENSHOTS, exist_ok=True)
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
@@ -65,7 +76,7 @@ def test_grid_worker_claims_and_completes_a_task_in_chromium(server, api):
             expect(page).to_have_url(f"{server}/inbox/claimable")
             row = page.locator("table.tasks tbody tr", has_text="高空坠物隐患 Loose tiles on facade")
             expect(row).to_have_count(1)
-            page.screenshot(path=os.path.join(SCREENSHOTS, "inbox.png"), full_page=True)
+            page.screenshot(path=os.path.join(screenshots, "inbox.png"), full_page=True)
 
             row.get_by_role("button", name="领取").click()
             expect(page.locator("h1")).to_have_text("网格处置")
@@ -78,7 +89,7 @@ def test_grid_worker_claims_and_completes_a_task_in_chromium(server, api):
             page.get_by_role("button", name="提交").click()
             expect(page.locator(".stage-line strong")).to_have_text("核查")
             expect(page.locator(".timeline")).to_contain_text("」 — 办结")  # "… completed “…” — resolved"
-            page.screenshot(path=os.path.join(SCREENSHOTS, "case.png"), full_page=True)
+            page.screenshot(path=os.path.join(screenshots, "case.png"), full_page=True)
             case_id = int(page.url.rsplit("/", 1)[-1])
             assert page.evaluate("getComputedStyle(document.querySelector('header.topbar')).display") == "flex"
             assert blocked == []
@@ -112,7 +123,7 @@ def _signed_in_page(chromium, server, username: str, path: str, locale: str = "e
 
 
 @pytest.mark.browser
-def test_case_page_marks_the_active_task_in_its_diagram(server, api):
+def test_case_page_marks_the_active_task_in_its_diagram(server, api, screenshots):
     if not vendor_installed():
         missing("bpmn-js not installed: run make assets")
     case = api.report("grid1", title="Broken lamp at gate 2")
@@ -131,7 +142,7 @@ def test_case_page_marks_the_active_task_in_its_diagram(server, api):
             active.dispatch_event("click")
             expect(page.locator(".diagram-events")).to_be_visible()
             expect(page.locator(".diagram-events li")).not_to_have_count(0)
-            page.screenshot(path=os.path.join(SCREENSHOTS, "case-diagram.png"), full_page=True)
+            page.screenshot(path=os.path.join(screenshots, "case-diagram.png"), full_page=True)
             assert page.blocked == []
         finally:
             chromium.close()
@@ -168,7 +179,7 @@ def _modeler(server, path: str):
 
 
 @pytest.mark.browser
-def test_designer_renames_a_task_checks_and_deploys_in_the_modeler(server, api):
+def test_designer_renames_a_task_checks_and_deploys_in_the_modeler(server, api, screenshots):
     from playwright.sync_api import expect
     with _modeler(server, "/designer/monthly_review/edit") as page:
         task = page.locator('.modeler-canvas .djs-element[data-element-id="review"]')
@@ -197,21 +208,21 @@ def test_designer_renames_a_task_checks_and_deploys_in_the_modeler(server, api):
         expect(page.locator(".problem-badge.problem-warning")).to_have_count(1)  # the message on the element
         page.click("#deploy")
         expect(page.locator("#modeler-status")).to_contain_text("Deployed monthly_review version 2")
-        page.screenshot(path=os.path.join(SCREENSHOTS, "modeler.png"), full_page=True)
+        page.screenshot(path=os.path.join(screenshots, "modeler.png"), full_page=True)
         page.click("#deployed-link")
         expect(page.locator("#versions tbody tr")).to_have_count(2)
         expect(page.locator("#versions tbody tr.selected")).to_contain_text("designer1")
         expect(page.locator(".diagram.diagram-ready:not(.decision)")).to_have_count(1)
         tables = len([f for f in os.listdir(WORKFLOWS_DIR) if f.endswith(".dmn")])  # deployed with it
         expect(page.locator(".decision.diagram-ready .tjs-table")).to_have_count(tables)  # its DMN tables
-        page.screenshot(path=os.path.join(SCREENSHOTS, "definition.png"), full_page=True)
+        page.screenshot(path=os.path.join(screenshots, "definition.png"), full_page=True)
         page.goto(f"{server}/designer/monthly_review/edit?version=2")  # the form edited in the panel was deployed
         expect(page.locator('textarea[data-file="forms/review.json"]')).to_have_value(
             re.compile('"title": "Monthly grid review"'))
         page.goto(f"{server}/designer")
         expect(page.locator("table.tasks tbody tr")).not_to_have_count(0)
         assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # no sideways scrolling
-        page.screenshot(path=os.path.join(SCREENSHOTS, "designer.png"), full_page=True)
+        page.screenshot(path=os.path.join(screenshots, "designer.png"), full_page=True)
     xml = api.client.get("/api/v1/definitions/monthly_review/versions/2/xml",
                          headers={"Authorization": f"Bearer {api.token('designer1')}"}).get_data(True)
     assert 'name="Monthly grid review"' in xml and 'value="review.json"' in xml
@@ -220,7 +231,7 @@ def test_designer_renames_a_task_checks_and_deploys_in_the_modeler(server, api):
 
 
 @pytest.mark.browser
-def test_designer_creates_tries_and_deploys_a_new_process_in_the_modeler(server, api):
+def test_designer_creates_tries_and_deploys_a_new_process_in_the_modeler(server, api, screenshots):
     from playwright.sync_api import expect
     before = api.get("/definitions", "designer1")
     with _modeler(server, "/designer/new") as page:
@@ -245,7 +256,7 @@ def test_designer_creates_tries_and_deploys_a_new_process_in_the_modeler(server,
         expect(page.locator("#trial-status")).to_have_text("The process has ended")
         expect(page.locator('.djs-element.state-completed[data-element-id="task"]')).to_have_count(1)
         expect(page.locator("#trial-done li")).to_have_count(2)
-        page.screenshot(path=os.path.join(SCREENSHOTS, "modeler-try.png"), full_page=True)
+        page.screenshot(path=os.path.join(screenshots, "modeler-try.png"), full_page=True)
         assert api.get("/definitions", "designer1") == before  # trying deployed nothing
 
         page.click("#add-dmn")  # a decision table of its own, edited in dmn-js's modeler
@@ -263,7 +274,7 @@ def test_designer_creates_tries_and_deploys_a_new_process_in_the_modeler(server,
 
 
 @pytest.mark.browser
-def test_designer_edits_a_decision_table_and_check_marks_the_bad_cell(server, api):
+def test_designer_edits_a_decision_table_and_check_marks_the_bad_cell(server, api, screenshots):
     from playwright.sync_api import expect
     with _modeler(server, "/designer/closed_loop/edit") as page:
         _select(page, "verification")
@@ -287,7 +298,7 @@ def test_designer_edits_a_decision_table_and_check_marks_the_bad_cell(server, ap
         expect(page.locator("#problems li")).to_contain_text("routing_rule_01_out_2")
         expect(cell).to_have_class(re.compile("problem-error"))
         expect(page.locator('[data-tab="routing.dmn"]')).to_have_class(re.compile("has-problems"))
-        page.screenshot(path=os.path.join(SCREENSHOTS, "modeler-dmn.png"), full_page=True)
+        page.screenshot(path=os.path.join(screenshots, "modeler-dmn.png"), full_page=True)
         page.click("#deploy")
         expect(page.locator("#modeler-status")).to_contain_text("Not deployed")
     assert [v["version"] for v in api.get("/definitions/closed_loop/versions", "designer1")] == [1]
