@@ -363,14 +363,21 @@ def task_dict(t: Task, now: datetime, case_number=None, case_title=None, assigne
             "urge_count": t.urge_count, "urged_at": t.urged_at, "overdue_at": t.overdue_at, "form": t.form}
 
 
-def task_detail(s: Session, actor: Actor, task_id: str, now: datetime) -> dict[str, Any]:
-    """A task, its case summary and its form (JSON Schema), if the actor may see it."""
-    task = s.get(Task, task_id, options=[undefer(Task.input)])
+def visible_task(s: Session, actor: Actor, task_id: str, *options) -> Task:
+    """The task row if ``actor`` may see it: hers, offered to her, of her area (supervisors),
+    or one she completed (NotFound, Forbidden)."""
+    task = s.get(Task, task_id, options=list(options))
     if task is None:
         raise NotFound(f"task {task_id} not found")
     if not (actor.may_see(task) or policy.oversees_arealess(actor, task)) and \
             not (task.status not in OPEN and task.completed_by_id == actor.id):
         raise Forbidden("this task is not yours and not offered to you")
+    return task
+
+
+def task_detail(s: Session, actor: Actor, task_id: str, now: datetime) -> dict[str, Any]:
+    """A task, its case summary and its form (JSON Schema), if the actor may see it."""
+    task = visible_task(s, actor, task_id, undefer(Task.input))
     forms = instance_forms(s, task.instance_id)
     assignee = s.get(User, task.assignee_id) if task.assignee_id else None
     case = s.get(Case, task.case_id) if task.case_id else None

@@ -66,13 +66,19 @@ def index():
 def case(case_id: int):
     with reading() as s:
         detail = queries.case_detail(s, current_actor(), case_id, now())
-        units = unit_names(s, {(e["payload"] or {}).get("consult_unit") for e in detail["history"]
-                               if e["type"] in UNIT_EVENTS} - {None})
-    events = timeline(detail["history"], units=units, satisfaction=detail["satisfaction"],
-                      satisfaction_labels=field_labels().get("satisfaction", {}),
-                      departments=field_labels().get("department", {}))
+        events = readable_timeline(s, detail["history"], detail["satisfaction"])
     return render_template("case.html", active="cases", case=detail, timeline=events,
                            feedback_url=feedback_url(detail["feedback_token"]))
+
+
+def readable_timeline(s, history: list[dict], satisfaction: str | None = None) -> list[dict]:
+    """History events as timeline sentences in the page's language, naming the consultation
+    units, departments and satisfaction labels the payloads code."""
+    units = unit_names(s, {(e["payload"] or {}).get("consult_unit") for e in history
+                           if e["type"] in UNIT_EVENTS} - {None})
+    return timeline(history, units=units, satisfaction=satisfaction,
+                    satisfaction_labels=field_labels().get("satisfaction", {}),
+                    departments=field_labels().get("department", {}))
 
 
 def _grid_choice(form_fields: list, grids: list[dict]) -> list:

@@ -132,6 +132,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "form.no": ("否", "No"),
     "form.choose": ("请选择", "Choose…"),
     "form.one_per_line": ("每行一项", "One per line"),
+    # what came before a task (engine/casebrief.py)
+    "brief.title": ("此前经过", "What came before"),
+    "brief.recent": ("最近经过", "Recent history"),
+    "brief.full_timeline": ("完整办理记录", "Full timeline"),
+    "brief.by": ("{name} · {at}", "{name} · {at}"),
+    "brief.system": ("系统", "The system"),
+    "brief.no_text": ("(未填写说明)", "(no text given)"),
+    "brief.kind.resolution": ("处置情况", "Resolution"),
+    "brief.kind.complaint": ("上报人不满意的意见", "The reporter's complaint"),
+    "brief.kind.escalation": ("提请会商的理由", "Why it was escalated"),
+    "brief.kind.return": ("退单理由", "Why it was returned"),
+    "brief.kind.verification": ("核查不通过的说明", "Why verification failed"),
+    "brief.kind.refusal": ("不同意退单的意见", "Why the return was refused"),
     # cases
     "case.title": ("案件", "Case"),
     "case.list": ("案件列表", "Cases"),
@@ -468,6 +481,11 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "escalation": {"0": ("网格", "Grid"), "1": ("社区", "Community"), "2": ("街道", "Street"),
                    "3": ("区", "District"), "4": ("市", "City")},
+    # Why the process escalated a case by itself (the ``reason`` of an ``escalated`` event).
+    "escalation_reason": {
+        "department_timeout": ("责任部门超过时限未办结，系统自动提级会商",
+                               "The department let its limit pass; the system escalated the case"),
+    },
     # Decision outcomes recorded in the timeline (the forms' own labels name them on the forms).
     "outcome": {
         "accept": ("受理", "accepted"), "reject": ("不予受理", "rejected"), "resolved": ("办结", "resolved"),

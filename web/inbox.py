@@ -6,10 +6,11 @@ from math import ceil
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
-from engine import queries, supervision
+from engine import casebrief, queries, supervision
 from engine.errors import InvalidInput
 
 from . import schema_forms
+from .cases import readable_timeline
 from .i18n import LABELS, pick, t, task_name
 from .pages import current_actor, login_required, nav_counts, safe_next
 from .services import can_urge, now, overdue_inbox, reading, runtime, urges, with_names
@@ -65,8 +66,10 @@ def _task(task_id: str) -> tuple[dict, dict]:
     actor = current_actor()
     with reading() as s:
         task = queries.task_detail(s, actor, task_id, now())
+        brief = casebrief.task_brief(s, actor, task_id)
         extras = {"can_urge": can_urge(s, actor, task),
-                  "urges": urges(s, task) if task["urge_count"] else []}
+                  "urges": urges(s, task) if task["urge_count"] else [],
+                  "brief": brief, "brief_events": readable_timeline(s, brief["recent"])}
     return task, extras
 
 

@@ -180,6 +180,7 @@ class TaskDetail(Task):
                        "dates and times as ISO 8601 text, durations in seconds"})
     case = fields.Nested(CaseSummary, allow_none=True)
     can_act = Bool()
+    brief = fields.Nested(lambda: CaseBrief(), metadata={"description": "what came before this task on its case"})
 
 
 class Complete(Schema):
@@ -204,6 +205,25 @@ class Event(Schema):
     actor_name = Str(allow_none=True)
     task_id = Str(allow_none=True)
     payload = fields.Dict(allow_none=True)
+
+
+class BriefNote(Schema):
+    kind = Str(metadata={"description": "resolution, complaint, escalation, return, verification or refusal"})
+    text = Str(allow_none=True, metadata={"description": "what was written (resolution, comment, reason, note)"})
+    reason = Str(allow_none=True, metadata={"description": "why the process itself acted (department_timeout)"})
+    at = DateTime()
+    by = Str(allow_none=True, metadata={"description": "username; null for the system"})
+    by_name = Str(allow_none=True)
+    task_id = Str(allow_none=True)
+    task = fields.Dict(metadata={"description": "element, name, name_zh of the task it was written in"})
+    outcome = Str(allow_none=True)
+    escalation_level = Int(allow_none=True)
+
+
+class CaseBrief(Schema):
+    recent = fields.List(fields.Nested(Event), metadata={"description": "the case's last notable events"})
+    notes = fields.List(fields.Nested(BriefNote),
+                        metadata={"description": "the newest note of each kind, newest first"})
 
 
 class CaseDetail(CaseSummary):

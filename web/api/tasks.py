@@ -2,7 +2,7 @@
 claim / unclaim / complete / urge commands."""
 from __future__ import annotations
 
-from engine import queries
+from engine import casebrief, queries
 
 from ..services import inbox_counts, now, overdue_inbox, reading, runtime
 from . import schemas
@@ -14,6 +14,13 @@ blp = ApiBlueprint("Tasks", __name__, url_prefix="/api/v1", description="The tas
 def _task(task_id: str) -> dict:
     with reading() as s:
         return queries.task_detail(s, actor(), task_id, now())
+
+
+def _task_with_brief(task_id: str) -> dict:
+    with reading() as s:
+        task = queries.task_detail(s, actor(), task_id, now())
+        task["brief"] = casebrief.task_brief(s, actor(), task_id)
+    return task
 
 
 def _result(task: dict) -> dict:
@@ -52,8 +59,9 @@ def counts():
 @blp.response(200, schemas.TaskDetail)
 @errors(403, 404)
 def detail(task_id):
-    """A task, its case summary and its form (JSON Schema)."""
-    return _task(task_id)
+    """A task, its case summary, its form (JSON Schema) and ``brief``: what came before it on
+    its case (recent history; the newest resolution, complaint, escalation or return reason)."""
+    return _task_with_brief(task_id)
 
 
 @blp.route("/tasks/<task_id>/claim", methods=["POST"])
