@@ -465,7 +465,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "department_handling": ("部门报到处置", "Department handling"),
         "consultation": ("逐级会商", "Consultation"), "return_approval": ("退单审核", "Return approval"),
         "verification": ("核查", "Verification"),
-        "feedback": ("回访评价", "Feedback"), "closed": ("已结案", "Closed"),
+        "feedback": ("回访评价", "Feedback"), "callback_retry": ("待再次回访", "Calling again"), "closed": ("已结案", "Closed"),
         "rejected": ("不予受理", "Rejected"),
     },
     "case_status": {"open": ("办理中", "Open"), "closed": ("已结案", "Closed"), "rejected": ("不予受理", "Rejected")},
