@@ -25,7 +25,9 @@ class JSONProvider(DefaultJSONProvider):
 def check_request() -> None:
     """Before every view: no value of the query, path or form that no database stores alike."""
     problems: dict[str, str] = {}
-    sources = (request.args, request.form) if request.mimetype in _FORM_TYPES else (request.args,)
+    sources = (request.args,) if request.query_string else ()  # parsed only when there is one
+    if request.mimetype in _FORM_TYPES:
+        sources += (request.form,)
     for source in sources:
         for name, values in source.lists():
             for value in (name, *values):

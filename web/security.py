@@ -1,12 +1,14 @@
-"""What the browser is told to protect: security headers on every response, a session cookie
-that is Secure over HTTPS, the client's real address and scheme behind trusted proxies, and
-absolute links built from the configured public URL, never from the request's Host header."""
+"""What the browser is told to protect: security headers on every response (a WSGI middleware:
+no per-request hook), a session cookie that is Secure over HTTPS, the client's real address and
+scheme behind trusted proxies, and absolute links built from the configured public URL, never
+from the request's Host header."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, request
+from flask import Flask, after_this_request, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 HEADERS = {
@@ -20,9 +22,35 @@ HEADERS = {
 }
 
 
+class SecurityHeaders:
+    """WSGI middleware: each response gets the headers it does not set itself."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+        self.names = {name.lower() for name in HEADERS}
+
+    def __call__(self, environ, start_response):
+        def start(status, headers, exc_info=None):
+            present = {name.lower() for name, _value in headers} & self.names
+            headers.extend((name, value) for name, value in HEADERS.items() if name.lower() not in present)
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start)
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """The session cookie is Secure when configured (an https public URL) or the request came
-    over HTTPS."""
+    over HTTPS. Its signing serializer is made once per set of keys, not on every request."""
+
+    def __init__(self):
+        self._serializers: dict[tuple, URLSafeTimedSerializer] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        serializer = self._serializers.get(keys)
+        if serializer is None:
+            serializer = self._serializers[keys] = super().get_signing_serializer(app)
+        return serializer
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
@@ -42,6 +70,7 @@ STYLE_ATTRIBUTES = "; style-src-attr 'unsafe-inline'"
 
 def allow_style_attributes() -> None:
     """This response's CSP also allows style attributes (a page with DMN decision tables)."""
+    _relax_csp()
     g.csp_style_attributes = True
 
 
@@ -52,18 +81,23 @@ INLINE_STYLES = ("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 def allow_inline_styles() -> None:
     """This response's CSP also allows <style> elements and style attributes (the modeler)."""
+    _relax_csp()
     g.csp_inline_styles = True
 
 
-def _add_headers(response):
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    if g.get("csp_inline_styles"):
-        csp = response.headers["Content-Security-Policy"]
-        response.headers["Content-Security-Policy"] = csp.replace(*INLINE_STYLES)
-    elif g.get("csp_style_attributes"):
-        response.headers["Content-Security-Policy"] += STYLE_ATTRIBUTES
-    return response
+def _relax_csp() -> None:
+    """Once per request: the response's CSP as its page asked (inline styles over attributes)."""
+    if g.get("csp_style_attributes") or g.get("csp_inline_styles"):
+        return
+
+    @after_this_request
+    def relax(response):
+        csp = response.headers.get("Content-Security-Policy", HEADERS["Content-Security-Policy"])
+        if g.get("csp_inline_styles"):
+            response.headers["Content-Security-Policy"] = csp.replace(*INLINE_STYLES)
+        else:
+            response.headers["Content-Security-Policy"] = csp + STYLE_ATTRIBUTES
+        return response
 
 
 def init_app(app: Flask) -> None:
@@ -73,7 +107,7 @@ def init_app(app: Flask) -> None:
     if public.scheme == "https":
         app.config["SESSION_COOKIE_SECURE"] = True
     app.session_interface = SessionInterface()
-    app.after_request(_add_headers)
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)

@@ -47,6 +47,33 @@ def _too_many(exc: RateLimitExceeded):
                            throttled=t("auth.throttled", seconds=seconds)), 429, {"Retry-After": str(seconds)}
 
 
+def _limiter_on(app: Flask, endpoints: tuple[str, ...]) -> Limiter:
+    """A Limiter whose request hooks run for ``endpoints`` only. It hooks every request of the
+    app; but its limits are all on these endpoints' views, whose decorators check them, so the
+    check before every request finds nothing to do and is dropped, and the hooks after a request
+    (deducting failed sign-ins, clearing its per-request state) run only where it counted."""
+    hooks = ("before_request_funcs", "after_request_funcs", "teardown_request_funcs")
+    before = {name: list(getattr(app, name).get(None, ())) for name in hooks}
+    limiter = Limiter(get_remote_address, app=app)
+    app.extensions["gridloop_limiter"] = limiter
+    added = {name: [f for f in getattr(app, name).get(None, ()) if f not in before[name]] for name in hooks}
+    for name in hooks:
+        getattr(app, name)[None] = before[name]
+    for hook in added["after_request_funcs"]:
+        app.after_request(_only_on(endpoints, hook))
+    for hook in added["teardown_request_funcs"]:
+        app.teardown_request(_only_on(endpoints, hook))
+    return limiter
+
+
+def _only_on(endpoints: tuple[str, ...], hook):
+    """``hook`` (after a request: takes and returns the response; teardown: takes the error)
+    for requests to ``endpoints``; others pass through untouched."""
+    def hook_on_endpoints(arg):
+        return hook(arg) if request.endpoint in endpoints else arg
+    return hook_on_endpoints
+
+
 def init_app(app: Flask) -> None:
     """A limiter of this app's own (its storage and key prefix come from this app's config)
     over the sign-in endpoints, which must be registered already."""
@@ -56,8 +83,7 @@ def init_app(app: Flask) -> None:
         except ValueError:
             raise ValueError(f"GRIDLOOP_{setting} must be a limit such as '10 per minute', "
                              f"not {app.config[setting]!r}") from None
-    limiter = Limiter(get_remote_address, app=app)
-    app.extensions["gridloop_limiter"] = limiter
+    limiter = _limiter_on(app, ENDPOINTS + PUBLIC_ENDPOINTS)
     per_account = limiter.shared_limit(lambda: current_app.config["SIGNIN_LIMIT"], "sign-in-account",
                                        key_func=_account, methods=["POST"], deduct_when=_failed)
     per_address = limiter.shared_limit(lambda: current_app.config["SIGNIN_ADDRESS_LIMIT"], "sign-in-address",

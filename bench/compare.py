@@ -1,0 +1,151 @@
+"""Process CPU time of this tree against another checkout (a reference commit), fairly.
+
+The machine is shared and noisy, so wall clock says little: each measurement runs in a fresh
+process with that tree's own virtualenv and code, counts ``time.process_time()`` only, and the
+trees alternate round by round; the table shows medians. ``bench/engine.py``'s persisted case
+runs on the reference tree's workflows in both trees (the closed loop grew steps since), so the
+same process is measured, and once more on this tree's own workflows. ``bench/peer.py``'s
+models (linear5, loop) are the same in both trees.
+
+    git worktree add --detach ../base cdeafaa && (cd ../base && make install)
+    python bench/compare.py ../base [--rounds 5] [--cases 30] [--instances 40] [--loop 150]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CASE_PROCESS = '<spiffworkflow:property name="caseProcess" value="true" />'
+STARTERS = '<spiffworkflow:property name="starters" value="acceptor, grid_worker" />'
+
+
+def child(tree: str, what: str, n: int, workflows: str | None, loop_n: int) -> dict:
+    """Runs inside ``tree``'s virtualenv: one warmed-up measurement with that tree's code."""
+    os.environ.setdefault("GRIDLOOP_PASSWORD_HASH_PROFILE", "CHEAPEST")
+    os.environ.setdefault("GRIDLOOP_PBKDF2_ROUNDS", "1000")  # the older trees' name for the same
+    sys.path[0] = tree
+    from engine.db import Database
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(f"sqlite:///{tmp}/compare.sqlite")
+        db.create_schema()
+        result = engine_case(db, n, workflows) if what == "engine" else peer(db, n, loop_n)
+        db.dispose()
+    return result
+
+
+def engine_case(db, n: int, workflows: str | None) -> dict:
+    from bench import engine as bench
+    from engine.runtime import Runtime
+    from engine.seed import seed_demo
+
+    runtime = Runtime(db)
+    runtime.deploy([workflows] if workflows else None)
+    with db.transaction() as s:
+        seed_demo(s)
+    bench.persisted(3, runtime)  # warm-up: caches, compiled expressions
+    bench.in_memory(3, runtime)
+    start = time.process_time()
+    bench.persisted(n, runtime)
+    persisted = time.process_time() - start
+    start = time.process_time()
+    bench.in_memory(n, runtime)
+    memory = time.process_time() - start
+    return {"persisted ms/case": persisted / n * 1000, "in-memory ms/case": memory / n * 1000}
+
+
+def peer(db, n: int, loop_n: int) -> dict:
+    from bench.peer import Client
+
+    client = Client(db)
+    for _ in range(3):  # warm-up
+        run_instance(client, "Process_lin5")
+    start = time.process_time()
+    for _ in range(n):
+        run_instance(client, "Process_lin5")
+    linear = time.process_time() - start
+    _instance, task = client.start("Process_loop")
+    start = time.process_time()
+    for _ in range(loop_n):
+        _ms, task = client.submit(task)
+    loop = time.process_time() - start
+    return {"linear5 ms/instance": linear / n * 1000, "loop ms/submit": loop / loop_n * 1000}
+
+
+def run_instance(client, key: str) -> None:
+    _instance, task = client.start(key)
+    while task is not None:
+        _ms, task = client.submit(task)
+
+
+def measure(tree: str, what: str, n: int, workflows: str | None, loop_n: int) -> dict:
+    python = os.path.join(tree, ".venv", "bin", "python")
+    args = [python, os.path.abspath(__file__), "--child", tree, what, str(n), workflows or "", str(loop_n)]
+    out = subprocess.run(args, cwd=tree, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        tree, what, n, workflows, loop_n = sys.argv[2:7]
+        print(json.dumps(child(tree, what, int(n), workflows or None, int(loop_n))))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("base", help="the reference checkout, with its own .venv (make install)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds; medians are shown")
+    parser.add_argument("--cases", type=int, default=30, help="bench/engine.py cases per measurement")
+    parser.add_argument("--instances", type=int, default=40, help="bench/peer.py linear5 instances per measurement")
+    parser.add_argument("--loop", type=int, default=150, help="bench/peer.py loop submits per measurement")
+    args = parser.parse_args()
+    base = os.path.abspath(args.base)
+    with tempfile.TemporaryDirectory() as tmp:
+        compare(args, base, reference_workflows(base, tmp))
+
+
+def reference_workflows(base: str, tmp: str) -> str:
+    """The reference tree's workflows, with the one declaration this tree's engine needs to let
+    the bench's acceptor report a case (``starters``; the older engine ignores it)."""
+    flows = shutil.copytree(os.path.join(base, "workflows"), os.path.join(tmp, "workflows"))
+    path = os.path.join(flows, "closed_loop.bpmn")
+    with open(path, encoding="utf-8") as f:
+        xml = f.read()
+    if STARTERS not in xml:
+        xml = xml.replace(CASE_PROCESS, CASE_PROCESS + "\n        " + STARTERS, 1)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(xml)
+    return flows
+
+
+def compare(args: argparse.Namespace, base: str, base_flows: str) -> None:
+    rows = [  # label, (tree, what, workflows)
+        ("engine, reference workflows", [(base, "engine", base_flows), (HERE, "engine", base_flows)]),
+        ("engine, own workflows", [(base, "engine", base_flows), (HERE, "engine", None)]),
+        ("peer models", [(base, "peer", None), (HERE, "peer", None)]),
+    ]
+    jobs = {(tree, what, flows) for _label, pair in rows for tree, what, flows in pair}
+    samples: dict[tuple, list[dict]] = {job: [] for job in jobs}
+    for i in range(args.rounds):
+        order = sorted(jobs, key=lambda job: (job[0] == base) == (i % 2 == 0))  # alternate who goes first
+        for tree, what, flows in order:
+            n = args.cases if what == "engine" else args.instances
+            samples[(tree, what, flows)].append(measure(tree, what, n, flows, args.loop))
+        print(f"round {i + 1} of {args.rounds} done", file=sys.stderr)
+    print(f"process CPU time, median of {args.rounds} alternating rounds; reference {base}, this tree {HERE}")
+    print(f"{'':48s} {'reference':>10s} {'this tree':>10s} {'change':>8s}")
+    for label, (ref_job, now_job) in rows:
+        for key in samples[ref_job][0]:
+            ref = statistics.median(s[key] for s in samples[ref_job])
+            now = statistics.median(s[key] for s in samples[now_job])
+            print(f"{label + ': ' + key:48s} {ref:10.2f} {now:10.2f} {(now / ref - 1) * 100:+7.1f}%")
+
+
+if __name__ == "__main__":
+    main()
