@@ -16,10 +16,13 @@ dashboard asks: ``figures`` = November 2026 (the last of the 12 months) grouped 
 plus October's figures; ``page`` adds the six-month trend of the page's first chart; ``mtd``
 is 1-20 November grouped plus the 20 days before (read from the day rows of the rollup).
 
-    .venv/bin/python bench/metrics.py [--cases 1000000] [--sample 100] [--runs 5]
+    .venv/bin/python bench/metrics.py [--cases 1000000] [--sample 100] [--runs 5] [--keep | --reuse]
 
 Works in a PostgreSQL database of its own (bench/scratch_db.py), created and dropped by this
-script; the server is GRIDLOOP_BENCH_PG_ADMIN (default postgres@127.0.0.1:5432).
+script; the server is GRIDLOOP_BENCH_PG_ADMIN (default postgres@127.0.0.1:5432). Loading 1M
+cases takes long on a busy machine: ``--keep`` keeps the two states as databases
+``gridloop_bench_metrics_<small>`` and ``gridloop_bench_metrics_<cases>``, and ``--reuse``
+measures them again (after recounting the rollup, so a changed rollup is measured too).
 """
 from __future__ import annotations
 
@@ -29,12 +32,14 @@ import random
 import statistics
 import sys
 import time
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 
 os.environ.setdefault("GRIDLOOP_PASSWORD_HASH_PROFILE", "CHEAPEST")  # the demo users are seeded, not benchmarked
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.scratch_db import scratch_database  # noqa: E402
 from engine import metrics, rollups  # noqa: E402
@@ -189,15 +194,43 @@ def measure(db: Database, tz, runs: int) -> dict[tuple[str, str], float]:
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", type=int, default=1_000_000)
-    parser.add_argument("--small", type=int, default=100_000, help="the first measurement's case count")
-    parser.add_argument("--sample", type=int, default=100, help="cases driven through the engine")
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
-    rng = random.Random(12345)
-    with scratch_database(PG_ADMIN, "gridloop_bench_metrics") as url:
+KEPT = "gridloop_bench_metrics_{}"
+
+
+def _admin():
+    return create_engine(make_url(PG_ADMIN).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+def _kept(cases: int) -> str:
+    return make_url(PG_ADMIN).set(database=KEPT.format(cases)).render_as_string(hide_password=False)
+
+
+@contextmanager
+def _database(keep: bool, cases: int):
+    """A scratch database, or with ``keep`` a new one named after ``cases`` that stays."""
+    if not keep:
+        with scratch_database(PG_ADMIN, "gridloop_bench_metrics") as url:
+            yield url
+        return
+    admin = _admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{KEPT.format(cases)}"'))
+    admin.dispose()
+    yield _kept(cases)
+
+
+def _copy(db: Database, cases: int, small: int) -> None:
+    """Keep the database's state at ``small`` cases as a copy (a template needs no sessions)."""
+    db.dispose()
+    admin = _admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{KEPT.format(small)}" TEMPLATE "{KEPT.format(cases)}"'))
+    admin.dispose()
+
+
+def generate(args, rng: random.Random) -> dict[int, dict]:
+    figures = {}
+    with _database(args.keep, args.cases) as url:
         db = Database(url)
         db.create_schema()
         clock = FrozenClock(FIRST)
@@ -210,13 +243,47 @@ def main() -> None:
         print(f"sample: {args.sample} cases through the engine in {time.perf_counter() - t0:.1f} s")
         limits = _case_limits(rt)
         categories = rt.categories()
-        stored, figures = args.sample, {}
+        stored = args.sample
         for target in (args.small, args.cases):
             took = bulk_load(db, rt.calendar.tz, target - stored, rng, limits, categories)
             print(f"loaded {target - stored} cases in {took:.1f} s ({target} stored)")
             stored = target
             figures[target] = measure(db, rt.calendar.tz, args.runs)
+            if args.keep and target == args.small:
+                _copy(db, args.cases, args.small)
         db.dispose()
+    return figures
+
+
+def remeasure(args) -> dict[int, dict]:
+    """Measure the kept databases again, their schema and rollup brought up to this code's."""
+    figures = {}
+    for cases in (args.small, args.cases):
+        db = Database(_kept(cases))
+        db.create_schema()
+        tz = Runtime(db).calendar.tz
+        t0 = time.perf_counter()
+        with db.transaction() as s:
+            rows = rollups.rebuild(s, tz)
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE case_rollup"))
+        print(f"{cases} cases: rollup recounted ({rows} rows) in {time.perf_counter() - t0:.1f} s")
+        figures[cases] = measure(db, tz, args.runs)
+        db.dispose()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=100_000, help="the first measurement's case count")
+    parser.add_argument("--sample", type=int, default=100, help="cases driven through the engine")
+    parser.add_argument("--runs", type=int, default=5)
+    kept = parser.add_mutually_exclusive_group()
+    kept.add_argument("--keep", action="store_true", help="keep the loaded databases for --reuse")
+    kept.add_argument("--reuse", action="store_true", help="measure the databases --keep kept")
+    args = parser.parse_args()
+    figures = remeasure(args) if args.reuse else generate(args, random.Random(12345))
     print(f"\nmedian ms, November 2026 ({args.runs} runs) | {args.small:,} cases | {args.cases:,} cases | ratio")
     for key in figures[args.small]:
         small, large = figures[args.small][key], figures[args.cases][key]
