@@ -26,6 +26,7 @@ FROM_HISTORY = {"task_created": "task_offered", "task_overdue": "overdue", "case
 EVENTS = ("task_offered", "overdue", "urged", "escalated", "case_closed")
 CHANNELS = ("email", "webhook")
 EXPAND_BATCH = 50
+_INSERT_OUTBOX = OutboxEvent.__table__.insert()  # built once; run on the connection, no ORM bulk path
 
 
 def record(s: Session, events: list[dict[str, Any]], now: datetime) -> None:
@@ -37,7 +38,7 @@ def record(s: Session, events: list[dict[str, Any]], now: datetime) -> None:
              "actor_id": e["actor_id"] or by, "payload": e["payload"], "created_at": now, "expanded_at": None}
             for e in events if e["type"] in FROM_HISTORY]
     if rows:
-        s.execute(insert(OutboxEvent), rows)
+        s.connection().execute(_INSERT_OUTBOX, rows)
 
 
 # ------------------------------------------------------------------------------ recipients

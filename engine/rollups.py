@@ -11,11 +11,11 @@ cell is a local calendar day or month (``grain``, ``period``) × leaf org unit (
   buckets √2 wide (see :data:`CLOSE_EDGES`, :data:`REPORT_IN_EDGES`).
 
 Every command that changes a case calls :func:`change` with the case's values before and
-after (``runtime._save_cases``; the case's creation in ``report_case``): the difference of its
-contributions is added to the rows with one upsert, in the command's transaction, so the
-rollup never disagrees with the case table it summarizes. :func:`rebuild` recomputes the
-whole table from the case rows with the same :func:`contributions` (after a bulk load, or a
-change of the calendar's time zone, which fixes where days begin).
+after (``runtime._save_cases``; the case's creation in ``report_case``): the differences of
+their contributions are added to the rows with one upsert when the command ends (:func:`write`),
+in the command's transaction, so the rollup never disagrees with the case table it summarizes.
+:func:`rebuild` recomputes the whole table from the case rows with the same :func:`contributions`
+(after a bulk load, or a change of the calendar's time zone, which fixes where days begin).
 
 A period is read as whole months plus the days left over at its end (:func:`spans`); a
 period starting inside a month is read in days. Counts are exact. Medians and p90 from the
@@ -33,10 +33,12 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Float, and_, case, cast, delete, func, insert, literal, or_, select
+from sqlalchemy import Date, Float, and_, bindparam, case, cast, delete, func, insert, literal, or_, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
 
 from .model import CASE_ROLLUP_COUNTS, CLOSE_BUCKETS, REPORT_IN_BUCKETS, Case, CaseRollup
 
@@ -52,6 +54,7 @@ CASE_FIELDS = ("status", "reported_at", "closed_at", "org_path", "department", "
                "feedback_contacted", "feedback_resolved", "due_at", "rework_count", "return_count",
                "escalation_level", "extension_count", "whistled_at", "claimed_at")
 MAX_LEVEL = 4  # escalation levels above the grid: community, street, district, city
+PENDING = "rollup_delta"  # Session.info: the command's change to the rollup, not yet written
 
 
 def _bucket(base: float, seconds: float) -> int:
@@ -112,11 +115,18 @@ def _add(total: dict[tuple, dict[str, int]], rows: dict[tuple, dict[str, int]], 
 
 
 def change(s: Session, tz: ZoneInfo, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:
-    """Add to the rollup what a case's change does to it (``before`` None: a new case)."""
-    delta: dict[tuple, dict[str, int]] = defaultdict(dict)
-    _add(delta, contributions(before, tz), -1)
-    _add(delta, contributions(after, tz), 1)
-    _upsert(s, {key: counts for key, counts in delta.items() if any(counts.values())})
+    """Add to the command's pending rollup change what a case's change does to it (``before``
+    None: a new case); :func:`write` stores it when the command ends."""
+    pending = s.info.setdefault(PENDING, defaultdict(dict))
+    _add(pending, contributions(before, tz), -1)
+    _add(pending, contributions(after, tz), 1)
+
+
+def write(s: Session) -> None:
+    """Store the command's pending rollup change: one upsert, whatever cases it changed."""
+    delta = s.info.pop(PENDING, None)
+    if delta:
+        _upsert(s, {key: counts for key, counts in delta.items() if any(counts.values())})
 
 
 def _upsert(s: Session, delta: dict[tuple, dict[str, int]]) -> None:
@@ -130,12 +140,18 @@ def _upsert(s: Session, delta: dict[tuple, dict[str, int]]) -> None:
 
 
 @lru_cache(maxsize=None)
-def _upsert_statement(dialect: str):
-    """INSERT ... ON CONFLICT (the cell) DO UPDATE SET each count = count + the new one."""
+def _upsert_statement(dialect: str) -> TextClause:
+    """INSERT ... ON CONFLICT (the cell) DO UPDATE SET each count = count + the new one.
+    SQLAlchemy caches no compiled form of the dialects' ON CONFLICT inserts (it would compile
+    this one in every command that changes a case): compiled once here, kept as text with
+    the columns' typed parameters."""
     table = CaseRollup.__table__
-    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
-    return statement.on_conflict_do_update(index_elements=list(KEY),
-                                           set_={c: table.c[c] + statement.excluded[c] for c in COLUMNS})
+    pg = dialect == "postgresql"
+    statement = (pg_insert if pg else sqlite_insert)(table).inline().values({c: bindparam(c) for c in (*KEY, *COLUMNS)})
+    statement = statement.on_conflict_do_update(index_elements=list(KEY),
+                                                set_={c: table.c[c] + statement.excluded[c] for c in COLUMNS})
+    sql = str(statement.compile(dialect=(postgresql.dialect if pg else sqlite.dialect)(paramstyle="named")))
+    return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in (*KEY, *COLUMNS)))
 
 
 def rebuild(s: Session, tz: ZoneInfo, batch: int = 20_000) -> int:

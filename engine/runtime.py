@@ -633,6 +633,7 @@ class Runtime:
             if s.info["thrown"]:
                 messaging.dispatch(self, s)
             self._save_cases(s)
+            rollups.write(s)
             if s.info["events"]:
                 records.insert_events(s, s.info["events"])
                 notifications.record(s, s.info["events"], self.clock.now())

@@ -17,6 +17,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin, StartEventJoin
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.specs.Join import Join
@@ -28,6 +29,10 @@ from .errors import ProcessError
 
 STATE_FORMAT = "gridloop-1"
 _DONE = TaskState.COMPLETED | TaskState.CANCELLED
+# Joins that look at their split's children only: while one is unfinished its split is at or
+# below the kept root (the split's other children are unfinished too), and once finished
+# nothing counts them.
+_LOCAL_JOINS = (BoundaryEventJoin, StartEventJoin)
 
 
 class _StateConverter(BpmnWorkflowConverter):
@@ -183,11 +188,11 @@ def _subtree(top) -> dict:
 
 def _nearest_ancestors(root) -> list:
     """The ancestors of ``root`` a join may look for, top first: the workflow's start task and
-    the nearest one of each spec that is a join, a join's input or a structured join's split,
-    and a kept join's input."""
+    the nearest one of each spec that is a join, a join's input or a structured join's split
+    (boundary and start event joins need none), and a kept join's input."""
     relevant = {root.workflow.spec.start.name}  # where cut-off evidence hangs
     for spec in root.workflow.spec.task_specs.values():
-        if isinstance(spec, Join):
+        if isinstance(spec, Join) and not isinstance(spec, _LOCAL_JOINS):
             relevant.update([spec.name, spec.split_task, *(s.name for s in spec.inputs)])
     chain, seen, below = [], set(), root
     node = root.parent
@@ -204,7 +209,8 @@ def _nearest_ancestors(root) -> list:
 
 def _join_evidence(wf, root, kept: dict) -> list:
     """(input task, join task) of finished join tasks cut away from sibling branches (not from
-    above ``root``: joins ignore their ancestors), one of each kind. A merge takes over the
+    above ``root``: joins ignore their ancestors; not of boundary or start event joins, whose
+    finished tasks nothing counts), one of each kind. A merge takes over the
     inputs' data of all of them, oldest first, so the newest input task of a kind gets the
     data of the older ones merged under its own (unless it stays in the tree anyway)."""
     above = set()
@@ -213,7 +219,8 @@ def _join_evidence(wf, root, kept: dict) -> list:
         above.add(node.id)
         node = node.parent
     found = [t for t in wf.tasks.values() if isinstance(t.task_spec, Join) and t.state & _DONE
-             and t.id not in kept and t.id not in above and t.parent is not None]
+             and not isinstance(t.task_spec, _LOCAL_JOINS) and t.id not in kept and t.id not in above
+             and t.parent is not None]
     kinds = {}
     for task in sorted(found, key=lambda t: t.last_state_change):
         kinds.setdefault((task.task_spec.name, task.parent.task_spec.name, task.parent.state, task.state),
