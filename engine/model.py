@@ -208,6 +208,8 @@ class Case(Base):
     # The case's number in the system it came from (the 12345 hotline's ticket): one case per
     # (source, number), so importing a ticket again creates nothing (engine/hotline.py).
     external_ref: Mapped[str | None] = mapped_column(String(64))
+    # The instance whose script reported the case (a patrol's hazard_inspection), if any.
+    source_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
     grid_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     org_path: Mapped[str] = mapped_column(String(400))
     address: Mapped[str | None] = mapped_column(String(300))

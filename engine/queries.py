@@ -425,7 +425,7 @@ def case_summary(c: Case) -> dict[str, Any]:
             "extension_count": c.extension_count, "updated_at": c.updated_at, "satisfaction": c.satisfaction,
             "feedback_contacted": c.feedback_contacted,
             "feedback_resolved": c.feedback_resolved, "feedback_comment": c.feedback_comment,
-            "instance_id": c.instance_id}
+            "instance_id": c.instance_id, "source_instance_id": c.source_instance_id}
 
 
 def _case_visible(actor: Actor):
@@ -556,8 +556,12 @@ def instance_detail(s: Session, actor: Actor, instance_id: int, now: datetime) -
     """An instance (without its stored state) with its open tasks and history, if ``actor``
     may see it: its case is visible to her, or she started it or has a task in it."""
     inst = visible_instance(s, actor, instance_id)
+    reported = s.execute(select(Case.id, Case.number, Case.org_path, Case.reported_by_id)
+                         .where(Case.source_instance_id == instance_id).order_by(Case.id))
     return {**inst._asdict(), "open_tasks": open_tasks(s, now, instance_id=instance_id),
-            "history": history(s, instance_id=instance_id)}
+            "history": history(s, instance_id=instance_id),
+            "reported_cases": [{"id": r.id, "number": r.number} for r in reported
+                               if actor.covers(r.org_path) or r.reported_by_id == actor.id]}
 
 
 _VARIABLES = (select(ProcessInstance.id, ProcessInstance.status, ProcessInstance.started_by_id, ProcessInstance.data,

@@ -22,8 +22,9 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import TaskState
 
-from . import (deadlines, definitions, forms, groups, incidents, lint, messaging, migration, notifications, org,
-               places, policy, readmodel, records, residents, rollups, supervision, timers, trial, versions)
+from . import (casereports, deadlines, definitions, forms, groups, incidents, lint, messaging, migration,
+               notifications, org, places, policy, readmodel, records, residents, rollups, supervision, timers, trial,
+               versions)
 from .clock import Clock, FrozenClock
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, IncidentOpened, InvalidInput, NotFound, ProcessError
@@ -87,7 +88,8 @@ class Runtime:
         self._categories: dict[int, list[dict]] = {}
         self.grid_locator = places.GridLocator()
         self.script_engine = make_script_engine({"now": self.clock.now, "deadline": self.deadline,
-                                                 "extend_due": deadlines.extend_due})
+                                                 "extend_due": deadlines.extend_due,
+                                                 "report_case": casereports.report_case})
 
     def deadline(self, limit: str, start: datetime | str | None = None) -> str:
         """``now()`` (or ``start``, a time or its ISO 8601 text such as ``due_at``) plus a time
@@ -149,7 +151,8 @@ class Runtime:
         with self.db.reading() as s:
             who = org.actor(s, user_id)
         helpers = {"now": clock.now, "deadline": lambda limit, start=None: self.calendar.add(
-            start or clock.now(), parse_limit(limit)).isoformat()}
+            start or clock.now(), parse_limit(limit)).isoformat(),
+                   "report_case": lambda report, process=None: None}  # a trial's cases go nowhere
         with timers.engine_clock(clock):  # timers compare with the trial's clock
             return trial.run(who, sources, lane_map, start, steps, make_script_engine(helpers), key, case_data, wait)
 
@@ -268,10 +271,12 @@ class Runtime:
         return loaded
 
     def _open_case(self, s: Session, loaded: definitions.LoadedDefinition, report: dict, grid, user_id: int | None,
-                   status_token: str | None = None, external_ref: str | None = None) -> Case:
+                   status_token: str | None = None, external_ref: str | None = None,
+                   source_instance_id: int | None = None) -> Case:
         now = self.clock.now()
         case = _new_case(report, grid, user_id, now)
         case.status_token, case.external_ref = status_token, external_ref
+        case.source_instance_id = source_instance_id
         s.add(case)
         try:
             s.flush()
@@ -545,21 +550,24 @@ class Runtime:
                  wf: BpmnWorkflow, actor_id: int | None, now: datetime) -> None:
         """Run until the workflow waits, then store state and sync the read model."""
         with s.no_autoflush:
-            self._step(s, inst, loaded, wf, actor_id, now)
+            reports = self._step(s, inst, loaded, wf, actor_id, now)
         if not records.save_instance(s, inst):
             raise Conflict("the case was changed by another command at the same time; retry")
         s.flush()
         if inst.status == "running":
             s.info["saved"][inst.id] = (inst, wf)
+        if reports:  # cases its scripts reported, opened once it is stored
+            casereports.apply(self, s, inst, reports, actor_id)
 
-    def _step(self, s, inst, loaded, wf, actor_id, now) -> None:
+    def _step(self, s, inst, loaded, wf, actor_id, now) -> list[dict]:
+        """The engine steps and the read model's sync; returns the cases its scripts report."""
         noted = _PROVISIONAL.set([])
         try:
-            with deadlines.collecting() as extensions:
+            with deadlines.collecting() as extensions, casereports.collecting() as reports:
                 fired = timers.run_steps(wf)
         except (SpiffWorkflowException, ScriptBudgetError) as exc:
             self._over_budget(s, inst, exc)
-            fired = []
+            fired, reports = [], []
         finally:
             provisional = _PROVISIONAL.get()
             _PROVISIONAL.reset(noted)
@@ -587,6 +595,7 @@ class Runtime:
         readmodel.sync_tasks(self, s, inst, ready, case, now)
         if case is not None:
             readmodel.sync_case(self, s, inst, wf, ready, case, actor_id, now)
+        return reports
 
     def _over_budget(self, s: Session, inst: Instance, exc: Exception) -> None:
         """A script over its budget makes the instance an incident, stored with the failed

@@ -501,6 +501,8 @@ EVENTS: dict[str, tuple[str, str]] = {
     "instance_started": ("流程 {key} v{version} 启动", "Process {key} v{version} started"),
     "case_reported": ("{actor} 上报案件 {number}", "{actor} reported case {number}"),
     "reported_via": ("居民免登录提交({ref})", "Submitted by a resident without an account ({ref})"),
+    "reported_from": ("由流程 {key} #{instance_id} 发现并上报", "Found and reported by process {key} #{instance_id}"),
+    "case_opened": ("{actor} 将发现的问题转为案件 {number}", "{actor} turned what was found into case {number}"),
     "task_created": ("生成任务「{name}」，由{role}办理{due}", "Task “{name}” created for {role}{due}"),
     "task_claimed": ("{actor} 领取任务「{name}」", "{actor} claimed “{name}”"),
     "task_unclaimed": ("{actor} 放回任务「{name}」", "{actor} put “{name}” back into the queue"),

@@ -43,7 +43,7 @@ def test_widgets_labels_and_required_marks():
     assert feedback["contacted"].widget == "yesno"  # required
     assert feedback["resolved"].widget == "yesno"  # required when contacted (if/then)
     inspect = by_name(schema_forms.fields(form("inspect.json")))
-    assert inspect["items_checked"].widget == "checkboxes" and len(inspect["items_checked"].options) == 6
+    assert inspect["items_checked"].widget == "checkboxes" and len(inspect["items_checked"].options) == 7
     assert by_name(schema_forms.fields(form("service_order.json")))["needed_by"].widget == "date"
 
 

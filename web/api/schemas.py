@@ -128,6 +128,8 @@ class CaseSummary(Schema):
     feedback_resolved = Bool(allow_none=True)
     feedback_comment = Str(allow_none=True)
     instance_id = Int(allow_none=True)
+    source_instance_id = Int(allow_none=True, metadata={
+        "description": "the instance that reported the case (a patrol's hazard_inspection), if any"})
 
 
 # ------------------------------------------------------------------------------------ tasks
@@ -304,8 +306,15 @@ class StartedInstance(InstanceSummary):
     open_tasks = fields.List(fields.Nested(Task))
 
 
+class ReportedCase(Schema):
+    id = Int()
+    number = Str()
+
+
 class Instance(StartedInstance):
     history = fields.List(fields.Nested(Event))
+    reported_cases = fields.List(fields.Nested(ReportedCase), metadata={
+        "description": "cases this instance's scripts reported (report_case), those the caller may see"})
 
 
 class InstanceVariables(Schema):

@@ -1,0 +1,65 @@
+"""A process reports a case: ``report_case(report)`` in a script (a patrol's hazard, found in
+``hazard_inspection``, becomes a closed-loop case).
+
+Like ``extend_due`` the call only asks; when the command's engine steps are done and the
+reporting instance is stored, :func:`apply` opens each case in the same transaction, as
+reporting it would (the report checked by the case process's start form, the case's own
+process started), with the user whose command ran the script as its reporter. The two are
+linked both ways: the case's ``source_instance_id`` and its ``reported_from`` history event
+name the instance; the instance's ``case_opened`` event names the case.
+"""
+from __future__ import annotations
+
+import copy
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Iterator
+
+from . import forms, org
+from .errors import InvalidInput, ProcessError
+
+if TYPE_CHECKING:
+    from .records import Instance
+    from .runtime import Runtime
+
+DEFAULT_PROCESS = "closed_loop"
+_REQUESTED: ContextVar[list[dict] | None] = ContextVar("gridloop_case_reports", default=None)
+
+
+def report_case(report: Any, process: str = DEFAULT_PROCESS) -> None:
+    """Script function: ask to open a case of ``process`` from ``report`` (a dict shaped as
+    that process's start form: title, category, source, grid, location ...)."""
+    requested = _REQUESTED.get()
+    if requested is None:
+        raise ProcessError("report_case() opens a case; it runs only inside a process step")
+    if not isinstance(report, dict):
+        raise ProcessError(f"report_case() takes the report as a dict, not {type(report).__name__}")
+    requested.append({"process": str(process), "report": copy.deepcopy(report)})
+
+
+@contextmanager
+def collecting() -> Iterator[list[dict]]:
+    """Around a command's engine steps: the cases its scripts ask to open."""
+    requested: list[dict] = []
+    token = _REQUESTED.set(requested)
+    try:
+        yield requested
+    finally:
+        _REQUESTED.reset(token)
+
+
+def apply(rt: Runtime, s, inst: Instance, requested: list[dict], actor_id: int | None) -> None:
+    """Open the cases asked for; a report its start form refuses fails the command (422)."""
+    for request in requested:
+        loaded = rt._case_process(s, request["process"])
+        try:
+            report = forms.validate(loaded.start_form, request["report"])
+            grid = org.grid_by_code(s, report["grid"])
+        except InvalidInput as exc:
+            detail = "; ".join(f"{k}: {v}" for k, v in (exc.fields or {}).items()) or exc.message
+            raise ProcessError(f"report_case() in '{inst.key}': the report is refused ({detail})") from None
+        case = rt._open_case(s, loaded, report, grid, actor_id, source_instance_id=inst.id)
+        rt._event(s, "case_opened", inst, None, actor_id=actor_id,
+                  payload={"case_id": case.id, "number": case.number, "key": loaded.key})
+        rt._event(s, "reported_from", case.instance_id, case.id, actor_id=actor_id,
+                  payload={"instance_id": inst.id, "key": inst.key})
