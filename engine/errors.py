@@ -60,3 +60,9 @@ class IncidentOpened(ProcessError):
     def __init__(self, message: str, *, instance_id: int, element: str | None):
         super().__init__(message)
         self.instance_id, self.element = instance_id, element
+
+
+class TooLarge(InvalidInput):
+    """Submitted data is larger than allowed (a photo's bytes or pixels); answered 413."""
+
+    code = "too_large"

@@ -490,3 +490,26 @@ class Webhook(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     created_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class Photo(Base):
+    """A photo of a case (evidence, before/after): reported with it, or added to one of its
+    tasks (the resolution, the verification). The file and its thumbnail are in the photo
+    store (``engine/photostore.py``) under content-hash keys; of its metadata only when and
+    where it was taken are kept (``engine/images.py``)."""
+
+    __tablename__ = "photo"
+    __table_args__ = (Index("ix_photo_case", "case_id", "id"), Index("ix_photo_task", "task_id"))
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(16))  # report / resolution / verification
+    file_key: Mapped[str] = mapped_column(String(80))
+    thumb_key: Mapped[str] = mapped_column(String(80))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)  # bytes of the stored (re-encoded) file
+    taken_at: Mapped[datetime | None]
+    gps: Mapped[dict[str, Any] | None]  # {"lat", "lon", "alt"?} from the photo's EXIF
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))  # None: a resident
+    uploaded_at: Mapped[datetime]

@@ -92,6 +92,20 @@ def may_see_feedback_link(actor: Actor, case) -> bool:
     return (actor.has_role("acceptor") or actor.has_role("supervisor")) and actor.covers(case.org_path)
 
 
+# ------------------------------------------------------------------------------ photos
+
+def may_add_case_photo(actor: Actor, case) -> bool:
+    """Photos of what was reported: whoever reported the case, or may report in its grid (her
+    area, or an acceptor's anywhere), while it is open."""
+    return case.status == "open" and (case.reported_by_id == actor.id or actor.covers(case.org_path)
+                                      or actor.has_role("acceptor"))
+
+
+def may_add_task_photo(actor: Actor, task) -> bool:
+    """Photos of a resolution or verification: only who may act on the task, while it is open."""
+    return task.status in ("open", "claimed") and actor.may_act_on(task)
+
+
 # ------------------------------------------------------------------------------ places and QR codes
 
 QR_PRINTERS = ("coordinator", "supervisor", "admin")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import definitions, places, queries
+from . import definitions, photos, places, queries
 from .errors import InvalidInput, NotFound
 from .model import Case, ProcessDefinition, ProcessInstance, Task
 
@@ -35,12 +35,18 @@ class PublicReport:
     detail: str | None = None  # where exactly: "unit 3, 5th floor"
 
 
-def report(rt: Runtime, place: places.PlaceInfo, answer: PublicReport, source: str) -> Case:
+def report(rt: Runtime, place: places.PlaceInfo, answer: PublicReport, source: str,
+           uploads: list[photos.Upload] | tuple = ()) -> Case:
     """Report at a place: the QR code's (source ``qr``) or the compound picked on the plain
-    page (``resident``). The case process's start form checks the result."""
+    page (``resident``), with at most ``photos.PUBLIC_MAX`` photos. The case process's start
+    form checks the result."""
     names = {c["code"]: c["name"] for c in rt.categories()}
     if answer.category not in names:
         raise InvalidInput(f"unknown category '{answer.category}'", fields={"category": "choose a category"})
+    try:
+        stored = photos.prepare(rt, list(uploads), photos.PUBLIC_MAX)
+    except InvalidInput as exc:  # her form has one photo field
+        raise type(exc)(exc.message, fields={"photos": exc.message}) from None
     reporter = {k: v for k, v in (("name", answer.name), ("phone", answer.phone)) if v}
     address = f"{place.address} {answer.detail}" if answer.detail else place.address
     location: dict[str, Any] = {"address": address[:200]}
@@ -50,7 +56,7 @@ def report(rt: Runtime, place: places.PlaceInfo, answer: PublicReport, source: s
             "category": answer.category, "source": source, "grid": place.grid, "location": location}
     if reporter:
         body["reporter"] = reporter
-    return rt.report_public(body, via={"ref": place.code})
+    return rt.report_public(body, via={"ref": place.code}, photos=stored)
 
 
 def _resolution(s: Session, case_id: int) -> str | None:

@@ -22,14 +22,16 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import TaskState
 
-from . import (casereports, deadlines, definitions, forms, groups, incidents, lint, messaging, migration,
-               notifications, org, places, policy, readmodel, records, residents, rollups, supervision, timers, trial,
-               versions)
+from . import (casereports, deadlines, definitions, forms, groups, images, incidents, lint, messaging, migration,
+               notifications, org, photostore, places, policy, readmodel, records, residents, rollups, supervision,
+               timers, trial, versions)
 from .clock import Clock, FrozenClock
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, IncidentOpened, InvalidInput, NotFound, ProcessError
 from .inputs import check_text
 from .model import Case, Incident, ProcessInstance, Task, User
+from .photos import Stored as StoredPhoto
+from .photos import record as record_photos
 from .records import CaseRecord, Instance
 from .scripting import ScriptBudgetError, make_script_engine
 from .state import WorkflowCache, compact, dump_state, load_state
@@ -87,6 +89,8 @@ class Runtime:
         self.workflows = WorkflowCache()
         self._categories: dict[int, list[dict]] = {}
         self.grid_locator = places.GridLocator()
+        self.photo_store: photostore.PhotoStore = photostore.from_env()
+        self.photo_limits = images.Limits.from_env()
         self.script_engine = make_script_engine({"now": self.clock.now, "deadline": self.deadline,
                                                  "extend_due": deadlines.extend_due,
                                                  "report_case": casereports.report_case})
@@ -238,14 +242,16 @@ class Runtime:
             return self._admit(s, user_id, report, key, external_ref)[2]
 
     def report_case(self, user_id: int, report: dict, key: str = "closed_loop",
-                    external_ref: str | None = None) -> Case:
+                    external_ref: str | None = None, photos: list[StoredPhoto] | None = None) -> Case:
         """Report a case: validate it with the process's start form, create the case, start it.
-        ``external_ref``: its number in the system it came from (one case per source and number)."""
+        ``external_ref``: its number in the system it came from (one case per source and number);
+        ``photos``: what was reported, prepared by ``engine.photos.prepare``."""
         with self._command() as s:
             reporter, loaded, report, grid = self._admit(s, user_id, report, key, external_ref)
-            return self._open_case(s, loaded, report, grid, reporter.id, external_ref=external_ref)
+            return self._open_case(s, loaded, report, grid, reporter.id, external_ref=external_ref, photos=photos)
 
-    def report_public(self, report: dict, key: str = "closed_loop", *, via: dict | None = None) -> Case:
+    def report_public(self, report: dict, key: str = "closed_loop", *, via: dict | None = None,
+                      photos: list[StoredPhoto] | None = None) -> Case:
         """A report from outside, without an account (a resident's page or QR code, an Open311
         client): one of ``residents.PUBLIC_SOURCES``; the case gets a status link's token.
         ``via`` (the QR place, the client application) goes into the case's history."""
@@ -256,7 +262,8 @@ class Runtime:
                 raise InvalidInput(f"source '{report['source']}' is not a public channel",
                                    fields={"source": f"one of {', '.join(residents.PUBLIC_SOURCES)}"})
             grid = org.grid_by_code(s, report["grid"])
-            case = self._open_case(s, loaded, report, grid, None, status_token=secrets.token_urlsafe(24))
+            case = self._open_case(s, loaded, report, grid, None, status_token=secrets.token_urlsafe(24),
+                                   photos=photos)
             if via:
                 self._event(s, "reported_via", case.instance_id, case.id, actor_id=None, payload=via)
             return case
@@ -272,7 +279,7 @@ class Runtime:
 
     def _open_case(self, s: Session, loaded: definitions.LoadedDefinition, report: dict, grid, user_id: int | None,
                    status_token: str | None = None, external_ref: str | None = None,
-                   source_instance_id: int | None = None) -> Case:
+                   source_instance_id: int | None = None, photos: list[StoredPhoto] | None = None) -> Case:
         now = self.clock.now()
         case = _new_case(report, grid, user_id, now)
         case.status_token, case.external_ref = status_token, external_ref
@@ -287,6 +294,8 @@ class Runtime:
         case.number = f"GL{now:%Y%m%d}{case.id:06d}"
         rollups.change(s, self.calendar.tz, None, {name: getattr(case, name) for name in rollups.CASE_FIELDS})
         self._start(s, loaded, user_id, _case_data(case, grid), case=case)
+        if photos:
+            record_photos(self, s, case.id, case.instance_id, None, "report", photos, user_id)
         self._save_cases(s)
         s.refresh(case)
         return case

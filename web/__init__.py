@@ -11,7 +11,7 @@ from engine.db import Database
 from engine.runtime import Runtime
 
 from . import (api, auth, cases, dashboard, designer, diagrams, errors, feedback, i18n, inbox, incidents, limits,
-               notifications, open311, pages, residents, security, settings, throttle, vendor)
+               notifications, open311, pages, photos, residents, security, settings, throttle, vendor)
 
 csrf = CSRFProtect()
 
@@ -37,7 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     limits.init_app(app)
     vendor.init_app(app)
     for blueprint in (auth.bp, inbox.bp, cases.bp, feedback.bp, designer.bp, incidents.bp, dashboard.bp,
-                      diagrams.bp, residents.bp, open311.bp, notifications.bp):
+                      diagrams.bp, residents.bp, open311.bp, notifications.bp, photos.bp):
         app.register_blueprint(blueprint)
     api.init_app(app, csrf)
     csrf.exempt(open311.bp)  # client applications sign with an api_key, not a session cookie

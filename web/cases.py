@@ -6,9 +6,10 @@ from math import ceil
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from engine import metrics, org, queries
+from engine import metrics, org, photos, queries
 from engine.errors import Forbidden, InvalidInput
 
+from . import photos as page_photos
 from . import schema_forms
 from .i18n import LABELS, pick, t, timeline
 from .pages import current_actor, field_labels, login_required
@@ -66,8 +67,9 @@ def index():
 def case(case_id: int):
     with reading() as s:
         detail = queries.case_detail(s, current_actor(), case_id, now())
+        case_photos = photos.case_photos(s, current_actor(), case_id)
         events = readable_timeline(s, detail["history"], detail["satisfaction"])
-    return render_template("case.html", active="cases", case=detail, timeline=events,
+    return render_template("case.html", active="cases", case=detail, timeline=events, photos=case_photos,
                            feedback_url=feedback_url(detail["feedback_token"]))
 
 
@@ -100,9 +102,16 @@ def report():
     if request.method == "GET":
         own_grid = {"grid": actor.org_unit} if actor.org_level == "grid" else {}
         return render_template("report.html", active="report", form_fields=form_fields,
-                               values=schema_forms.initial(schema, own_grid), errors={})
+                               values=schema_forms.initial(schema, own_grid), errors={},
+                               max_photos=photos.MAX_PER_UPLOAD)
     try:
-        reported = runtime().report_case(actor.id, schema_forms.parse(form_fields, request.form))
+        stored = photos.prepare(runtime(), page_photos.uploads())
+    except InvalidInput as exc:  # checked first: a refused photo reports nothing
+        return render_template("report.html", active="report", form_fields=form_fields, values=request.form,
+                               errors=page_photos.errors_of(exc.fields, exc.message),
+                               max_photos=photos.MAX_PER_UPLOAD), 400
+    try:
+        reported = runtime().report_case(actor.id, schema_forms.parse(form_fields, request.form), photos=stored)
     except InvalidInput as exc:
         errors = exc.fields or {"data": exc.message}
     except Forbidden as exc:  # the grid lies outside the reporter's area
@@ -111,4 +120,4 @@ def report():
         flash(t("case.reported", number=reported.number), "success")
         return redirect(url_for(".case", case_id=reported.id))
     return render_template("report.html", active="report", form_fields=form_fields, values=request.form,
-                           errors=errors), 400
+                           errors=errors, max_photos=photos.MAX_PER_UPLOAD), 400

@@ -6,12 +6,14 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from engine.errors import Conflict, DeployError, EngineError, Forbidden, InvalidInput, NotFound, ProcessError
+from engine.errors import (Conflict, DeployError, EngineError, Forbidden, InvalidInput, NotFound, ProcessError,
+                           TooLarge)
 
 from . import i18n, open311
 
 API_PREFIX = "/api/"
-STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 400, DeployError: 400, ProcessError: 422}
+STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 400, TooLarge: 413, DeployError: 400,
+          ProcessError: 422}
 
 
 def status_of(exc: EngineError) -> int:
@@ -33,7 +35,7 @@ def handle_error(exc: Exception):
         message, fields = exc.description or exc.name, None
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
     if isinstance(exc, RequestEntityTooLarge):
-        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        limit = request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"]
         code, message = "too_large", f"the request body is larger than {limit} bytes"
     if request.path.startswith(API_PREFIX) or request.is_json:  # the modeler's JSON posts too
         return jsonify(error_body(code, message, fields)), status, headers

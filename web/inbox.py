@@ -6,9 +6,10 @@ from math import ceil
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
-from engine import casebrief, queries, supervision
+from engine import casebrief, photos, queries, supervision
 from engine.errors import InvalidInput
 
+from . import photos as page_photos
 from . import schema_forms
 from .cases import readable_timeline
 from .i18n import LABELS, pick, t, task_name
@@ -58,18 +59,22 @@ def inbox(scope: str):
 def _task_page(task: dict, values, errors: dict, extras: dict, status: int = 200):
     form_fields = schema_forms.fields(task["form"]) if task["can_act"] else []
     return render_template("task.html", task=task, form_fields=form_fields, values=values, errors=errors,
-                           **extras), status
+                           max_photos=photos.MAX_PER_UPLOAD, **extras), status
 
 
 def _task(task_id: str) -> tuple[dict, dict]:
-    """The task as its page shows it, with who may urge it and how often it was urged."""
+    """The task as its page shows it, with who may urge it and how often it was urged, what came
+    before (engine/casebrief.py) with the last resolution's photos, and its own photos."""
     actor = current_actor()
     with reading() as s:
         task = queries.task_detail(s, actor, task_id, now())
         brief = casebrief.task_brief(s, actor, task_id)
+        resolution = next((note for note in brief["notes"] if note["kind"] == "resolution"), None)
+        brief["photos"] = photos.task_photos(s, resolution["task_id"]) if resolution else []
         extras = {"can_urge": can_urge(s, actor, task),
                   "urges": urges(s, task) if task["urge_count"] else [],
-                  "brief": brief, "brief_events": readable_timeline(s, brief["recent"])}
+                  "brief": brief, "brief_events": readable_timeline(s, brief["recent"]),
+                  "photos": photos.task_photos(s, task_id)}
     return task, extras
 
 
@@ -87,6 +92,12 @@ def complete(task_id: str):
     actor = current_actor()
     task, extras = _task(task_id)
     data = schema_forms.parse(schema_forms.fields(task["form"]), request.form)
+    files = page_photos.uploads()
+    if files:  # added first: a refused photo leaves the task open, the form as filled in
+        try:
+            photos.add_to_task(runtime(), actor.id, task_id, files)
+        except InvalidInput as exc:
+            return _task_page(task, request.form, page_photos.errors_of(exc.fields, exc.message), extras, 400)
     try:
         done = runtime().complete_task(actor.id, task_id, data)
     except InvalidInput as exc:

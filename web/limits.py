@@ -1,14 +1,20 @@
 """Limits every request meets before a view sees it: a body of at most MAX_CONTENT_LENGTH bytes
-(GRIDLOOP_MAX_REQUEST_BYTES; 413) and query, path and form values the databases store alike
-(no NUL characters, integers within 64 bits; 400 naming the field). JSON bodies are checked
+(GRIDLOOP_MAX_REQUEST_BYTES; 413; a multipart request that may carry photos, that plus their
+most) and query, path and form values the databases store alike (no NUL characters, integers
+within 64 bits; 400 naming the field). JSON bodies are checked
 where the API parses them (web.api.core)."""
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask.json.provider import DefaultJSONProvider
 
-from engine import inputs
+from engine import inputs, photos
 from engine.errors import InvalidInput
+
+# Endpoints whose requests may carry photos, and how many.
+UPLOADS = {"cases.report": photos.MAX_PER_UPLOAD, "inbox.complete": photos.MAX_PER_UPLOAD,
+           "Photos.case_upload": photos.MAX_PER_UPLOAD, "Photos.task_upload": photos.MAX_PER_UPLOAD,
+           "residents.public_report": photos.PUBLIC_MAX, "residents.qr_report": photos.PUBLIC_MAX}
 
 
 class JSONProvider(DefaultJSONProvider):
@@ -20,6 +26,15 @@ class JSONProvider(DefaultJSONProvider):
             return super().loads(s, **kwargs)
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None
+
+
+def upload_limit() -> None:
+    """Before anything reads the body (the CSRF check first): room for the photos a multipart
+    request may carry."""
+    most = UPLOADS.get(request.endpoint or "")
+    if most and request.mimetype == "multipart/form-data":
+        per_photo = current_app.extensions["gridloop"].photo_limits.max_bytes
+        request.max_content_length = current_app.config["MAX_CONTENT_LENGTH"] + most * per_photo
 
 
 def check_request() -> None:
@@ -50,4 +65,5 @@ def init_app(app: Flask) -> None:
     provider = JSONProvider(app)
     provider.sort_keys = app.json.sort_keys
     app.json = provider
+    app.before_request_funcs.setdefault(None, []).insert(0, upload_limit)
     app.before_request(check_request)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from engine import places, qrsheet, residents
+from engine import photos, places, qrsheet, residents
 from engine.errors import InvalidInput, NotFound
 
+from . import photos as page_photos
 from .i18n import pick, t
 from .pages import current_actor, login_required
 from .security import external_url
@@ -17,7 +18,7 @@ bp = Blueprint("residents", __name__)
 
 # The start form's fields (dotted) shown on the public page under another name.
 FIELD_OF = {"reporter.phone": "phone", "reporter.name": "name", "reporter": "phone", "description": "description",
-            "location.address": "detail", "category": "category"}
+            "location.address": "detail", "category": "category", "photos": "photos"}
 
 
 def _secret() -> str:
@@ -49,7 +50,7 @@ def _report_page(place: places.PlaceInfo | None, source: str):
             if place is None:
                 with reading() as s:
                     place = places.place_by_code(s, request.form.get("place", ""))
-            case = residents.report(runtime(), place, _answer(), source)
+            case = residents.report(runtime(), place, _answer(), source, page_photos.uploads())
         except NotFound:  # a compound not on the list
             errors = {"place": t("public.choose_place")}
         except InvalidInput as exc:
@@ -58,9 +59,10 @@ def _report_page(place: places.PlaceInfo | None, source: str):
             flash(t("public.reported", number=case.number), "success")
             return redirect(url_for(".status", token=case.status_token))
         return render_template("public_report.html", place=place if source == "qr" else None, choices=choices,
-                               categories=categories, values=request.form, errors=errors), 400
+                               categories=categories, values=request.form, errors=errors,
+                               max_photos=photos.PUBLIC_MAX), 400
     return render_template("public_report.html", place=place, choices=choices, categories=categories,
-                           values={}, errors={})
+                           values={}, errors={}, max_photos=photos.PUBLIC_MAX)
 
 
 @bp.route("/r", methods=["GET", "POST"])

@@ -2,6 +2,7 @@
 here; what the data means (required-if, enums, areas) is checked by the engine's forms."""
 from __future__ import annotations
 
+from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from engine.inputs import INT32_MAX
@@ -627,3 +628,27 @@ class CalendarStatus(Schema):
                                                                   "workflows/calendars/"})
     provisional = fields.List(fields.Nested(ProvisionalDeadline),
                               metadata={"description": "deadlines counted on statutory holidays alone, newest first"})
+
+
+# ------------------------------------------------------------------------------------ photos
+
+class PhotoUpload(Schema):
+    photos = fields.List(Upload(), required=True, validate=validate.Length(min=1),
+                         metadata={"description": "JPEG or PNG files, each re-encoded and stripped of all metadata "
+                                                  "but when and where it was taken"})
+
+
+class Photo(Schema):
+    id = Int()
+    case_id = Int()
+    task_id = Str(allow_none=True, metadata={"description": "the task it was added to; none for the report's"})
+    kind = Str(metadata={"description": "report / resolution / verification"})
+    width = Int()
+    height = Int()
+    size = Int(metadata={"description": "bytes of the stored JPEG"})
+    taken_at = DateTime(allow_none=True, metadata={"description": "EXIF DateTimeOriginal"})
+    gps = fields.Dict(allow_none=True, metadata={"description": "where it was taken: lat, lon (alt)"})
+    uploaded_at = DateTime()
+    uploaded_by = Str(allow_none=True, metadata={"description": "none: a resident"})
+    url = Str()
+    thumbnail_url = Str()
