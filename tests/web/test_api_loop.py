@@ -252,7 +252,7 @@ def test_next_tasks_walk_a_generic_process_to_its_end(api, world):
     started = api.post("/process-instances", "designer1", json={"key": "Process_lin5"}, status=201)
     [task] = started["open_tasks"]
     stored = api.get(f"/process-instances/{started['id']}", "designer1")
-    assert {k: v for k, v in stored.items() if k != "history"} == started  # answered as stored
+    assert {k: v for k, v in stored.items() if k not in ("history", "reported_cases")} == started  # answered as stored
     seen = []
     while task is not None:
         seen.append(task["element_id"])
