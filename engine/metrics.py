@@ -12,12 +12,14 @@ when the denominator is 0. The populations of a period ``[start, end)``:
 * **reported**: ``reported_at`` in the period, not rejected as invalid;
 * **open at the cut-off** (``min(end, now)``): reported before it, not closed by then.
 
-The counts come from the rollup (engine/rollups.py: per day or month × leaf org unit ×
-department × category × source, kept current by every command) whenever the period begins and
-ends at local midnight, as every period asked through the API, the pages and the report does;
-otherwise from the case rows. Medians and p90 come from the rollup's histograms (within
-their √2-wide bucket) when the selection holds more than ``EXACT_LIMIT`` closed cases, and
-exactly from the case rows otherwise. Open cases at the cut-off are always read from the case
+The counts come from the rollup (engine/rollups.py: per day or month × org unit × department
+× category × source, each case counted for its unit and every unit above it, kept current by
+every command; an area reads its own rows, a breakdown by level those of the level's units in
+it: :func:`_rollup_units`) whenever the period begins and ends at local midnight, as every
+period asked through the API, the pages and the report does; otherwise from the case rows.
+Medians and p90 come from the rollup's histograms (within their √2-wide bucket) when the
+selection holds more than ``EXACT_LIMIT`` closed cases, and exactly from the case rows
+otherwise. Open cases at the cut-off are always read from the case
 rows: those still open by ``(status, reported_at)``, those closed later by a GiST index on
 PostgreSQL (``ix_case_open_span``). Drill-down lists are case rows, paged. Nothing here
 touches a workflow. Grouping by a level of the org tree reads the level's code out of the
@@ -47,7 +49,7 @@ BANDS = (("lt_1d", 0, 1), ("1d_3d", 1, 3), ("3d_7d", 3, 7), ("ge_7d", 7, None))
 RANKING = ("composite_score", "response_rate", "resolution_rate", "satisfaction_rate", "closure_rate",
            "on_time_closure_rate")
 # Up to this many closed cases in a selection, medians and p90 are computed from the case rows.
-EXACT_LIMIT = 20_000
+EXACT_LIMIT = 2_000
 LOWER_IS_BETTER = ("rework_rate", "return_rate", "escalation_rate", "extension_rate", "report_in_minutes",
                    "close_hours", "overdue_open")
 
@@ -296,9 +298,7 @@ def _aggregates(s: Session, f: Filters, grouping: str | None, *, exact: bool = F
 
 def _from_rollup(s: Session, f: Filters, grouping: str | None, parts) -> dict[str, dict[str, Any]]:
     """The closed and reported counts from the rollup, medians from its histograms."""
-    r, where = CaseRollup, []
-    if f.area_path:
-        where += [r.org_path >= f.area_path, r.org_path < f.area_path + "\uffff"]
+    r, where = CaseRollup, [_rollup_units(f.area_path, grouping)]
     for column, value in ((r.department, f.department), (r.category, f.category), (r.source, f.source)):
         if value:
             where.append(column == value)
@@ -315,6 +315,22 @@ def _from_rollup(s: Session, f: Filters, grouping: str | None, parts) -> dict[st
             values[f"close_{suffix}"] = rollups.percentile(close, rollups.CLOSE_EDGES, fraction)
             values[f"report_in_{suffix}"] = rollups.percentile(report_in, rollups.REPORT_IN_EDGES, fraction)
     return groups
+
+
+def _rollup_units(area_path: str | None, grouping: str | None):
+    """Which units' rollup rows hold an area's figures: the area's own (a case counts in every
+    unit above it), or, broken down by a level below the area, those of that level's units in
+    it; no area: the roots."""
+    u = OrgUnit
+    depth = area_path.count("/") - 2 if area_path else -1
+    if grouping in LEVELS and LEVELS.index(grouping) > depth:
+        units = select(u.path).where(u.level == grouping)
+        if area_path:
+            units = units.where(u.path >= area_path, u.path < area_path + "\uffff")
+        return CaseRollup.org_path.in_(units)
+    if area_path:
+        return CaseRollup.org_path == area_path
+    return CaseRollup.org_path.in_(select(u.path).where(u.parent_id.is_(None)))
 
 
 def _band(asof: datetime, low: int, high: int | None):

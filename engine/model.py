@@ -275,12 +275,14 @@ REPORT_IN_BUCKETS = tuple(f"report_in_h{k:02d}" for k in range(29))
 
 
 class CaseRollup(Base):
-    """Cases of one day or month × leaf org unit × department × category × source, counted for
-    the figures and kept current by every command that changes a case (engine/rollups.py)."""
+    """Cases of one day or month × org unit (a case's own and each above it) × department ×
+    category × source, counted for the figures and kept current by every command that changes
+    a case (engine/rollups.py)."""
 
     __tablename__ = "case_rollup"
     __table_args__ = (UniqueConstraint("grain", "kind", "period", "since", "org_path", "department", "category",
-                                       "source", name="uq_case_rollup_cell"),)
+                                       "source", name="uq_case_rollup_cell"),
+                      Index("ix_case_rollup_unit", "org_path", "kind", "grain", "period"))  # an area's own rows
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     grain: Mapped[str] = mapped_column(String(5))    # day / month
     kind: Mapped[str] = mapped_column(String(8))     # reported / closed

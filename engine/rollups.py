@@ -1,8 +1,12 @@
 """Rolled-up case counts for the figures (engine/metrics.py), kept in the commands' transactions.
 
 One row of ``case_rollup`` holds what the cases of one cell contribute to the figures: a
-cell is a local calendar day or month (``grain``, ``period``) × leaf org unit (the case's
-``org_path``) × department × category × source. Two kinds of rows:
+cell is a local calendar day or month (``grain``, ``period``) × org unit × department ×
+category × source. A case counts in the rows of its own unit (its ``org_path``) and of every
+unit above it (:func:`ancestors`: a closure by path prefix), so the figures of any area are
+read from that area's own rows, and a breakdown by a level from the rows of that level's
+units: a few hundred rows a month for the whole city, however many cases and grids it has.
+Two kinds of rows:
 
 * ``reported``: ``cases`` = cases reported in the period (not rejected);
 * ``closed``: the cases closed in the period, split by ``since`` (the day or month they were
@@ -33,8 +37,10 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlalchemy import Date, Float, and_, bindparam, case, cast, delete, func, insert, literal, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -78,10 +84,13 @@ def contributions(case: Mapping[str, Any] | None, tz: ZoneInfo) -> dict[tuple, d
     """What one case adds to the rollup: {row key: {column: count}} (nothing when rejected)."""
     if case is None or case["status"] == "rejected" or case["reported_at"] is None:
         return {}
-    cell = (case["org_path"], case["department"] or "", case["category"], case["source"])
+    rest = (case["department"] or "", case["category"], case["source"])
     reported = case["reported_at"].astimezone(tz).date()
-    rows = {("day", "reported", reported, reported, *cell): {"cases": 1},
-            ("month", "reported", _month(reported), _month(reported), *cell): {"cases": 1}}
+    paths = ancestors(case["org_path"])
+    rows = {}
+    for path in paths:
+        rows[("day", "reported", reported, reported, path, *rest)] = {"cases": 1}
+        rows[("month", "reported", _month(reported), _month(reported), path, *rest)] = {"cases": 1}
     closed_at = case["closed_at"]
     if case["status"] != "closed" or closed_at is None:
         return rows
@@ -102,9 +111,16 @@ def contributions(case: Mapping[str, Any] | None, tz: ZoneInfo) -> dict[tuple, d
                                          .total_seconds())]] = 1
     counts = {name: int(value) for name, value in counts.items() if value}
     day = closed_at.astimezone(tz).date()
-    rows[("day", "closed", day, reported, *cell)] = counts
-    rows[("month", "closed", _month(day), _month(reported), *cell)] = counts
+    for path in paths:
+        rows[("day", "closed", day, reported, path, *rest)] = counts
+        rows[("month", "closed", _month(day), _month(reported), path, *rest)] = counts
     return rows
+
+
+def ancestors(path: str) -> list[str]:
+    """A materialized org path and those of the units above it: ``/a/b/`` -> ``/a/``, ``/a/b/``."""
+    codes = path.strip("/").split("/")
+    return ["/" + "/".join(codes[:n]) + "/" for n in range(1, len(codes) + 1)]
 
 
 def _add(total: dict[tuple, dict[str, int]], rows: dict[tuple, dict[str, int]], sign: int) -> None:
@@ -174,9 +190,14 @@ def rebuild(s: Session, tz: ZoneInfo, batch: int = 20_000) -> int:
 
 
 def _rebuild_in_sql(s: Session, tz: ZoneInfo) -> None:
-    """INSERT ... SELECT ... GROUP BY per grain and kind, on PostgreSQL; each case's
-    histogram buckets computed once, in a subquery."""
+    """On PostgreSQL: the cases' own cells counted with INSERT ... SELECT ... GROUP BY per grain
+    and kind into a temporary table (each case's histogram buckets computed once, in a
+    subquery), then added up into the rollup for each unit and the units above it."""
     c, table = Case, CaseRollup.__table__
+    own = sa.Table("rollup_own", sa.MetaData(), *(sa.Column(name, table.c[name].type) for name in (*KEY, *COLUMNS)),
+                   prefixes=["TEMPORARY"])
+    own.create(s.connection())
+    s.execute(text("SET LOCAL work_mem = '128MB'"))  # the groupings hash in memory, not sorted on disk
     report_in = and_(c.whistled_at.is_not(None), c.claimed_at.is_not(None))
     # Only the columns it counts: migrations run this against older schemas of the case table.
     rows = select(*(getattr(c, name) for name in CASE_FIELDS),
@@ -211,7 +232,19 @@ def _rebuild_in_sql(s: Session, tz: ZoneInfo) -> None:
                  closed_counts)):
             keys = (literal(grain), literal(kind), period, reported, *cell)
             query = select(*keys, *counts.values()).where(where).group_by(*keys[2:])
-            s.execute(insert(table).from_select([*KEY, *counts], query))
+            s.execute(insert(own).from_select([*KEY, *counts], query))
+    # Each own cell once per unit on its path (ancestors()), one level at a time: the units at
+    # depth d hold the own cells of depth >= d, grouped by their path's first d codes.
+    o = own.c
+    codes = func.string_to_array(o.org_path, "/", type_=ARRAY(sa.String))
+    length = func.array_length(codes, 1) - 2  # "/a/b/" -> ["", "a", "b", ""]: 2 codes
+    for depth in range(1, (s.scalar(select(func.max(length))) or 0) + 1):
+        unit = func.array_to_string(codes[1:depth + 1], "/").op("||")("/")
+        keys = [unit if k == "org_path" else o[k] for k in KEY]
+        query = (select(*keys, *(func.coalesce(func.sum(o[col]), 0) for col in COLUMNS))
+                 .where(length >= depth).group_by(*keys))
+        s.execute(insert(table).from_select([*KEY, *COLUMNS], query))
+    own.drop(s.connection())
 
 
 # --------------------------------------------------------------------------------- reading

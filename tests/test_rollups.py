@@ -84,13 +84,23 @@ def test_the_commands_keep_the_rollup_equal_to_a_rebuild_from_the_cases(loop):
         rollups.rebuild(s, TZ)
     assert snapshot(loop.rt.db) == kept
     assert {k[1] for k, _ in kept} == {"reported", "closed"}
-    assert sum(v[0] for k, v in kept if k[:2] == ("month", "reported")) == 5  # six reported, one rejected
-    assert sum(v[0] for k, v in kept if k[:2] == ("month", "closed")) == 4
+    city = [(k, v) for k, v in kept if k[4] == "/2101/"]  # every case counts in the city's rows too
+    assert sum(v[0] for k, v in city if k[:2] == ("month", "reported")) == 5  # six reported, one rejected
+    assert sum(v[0] for k, v in city if k[:2] == ("month", "closed")) == 4
+    for depth in range(1, 5):  # and once at each level below: each level's rows add up to the city's
+        level = [(k, v) for k, v in kept if k[4].count("/") - 2 == depth]
+        for grain, kind in (("month", "reported"), ("month", "closed"), ("day", "closed")):
+            assert sum(v[0] for k, v in level if k[:2] == (grain, kind)) == \
+                sum(v[0] for k, v in city if k[:2] == (grain, kind))
 
 
 PERIODS = [(date(2026, 10, 1), date(2026, 10, 31)), (date(2026, 11, 1), date(2026, 11, 30)),
            (date(2026, 10, 1), date(2026, 11, 30)), (date(2026, 10, 29), date(2026, 11, 5)),
            (date(2026, 10, 1), date(2026, 11, 4)), (date(2026, 11, 1), date(2026, 11, 2))]
+
+
+AREAS = ("/2101/", "/2101/210102/", "/2101/210102/210102001/", "/2101/210102/210102001/21010200101/",
+         "/2101/210102/210102001/21010200101/21010200101001/", "/2101/210105/")
 
 
 @pytest.mark.parametrize("first,last", PERIODS)
@@ -103,6 +113,11 @@ def test_figures_from_the_rollup_equal_those_from_the_case_rows(loop, first, las
             assert metrics.figures(s, f, group_by=group_by) == metrics.figures(s, f, group_by=group_by, exact=True)
         narrowed = metrics.Filters(start, end, asof, "/2101/210102/", "water", None, "patrol", TZ)
         assert metrics.figures(s, narrowed) == metrics.figures(s, narrowed, exact=True)
+        for area in AREAS:  # an area's own rows, and its breakdown by any level, hold its subtree
+            scoped = metrics.Filters(start, end, asof, area, tz=TZ)
+            for group_by in (None, "district", "street", "community", "grid", "category"):
+                assert metrics.figures(s, scoped, group_by=group_by) == \
+                    metrics.figures(s, scoped, group_by=group_by, exact=True)
 
 
 def test_medians_from_the_histograms_stay_within_their_bucket(loop, monkeypatch):
