@@ -2,7 +2,7 @@
 read its own rows); an index for an area's rows; the rollup recounted from the cases
 
 Revision ID: c8522e3ba134
-Revises: f2c8a4e61b37
+Revises: f6925aab8f77
 Create Date: 2026-12-01 15:00:57.191661
 """
 from alembic import op
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 
 revision = 'c8522e3ba134'
-down_revision = 'f2c8a4e61b37'
+down_revision = 'f6925aab8f77'
 branch_labels = None
 depends_on = None
 
