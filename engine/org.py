@@ -232,6 +232,14 @@ def grids(session: Session, actor: Actor) -> list[dict]:
     return [dict(code=c, name=n, name_en=e) for c, n, e in session.execute(query.order_by(OrgUnit.code))]
 
 
+def areas(session: Session, actor: Actor, levels: tuple[str, ...] = ("district", "street", "community")) -> list[dict]:
+    """The units of ``levels`` in a user's area, in tree order: what a list can be narrowed to."""
+    query = select(OrgUnit.code, OrgUnit.name, OrgUnit.name_en, OrgUnit.level).where(OrgUnit.level.in_(levels))
+    if actor.org_path:
+        query = query.where(OrgUnit.path >= actor.org_path, OrgUnit.path < actor.org_path + "\uffff")
+    return [dict(code=c, name=n, name_en=e, level=lv) for c, n, e, lv in session.execute(query.order_by(OrgUnit.path))]
+
+
 def path_of(session: Session, code: str | None) -> str | None:
     if code is None:
         return None

@@ -57,8 +57,9 @@ def index():
     with reading() as s:
         items, total = queries.case_list(s, current_actor(), page=page, per_page=PER_PAGE,
                                          **case_filters(dict(filters)))
+        areas = org.areas(s, current_actor())
     return render_template("cases.html", active="cases", items=items, total=total, page=page,
-                           pages=max(1, ceil(total / PER_PAGE)), filters=filters,
+                           pages=max(1, ceil(total / PER_PAGE)), filters=filters, areas=areas,
                            stages=list(LABELS["stage"]), statuses=list(LABELS["case_status"]))
 
 

@@ -46,3 +46,21 @@ def test_who_may_open_the_dashboard(history, as_user):
     as_user("street2").get("/dashboard?area=210102", status=403)
     as_user("supervisor1").get("/dashboard?from=2026-11-99", status=400)
     as_user("supervisor1").get("/dashboard/cases?figure=nothing", status=400)
+
+
+def test_the_case_list_page_narrows_to_a_district_street_or_community_department_source_period_overdue(
+        history, as_user):
+    def titles(query: str, user: str = "supervisor1") -> list[str]:
+        page = as_user(user).get(f"/cases?{query}", headers=EN).get_data(True)
+        return sorted(set(re.findall(r">(c\d)<", page)))
+    page = as_user("supervisor1").get("/cases", headers=EN).get_data(True)
+    assert '<option value="210105">' in page and "(District)" in page and "(Street)" in page  # the area's units
+    assert '<option value="power">' in page  # departments by name
+    assert titles("area=210105") == ["c4", "c5", "c8"]
+    assert titles("area=21010200101") == ["c1", "c2", "c3", "c6", "c7", "c9"]
+    assert titles("department=power") == ["c1"] and titles("source=resident") == ["c5", "c9"]
+    assert titles("from=2026-10-01&to=2026-10-31") == ["c5"]
+    assert titles("overdue=1") == ["c7", "c8"] and titles("overdue=1&area=210105") == ["c8"]
+    street2 = as_user("street2").get("/cases", headers=EN).get_data(True)
+    assert '<option value="210105">' not in street2 and "Mudan Community" in street2  # only her own units
+    assert titles("area=210102", "street2") == []  # another district: none of hers
