@@ -1,15 +1,27 @@
-"""Errors the engine's service functions raise; the web layer maps each to one HTTP status."""
+"""Errors the engine's service functions raise; the web layer maps each to one HTTP status.
+
+Each carries a ``code`` (its class: not_found, forbidden, conflict, ...) and a ``reason``, a
+stable identifier of what exactly was refused (``task_completed``, ``case_outside_area``, ...;
+the code when nothing more precise is known), with ``params`` for telling the user what
+happened in her language (who completed the task and when, the case it belongs to). The
+English ``message`` is for logs and clients that ask for no language.
+"""
+from typing import Any
 
 
 class EngineError(Exception):
-    """Base class: ``code`` is a stable machine-readable identifier."""
+    """Base class: ``code`` is a stable machine-readable identifier, ``reason`` a finer one."""
 
     code = "error"
 
-    def __init__(self, message: str, *, fields: dict[str, str] | None = None):
+    def __init__(self, message: str, *, fields: dict[str, str] | None = None, reason: str | None = None,
+                 params: dict[str, Any] | None = None, field_reasons: dict[str, tuple[str, dict]] | None = None):
         super().__init__(message)
         self.message = message
         self.fields = fields
+        self.reason = reason or self.code
+        self.params = params or {}
+        self.field_reasons = field_reasons or {}  # field -> (reason, params), as ``fields`` names them
 
 
 class NotFound(EngineError):

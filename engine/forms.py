@@ -31,19 +31,38 @@ def validate(schema: dict | None, data: Any) -> dict:
         return data
     validator = _validator(schema)
     fields: dict[str, str] = {}
+    reasons: dict[str, tuple[str, dict]] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
         if error.validator == "required":
             missing = error.message.split("'")[1] if "'" in error.message else "?"
             path = ".".join([*map(str, error.absolute_path), missing])
             fields.setdefault(path, "is required")
+            reasons.setdefault(path, ("required", {}))
         elif error.validator == "additionalProperties":
             extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
             for name in extra:
-                fields.setdefault(".".join([*map(str, error.absolute_path), name]), "is not an allowed field")
+                path = ".".join([*map(str, error.absolute_path), name])
+                fields.setdefault(path, "is not an allowed field")
+                reasons.setdefault(path, ("not_allowed", {}))
         else:
             path = ".".join(map(str, error.absolute_path)) or "data"
             fields.setdefault(path, error.message)
+            reasons.setdefault(path, _reason(error.validator, error.validator_value))
     if fields:
         summary = "; ".join(f"{k}: {v}" for k, v in fields.items())
-        raise InvalidInput(f"invalid data: {summary}", fields=fields)
+        raise InvalidInput(f"invalid data: {summary}", fields=fields, field_reasons=reasons)
     return data
+
+
+# JSON Schema keywords whose failures pages name in the user's language (others: "invalid").
+_REASONS = {"maxLength": "max_length", "minLength": "min_length", "maxItems": "max_items", "minItems": "min_items",
+            "minimum": "minimum", "maximum": "maximum", "enum": "enum", "const": "enum", "type": "type",
+            "pattern": "pattern", "format": "format", "uniqueItems": "unique", None: "not_applicable"}
+
+
+def _reason(keyword: str | None, value: Any) -> tuple[str, dict]:
+    """A failed keyword as (reason, params): a minLength of 1 means the field must be filled."""
+    if keyword == "minLength" and value == 1:
+        return "required", {}
+    reason = _REASONS.get(keyword, "invalid")
+    return reason, ({"limit": value} if isinstance(value, (int, float)) and not isinstance(value, bool) else {})

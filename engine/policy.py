@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .definitions import CALLED_BY_PROPERTY
-from .errors import Conflict, Forbidden, InvalidInput
-from .model import OrgUnit
+from . import org
+from .errors import Conflict, EngineError, Forbidden, InvalidInput
+from .model import OrgUnit, User
 from .org import Actor
 
 if TYPE_CHECKING:
@@ -150,3 +151,48 @@ def oversees_arealess(actor: Actor, task) -> bool:
     their ``unassignable`` scope and must open from there."""
     return (task.org_path is None and task.candidate_user_id is None and task.role is not None
             and may_see_unassignable(actor))
+
+
+# ------------------------------------------------------------------------------ tasks
+
+def task_refusal(s: Session, task, user_id: int | None) -> EngineError:
+    """Why a task that is not open to ``user_id`` (finished, cancelled, held by another) was
+    refused, with what the user may be told: who holds or finished it and when, only to those
+    who may see the task or could have taken it; never to the public link (``user_id`` None)."""
+    who = org.actor(s, user_id) if user_id is not None else None
+    told = who is not None and (who.may_see(task) or who.is_candidate(task))
+    params = {"case_id": task.case_id, "task_id": task.id}
+    if task.status == "completed":
+        by = task.completed_by_id
+        params.update(at=task.completed_at.isoformat() if task.completed_at else None, by_you=by == user_id,
+                      by=s.scalar(select(User.display_name).where(User.id == by)) if told and by else None)
+        return Conflict("task already completed", reason="task_completed", params=params)
+    if task.status == "cancelled":
+        return Conflict("task was cancelled; the case has moved on", reason="task_cancelled", params=params)
+    if task.assignee_id is not None and task.assignee_id != user_id:
+        if who is None:  # the public feedback link: no staff names
+            return Conflict("task is claimed by someone else", reason="task_claimed")
+        if not told:
+            return Forbidden("this task is not offered to you (role, area or department)",
+                             reason="task_not_offered")
+        holder, name = s.execute(select(User.username, User.display_name).where(User.id == task.assignee_id)).one()
+        return Conflict(f"task is claimed by {holder}", reason="task_claimed", params={**params, "by": name})
+    return Conflict("task is already claimed by you", reason="task_claimed_by_you", params=params)
+
+
+def may_unclaim(actor: Actor, task) -> bool:
+    """A claimed task goes back to its queue by its holder, or by a supervisor of its area
+    (when the holder cannot go on); never a task someone holds elsewhere."""
+    return task.status == "claimed" and (
+        task.assignee_id == actor.id or (actor.has_role("supervisor") and actor.covers(task.org_path)))
+
+
+def task_actions(actor: Actor, task) -> dict[str, bool | str | None]:
+    """What ``actor`` may do with a task, for lists and the task page to offer just that:
+    ``can_act`` (complete it: 办理, else only look: 查看), ``can_claim``, ``can_unclaim`` and
+    ``unclaim_as`` (why she may: "holder" or "supervisor")."""
+    live = task.status in ("open", "claimed")
+    act = live and actor.may_act_on(task)
+    unclaim = may_unclaim(actor, task)
+    return {"can_act": act, "can_claim": act and task.status == "open", "can_unclaim": unclaim,
+            "unclaim_as": ("holder" if task.assignee_id == actor.id else "supervisor") if unclaim else None}

@@ -40,7 +40,7 @@ def _scope_filter(actor: Actor, scope: str):
         return and_(Task.status == "open", or_(by_role, Task.candidate_user_id == actor.id))
     if scope == "area":
         if "supervisor" not in actor.roles:
-            raise Forbidden("only supervisors see all tasks of their area")
+            raise Forbidden("only supervisors see all tasks of their area", reason="supervisors_only")
         return and_(Task.status.in_(OPEN), _area(Task.org_path, actor.org_path))
     if isinstance(scope, tuple):  # ("unassignable", the roles nobody has): see _unassignable
         return and_(Task.status == "open", Task.role.in_(scope[1] or ("-",)), Task.candidate_user_id.is_(None),
@@ -192,7 +192,7 @@ def _parts(actor: Actor, scope: str) -> list[tuple[tuple, bool, tuple]]:
         return parts + [((_STATUS["open"], _T.candidate_user_id == _lit(actor.id)), False, ())]
     if scope == "area":
         if "supervisor" not in actor.roles:
-            raise Forbidden("only supervisors see all tasks of their area")
+            raise Forbidden("only supervisors see all tasks of their area", reason="supervisors_only")
         return [((_STATUS[status],), True, ()) for status in OPEN] if actor.org_path else []
     if isinstance(scope, tuple):  # per role nobody has: its tasks without an area, and those of hers
         parts = []
@@ -300,7 +300,8 @@ def _page(s: Session, actor, scope, filters, subtree, total, due: bool, offset: 
     way = _way(parts, units, share, total, offset + limit, due) if any(r for _c, r, _p in parts) else "sort"
     rows = s.execute(_page_statement(actor, scope, filters, units if way == "unit" else None, way, due, offset,
                                      limit, s.get_bind().dialect.name))
-    return [task_dict(_Row(r._asdict()), now, r.case_number, r.case_title, r.assignee_name) for r in rows]
+    return [task_dict(row, now, r.case_number, r.case_title, r.assignee_name) | policy.task_actions(actor, row)
+            for r in rows for row in (_Row(r._asdict()),)]
 
 
 def _check_paging(page: int, per_page: int) -> None:
@@ -313,7 +314,7 @@ def _unassignable(s: Session, actor: Actor) -> tuple[str, tuple[str, ...]]:
     that no active user has (so to nobody), in the actor's area or in none; for supervisors
     and designers, so that such tasks are never hidden."""
     if not policy.may_see_unassignable(actor):
-        raise Forbidden("only supervisors and designers see the tasks nobody can take")
+        raise Forbidden("only supervisors and designers see the tasks nobody can take", reason="supervisors_only")
     return "unassignable", groups.unstaffed_roles(s)
 
 
@@ -368,11 +369,24 @@ def visible_task(s: Session, actor: Actor, task_id: str, *options) -> Task:
     or one she completed (NotFound, Forbidden)."""
     task = s.get(Task, task_id, options=list(options))
     if task is None:
-        raise NotFound(f"task {task_id} not found")
+        raise NotFound(f"task {task_id} not found", reason="task_not_found")
     if not (actor.may_see(task) or policy.oversees_arealess(actor, task)) and \
             not (task.status not in OPEN and task.completed_by_id == actor.id):
-        raise Forbidden("this task is not yours and not offered to you")
+        raise Forbidden("this task is not yours and not offered to you", reason="task_not_yours")
     return task
+
+
+def task_for_submit(s: Session, actor: Actor, task_id: str, now: datetime) -> dict[str, Any]:
+    """``task_detail`` for a form being submitted: a finished task she could have taken (a
+    stale tab) is refused as the command would refuse it (who finished it, when), not as
+    one she may not see."""
+    try:
+        return task_detail(s, actor, task_id, now)
+    except Forbidden:
+        task = s.get(Task, task_id)
+        if task is not None and task.status not in OPEN and actor.is_candidate(task):
+            raise policy.task_refusal(s, task, actor.id) from None
+        raise
 
 
 def task_detail(s: Session, actor: Actor, task_id: str, now: datetime) -> dict[str, Any]:
@@ -388,7 +402,7 @@ def task_detail(s: Session, actor: Actor, task_id: str, now: datetime) -> dict[s
     result["data"] = task.data
     result["input"] = json.loads(task.input) if task.input is not None else None
     result["case"] = case_summary(case) if case else None
-    result["can_act"] = actor.may_act_on(task) and task.status in OPEN
+    result.update(policy.task_actions(actor, task))
     return result
 
 
@@ -478,12 +492,21 @@ def case_list(s: Session, actor: Actor, *, status: str | None = None, stage: str
 def get_case(s: Session, actor: Actor, case_id: int) -> Case:
     case = s.get(Case, case_id)
     if case is None:
-        raise NotFound(f"case {case_id} not found")
+        raise NotFound(f"case {case_id} not found", reason="case_not_found")
     holds = s.scalar(select(func.count()).select_from(Task).where(
         Task.case_id == case_id, or_(Task.assignee_id == actor.id, Task.completed_by_id == actor.id)))
     if not (actor.covers(case.org_path) or (actor.department and actor.department == case.department) or holds):
-        raise Forbidden("this case is outside your area")
+        raise Forbidden("this case is outside your area", reason="case_outside_area")
     return case
+
+
+def may_see_case(s: Session, actor: Actor, case_id: int) -> bool:
+    """Whether ``actor`` may open the case (``get_case``'s rule), e.g. for a link to it."""
+    try:
+        get_case(s, actor, case_id)
+    except (NotFound, Forbidden):
+        return False
+    return True
 
 
 def case_detail(s: Session, actor: Actor, case_id: int, now: datetime) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from .clock import Clock, FrozenClock
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, IncidentOpened, InvalidInput, NotFound, ProcessError
 from .inputs import check_text
-from .model import Case, Incident, ProcessInstance, Task, User
+from .model import Case, Incident, ProcessInstance, Task
 from .photos import Stored as StoredPhoto
 from .photos import record as record_photos
 from .records import CaseRecord, Instance
@@ -226,7 +226,7 @@ class Runtime:
         report = forms.validate(loaded.start_form, report)
         grid = org.grid_by_code(s, report["grid"])
         if not (reporter.covers(grid.path) or reporter.has_role("acceptor")):
-            raise Forbidden(f"grid '{grid.code}' is outside your area")
+            raise Forbidden(f"grid '{grid.code}' is outside your area", reason="grid_outside_area")
         if external_ref is not None:
             check_text("external_ref", external_ref)
             known = s.scalar(select(Case.number).where(Case.source == report["source"],
@@ -353,15 +353,17 @@ class Runtime:
             user_id = who.id
             task = self._task(s, task_id)
             if task.status != "claimed":
-                raise self._not_open(s, task, user_id) if task.status != "open" else Conflict("task is not claimed")
-            if task.assignee_id != user_id and not (who.has_role("supervisor") and who.covers(task.org_path)):
-                raise Forbidden("only the holder (or a supervisor of the area) may unclaim this task")
+                raise self._not_open(s, task, user_id) if task.status != "open" else \
+                    Conflict("task is not claimed", reason="task_not_claimed")
+            if not policy.may_unclaim(who, task):
+                raise Forbidden("only the holder (or a supervisor of the area) may unclaim this task",
+                                reason="unclaim_not_allowed")
             won = s.execute(update(Task).where(Task.id == task_id, Task.status == "claimed",
                                                Task.assignee_id == task.assignee_id)
                             .values(status="open", assignee_id=None, claimed_at=None)
                             .execution_options(synchronize_session=False)).rowcount
             if not won:
-                raise Conflict("task changed meanwhile; reload it")
+                raise Conflict("task changed meanwhile; reload it", reason="task_changed")
             s.refresh(task)
             self._event(s, "task_unclaimed", task.instance_id, task.case_id, task.id, user_id, records.task_names(task))
             return task
@@ -377,7 +379,7 @@ class Runtime:
             user_id = who.id
             found = records.lock_task_instance(s, task_id)
             if found is None:
-                raise NotFound(f"task {task_id} not found")
+                raise NotFound(f"task {task_id} not found", reason="task_not_found")
             inst, task, open_rows = found
             if open_rows is not None:  # current: spares _sync_tasks reading them again
                 s.info["open_rows"][inst.id] = open_rows
@@ -432,7 +434,7 @@ class Runtime:
             # or claimed the task meanwhile. Say what happened from the row as it is now.
             current = self._load_task(s, task.id)
             if current.status in ("open", "claimed") and current.assignee_id in (None, user_id):
-                raise Conflict("task changed meanwhile; reload it")
+                raise Conflict("task changed meanwhile; reload it", reason="task_changed")
             raise self._not_open(s, current, user_id)
         spiff_task.data.update(data)
         try:
@@ -473,7 +475,7 @@ class Runtime:
     def _load_task(self, s: Session, task_id: str) -> records.TaskRow:
         task = records.load_task(s, task_id)
         if task is None:
-            raise NotFound(f"task {task_id} not found")
+            raise NotFound(f"task {task_id} not found", reason="task_not_found")
         return task
 
     def _case(self, s: Session, case_id: int | None) -> CaseRecord | None:
@@ -488,29 +490,17 @@ class Runtime:
     def _task(self, s: Session, task_id: str) -> Task:
         task = s.get(Task, task_id)
         if task is None:
-            raise NotFound(f"task {task_id} not found")
+            raise NotFound(f"task {task_id} not found", reason="task_not_found")
         return task
 
     @staticmethod
     def _check_candidate(who: org.Actor, task: Task) -> None:
         if task.status in ("open", "claimed") and not who.is_candidate(task) and task.assignee_id != who.id:
-            raise Forbidden("this task is not offered to you (role, area or department)")
+            raise Forbidden("this task is not offered to you (role, area or department)", reason="task_not_offered")
 
     @staticmethod
     def _not_open(s: Session, task: Task, user_id: int | None) -> EngineError:
-        if task.status == "completed":
-            return Conflict("task already completed")
-        if task.status == "cancelled":
-            return Conflict("task was cancelled; the case has moved on")
-        if task.assignee_id is not None and task.assignee_id != user_id:
-            if user_id is None:  # the public feedback link: no staff names
-                return Conflict("task is claimed by someone else")
-            who = org.actor(s, user_id)  # the holder is named only to those who may see the task
-            if not (who.may_see(task) or who.is_candidate(task)):
-                return Forbidden("this task is not offered to you (role, area or department)")
-            holder = s.scalar(select(User.username).where(User.id == task.assignee_id))
-            return Conflict(f"task is claimed by {holder}")
-        return Conflict("task is already claimed by you")
+        return policy.task_refusal(s, task, user_id)
 
     def _lock(self, s: Session, instance_id: int) -> Instance:
         """Lock the instance row: FOR NO KEY UPDATE on PostgreSQL, SQLite's write transaction is

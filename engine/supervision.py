@@ -36,11 +36,11 @@ def urge(rt: Runtime, user_id: int, task_id: str, note: str | None = None) -> Ta
         user_id = who.id
         task = s.get(Task, task_id)
         if task is None:
-            raise NotFound(f"task {task_id} not found")
+            raise NotFound(f"task {task_id} not found", reason="task_not_found")
         if not who.has_role("supervisor"):
-            raise Forbidden("only supervisors may urge tasks")
+            raise Forbidden("only supervisors may urge tasks", reason="supervisors_only")
         if not who.covers(task.org_path):
-            raise Forbidden("this task is outside your area")
+            raise Forbidden("this task is outside your area", reason="task_outside_area")
         now = rt.clock.now()
         won = s.execute(update(Task).where(Task.id == task_id, Task.status.in_(OPEN))
                         .values(urged_at=now, urge_count=Task.urge_count + 1)

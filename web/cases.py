@@ -10,7 +10,7 @@ from engine import metrics, org, photos, queries
 from engine.errors import Forbidden, InvalidInput
 
 from . import photos as page_photos
-from . import schema_forms
+from . import refusals, schema_forms
 from .i18n import LABELS, pick, t, timeline
 from .pages import current_actor, field_labels, login_required
 from .security import external_url
@@ -102,23 +102,25 @@ def report():
     form_fields = _grid_choice(schema_forms.fields(schema), grids)
     if request.method == "GET":
         own_grid = {"grid": actor.org_unit} if actor.org_level == "grid" else {}
-        return render_template("report.html", active="report", form_fields=form_fields,
+        return render_template("report.html", active="report", schema=schema, form_fields=form_fields,
                                values=schema_forms.initial(schema, own_grid), errors={},
                                max_photos=photos.MAX_PER_UPLOAD)
+    data = schema_forms.read(schema, request.form, form_fields)
     try:
         stored = photos.prepare(runtime(), page_photos.uploads())
     except InvalidInput as exc:  # checked first: a refused photo reports nothing
-        return render_template("report.html", active="report", form_fields=form_fields, values=request.form,
-                               errors=page_photos.errors_of(exc.fields, exc.message),
+        return render_template("report.html", active="report", schema=schema, form_fields=form_fields,
+                               values=request.form, errors=page_photos.errors_of(exc.fields, exc.message),
                                max_photos=photos.MAX_PER_UPLOAD), 400
     try:
-        reported = runtime().report_case(actor.id, schema_forms.parse(form_fields, request.form), photos=stored)
+        reported = runtime().report_case(actor.id, data, photos=stored)
     except InvalidInput as exc:
-        errors = exc.fields or {"data": exc.message}
+        errors = refusals.form_errors(exc)
     except Forbidden as exc:  # the grid lies outside the reporter's area
-        errors = {"grid": exc.message}
+        errors = refusals.form_errors(exc, "grid")
     else:
         flash(t("case.reported", number=reported.number), "success")
         return redirect(url_for(".case", case_id=reported.id))
-    return render_template("report.html", active="report", form_fields=form_fields, values=request.form,
-                           errors=errors, max_photos=photos.MAX_PER_UPLOAD), 400
+    form_fields = _grid_choice(schema_forms.fields(schema, data=data), grids)  # asterisks for the answers given
+    return render_template("report.html", active="report", schema=schema, form_fields=form_fields,
+                           values=request.form, errors=errors, max_photos=photos.MAX_PER_UPLOAD), 400

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from engine import definitions, org, policy, versions
 from engine.errors import InvalidInput, NotFound
 
-from . import schema_forms
+from . import refusals, schema_forms
 from .api.definitions import request_sources, try_draft
 from .i18n import t
 from .pages import current_actor, login_required
@@ -187,14 +187,14 @@ def _start_fields(key: str) -> tuple[list, dict | None]:
 def start(key: str):
     form_fields, schema = _start_fields(key)
     if request.method == "GET":
-        return render_template("start.html", active="start", key=key, form_fields=form_fields,
+        return render_template("start.html", active="start", key=key, schema=schema, form_fields=form_fields,
                                values=schema_forms.initial(schema, {}), errors={})
     actor = current_actor()
     try:
-        started = runtime().start_process(actor.id, key, schema_forms.parse(form_fields, request.form))
+        started = runtime().start_process(actor.id, key, schema_forms.read(schema, request.form))
     except InvalidInput as exc:
-        return render_template("start.html", active="start", key=key, form_fields=form_fields,
-                               values=request.form, errors=exc.fields or {"data": exc.message}), 400
+        return render_template("start.html", active="start", key=key, schema=schema, form_fields=form_fields,
+                               values=request.form, errors=refusals.form_errors(exc)), 400
     flash(t("designer.started", process=key, id=started.id), "success")
     mine = [task for task in started.open_tasks if actor.may_act_on(task)]
     return redirect(url_for("inbox.task", task_id=mine[0].id) if mine else url_for(".startable"))

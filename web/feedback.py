@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 from engine import residents
 from engine.errors import Conflict, InvalidInput, NotFound
 
-from . import schema_forms
+from . import refusals, schema_forms
 from .services import now, reading, runtime
 
 bp = Blueprint("feedback", __name__)
@@ -30,9 +30,9 @@ def page(token: str):
     values, errors, status = MultiDict(), {}, 200
     if request.method == "POST" and link["state"] == "valid":
         try:
-            runtime().submit_feedback(token, schema_forms.parse(form_fields, request.form), citizen=True)
+            runtime().submit_feedback(token, schema_forms.read(link["schema"], request.form), citizen=True)
         except InvalidInput as exc:
-            values, errors, status = request.form, exc.fields or {"data": exc.message}, 400
+            values, errors, status = request.form, refusals.form_errors(exc), 400
         except Conflict:  # used or expired meanwhile: say which
             link, form_fields = _link(token)
             status = 409

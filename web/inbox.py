@@ -10,7 +10,7 @@ from engine import casebrief, photos, queries, supervision
 from engine.errors import InvalidInput
 
 from . import photos as page_photos
-from . import schema_forms
+from . import refusals, schema_forms
 from .cases import readable_timeline
 from .i18n import LABELS, pick, t, task_name
 from .pages import current_actor, login_required, nav_counts, safe_next
@@ -56,18 +56,20 @@ def inbox(scope: str):
                            pages=max(1, ceil(total / PER_PAGE)), filters=filters, stages=TASK_STAGES)
 
 
-def _task_page(task: dict, values, errors: dict, extras: dict, status: int = 200):
-    form_fields = schema_forms.fields(task["form"]) if task["can_act"] else []
+def _task_page(task: dict, values, errors: dict, extras: dict, status: int = 200, answers: dict | None = None):
+    form_fields = schema_forms.fields(task["form"], data=answers) if task["can_act"] else []
     return render_template("task.html", task=task, form_fields=form_fields, values=values, errors=errors,
                            max_photos=photos.MAX_PER_UPLOAD, **extras), status
 
 
-def _task(task_id: str) -> tuple[dict, dict]:
+def _task(task_id: str, submitting: bool = False) -> tuple[dict, dict]:
     """The task as its page shows it, with who may urge it and how often it was urged, what came
-    before (engine/casebrief.py) with the last resolution's photos, and its own photos."""
+    before (engine/casebrief.py) with the last resolution's photos, and its own photos;
+    ``submitting``: a finished task she could have taken is the command's refusal (a stale tab)."""
     actor = current_actor()
     with reading() as s:
-        task = queries.task_detail(s, actor, task_id, now())
+        read = queries.task_for_submit if submitting else queries.task_detail
+        task = with_names(s, [read(s, actor, task_id, now())])[0]
         brief = casebrief.task_brief(s, actor, task_id)
         resolution = next((note for note in brief["notes"] if note["kind"] == "resolution"), None)
         brief["photos"] = photos.task_photos(s, resolution["task_id"]) if resolution else []
@@ -90,18 +92,19 @@ def task(task_id: str):
 @login_required
 def complete(task_id: str):
     actor = current_actor()
-    task, extras = _task(task_id)
-    data = schema_forms.parse(schema_forms.fields(task["form"]), request.form)
+    task, extras = _task(task_id, submitting=True)
+    data = schema_forms.read(task["form"], request.form)
     files = page_photos.uploads()
     if files:  # added first: a refused photo leaves the task open, the form as filled in
         try:
             photos.add_to_task(runtime(), actor.id, task_id, files)
         except InvalidInput as exc:
-            return _task_page(task, request.form, page_photos.errors_of(exc.fields, exc.message), extras, 400)
+            return _task_page(task, request.form, page_photos.errors_of(exc.fields, exc.message), extras, 400,
+                              answers=data)
     try:
         done = runtime().complete_task(actor.id, task_id, data)
     except InvalidInput as exc:
-        return _task_page(task, request.form, exc.fields or {"data": exc.message}, extras, 400)
+        return _task_page(task, request.form, refusals.form_errors(exc), extras, 400, answers=data)
     flash(t("task.completed", name=task_name(task)), "success")
     if task["case_id"]:
         return redirect(url_for("cases.case", case_id=task["case_id"]))

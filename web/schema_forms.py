@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
+from jsonschema import Draft202012Validator
 from werkzeug.datastructures import MultiDict
 
 from .i18n import pick
@@ -44,21 +45,56 @@ def _conditionally_required(schema: Mapping) -> set[str]:
     return {name for branch in schema.get("allOf", []) for name in branch.get("then", {}).get("required", [])}
 
 
-def fields(schema: Mapping | None, prefix: str = "") -> list[Field]:
+def _matches(condition: Any, data: Mapping) -> bool:
+    if not isinstance(condition, Mapping):
+        return bool(condition)
+    key = id(condition)
+    if _if_validators.get(key, (None,))[0] is not condition:
+        _if_validators[key] = (condition, Draft202012Validator(condition))
+    return _if_validators[key][1].is_valid(data)
+
+
+_if_validators: dict[int, tuple[Mapping, Draft202012Validator]] = {}
+
+
+def active_branches(schema: Mapping, data: Mapping | None) -> list[Mapping]:
+    """The ``then`` (or ``else``) subschemas of the schema's ``if`` conditions (its own and its
+    ``allOf``'s) that hold for ``data``: what they require is required now (static/forms.js
+    does the same in the browser, and also hides the fields that only inactive ones name)."""
+    found = []
+    for branch in (schema, *schema.get("allOf", [])):
+        if isinstance(branch, Mapping) and "if" in branch:
+            chosen = branch.get("then") if _matches(branch["if"], data or {}) else branch.get("else")
+            if isinstance(chosen, Mapping):
+                found.append(chosen)
+    return found
+
+
+def fields(schema: Mapping | None, prefix: str = "", data: Mapping | None = None,
+           overlays: tuple[Mapping, ...] = ()) -> list[Field]:
+    """The form's fields; ``required`` as it stands for the answers in ``data`` (conditions
+    that hold add their requirements; ``overlays`` are those of the enclosing object's)."""
     if not schema:
         return []
-    required = set(schema.get("required", []))
+    data = data if isinstance(data, Mapping) else {}
+    active = [*active_branches(schema, data), *overlays]
+    required = set(schema.get("required", [])) | {n for branch in active for n in branch.get("required", [])}
     answerable = required | _conditionally_required(schema)
-    return [_field(prop, prefix + name, name in required, name in answerable)
-            for name, prop in schema.get("properties", {}).items()]
+    result = []
+    for name, prop in schema.get("properties", {}).items():
+        nested = tuple(sub for branch in active
+                       if isinstance(sub := branch.get("properties", {}).get(name), Mapping))
+        result.append(_field(prop, prefix + name, name in required, name in answerable, data.get(name), nested))
+    return result
 
 
-def _field(prop: Mapping, name: str, required: bool, answerable: bool) -> Field:
+def _field(prop: Mapping, name: str, required: bool, answerable: bool, value: Any = None,
+           overlays: tuple[Mapping, ...] = ()) -> Field:
     if "anyOf" in prop:  # one value or a list (grid_handle's department): the form asks for the first
         prop = {**{k: v for k, v in prop.items() if k != "anyOf"}, **prop["anyOf"][0]}
     label, type_ = _title(prop, name.rsplit(".", 1)[-1]), prop.get("type")
     if type_ == "object":
-        return Field(name, label, "group", type_, required, children=tuple(fields(prop, name + ".")))
+        return Field(name, label, "group", type_, required, children=tuple(fields(prop, name + ".", value, overlays)))
     if "enum" in prop:
         options = _options(prop)
         return Field(name, label, "radio" if len(options) <= RADIO_UP_TO else "select", type_, required, options)
@@ -103,8 +139,17 @@ def stray_errors(form_fields: list[Field], errors: Mapping[str, str]) -> dict[st
 
 # ---------------------------------------------------------------------------------------- input
 
+def read(schema: Mapping | None, form: MultiDict, form_fields: list[Field] | None = None) -> dict:
+    """The submitted form as JSON for ``schema``: a group left blank that the answers make
+    required is sent empty, so the schema names each of its missing fields at once (not the
+    group, then its fields one failed submit at a time)."""
+    answers = parse(form_fields if form_fields is not None else fields(schema), form)
+    return parse(fields(schema, data=answers), form)
+
+
 def parse(form_fields: list[Field], form: MultiDict) -> dict:
-    """The submitted fields as JSON; blanks are left out so the schema reports them missing."""
+    """The submitted fields as JSON; blanks are left out so the schema reports them missing
+    (a required group left blank is sent as an empty object, see ``read``)."""
     data = {}
     for f in form_fields:
         value = _value(f, form)
@@ -115,7 +160,7 @@ def parse(form_fields: list[Field], form: MultiDict) -> dict:
 
 def _value(f: Field, form: MultiDict):
     if f.widget == "group":
-        return parse(list(f.children), form) or None
+        return parse(list(f.children), form) or ({} if f.required and any(c.required for c in f.children) else None)
     if f.widget == "checkbox":
         return f.name in form
     if f.widget in ("checkboxes", "lines"):

@@ -75,7 +75,8 @@ def overdue_inbox(s: Session, actor: org.Actor, now: datetime, *, page: int = 1,
                   **filters) -> tuple[list[dict], queries.Total]:
     """A page of the supervisor's overdue view (``supervision.overdue_tasks``) as task dicts."""
     rows, total = supervision.overdue_tasks(s, actor, now, page=page, per_page=per_page, **filters)
-    return task_dicts(s, rows, now), total
+    items = task_dicts(s, rows, now)
+    return [item | policy.task_actions(actor, row) for item, row in zip(items, rows, strict=True)], total
 
 
 def inbox_counts(s: Session, actor: org.Actor, now: datetime) -> dict[str, queries.Total]:

@@ -160,7 +160,7 @@ def test_claims_completions_and_unclaims_that_conflict(api, world):
     api.post(f"/tasks/{task_id}/claim", "grid1")
     api.post(f"/tasks/{task_id}/complete", "grid1", json={"data": RESOLVED})
     again = api.post(f"/tasks/{task_id}/complete", "grid1", json={"data": RESOLVED}, status=409)["error"]
-    assert again == {"code": "conflict", "message": "task already completed"}
+    assert again == {"code": "conflict", "reason": "task_completed", "message": "task already completed"}
     assert api.get(f"/tasks/{task_id}", "grid1")["status"] == "completed"  # its completer may still read it
 
     api.step(case["id"], "grid1", {"outcome": "failed", "note": "Not done"})
@@ -201,7 +201,7 @@ def test_a_script_result_json_cannot_hold_is_422_naming_the_element_and_nothing_
     started = api.post("/process-instances", "designer1", json={"key": "fails_after_input"}, status=201)
     task = started["open_tasks"][0]
     error = api.post(f"/tasks/{task['id']}/complete", "designer1", json={"data": {"divisor": 3}}, status=422)["error"]
-    assert error == {"code": "process_error", "message": "element 'divide' left 'share' as a range, which cannot be "
+    assert error == {"code": "process_error", "reason": "process_error", "message": "element 'divide' left 'share' as a range, which cannot be "
                                                          "stored: process data holds JSON values only"}
     instance = api.get(f"/process-instances/{started['id']}", "designer1")
     assert [t["id"] for t in instance["open_tasks"]] == [task["id"]] and instance["status"] == "running"

@@ -277,7 +277,7 @@ def test_report_page_preselects_her_grid_and_shows_field_errors(grid1, api):
     bad = grid1.post("/report", {"title": "", "category": "garbage", "source": "hotline", "grid": GRID1,
                                  "location.address": "Gate 2", "location.lat": "north"}, status=400,
                      headers=EN).get_data(True)
-    for field in ("title", "reporter", "location.lat"):
+    for field in ("title", "reporter.phone", "location.lat"):  # the hotline's missing phone, not "reporter"
         assert f'id="{field}-error"' in bad, field
     assert 'value="Gate 2"' in bad and grid_options(bad) == [(GRID1, True)]
     done = grid1.post("/report", {"title": "Blocked drain", "category": "sewer_blockage", "source": "patrol",

@@ -172,6 +172,10 @@ class Task(Schema):
     urge_count = Int(metadata={"description": "how often a supervisor urged it (催办)"})
     urged_at = DateTime(allow_none=True, metadata={"description": "when it was last urged"})
     form_name = Str(attribute="form", allow_none=True, metadata={"description": "form file name"})
+    can_act = Bool(metadata={"description": "in lists and details: whether I may complete it (else I only look)"})
+    can_claim = Bool(metadata={"description": "whether I may claim it now"})
+    can_unclaim = Bool(metadata={"description": "whether I may put it back into its queue"})
+    unclaim_as = Str(allow_none=True, metadata={"description": "why I may: holder, or supervisor of its area"})
 
 
 class TaskDetail(Task):
@@ -182,7 +186,6 @@ class TaskDetail(Task):
         "description": "the task's data when it became ready (a multi-instance task's includes its item); "
                        "dates and times as ISO 8601 text, durations in seconds"})
     case = fields.Nested(CaseSummary, allow_none=True)
-    can_act = Bool()
     brief = fields.Nested(lambda: CaseBrief(), metadata={"description": "what came before this task on its case"})
 
 
