@@ -416,7 +416,10 @@ class Webhook(Schema):
 
 ErrorDetail = Schema.from_dict({  # from_dict: a field called "fields" must not shadow Schema.fields
     "code": Str(metadata={"description": "not_found, forbidden, conflict, validation_error, process_error, ..."}),
-    "message": Str(),
+    "reason": Str(metadata={"description": "what exactly was refused (engine errors): task_completed, task_claimed, "
+                                           "task_not_yours, case_outside_area, task_not_found, ...; else the code"}),
+    "message": Str(metadata={"description": "in the language Accept-Language names (zh-CN or English); "
+                                            "without that header the engine's English"}),
     "fields": fields.Dict(keys=Str(), values=Str(), metadata={"description": "each bad field: what is wrong"}),
 }, name="ErrorDetail")
 
