@@ -104,6 +104,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=30, help="bench/engine.py cases per measurement")
     parser.add_argument("--instances", type=int, default=40, help="bench/peer.py linear5 instances per measurement")
     parser.add_argument("--loop", type=int, default=150, help="bench/peer.py loop submits per measurement")
+    parser.add_argument("--only", choices=("engine", "peer"), help="measure one of the two benchmarks")
     args = parser.parse_args()
     base = os.path.abspath(args.base)
     with tempfile.TemporaryDirectory() as tmp:
@@ -130,6 +131,7 @@ def compare(args: argparse.Namespace, base: str, base_flows: str) -> None:
         ("engine, own workflows", [(base, "engine", base_flows), (HERE, "engine", None)]),
         ("peer models", [(base, "peer", None), (HERE, "peer", None)]),
     ]
+    rows = [(label, pair) for label, pair in rows if args.only in (None, pair[0][1])]
     jobs = {(tree, what, flows) for _label, pair in rows for tree, what, flows in pair}
     samples: dict[tuple, list[dict]] = {job: [] for job in jobs}
     for i in range(args.rounds):

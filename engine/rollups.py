@@ -132,7 +132,10 @@ def _add(total: dict[tuple, dict[str, int]], rows: dict[tuple, dict[str, int]], 
 
 def change(s: Session, tz: ZoneInfo, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:
     """Add to the command's pending rollup change what a case's change does to it (``before``
-    None: a new case); :func:`write` stores it when the command ends."""
+    None: a new case); :func:`write` stores it when the command ends. Nothing when none of the
+    fields it counts by changed (most saves: a new stage, a new updated_at)."""
+    if before is not None and after is not None and all(before[f] == after[f] for f in CASE_FIELDS):
+        return
     pending = s.info.setdefault(PENDING, defaultdict(dict))
     _add(pending, contributions(before, tz), -1)
     _add(pending, contributions(after, tz), 1)

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from datetime import date, timedelta, timezone
 from itertools import pairwise
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
@@ -169,7 +170,8 @@ def _compact_tree(wf) -> int:
             task._parent = top.id
             top._children.append(task.id)
     wf.task_tree = top
-    wf.tasks = _subtree(top)
+    # Pre-order: the chain (each the parent of the next), then the subtree of its last, ``root``.
+    wf.tasks = _subtree(top) if rescued else {**{t.id: t for t in chain}, **kept}
     if wf.last_task is not None and wf.last_task.id not in wf.tasks:
         wf.last_task = root
     return before - len(wf.tasks)
@@ -190,10 +192,7 @@ def _nearest_ancestors(root) -> list:
     """The ancestors of ``root`` a join may look for, top first: the workflow's start task and
     the nearest one of each spec that is a join, a join's input or a structured join's split
     (boundary and start event joins need none), and a kept join's input."""
-    relevant = {root.workflow.spec.start.name}  # where cut-off evidence hangs
-    for spec in root.workflow.spec.task_specs.values():
-        if isinstance(spec, Join) and not isinstance(spec, _LOCAL_JOINS):
-            relevant.update([spec.name, spec.split_task, *(s.name for s in spec.inputs)])
+    relevant = _join_relevant(root.workflow.spec)
     chain, seen, below = [], set(), root
     node = root.parent
     while node is not None:
@@ -207,20 +206,37 @@ def _nearest_ancestors(root) -> list:
     return chain
 
 
+_RELEVANT: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _join_relevant(spec) -> frozenset[str]:
+    """The spec names of :func:`_nearest_ancestors`, once per process spec (specs never change)."""
+    names = _RELEVANT.get(spec)
+    if names is None:
+        found = {spec.start.name}  # where cut-off evidence hangs
+        for task_spec in spec.task_specs.values():
+            if isinstance(task_spec, Join) and not isinstance(task_spec, _LOCAL_JOINS):
+                found.update([task_spec.name, task_spec.split_task, *(s.name for s in task_spec.inputs)])
+        names = _RELEVANT[spec] = frozenset(found)
+    return names
+
+
 def _join_evidence(wf, root, kept: dict) -> list:
     """(input task, join task) of finished join tasks cut away from sibling branches (not from
     above ``root``: joins ignore their ancestors; not of boundary or start event joins, whose
     finished tasks nothing counts), one of each kind. A merge takes over the
     inputs' data of all of them, oldest first, so the newest input task of a kind gets the
     data of the older ones merged under its own (unless it stays in the tree anyway)."""
+    found = [t for t in wf.tasks.values() if isinstance(t.task_spec, Join) and t.state & _DONE
+             and not isinstance(t.task_spec, _LOCAL_JOINS) and t.id not in kept and t.parent is not None]
+    if not found:
+        return []
     above = set()
     node = root.parent
     while node is not None:
         above.add(node.id)
         node = node.parent
-    found = [t for t in wf.tasks.values() if isinstance(t.task_spec, Join) and t.state & _DONE
-             and not isinstance(t.task_spec, _LOCAL_JOINS) and t.id not in kept and t.id not in above
-             and t.parent is not None]
+    found = [t for t in found if t.id not in above]
     kinds = {}
     for task in sorted(found, key=lambda t: t.last_state_change):
         kinds.setdefault((task.task_spec.name, task.parent.task_spec.name, task.parent.state, task.state),
