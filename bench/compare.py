@@ -8,7 +8,7 @@ same process is measured, and once more on this tree's own workflows. ``bench/pe
 models (linear5, loop) are the same in both trees.
 
     git worktree add --detach ../base cdeafaa && (cd ../base && make install)
-    python bench/compare.py ../base [--rounds 5] [--cases 30] [--instances 40] [--loop 150]
+    python bench/compare.py ../base [--rounds 5] [--cases 30] [--instances 40] [--loop 150] [--only engine]
 """
 from __future__ import annotations
 
