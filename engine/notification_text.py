@@ -11,6 +11,7 @@ from .model import Case, OutboxEvent, Task
 
 SUBJECTS = {
     "task_offered": ("新任务：{task}（{number} {title}）", "New task: {task} ({number} {title})"),
+    "task_assigned": ("指派给您的任务：{task}（{number} {title}）", "Assigned to you: {task} ({number} {title})"),
     "overdue": ("已超期：{task}（{number} {title}）", "Overdue: {task} ({number} {title})"),
     "case_overdue": ("案件已超期：{number} {title}", "Case overdue: {number} {title}"),
     "urged": ("催办：{task}（{number} {title}）", "Urged: {task} ({number} {title})"),

@@ -1,7 +1,7 @@
 """Notifications, first half: what commands write to the outbox, and who is told.
 
-A command's history events that users want to hear about (a task offered to them, overdue,
-urged, a case escalated or closed) are copied into ``outbox_event`` in the command's own
+A command's history events that users want to hear about (a task offered or assigned to them,
+overdue, urged, a case escalated or closed) are copied into ``outbox_event`` in the command's own
 transaction, one cheap insert: the command never waits for a recipient query, a mail server
 or a webhook. The worker later fans each outbox event out (:func:`expand_pending`) into one
 ``notification`` row per recipient and channel, following each user's settings and the
@@ -21,9 +21,10 @@ from .model import Case, Notification, NotificationSetting, OutboxEvent, Task, U
 from .org import Actor
 
 # History event type -> notification event users subscribe to.
-FROM_HISTORY = {"task_created": "task_offered", "task_overdue": "overdue", "case_overdue": "overdue",
-                "task_urged": "urged", "escalated": "escalated", "case_closed": "case_closed"}
-EVENTS = ("task_offered", "overdue", "urged", "escalated", "case_closed")
+FROM_HISTORY = {"task_created": "task_offered", "task_assigned": "task_assigned", "task_overdue": "overdue",
+                "case_overdue": "overdue", "task_urged": "urged", "escalated": "escalated",
+                "case_closed": "case_closed"}
+EVENTS = ("task_offered", "task_assigned", "overdue", "urged", "escalated", "case_closed")
 CHANNELS = ("email", "webhook")
 EXPAND_BATCH = 50
 _INSERT_OUTBOX = OutboxEvent.__table__.insert()  # built once; run on the connection, no ORM bulk path
@@ -62,13 +63,17 @@ def _supervisors_of(s: Session, org_path: str) -> set[int]:
 
 def recipients(s: Session, event: OutboxEvent, case: Case | None, task: Task | None) -> set[int]:
     """Who hears of an event: a task's candidates (offered, while it is still open) or its
-    holder, else its candidates (overdue, urged); the
+    holder, else its candidates (overdue, urged); whom it was assigned to (while she holds it); the
     holders of a case's open tasks (case overdue); the area's supervisors and the staff
     reporter (escalated); the staff reporter (closed). Never the one who caused it."""
     found: set[int] = set()
     if event.kind == "task_offered" and (task is None or task.status != "open"):
         return found  # taken or gone before it could be offered: news to nobody
-    if task is not None and event.kind in ("task_offered", "overdue", "urged"):
+    if event.kind == "task_assigned":
+        assignee = (event.payload or {}).get("assignee_id")
+        if task is not None and task.status == "claimed" and task.assignee_id == assignee:
+            found = {assignee}
+    elif task is not None and event.kind in ("task_offered", "overdue", "urged"):
         found = _candidates(s, task)
     elif event.kind == "overdue" and case is not None:
         for open_task in s.scalars(select(Task).where(Task.case_id == case.id, Task.status.in_(("open", "claimed")))):

@@ -93,6 +93,14 @@ def may_see_feedback_link(actor: Actor, case) -> bool:
     return (actor.has_role("acceptor") or actor.has_role("supervisor")) and actor.covers(case.org_path)
 
 
+# ------------------------------------------------------------------------------ tasks
+
+def may_assign(actor: Actor, task) -> bool:
+    """Assigning (派单) a task to someone it is offered to: supervisors and coordinators whose
+    area covers it."""
+    return (actor.has_role("supervisor") or actor.has_role("coordinator")) and actor.covers(task.org_path)
+
+
 # ------------------------------------------------------------------------------ photos
 
 def may_add_case_photo(actor: Actor, case) -> bool:
@@ -126,6 +134,12 @@ def may_administer_groups(actor: Actor | None) -> bool:
 
 def may_administer_webhooks(actor: Actor | None) -> bool:
     """Webhooks post case data to other systems: administrators (and the CLI) register them."""
+    return actor is None or actor.has_role(ADMIN)
+
+
+def may_manage_deliveries(actor: Actor | None) -> bool:
+    """Failed deliveries show where other systems' endpoints and users' addresses fail, and a
+    retry sends case data out again: administrators (and the CLI)."""
     return actor is None or actor.has_role(ADMIN)
 
 

@@ -372,6 +372,10 @@ class Runtime:
         """A supervisor urges (催办) an open task of her area; see :func:`supervision.urge`."""
         return supervision.urge(self, user_id, task_id, note)
 
+    def assign(self, user_id: int, task_id: str, username: str) -> Task:
+        """A supervisor or coordinator assigns (派单) a task of her area; see :func:`supervision.assign`."""
+        return supervision.assign(self, user_id, task_id, username)
+
     def complete_task(self, user_id: int, task_id: str, data: Any) -> Completed:
         """Complete a task with form data; a candidate may complete an open task directly."""
         with self._command() as s:

@@ -1,4 +1,5 @@
-"""Supervision (督办): urging open tasks, and the overdue work of a supervisor's area.
+"""Supervision (督办): urging open tasks, assigning them (派单) to someone who may do them, and
+the overdue work of a supervisor's area.
 
 Overdue marks come from the process itself (a timer with ``marksOverdue``, see
 ``engine/timers.py``); urging is the supervisor's own push on a task. Both are kept on the
@@ -13,9 +14,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import org, queries, records
+from . import org, policy, queries, records
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
-from .model import Task
+from .groups import roles_contain
+from .model import Task, User
 from .queries import Total
 
 if TYPE_CHECKING:
@@ -51,6 +53,51 @@ def urge(rt: Runtime, user_id: int, task_id: str, note: str | None = None) -> Ta
         rt._event(s, "task_urged", task.instance_id, task.case_id, task.id, user_id,
                   {**records.task_names(task), "note": note, "urge_count": task.urge_count,
                    "holder_id": task.assignee_id})
+        return task
+
+
+def assignable(s: Session, task: Task) -> list[User]:
+    """The active users a task may be assigned to: those it is offered to (role, area, department)."""
+    if task.candidate_user_id is not None:
+        return list(s.scalars(select(User).where(User.id == task.candidate_user_id, User.active.is_(True))))
+    if task.role is None:
+        return []
+    users = s.scalars(select(User).where(User.active.is_(True), roles_contain(s, task.role)).order_by(User.username))
+    return [u for u in users if org.Actor.of(u).is_candidate(task)]
+
+
+def assign(rt: Runtime, user_id: int, task_id: str, username: str) -> Task:
+    """Assign (派单) an open or claimed task of her area to a user it is offered to: she then
+    holds it as if she had claimed it, and is told (``task_assigned``). Supervisors and
+    coordinators of the task's area may (Forbidden otherwise); someone the task is not offered
+    to is InvalidInput, a finished task Conflict."""
+    with rt._command() as s:
+        who = org.actor(s, user_id)
+        task = s.get(Task, task_id)
+        if task is None:
+            raise NotFound(f"task {task_id} not found")
+        if not policy.may_assign(who, task):
+            raise Forbidden("only supervisors and coordinators of the task's area may assign it")
+        if task.status not in OPEN:
+            raise Conflict(f"task is {task.status}; only open tasks can be assigned")
+        assignee = next((u for u in assignable(s, task) if u.username == username), None)
+        if assignee is None:
+            raise InvalidInput(f"'{username}' is not offered this task (role, area or department)",
+                               fields={"user": "not offered this task"})
+        previous = task.assignee_id
+        if previous == assignee.id:
+            raise Conflict(f"task is already held by {username}")
+        now = rt.clock.now()
+        held = Task.assignee_id.is_(None) if previous is None else Task.assignee_id == previous
+        won = s.execute(update(Task).where(Task.id == task_id, Task.status == task.status, held)
+                        .values(status="claimed", assignee_id=assignee.id, claimed_at=now)
+                        .execution_options(synchronize_session=False)).rowcount
+        if not won:
+            raise Conflict("task changed meanwhile; reload it")
+        s.refresh(task)
+        rt._event(s, "task_assigned", task.instance_id, task.case_id, task.id, who.id,
+                  {**records.task_names(task), "assignee": assignee.username, "assignee_id": assignee.id,
+                   "previous_id": previous})
         return task
 
 

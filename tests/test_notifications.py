@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import delivery, notifications, subscriptions, timers
-from engine.errors import InvalidInput
+from engine import delivery, failed_deliveries, notifications, subscriptions, timers
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.model import Notification, OutboxEvent
 from engine.notification_text import Renderer
 from engine.runtime import Runtime
@@ -366,3 +366,66 @@ def test_the_celery_task_runs_a_notification_pass(loop, monkeypatch):
         assert celery_app.notify_pass.delay().get() == 1
         assert celery_app.notify_pass.delay().get() == 0  # sent once
     assert [b["event"] for b in receiver.bodies()] == ["task_offered"]
+
+
+# ------------------------------------------------------------------------------ assigned to me
+
+def test_a_task_assigned_to_her_is_news_to_the_assignee_not_to_who_assigned_it(loop):
+    settings(loop, "grid1", "grid1@example.org", "en")
+    settings(loop, "supervisor1", "supervisor1@example.org")
+    case_id = hotline_case(loop)
+    task = loop.open_task(case_id)
+    with pytest.raises(Forbidden):  # a grid worker does not dispatch
+        loop.rt.assign(loop.ids["grid1"], task.id, "grid1")
+    with pytest.raises(InvalidInput):  # another grid's worker is not offered the task
+        loop.rt.assign(loop.ids["supervisor1"], task.id, "grid2")
+    assigned = loop.rt.assign(loop.ids["supervisor1"], task.id, "grid1")
+    assert (assigned.status, assigned.assignee_id) == ("claimed", loop.ids["grid1"])
+    assert outbox_kinds(loop)[-1] == "task_assigned" and "task_assigned" in loop.events(case_id)
+    with pytest.raises(Conflict):  # she holds it already
+        loop.rt.assign(loop.ids["supervisor1"], task.id, "grid1")
+    with MailBox() as box:
+        deliver(loop, box.transport())
+    assigned_mail = [m for m in box.messages if m["Subject"].startswith("Assigned to you: ")]
+    assert [m["To"] for m in assigned_mail] == ["grid1@example.org"]
+    assert f"{PUBLIC}/tasks/{task.id}" in assigned_mail[0].get_content()
+    assert all(m["To"] != "supervisor1@example.org" for m in box.messages)
+
+
+def test_an_assignment_she_no_longer_holds_is_news_to_nobody(loop):
+    settings(loop, "grid1", "grid1@example.org")
+    case_id = hotline_case(loop)
+    task = loop.open_task(case_id)
+    deliver(loop, delivery.Transport(backoff=()))  # the offer, failed for want of a server
+    loop.rt.assign(loop.ids["supervisor1"], task.id, "grid1")
+    loop.rt.unclaim(loop.ids["grid1"], task.id)  # put back before the worker fanned it out
+    deliver(loop, delivery.Transport(backoff=()))
+    assert [r.kind for r in rows(loop)] == ["task_offered"]
+
+
+# ------------------------------------------------------------------------------ failed deliveries
+
+def test_administrators_list_failed_deliveries_and_send_them_again(loop):
+    settings(loop, "grid1", "grid1@example.org")
+    case_id = hotline_case(loop)
+    deliver(loop, delivery.Transport(backoff=()))
+    with loop.rt.db.reading() as s:
+        for user in ("supervisor1", "grid1"):
+            with pytest.raises(Forbidden):
+                failed_deliveries.failed(s, loop.actor(user))
+        items, total = failed_deliveries.failed(s, loop.actor("admin1"))
+    assert total == 1 and items[0]["last_error"].startswith("RuntimeError: no SMTP server configured")
+    assert (items[0]["target"], items[0]["user"], items[0]["case_number"]) == (
+        "grid1@example.org", "grid1", loop.case(case_id).number)
+    with loop.rt.db.transaction() as s:
+        again = failed_deliveries.retry(s, loop.actor("admin1"), items[0]["id"], loop.rt.clock.now())
+    assert (again["status"], again["attempts"]) == ("pending", 0)
+    with loop.rt.db.transaction() as s, pytest.raises(Conflict):  # pending now: nothing to retry
+        failed_deliveries.retry(s, loop.actor("admin1"), items[0]["id"], loop.rt.clock.now())
+    with loop.rt.db.transaction() as s, pytest.raises(NotFound):
+        failed_deliveries.retry(s, loop.actor("admin1"), 999999, loop.rt.clock.now())
+    with MailBox() as box:
+        assert deliver(loop, box.transport())["sent"] == 1
+    assert [m["To"] for m in box.messages] == ["grid1@example.org"]
+    with loop.rt.db.reading() as s:
+        assert failed_deliveries.failed(s, loop.actor("admin1")) == ([], 0)

@@ -1,5 +1,5 @@
 """The task inbox (mine / claimable / all in my area / a supervisor's overdue view), the task
-page, and the claim, unclaim, complete and urge (催办) commands."""
+page, and the claim, unclaim, complete, urge (催办) and assign (派单) commands."""
 from __future__ import annotations
 
 from math import ceil
@@ -14,7 +14,7 @@ from . import refusals, schema_forms
 from .cases import readable_timeline
 from .i18n import LABELS, pick, t, task_name
 from .pages import current_actor, login_required, nav_counts, safe_next
-from .services import can_urge, now, overdue_inbox, reading, runtime, urges, with_names
+from .services import assignees, can_urge, now, overdue_inbox, reading, runtime, urges, with_names
 
 bp = Blueprint("inbox", __name__)
 PER_PAGE = 20
@@ -76,7 +76,7 @@ def _task(task_id: str, submitting: bool = False) -> tuple[dict, dict]:
         extras = {"can_urge": can_urge(s, actor, task),
                   "urges": urges(s, task) if task["urge_count"] else [],
                   "brief": brief, "brief_events": readable_timeline(s, brief["recent"]),
-                  "photos": photos.task_photos(s, task_id)}
+                  "photos": photos.task_photos(s, task_id), "assignees": assignees(s, actor, task)}
     return task, extras
 
 
@@ -143,3 +143,16 @@ def urge(task_id: str):
         return redirect(back)
     flash(t("urge.done", name=pick(urged.name_zh, urged.name), n=urged.urge_count), "success")
     return redirect(back)
+
+
+@bp.post("/tasks/<task_id>/assign")
+@login_required
+def assign(task_id: str):
+    """A supervisor or coordinator assigns (派单) the task to someone it is offered to."""
+    try:
+        assigned = runtime().assign(current_actor().id, task_id, request.form.get("user", ""))
+    except InvalidInput:
+        flash(t("assign.not_offered"), "error")
+    else:
+        flash(t("assign.done", name=pick(assigned.name_zh, assigned.name), user=request.form.get("user")), "success")
+    return redirect(url_for(".task", task_id=task_id))

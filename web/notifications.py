@@ -1,10 +1,13 @@
 """The signed-in user's notification settings page: her email address, the language of her
-emails and, per event, the channels she wants. Only ever her own (the engine checks it)."""
+emails and, per event, the channels she wants. Only ever her own (the engine checks it). And
+the administrators' page of deliveries that failed for good, each with a retry."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from engine import subscriptions
+from math import ceil
+
+from engine import failed_deliveries, subscriptions
 from engine.errors import InvalidInput
 from engine.notifications import CHANNELS, EVENTS
 
@@ -42,3 +45,25 @@ def save():
                        exc.fields, 400)
     flash(t("notify.saved"), "success")
     return redirect(url_for(".settings"))
+
+
+PER_PAGE = 50
+
+
+@bp.get("/admin/deliveries")
+@login_required
+def failed():
+    page = max(1, request.args.get("page", 1, type=int))
+    with reading() as s:
+        items, total = failed_deliveries.failed(s, current_actor(), page=page, per_page=PER_PAGE)
+    return render_template("deliveries.html", active="deliveries", items=items, total=total, page=page,
+                           pages=max(1, ceil(total / PER_PAGE)))
+
+
+@bp.post("/admin/deliveries/<int:notification_id>/retry")
+@login_required
+def retry(notification_id: int):
+    with runtime().db.transaction() as s:
+        failed_deliveries.retry(s, current_actor(), notification_id, now())
+    flash(t("deliveries.retried", id=notification_id), "success")
+    return redirect(url_for(".failed"))

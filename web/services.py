@@ -108,6 +108,14 @@ def can_urge(s: Session, actor: org.Actor, task: dict) -> bool:
     return row is not None and actor.covers(row.org_path)
 
 
+def assignees(s: Session, actor: org.Actor, task: dict) -> list[tuple[str, str]]:
+    """(username, display name) of those ``actor`` may assign the task to; none unless she may assign it."""
+    row = s.get(Task, task["id"]) if task["status"] in queries.OPEN else None
+    if row is None or not policy.may_assign(actor, row):
+        return []
+    return [(u.username, u.display_name) for u in supervision.assignable(s, row) if u.id != row.assignee_id]
+
+
 def unit_names(s: Session, codes: set[str]) -> dict[str, tuple[str, str | None]]:
     """(name, English name) of org units by code."""
     if not codes:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import Browser, make_app
+from .conftest import Api, Browser, make_app
 
 
 def test_a_user_reads_and_changes_only_her_own_settings(any_api):
@@ -73,7 +73,7 @@ def test_the_settings_page_in_both_languages(world):
     page = Browser(make_app(world).test_client())
     page.sign_in("grid1")
     html = page.get("/account/notifications").get_data(True)
-    assert "通知设置" in html and "有任务派给我或可由我领取" in html and "Notification settings" not in html
+    assert "通知设置" in html and "有可由我领取的任务" in html and "有任务指派给我" in html and "Notification settings" not in html
     page.post("/account/notifications", {"email": "grid1@example.org", "language": "en",
                                          "task_offered.email": "on", "urged.webhook": "on"})
     assert "通知设置已保存" in page.get("/account/notifications").get_data(True)
@@ -81,7 +81,7 @@ def test_the_settings_page_in_both_languages(world):
     html = page.get("/account/notifications").get_data(True)
     assert "Notification settings" in html and "通知设置" not in html
     assert 'value="grid1@example.org"' in html and 'name="task_offered.email" aria-label' in html
-    assert 'name="task_offered.email" aria-label="A task is offered or assigned to me: Email" checked' in html
+    assert 'name="task_offered.email" aria-label="A task is offered to me: Email" checked' in html
     assert 'name="overdue.email" aria-label="Work is overdue: Email" >' in html  # unticked: off
 
     bad = page.post("/account/notifications", {"email": "nonsense", "language": "en"}, status=400)
@@ -92,3 +92,69 @@ def test_the_settings_page_in_both_languages(world):
 def test_the_settings_page_needs_a_sign_in(world):
     page = Browser(make_app(world).test_client())
     assert "/sign-in" in page.get("/account/notifications", status=302).headers["Location"]
+
+
+def test_a_supervisor_assigns_a_task_through_the_api_and_the_page(any_world):
+    app = make_app(any_world)
+    api = Api(app.test_client())
+    case = api.report("grid1")
+    task = api.open_task(case["id"])
+    assert api.post(f"/tasks/{task['id']}/assign", "supervisor1", json={"user": "grid1"})["assignee"] == "grid1"
+    api.post(f"/tasks/{task['id']}/assign", "grid2", json={"user": "grid2"}, status=403)
+    assert "user" in api.post(f"/tasks/{task['id']}/assign", "supervisor1", json={"user": "grid2"},
+                              status=400)["error"]["fields"]
+    api.post(f"/tasks/{task['id']}/assign", "supervisor1", json={"user": "grid1"}, status=409)  # hers already
+    api.post("/tasks/nope/assign", "supervisor1", json={"user": "grid1"}, status=404)
+    api.post(f"/tasks/{task['id']}/unclaim", "grid1")
+    supervisor = Browser(app.test_client())
+    supervisor.sign_in("supervisor1")
+    page = supervisor.get(f"/tasks/{task['id']}", headers={"Accept-Language": "en"}).get_data(True)
+    assert 'name="user"' in page and '<option value="grid1">' in page
+    supervisor.post(f"/tasks/{task['id']}/assign", {"user": "grid1"})
+    assert api.get(f"/tasks/{task['id']}", "grid1")["assignee"] == "grid1"
+    grid1 = Browser(app.test_client())
+    grid1.sign_in("grid1")
+    assert 'name="user"' not in grid1.get(f"/tasks/{task['id']}").get_data(True)  # she may not assign
+
+
+def _failed_delivery(world) -> int:
+    """An offered task's email that failed for want of a mail server."""
+    from engine import delivery
+    from engine.notification_text import Renderer
+    api = Api(make_app(world).test_client())
+    api.call("PUT", "/users/grid1/notifications", "grid1", json={"email": "grid1@example.org"})
+    case = api.report("acceptor1", source="hotline")
+    api.step(case["id"], "acceptor1", {"outcome": "accept"}, stage="acceptance")  # the grid task: offered to grid1
+    delivery.deliver_due(world.db, world.clock, Renderer("https://gridloop.example", world.calendar.tz),
+                         delivery.Transport(backoff=()))
+    return api.get("/notifications/failed", "admin1")["items"][0]["id"]
+
+
+def test_failed_deliveries_api_for_administrators_only(any_world):
+    failed = _failed_delivery(any_world)
+    api = Api(make_app(any_world).test_client())
+    page = api.get("/notifications/failed", "admin1")
+    assert page["total"] == 1 and page["items"][0]["last_error"].startswith("RuntimeError: no SMTP server")
+    for user in ("supervisor1", "grid1"):
+        api.get("/notifications/failed", user, status=403)
+        api.post(f"/notifications/{failed}/retry", user, status=403)
+    assert api.post(f"/notifications/{failed}/retry", "admin1")["status"] == "pending"
+    api.post(f"/notifications/{failed}/retry", "admin1", status=409)
+    api.post("/notifications/999999/retry", "admin1", status=404)
+    assert api.get("/notifications/failed", "admin1")["total"] == 0
+
+
+def test_the_failed_deliveries_page_lists_the_error_and_retries(any_world):
+    failed = _failed_delivery(any_world)
+    app = make_app(any_world)
+    admin = Browser(app.test_client())
+    admin.sign_in("admin1")
+    page = admin.get("/admin/deliveries", headers={"Accept-Language": "en"}).get_data(True)
+    assert "Failed notification deliveries" in page and "no SMTP server configured" in page
+    assert f'action="/admin/deliveries/{failed}/retry"' in page and "grid1@example.org" in page
+    admin.post(f"/admin/deliveries/{failed}/retry")
+    assert "No failed deliveries." in admin.get("/admin/deliveries", headers={"Accept-Language": "en"}).get_data(True)
+    grid1 = Browser(app.test_client())
+    grid1.sign_in("grid1")
+    grid1.get("/admin/deliveries", status=403)
+    grid1.post(f"/admin/deliveries/{failed}/retry", status=403)

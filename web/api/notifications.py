@@ -1,7 +1,7 @@
 """Notification settings (each user her own) and webhooks (administrators)."""
 from __future__ import annotations
 
-from engine import subscriptions
+from engine import failed_deliveries, subscriptions
 
 from ..services import now, reading, runtime
 from . import schemas
@@ -61,3 +61,24 @@ def webhook_remove(webhook_id):
     """Stop posting to a webhook; what it has not received yet is recorded as failed."""
     with runtime().db.transaction() as s:
         subscriptions.remove_webhook(s, actor(), webhook_id)
+
+
+@blp.route("/notifications/failed")
+@blp.arguments(schemas.PagingQuery, location="query")
+@blp.response(200, schemas.FailedDeliveryPage)
+@errors(403)
+def failed_list(query):
+    """Deliveries that failed for good, newest first, each with its last error (administrators only)."""
+    with reading() as s:
+        items, total = failed_deliveries.failed(s, actor(), page=query["page"], per_page=query["per_page"])
+    return {"items": items, "total": total, "page": query["page"], "per_page": query["per_page"]}
+
+
+@blp.route("/notifications/<int:notification_id>/retry", methods=["POST"])
+@blp.response(200, schemas.FailedDelivery)
+@errors(403, 404, 409)
+def failed_retry(notification_id):
+    """Send a failed delivery again (the worker's next pass; a fresh set of attempts);
+    409 unless it failed (administrators only)."""
+    with runtime().db.transaction() as s:
+        return failed_deliveries.retry(s, actor(), notification_id, now())

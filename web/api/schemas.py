@@ -378,7 +378,7 @@ class LiaisonQuery(Schema):
 
 # ------------------------------------------------------------------------------------ notifications
 
-_CHANNELS_DOC = {"description": "event (task_offered, overdue, urged, escalated, case_closed) -> "
+_CHANNELS_DOC = {"description": "event (task_offered, task_assigned, overdue, urged, escalated, case_closed) -> "
                                 "channels (email, webhook); events left out keep their choice"}
 
 
@@ -410,6 +410,36 @@ class Webhook(Schema):
     created_at = DateTime()
     created_by = Str(allow_none=True)
     secret = Str(metadata={"description": "the HMAC-SHA256 key; only in the answer that registers it"})
+
+
+class FailedDelivery(Schema):
+    id = Int()
+    event_id = Int()
+    kind = Str(metadata={"description": "the event: task_offered, task_assigned, overdue, …"})
+    channel = Str(metadata={"description": "email / webhook"})
+    target = Str(metadata={"description": "the address or URL it went to"})
+    user = Str(allow_none=True, metadata={"description": "the recipient; none for a system-wide webhook"})
+    webhook_id = Int(allow_none=True)
+    subject = Str(allow_none=True)
+    status = Str(metadata={"description": "failed; pending once retried"})
+    attempts = Int()
+    last_error = Str(allow_none=True)
+    created_at = DateTime()
+    next_attempt_at = DateTime()
+    case_id = Int(allow_none=True)
+    case_number = Str(allow_none=True)
+
+
+class FailedDeliveryPage(Schema):
+    items = fields.List(fields.Nested(FailedDelivery))
+    total = Int()
+    page = Int()
+    per_page = Int()
+
+
+class Assign(Schema):
+    user = Str(required=True, validate=validate.Length(min=1, max=80),
+               metadata={"description": "the username of someone the task is offered to"})
 
 
 # ------------------------------------------------------------------------------------ errors

@@ -1,5 +1,5 @@
 """Tasks: the inbox by scope (and a supervisor's overdue view), one task with its form, and the
-claim / unclaim / complete / urge commands."""
+claim / unclaim / complete / urge / assign commands."""
 from __future__ import annotations
 
 from engine import casebrief, queries
@@ -106,4 +106,16 @@ def urge(body, task_id):
     """Urge (催办) an open task of my area, with an optional note for its holder (supervisors;
     403 outside the area, 409 for a finished task, 400 for a note over 500 characters)."""
     runtime().urge(actor().id, task_id, body.get("note"))
+    return _result(_task(task_id))
+
+
+@blp.route("/tasks/<task_id>/assign", methods=["POST"])
+@blp.arguments(schemas.Assign)
+@blp.response(200, schemas.Task)
+@errors(403, 404, 409)
+def assign(body, task_id):
+    """Assign (派单) an open or claimed task of my area to a user it is offered to; she holds it
+    and is told (supervisors and coordinators; 400 for someone it is not offered to, 409 for a
+    finished task or one she already holds)."""
+    runtime().assign(actor().id, task_id, body["user"])
     return _result(_task(task_id))
