@@ -59,7 +59,8 @@ def _note(event) -> dict[str, Any] | None:
     else:
         return None
     return {"kind": kind, "text": text, "reason": payload.get("reason"), "at": event.at,
-            "by": event.username, "by_name": event.display_name, "task_id": event.task_id,
+            "by": event.username, "by_name": event.display_name, "by_name_en": event.display_name_en,
+            "task_id": event.task_id,
             "task": {"element": payload.get("element"), "name": payload.get("name"), "name_zh": payload.get("name_zh")},
             "outcome": payload.get("outcome"), "escalation_level": payload.get("escalation_level")}
 
@@ -72,7 +73,7 @@ def task_brief(s: Session, actor: Actor, task_id: str) -> dict[str, Any]:
     if task.case_id is None:
         return {"recent": [], "notes": []}
     rows = s.execute(select(Event.id, Event.type, Event.at, Event.actor_id, Event.task_id, Event.payload,
-                            User.username, User.display_name)
+                            User.username, User.display_name, User.display_name_en)
                      .outerjoin(User, User.id == Event.actor_id)
                      .where(Event.case_id == task.case_id).order_by(Event.id.desc())).all()
     notes: dict[str, dict] = {}
@@ -81,5 +82,6 @@ def task_brief(s: Session, actor: Actor, task_id: str) -> dict[str, Any]:
         if note is not None and note["kind"] not in notes and note["task_id"] != task.id:
             notes[note["kind"]] = note
     recent = [{"id": r.id, "type": r.type, "at": r.at, "actor": r.username, "actor_name": r.display_name,
+               "actor_name_en": r.display_name_en,
                "task_id": r.task_id, "payload": r.payload} for r in rows if r.type not in QUIET][:RECENT]
     return {"recent": recent[::-1], "notes": list(notes.values())}

@@ -93,6 +93,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     display_name: Mapped[str] = mapped_column(String(120))
+    display_name_en: Mapped[str | None] = mapped_column(String(120))  # English pages' name for her
     password_hash: Mapped[str] = mapped_column(String(200))
     roles: Mapped[list[Any]] = mapped_column(default=list)
     org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
@@ -515,3 +516,17 @@ class Photo(Base):
     gps: Mapped[dict[str, Any] | None]  # {"lat", "lon", "alt"?} from the photo's EXIF
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))  # None: a resident
     uploaded_at: Mapped[datetime]
+
+
+class SavedFilter(Base):
+    """An inbox view a user saved under a name of hers: the scope and its filters, sort and
+    search (``engine/inbox_filters.py``), offered as a tab-like link above her inbox."""
+
+    __tablename__ = "saved_filter"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_saved_filter_user_name"),)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    name: Mapped[str] = mapped_column(String(80))
+    scope: Mapped[str] = mapped_column(String(20))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]

@@ -84,13 +84,15 @@ class Actor:
     org_path: str | None
     org_level: str | None
     department: str | None
+    display_name_en: str | None = None
 
     @classmethod
     def of(cls, user: User) -> Actor:
         unit = user.org_unit
         return cls(user.id, user.username, user.display_name, tuple(user.roles or ()),
                    unit.code if unit else None, unit.path if unit else None,
-                   unit.level if unit else None, user.department.code if user.department else None)
+                   unit.level if unit else None, user.department.code if user.department else None,
+                   user.display_name_en)
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
@@ -120,13 +122,13 @@ class Actor:
 
 # Built once; every command starts with this query.
 _ACTOR = (select(User.id, User.username, User.display_name, User.roles, OrgUnit.code, OrgUnit.path,
-                 OrgUnit.level, Department.code)
+                 OrgUnit.level, Department.code, User.display_name_en)
           .outerjoin(OrgUnit, OrgUnit.id == User.org_unit_id).outerjoin(Department, Department.id == User.department_id)
           .where(User.id == bindparam("uid"), User.active.is_(True)))
 
 
 _TOKEN_ACTOR = (select(User.id, User.username, User.display_name, User.roles, OrgUnit.code, OrgUnit.path,
-                       OrgUnit.level, Department.code, ApiToken.expires_at)
+                       OrgUnit.level, Department.code, User.display_name_en, ApiToken.expires_at)
                 .join(ApiToken, ApiToken.user_id == User.id)
                 .outerjoin(OrgUnit, OrgUnit.id == User.org_unit_id)
                 .outerjoin(Department, Department.id == User.department_id)
@@ -139,7 +141,7 @@ def actor_for_token(session: Session, token: str, now: datetime) -> tuple[Actor,
     row = session.connection().execute(_TOKEN_ACTOR, {"token_hash": _token_hash(token), "now": now}).first()
     if row is None:
         return None
-    return Actor(row[0], row[1], row[2], tuple(row[3] or ()), *row[4:8]), row[8]
+    return Actor(row[0], row[1], row[2], tuple(row[3] or ()), *row[4:9]), row[9]
 
 
 def actor(session: Session, user_id: int | Actor) -> Actor:
@@ -232,12 +234,19 @@ def grids(session: Session, actor: Actor) -> list[dict]:
     return [dict(code=c, name=n, name_en=e) for c, n, e in session.execute(query.order_by(OrgUnit.code))]
 
 
-def areas(session: Session, actor: Actor, levels: tuple[str, ...] = ("district", "street", "community")) -> list[dict]:
-    """The units of ``levels`` in a user's area, in tree order: what a list can be narrowed to."""
+def areas(session: Session, actor: Actor, levels: tuple[str, ...] = ("district", "street", "community"),
+          limit: int | None = None) -> list[dict] | None:
+    """The units of ``levels`` in a user's area, in tree order: what a list can be narrowed to;
+    None when there are more than ``limit`` (a list that long is no help: a code is typed)."""
     query = select(OrgUnit.code, OrgUnit.name, OrgUnit.name_en, OrgUnit.level).where(OrgUnit.level.in_(levels))
     if actor.org_path:
         query = query.where(OrgUnit.path >= actor.org_path, OrgUnit.path < actor.org_path + "\uffff")
-    return [dict(code=c, name=n, name_en=e, level=lv) for c, n, e, lv in session.execute(query.order_by(OrgUnit.path))]
+    if limit is not None:
+        query = query.limit(limit + 1)
+    rows = session.execute(query.order_by(OrgUnit.path)).all()
+    if limit is not None and len(rows) > limit:
+        return None
+    return [dict(code=c, name=n, name_en=e, level=lv) for c, n, e, lv in rows]
 
 
 def path_of(session: Session, code: str | None) -> str | None:
@@ -263,12 +272,13 @@ def add_department(session: Session, code: str, name: str, name_en: str | None =
 
 
 def add_user(session: Session, username: str, password: str, roles: list[str], *, display_name: str | None = None,
-             org_unit: OrgUnit | None = None, department: Department | None = None) -> User:
+             display_name_en: str | None = None, org_unit: OrgUnit | None = None,
+             department: Department | None = None) -> User:
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
         raise InvalidInput(f"unknown roles: {', '.join(unknown)}")
-    user = User(username=username, display_name=display_name or username, password_hash=hash_password(password),
-                roles=list(roles), org_unit=org_unit, department=department)
+    user = User(username=username, display_name=display_name or username, display_name_en=display_name_en,
+                password_hash=hash_password(password), roles=list(roles), org_unit=org_unit, department=department)
     session.add(user)
     return user
 

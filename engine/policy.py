@@ -159,6 +159,22 @@ def may_see_unassignable(actor: Actor) -> bool:
     return actor.has_role("supervisor") or actor.has_role("designer")
 
 
+def inbox_scopes(actor: Actor) -> tuple[str, ...]:
+    """The inbox tabs a user has: her own and claimable work; a supervisor's whole area and its
+    overdue work; the tasks nobody can take for supervisors and designers."""
+    scopes = ["mine", "claimable"]
+    if actor.has_role("supervisor"):
+        scopes += ["area", "overdue"]
+    if may_see_unassignable(actor):
+        scopes.append("unassignable")
+    return tuple(scopes)
+
+
+def may_edit_saved_filter(actor: Actor, owner_id: int) -> bool:
+    """A saved inbox filter is its owner's alone: no one else lists, renames or deletes it."""
+    return actor.id == owner_id
+
+
 def oversees_arealess(actor: Actor, task) -> bool:
     """A task offered to a role alone (no area, no user: e.g. a lane of a model made
     elsewhere) is seen, read-only, by supervisors and designers: one nobody can take shows in

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 from functools import lru_cache
 from itertools import pairwise
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session, undefer
 
-from . import groups, policy
+from . import groups, policy, task_views
 from .errors import Forbidden, InvalidInput, NotFound
 from .model import Case, Event, OrgUnit, ProcessDefinition, ProcessInstance, Task, User
 from .org import Actor
@@ -323,17 +323,23 @@ def unassignable_count(s: Session, actor: Actor) -> Total:
     return _total(s.scalar(_count_statement(actor, scope, (None, None, None), COUNT_CAP))) if scope[1] else Total(0)
 
 
-def inbox(s: Session, actor: Actor, scope: str, *, now: datetime, category: str | None = None,
-          stage: str | None = None, grid: str | None = None, page: int = 1, per_page: int = 20
-          ) -> tuple[list[dict], int]:
-    """A page of tasks in ``scope``, soonest deadline first (none last), and the total count: a
-    ``Total``, capped at COUNT_CAP (then ``total.capped`` and it prints as "1000+")."""
+def inbox(s: Session, actor: Actor, scope: str, *, now: datetime, tz: tzinfo = timezone.utc, page: int = 1,
+          per_page: int = 20, **values: str | None) -> tuple[list[dict], Total]:
+    """A page of tasks in ``scope`` (or a supervisor's ``overdue`` view) and its total.
+
+    ``values`` are ``task_views.TaskFilters``' (``tz``: the local day and week of the due
+    windows). The default view (soonest deadline first, none last; at most category, stage and
+    grid) is read by the planner below and its total capped at COUNT_CAP (then ``total.capped``
+    and it prints as "1000+"); any other view is filtered, sorted and counted exactly in SQL."""
     _check_paging(page, per_page)
+    chosen = task_views.TaskFilters.of(values)
+    if scope == "overdue" or not chosen.planned:
+        return _view(s, actor, scope, chosen, now, tz, page, per_page)
     if scope == "unassignable":
         scope = _unassignable(s, actor)
         if not scope[1]:
             return [], Total(0)
-    filters = (category or None, stage or None, grid or None)
+    filters = (chosen.category, chosen.stage, chosen.grid)
     total = _total(s.scalar(_count_statement(actor, scope, filters, COUNT_CAP)))
     offset = (page - 1) * per_page
     if not total or (offset >= total and not total.capped):
@@ -346,6 +352,31 @@ def inbox(s: Session, actor: Actor, scope: str, *, now: datetime, category: str 
         start = max(0, offset - with_due)
         items += _page(s, actor, scope, filters, subtree, total, False, start, per_page - len(items), now)
     return items, total
+
+
+def _view(s: Session, actor: Actor, scope: str, filters: task_views.TaskFilters, now: datetime, tz: tzinfo,
+          page: int, per_page: int) -> tuple[list[dict], Total]:
+    if scope == "overdue":
+        condition = task_views.overdue_condition(actor, now)
+    elif scope == "unassignable":
+        condition = _scope_filter(actor, _unassignable(s, actor))
+    else:
+        condition = _scope_filter(actor, scope)
+    rows, total = task_views.view(s, actor, condition, filters, now, tz, page=page, per_page=per_page)
+    return [task_dict(t, now, number, title, username) | policy.task_actions(actor, t)
+            for t, number, title, username in rows], Total(total)
+
+
+def tab_counts(s: Session, actor: Actor, now: datetime) -> dict[str, Total]:
+    """The size of each inbox tab the actor has: her scopes (``inbox_counts``), a supervisor's
+    overdue view, and for supervisors and designers the tasks nobody can take."""
+    counts = inbox_counts(s, actor)
+    if actor.has_role("supervisor"):
+        capped = select(Task.id).where(task_views.overdue_condition(actor, now)).limit(COUNT_CAP + 1).subquery()
+        counts["overdue"] = _total(s.scalar(select(func.count()).select_from(capped)))
+    if policy.may_see_unassignable(actor):
+        counts["unassignable"] = unassignable_count(s, actor)
+    return counts
 
 
 def inbox_counts(s: Session, actor: Actor) -> dict[str, int]:
@@ -429,7 +460,7 @@ def instance_forms(s: Session, instance_id: int) -> dict[str, Any]:
 def case_summary(c: Case) -> dict[str, Any]:
     return {"id": c.id, "number": c.number, "title": c.title, "description": c.description,
             "category": c.category, "urgency": c.urgency, "source": c.source, "grid": c.grid.code,
-            "grid_name": c.grid.name, "address": c.address, "lat": c.lat, "lon": c.lon,
+            "grid_name": c.grid.name, "grid_name_en": c.grid.name_en, "address": c.address, "lat": c.lat, "lon": c.lon,
             "reporter": {"name": c.reporter_name, "phone": c.reporter_phone}, "department": c.department,
             "stage": c.stage, "status": c.status, "escalation_level": c.escalation_level,
             "consult_unit": c.consult_unit, "rework_count": c.rework_count, "return_count": c.return_count,
@@ -546,9 +577,22 @@ def open_tasks(s: Session, now: datetime, *, case_id: int | None = None, instanc
 def history(s: Session, *, case_id: int | None = None, instance_id: int | None = None) -> list[dict]:
     where = Event.case_id == case_id if case_id is not None else Event.instance_id == instance_id
     rows = s.execute(select(Event.id, Event.type, Event.at, User.username.label("actor"),
-                            User.display_name.label("actor_name"), Event.task_id, Event.payload)
+                            User.display_name.label("actor_name"), User.display_name_en.label("actor_name_en"),
+                            Event.task_id, Event.payload)
                      .outerjoin(User, User.id == Event.actor_id).where(where).order_by(Event.id))
     return [row._asdict() for row in rows]
+
+
+def process_names(s: Session, keys: set[str]) -> dict[str, str]:
+    """The name of each process (its newest version's) by key, for history that codes it."""
+    if not keys:
+        return {}
+    newest = (select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
+              .where(ProcessDefinition.key.in_(keys)).group_by(ProcessDefinition.key).subquery())
+    return {key: name for key, name in s.execute(
+        select(ProcessDefinition.key, ProcessDefinition.name).join(
+            newest, and_(newest.c.key == ProcessDefinition.key, newest.c.version == ProcessDefinition.version)))
+        if name}
 
 
 _INSTANCE = (select(ProcessInstance.id, ProcessInstance.key, ProcessDefinition.version, ProcessInstance.status,
@@ -627,12 +671,15 @@ def instance_list(s: Session, actor: Actor, *, key: str | None = None, status: s
 
 
 def user_dict(u: User) -> dict[str, Any]:
-    return {"id": u.id, "username": u.username, "display_name": u.display_name, "roles": list(u.roles or []),
+    return {"id": u.id, "username": u.username, "display_name": u.display_name,
+            "display_name_en": u.display_name_en, "roles": list(u.roles or []),
             "org_unit": u.org_unit.code if u.org_unit else None,
             "org_unit_name": u.org_unit.name if u.org_unit else None,
+            "org_unit_name_en": u.org_unit.name_en if u.org_unit else None,
             "org_level": u.org_unit.level if u.org_unit else None,
             "department": u.department.code if u.department else None,
-            "department_name": u.department.name if u.department else None}
+            "department_name": u.department.name if u.department else None,
+            "department_name_en": u.department.name_en if u.department else None}
 
 
 def feedback_link(s: Session, token: str, now: datetime) -> dict[str, Any]:

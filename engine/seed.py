@@ -128,38 +128,42 @@ def all_grids() -> list[str]:
             for c, _n, _e in comms for n in range(1, GRIDS_PER_COMMUNITY + 1)]
 
 
-def demo_users() -> list[tuple[str, str, list[str], str | None, str | None]]:
-    """(username, display name, roles, org unit code, department code)."""
+def demo_users() -> list[tuple[str, str, str, list[str], str | None, str | None]]:
+    """(username, display name, English display name, roles, org unit code, department code)."""
     grids = all_grids()
     first_grid = grids[0]
     community, street, district = first_grid[:11], first_grid[:9], first_grid[:6]
     users = [
-        ("acceptor1", "受理员 王芳 (hotline agent)", ["acceptor"], CITY[0], None),
-        ("community1", "社区书记 李娜 (community coordinator)", ["coordinator"], community, None),
-        ("street1", "街道主任 张伟 (street coordinator)", ["coordinator"], street, None),
-        ("district1", "区协调员 刘洋 (district coordinator)", ["coordinator"], district, None),
-        ("city1", "市协调员 陈静 (city coordinator)", ["coordinator"], CITY[0], None),
-        ("supervisor1", "督办员 赵敏 (supervisor)", ["supervisor"], CITY[0], None),
-        ("designer1", "流程设计 孙磊 (process designer)", ["designer"], CITY[0], None),
-        ("admin1", "系统管理员 钱进 (administrator)", ["admin"], CITY[0], None),
-        ("street2", "街道主任 周强 (street coordinator, Huashan)", ["coordinator"], "210105001", None),
-        ("party1", "机关党支部 吴杰 (party branch)", ["party_branch"], CITY[0], None),
+        ("acceptor1", "王芳", "Wang Fang", ["acceptor"], CITY[0], None),
+        ("community1", "李娜", "Li Na", ["coordinator"], community, None),
+        ("street1", "张伟", "Zhang Wei", ["coordinator"], street, None),
+        ("district1", "刘洋", "Liu Yang", ["coordinator"], district, None),
+        ("city1", "陈静", "Chen Jing", ["coordinator"], CITY[0], None),
+        ("supervisor1", "赵敏", "Zhao Min", ["supervisor"], CITY[0], None),
+        ("designer1", "孙磊", "Sun Lei", ["designer"], CITY[0], None),
+        ("admin1", "钱进", "Qian Jin", ["admin"], CITY[0], None),
+        ("street2", "周强", "Zhou Qiang", ["coordinator"], "210105001", None),
+        ("party1", "吴杰", "Wu Jie", ["party_branch"], CITY[0], None),
     ]
     for i, code in enumerate(grids, start=1):
-        users.append((f"grid{i}", f"网格员{i}号 (grid worker, {code})", ["grid_worker"], code, None))
+        users.append((f"grid{i}", f"网格员{i}号", f"Grid worker {i}", ["grid_worker"], code, None))
     for code, name, name_en in DEPARTMENTS:
-        users.append((f"liaison_{code}", f"{name}专属网格员 ({name_en} liaison)", ["dept_liaison"], district, code))
+        users.append((f"liaison_{code}", f"{name}专属网格员", f"{name_en} liaison", ["dept_liaison"], district, code))
     return users
 
 
 def seed_users(s: Session) -> None:
+    """The demo users; those that exist keep their password and get the demo names."""
     units = {u.code: u for u in s.scalars(select(OrgUnit))}
     depts = {d.code: d for d in s.scalars(select(Department))}
-    existing = set(s.scalars(select(User.username)))
-    for username, display, roles, unit, dept in demo_users():
-        if username not in existing:
-            org.add_user(s, username, DEMO_PASSWORD, roles, display_name=display,
+    existing = {u.username: u for u in s.scalars(select(User))}
+    for username, display, display_en, roles, unit, dept in demo_users():
+        user = existing.get(username)
+        if user is None:
+            org.add_user(s, username, DEMO_PASSWORD, roles, display_name=display, display_name_en=display_en,
                          org_unit=units.get(unit) if unit else None, department=depts.get(dept) if dept else None)
+        elif (user.display_name, user.display_name_en) != (display, display_en):
+            user.display_name, user.display_name_en = display, display_en
     s.flush()
 
 

@@ -8,13 +8,13 @@ and both are recorded in the history.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import org, policy, queries, records
+from . import org, policy, records, task_views
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .groups import roles_contain
 from .model import Task, User
@@ -101,23 +101,11 @@ def assign(rt: Runtime, user_id: int, task_id: str, username: str) -> Task:
         return task
 
 
-def overdue_tasks(s: Session, actor: org.Actor, now: datetime, *, category: str | None = None,
-                  stage: str | None = None, grid: str | None = None, page: int = 1, per_page: int = 20
-                  ) -> tuple[list[Task], Total]:
+def overdue_tasks(s: Session, actor: org.Actor, now: datetime, *, page: int = 1, per_page: int = 20,
+                  **filters: str | None) -> tuple[list[Task], Total]:
     """A page of a supervisor's overdue view — open tasks of her area that a timer marked
     overdue or whose due time has passed, oldest deadline first: what is being let slip —
-    filtered and paged in SQL, with its total (capped like the inbox's)."""
-    if not actor.has_role("supervisor"):
-        raise Forbidden("only supervisors see the overdue work of their area")
-    if not actor.org_path:
-        return [], Total(0)
-    where = [Task.status.in_(OPEN), Task.org_path >= actor.org_path, Task.org_path < actor.org_path + "\uffff",
-             or_(Task.overdue_at.is_not(None), Task.due_at < now)]
-    for column, value in ((Task.category, category), (Task.stage, stage), (Task.org_unit_code, grid)):
-        if value:
-            where.append(column == value)
-    cap = queries.COUNT_CAP
-    found = s.scalar(select(func.count()).select_from(select(Task.id).where(*where).limit(cap + 1).subquery()))
-    rows = list(s.scalars(select(Task).where(*where).order_by(Task.due_at.is_(None), Task.due_at, Task.id)
-                          .limit(per_page).offset((max(page, 1) - 1) * per_page)))
-    return rows, Total(min(found, cap), capped=found > cap)
+    filtered (``task_views.TaskFilters``) and paged in SQL, with its exact total."""
+    rows, total = task_views.view(s, actor, task_views.overdue_condition(actor, now),
+                                  task_views.TaskFilters.of(filters), now, timezone.utc, page=page, per_page=per_page)
+    return [row[0] for row in rows], Total(total)

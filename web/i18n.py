@@ -6,6 +6,7 @@ values come from the form schemas themselves (``x-title-zh``, ``x-enum-labels``)
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -91,6 +92,33 @@ MESSAGES: dict[str, tuple[str, str]] = {
                            "Open tasks a time limit marked overdue or whose due time has passed, oldest deadline first."),
     "inbox.empty": ("没有任务", "No tasks"),
     "inbox.total": ("共 {total} 项", "{total} in all"),
+    "inbox.shown": ("显示第 {first}–{last} 条，共 {total} 条", "Showing {first}–{last} of {total}"),
+    "filter.unit": ("网格/社区", "Grid / community"),
+    "filter.unit_code": ("网格或社区编码", "Grid or community code"),
+    "filter.due": ("期限", "Due"),
+    "filter.due.overdue": ("已超期", "Overdue"),
+    "filter.due.today": ("今天到期", "Due today"),
+    "filter.due.week": ("本周到期", "Due this week"),
+    "filter.search": ("搜索", "Search"),
+    "filter.search_hint": ("案件编号或文字", "Case number or text"),
+    "filter.sort": ("排序", "Sort"),
+    "sort.due": ("截止时间最早在前", "Soonest deadline first"),
+    "sort.-due": ("截止时间最晚在前", "Latest deadline first"),
+    "sort.created": ("最早生成在前", "Oldest first"),
+    "sort.-created": ("最新生成在前", "Newest first"),
+    "sort.priority": ("优先级高在前", "Highest priority first"),
+    "filters.title": ("我的视图", "My views"),
+    "filters.name": ("视图名称", "View name"),
+    "filters.save": ("保存当前筛选为视图", "Save this view"),
+    "filters.rename": ("重命名", "Rename"),
+    "filters.delete": ("删除视图", "Delete view"),
+    "filters.saved": ("已保存视图「{name}」", "View “{name}” saved"),
+    "filters.renamed": ("视图已重命名为「{name}」", "View renamed to “{name}”"),
+    "filters.deleted": ("视图已删除", "View deleted"),
+    "filters.not_saved": ("视图未保存：{reason}", "View not saved: {reason}"),
+    "filters.name_taken": ("您已有同名视图", "you already have a view of that name"),
+    "filters.bad_name": ("名称须为 1–80 个字符", "its name must be 1 to 80 characters"),
+    "filters.too_many": ("视图已达上限，请先删除一个", "you have as many views as allowed; delete one first"),
     "filter.category": ("类别", "Category"),
     "filter.department": ("部门", "Department"),
     "filter.source": ("来源", "Source"),
@@ -209,6 +237,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "case.overdue_since": ("超期标记于", "overdue since"),
     # the figures page
     "nav.dashboard": ("统计", "Figures"),
+    "dashboard.p90": ("90% 分位", "P90"),
     "dashboard.title": ("评价统计", "Figures"),
     "dashboard.from": ("自", "From"),
     "dashboard.to": ("至", "To"),
@@ -544,6 +573,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "time.minutes": ("{n} 分钟", "{n} min"),
     "time.hours": ("{n} 小时", "{n} h"),
     "time.days": ("{n} 天", "{n} d"),
+    "time.now": ("刚到期", "due now"),
 }
 
 # Codes the engine stores, by kind: (zh, en). Unknown codes are shown as they are.
@@ -587,7 +617,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
 
 # Timeline sentences by event type; placeholders are filled by ``describe_event``.
 EVENTS: dict[str, tuple[str, str]] = {
-    "instance_started": ("流程 {key} v{version} 启动", "Process {key} v{version} started"),
+    "instance_started": ("流程「{process}」启动（第 {version} 版）", "Process “{process}” (version {version}) started"),
     "case_reported": ("{actor} 上报案件 {number}", "{actor} reported case {number}"),
     "reported_via": ("居民免登录提交({ref})", "Submitted by a resident without an account ({ref})"),
     "reported_from": ("由流程 {key} #{instance_id} 发现并上报", "Found and reported by process {key} #{instance_id}"),
@@ -595,6 +625,8 @@ EVENTS: dict[str, tuple[str, str]] = {
     "photos_added": ("{actor} 添加照片 {count} 张", "{actor} added {count} photo(s)"),
     "task_created": ("生成任务「{name}」，由{role}办理{due}", "Task “{name}” created for {role}{due}"),
     "task_claimed": ("{actor} 领取任务「{name}」", "{actor} claimed “{name}”"),
+    "task_reported_in": ("{actor} 报到「{name}」", "{actor} reported in for “{name}”"),
+    "feedback_by_link": ("上报人通过回访链接评价{how}", "The reporter answered by the feedback link{how}"),
     "task_unclaimed": ("{actor} 放回任务「{name}」", "{actor} put “{name}” back into the queue"),
     "task_completed": ("{actor} 完成任务「{name}」{outcome}", "{actor} completed “{name}”{outcome}"),
     "task_cancelled": ("任务「{name}」已取消", "Task “{name}” cancelled"),
@@ -623,6 +655,10 @@ EVENTS: dict[str, tuple[str, str]] = {
 }
 # How a case closed, by its satisfaction: the feedback limit passing closes it without one.
 CLOSED_HOW = {"no_feedback": ("(回访期限内未获上报人评价)", " (no feedback from the reporter within the limit)")}
+# Roles whose claim is a "report in" (报到): the liaison answering a whistle.
+REPORTS_IN = ("dept_liaison",)
+# A name written "English 中文", as the workflows name their processes, timers and events.
+_BILINGUAL = re.compile(r"^(?P<en>[^\u3000-\u9fff]*?[A-Za-z0-9)\].])\s+(?P<zh>[\u3000-\u9fff].*)$")
 # Free text an event carries, shown under its sentence: the submitted form's, an urging's note.
 NOTE_FIELDS = ("resolution", "note", "comment", "return_reason")
 
@@ -664,6 +700,8 @@ def due_hint(due: datetime | None) -> str:
         return ""
     current = now()
     minutes = int(abs((due - current).total_seconds()) // 60)
+    if minutes == 0:
+        return t("time.now")
     if minutes < 60:
         span = t("time.minutes", n=minutes)
     elif minutes < 48 * 60:
@@ -673,8 +711,17 @@ def due_hint(due: datetime | None) -> str:
     return t("time.in", span=span) if due >= current else t("time.ago", span=span)
 
 
+def bilingual(name: str | None, name_zh: str | None = None) -> str:
+    """A designer's name in the page's language: ``name_zh`` beside an English ``name``, or a
+    name written "English 中文" (the convention of the workflows) taken apart."""
+    found = _BILINGUAL.match(name or "")
+    if found:
+        name, name_zh = found["en"], name_zh or found["zh"]
+    return pick(name_zh, name)
+
+
 def task_name(task: dict) -> str:
-    return pick(task.get("name_zh"), task.get("name") or task.get("element"))
+    return bilingual(task.get("name") or task.get("element"), task.get("name_zh"))
 
 
 def _paren(text: str | None) -> str:
@@ -707,21 +754,31 @@ def describe_event(event: dict, context: dict | None = None) -> str:
     """
     context = context or {}
     payload = event.get("payload") or {}
-    template = EVENTS.get(event["type"])
+    kind = event["type"]
+    known = context.get("tasks", {}).get(event.get("task_id"))
+    if kind == "task_claimed" and (known or payload).get("role") in REPORTS_IN:
+        kind = "task_reported_in"
+    elif kind == "task_completed" and payload.get("via") == "public_link":
+        kind = "feedback_by_link"
+    template = EVENTS.get(kind)
     if template is None:
         return event["type"].replace("_", " ")
-    known = context.get("tasks", {}).get(event.get("task_id"))
     if event["type"] in ("timer_fired", "task_overdue"):  # the payload names the timer, not the task
         names = known or {"element": payload.get("attached_to") or payload.get("element")}
     else:
         names = payload if payload.get("name_zh") or not known else {**payload, **known}
     name = task_name(names)
     unit = context.get("units", {}).get(payload.get("consult_unit"))
-    satisfaction = payload.get("satisfaction") or context.get("satisfaction")
+    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    satisfaction = payload.get("satisfaction") or data.get("satisfaction") or context.get("satisfaction")
     outcome = payload.get("outcome")
     params = {
         **{k: v for k, v in payload.items() if isinstance(v, (str, int, float))},
-        "actor": event.get("actor_name") or event.get("actor") or pick("系统", "the system"),
+        "actor": pick(event.get("actor_name"), event.get("actor_name_en")) or event.get("actor")
+        or pick("系统", "the system"),
+        "process": bilingual(context.get("processes", {}).get(payload.get("key"))) or payload.get("key"),
+        "assignee": pick(*context.get("users", {}).get(payload.get("assignee"), (None, None)))
+        or payload.get("assignee") or "",
         "name": name,
         "role": label("role", payload.get("role")) or pick("发起人", "the initiator"),
         "due": (pick("，截止 ", ", due ") + _iso_local(payload["due_at"])) if payload.get("due_at") else "",
@@ -730,9 +787,9 @@ def describe_event(event: dict, context: dict | None = None) -> str:
         "to_stage": label("stage", payload.get("to")),
         "level": label("escalation", payload.get("escalation_level")),
         "unit": _paren(pick(*unit) if unit else payload.get("consult_unit")),
-        "timer": payload.get("name") or payload.get("element") or "",
+        "timer": bilingual(payload.get("name") or payload.get("element") or ""),
         "on_task": (pick(f"，任务「{name}」", f" on “{name}”") if name else ""),
-        "limit": _paren(payload.get("limit")),
+        "limit": _paren(bilingual(payload.get("limit"))),
         "old_due": _iso_local(payload.get("from")) if event["type"] == "due_extended" else "",
         "new_due": _iso_local(payload.get("to")) if event["type"] == "due_extended" else "",
         "note": _paren(payload.get("note")),
@@ -762,15 +819,16 @@ def event_note(event: dict) -> str | None:
 
 
 def timeline(history: list[dict], *, units: dict | None = None, satisfaction: str | None = None,
-             satisfaction_labels: dict[str, str] | None = None, departments: dict[str, str] | None = None
-             ) -> list[dict]:
+             satisfaction_labels: dict[str, str] | None = None, departments: dict[str, str] | None = None,
+             processes: dict[str, str] | None = None, users: dict[str, tuple] | None = None) -> list[dict]:
     """The case page's timeline: each event with its sentence and note. Task names come from
     the ``task_created`` events of the same history, so events that name a task only by id
     (timers, overdue marks) or in English only still read in the page's language."""
     tasks = {e["task_id"]: e["payload"] for e in history
              if e["type"] == "task_created" and e.get("task_id") and e.get("payload")}
     context = {"tasks": tasks, "units": units or {}, "satisfaction": satisfaction,
-               "satisfaction_labels": satisfaction_labels or {}, "departments": departments or {}}
+               "satisfaction_labels": satisfaction_labels or {}, "departments": departments or {},
+               "processes": processes or {}, "users": users or {}}
     return [{"type": e["type"], "at": e["at"], "text": describe_event(e, context), "note": event_note(e)}
             for e in history]
 
@@ -780,6 +838,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(pick)
     app.add_template_global(label)
     app.add_template_global(task_name)
+    app.add_template_global(bilingual)
     app.add_template_global(describe_event)
     app.add_template_global(lang)
     app.add_template_global(due_hint)

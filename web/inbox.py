@@ -1,24 +1,25 @@
-"""The task inbox (mine / claimable / all in my area / a supervisor's overdue view), the task
-page, and the claim, unclaim, complete, urge (催办) and assign (派单) commands."""
+"""The task inbox (mine / claimable / all in my area / a supervisor's overdue view) with its
+filters, search, sort and saved filters, the task page, and the claim, unclaim, complete, urge
+(催办) and assign (派单) commands."""
 from __future__ import annotations
 
 from math import ceil
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
-from engine import casebrief, photos, queries, supervision
-from engine.errors import InvalidInput
+from engine import casebrief, org, photos, queries, saved_filters, supervision, task_views
+from engine.errors import Conflict, InvalidInput
 
 from . import photos as page_photos
 from . import refusals, schema_forms
 from .cases import readable_timeline
 from .i18n import LABELS, pick, t, task_name
 from .pages import current_actor, login_required, nav_counts, safe_next
-from .services import assignees, can_urge, now, overdue_inbox, reading, runtime, urges, with_names
+from .services import assignees, can_urge, local_tz, now, reading, runtime, urges, with_names
 
 bp = Blueprint("inbox", __name__)
 PER_PAGE = 20
-FILTERS = ("category", "stage", "grid")
+FILTERS = tuple(f for f in task_views.TaskFilters.__dataclass_fields__)
 LANDING = ("mine", "claimable", "overdue", "area")  # the first tab with work in it
 TASK_STAGES = [code for code in LABELS["stage"] if code not in ("reported", "closed", "rejected")]
 
@@ -29,7 +30,7 @@ def index():
     """Land where the work is: my claimed tasks if any, else what I may claim, else (for a
     supervisor) the overdue work of her area, else all of it."""
     counts = nav_counts()
-    scope = next((sc for sc in LANDING if counts.get(sc)), "mine")
+    scope = next((sc for sc in LANDING if counts.get(sc)), "area" if "area" in counts else "mine")
     return redirect(url_for(".inbox", scope=scope))
 
 
@@ -43,17 +44,72 @@ def counts():
 @bp.get("/inbox/<scope>")
 @login_required
 def inbox(scope: str):
+    actor = current_actor()
     filters = {name: request.args.get(name, "").strip() or None for name in FILTERS}
     page = max(1, request.args.get("page", 1, type=int))
     with reading() as s:
-        if scope == "overdue":  # the supervisor's view: supervision.overdue_tasks, not an inbox scope
-            items, total = overdue_inbox(s, current_actor(), now(), page=page, per_page=PER_PAGE, **filters)
-        else:
-            items, total = queries.inbox(s, current_actor(), scope, now=now(), page=page, per_page=PER_PAGE,
-                                         **filters)
+        items, total = queries.inbox(s, actor, scope, now=now(), tz=local_tz(), page=page, per_page=PER_PAGE,
+                                     **filters)
         items = with_names(s, items)
+        saved, units = saved_filters.list_filters(s, actor), org.areas(s, actor, ("community", "grid"), limit=200)
+    first = (page - 1) * PER_PAGE + 1 if items else 0
     return render_template("inbox.html", active=scope, scope=scope, items=items, total=total, page=page,
-                           pages=max(1, ceil(total / PER_PAGE)), filters=filters, stages=TASK_STAGES)
+                           pages=max(1, ceil(total / PER_PAGE)), filters=filters, stages=TASK_STAGES,
+                           saved=saved, units=units, shown=(first, first + len(items) - 1 if items else 0),
+                           due_windows=task_views.DUE_WINDOWS, sorts=list(task_views.SORTS),
+                           current=_current_filter(saved, scope, filters))
+
+
+def _current_filter(saved: list[dict], scope: str, filters: dict) -> dict | None:
+    """The saved filter this view is, if any."""
+    chosen = {k: v for k, v in filters.items() if v}
+    return next((f for f in saved if f["scope"] == scope and f["params"] == chosen), None)
+
+
+def _not_saved(exc: InvalidInput | Conflict):
+    """Back to where she was, told why in her language."""
+    if isinstance(exc, Conflict):
+        reason = t("filters.name_taken") if exc.fields else t("filters.too_many")
+    else:
+        reason = t("filters.bad_name") if "name" in (exc.fields or {}) else t("error.validation_error")
+    flash(t("filters.not_saved", reason=reason), "error")
+    return redirect(safe_next(request.form.get("next")))
+
+
+@bp.post("/inbox/filters")
+@login_required
+def save_filter():
+    """Save the view she is looking at under a name; back to it."""
+    scope = request.form.get("scope", "")
+    params = {name: request.form.get(name) for name in FILTERS if request.form.get(name)}
+    try:
+        with runtime().db.transaction() as s:
+            saved = saved_filters.create(s, current_actor(), request.form.get("name", ""), scope, params, now())
+    except (InvalidInput, Conflict) as exc:
+        return _not_saved(exc)
+    flash(t("filters.saved", name=saved["name"]), "success")
+    return redirect(url_for(".inbox", scope=saved["scope"], **saved["params"]))
+
+
+@bp.post("/inbox/filters/<int:filter_id>/rename")
+@login_required
+def rename_filter(filter_id: int):
+    try:
+        with runtime().db.transaction() as s:
+            saved = saved_filters.rename(s, current_actor(), filter_id, request.form.get("name", ""))
+    except (InvalidInput, Conflict) as exc:
+        return _not_saved(exc)
+    flash(t("filters.renamed", name=saved["name"]), "success")
+    return redirect(url_for(".inbox", scope=saved["scope"], **saved["params"]))
+
+
+@bp.post("/inbox/filters/<int:filter_id>/delete")
+@login_required
+def delete_filter(filter_id: int):
+    with runtime().db.transaction() as s:
+        saved_filters.delete(s, current_actor(), filter_id)
+    flash(t("filters.deleted"), "info")
+    return redirect(safe_next(request.form.get("next")))
 
 
 def _task_page(task: dict, values, errors: dict, extras: dict, status: int = 200, answers: dict | None = None):

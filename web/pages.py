@@ -12,7 +12,9 @@ from engine.errors import NotFound
 
 from . import schema_forms
 from .i18n import label, pick, t
-from .services import case_process_forms, inbox_counts, now, reading
+from engine import queries
+
+from .services import case_process_forms, now, reading, unit_names, user_names
 
 
 SESSION_TOKEN = "token"  # the session cookie's key for the signed-in user's token
@@ -66,7 +68,7 @@ def nav_counts() -> dict[str, int | str]:
             g.nav_counts = {}
         else:
             with reading() as s:
-                g.nav_counts = inbox_counts(s, actor, now())
+                g.nav_counts = queries.tab_counts(s, actor, now())
     return g.nav_counts
 
 
@@ -96,10 +98,33 @@ def enum_label(field: str, code) -> str:
     return field_labels().get(field, {}).get(str(code)) or label(field, code)
 
 
+def _named(kind: str, key: str | None, lookup) -> str:
+    """The name of an org unit or a user in the page's language, else the code itself; each
+    looked up once per request."""
+    if not key:
+        return ""
+    cache = g.setdefault(f"{kind}_names", {})
+    if key not in cache:
+        with reading() as s:
+            cache[key] = lookup(s, {key}).get(key)
+    names = cache[key]
+    return pick(*names) if names else key
+
+
+def unit_name(code: str | None) -> str:
+    return _named("unit", code, unit_names)
+
+
+def user_name(username: str | None) -> str:
+    return _named("user", username, user_names)
+
+
 def init_app(app: Flask) -> None:
     app.add_template_global(current_actor)
     app.add_template_global(nav_counts)
     app.add_template_global(field_labels)
     app.add_template_global(enum_label)
+    app.add_template_global(unit_name)
+    app.add_template_global(user_name)
     app.add_template_global(page_url)
     app.add_template_global(schema_forms.stray_errors)

@@ -140,13 +140,16 @@ def test_case_page_shows_stage_holders_and_a_readable_timeline(api, as_user):
     supervisor = as_user("supervisor1")
     en = supervisor.get(f"/cases/{case['id']}", headers=EN).get_data(True)
     assert "Current stage: <strong>Department handling</strong>" in en
-    assert "liaison_power" in en  # who holds the open task
-    assert "claimed “Department handling”" in en and "completed “Grid handling” — whistled" in en
+    assert "Power supply liaison" in en and "liaison_power" not in en  # who holds the open task, by name
+    assert "供电公司" not in en and "民主社区第1网格" not in en  # names in the page's language only
+    assert "reported in for “Department handling”" in en and "completed “Grid handling” — whistled" in en
+    assert "Process “Closed-loop case handling” (version 1) started" in en and "closed_loop v1" not in en
     assert "Stage: Grid handling → Department handling" in en
     supervisor.get("/lang/zh", status=302)
     zh = supervisor.get(f"/cases/{case['id']}", headers=EN).get_data(True)  # the switch beats the browser's language
     assert "当前阶段: <strong>部门报到处置</strong>" in zh
-    assert "领取任务" in zh and "阶段：网格处置 → 部门报到处置" in zh
+    assert "供电公司专属网格员 报到「部门报到处置」" in zh and "阶段：网格处置 → 部门报到处置" in zh
+    assert "流程「闭环处置」启动（第 1 版）" in zh and "Power supply" not in zh and "Closed-loop" not in zh
     as_user("street2").get(f"/cases/{case['id']}", status=403)
     supervisor.get("/cases/999999", status=404)
 

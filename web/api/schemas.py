@@ -6,6 +6,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from engine.inputs import INT32_MAX
+from engine import task_views
 from engine.queries import MAX_PAGE, MAX_PER_PAGE
 
 Str, Int, Bool, DateTime = fields.String, fields.Integer, fields.Boolean, fields.DateTime
@@ -32,12 +33,15 @@ class User(Schema):
     id = Int()
     username = Str()
     display_name = Str()
+    display_name_en = Str(allow_none=True)
     roles = fields.List(Str())
     org_unit = Str(allow_none=True)
     org_unit_name = Str(allow_none=True)
+    org_unit_name_en = Str(allow_none=True)
     org_level = Str(allow_none=True)
     department = Str(allow_none=True)
     department_name = Str(allow_none=True)
+    department_name_en = Str(allow_none=True)
 
 
 class Token(Schema):
@@ -101,6 +105,7 @@ class CaseSummary(Schema):
     source = Str()
     grid = Str()
     grid_name = Str()
+    grid_name_en = Str(allow_none=True)
     address = Str(allow_none=True)
     lat = fields.Float(allow_none=True)
     lon = fields.Float(allow_none=True)
@@ -142,7 +147,14 @@ class TaskQuery(PagingQuery):
                                          "nobody active has)"})
     category = Str()
     stage = Str()
-    grid = Str()
+    grid = Str(metadata={"description": "a grid's code: its tasks"})
+    unit = Str(metadata={"description": "any org unit's code: the tasks of its subtree (a community's grids, ...)"})
+    due = Str(validate=validate.OneOf(task_views.DUE_WINDOWS),
+              metadata={"description": "overdue, today (due by the end of the local day), week (by Sunday's end)"})
+    q = Str(validate=validate.Length(max=task_views.MAX_Q),
+            metadata={"description": "a case number, or text in the case's title or the task's name"})
+    sort = Str(validate=validate.OneOf(list(task_views.SORTS)), metadata={"description": "due (default), -due, "
+                                                                                         "created, -created, priority"})
 
 
 class Task(Schema):
@@ -209,6 +221,7 @@ class Event(Schema):
     at = DateTime()
     actor = Str(allow_none=True)
     actor_name = Str(allow_none=True)
+    actor_name_en = Str(allow_none=True)
     task_id = Str(allow_none=True)
     payload = fields.Dict(allow_none=True)
 
@@ -220,6 +233,7 @@ class BriefNote(Schema):
     at = DateTime()
     by = Str(allow_none=True, metadata={"description": "username; null for the system"})
     by_name = Str(allow_none=True)
+    by_name_en = Str(allow_none=True)
     task_id = Str(allow_none=True)
     task = fields.Dict(metadata={"description": "element, name, name_zh of the task it was written in"})
     outcome = Str(allow_none=True)
@@ -440,6 +454,27 @@ class FailedDeliveryPage(Schema):
 class Assign(Schema):
     user = Str(required=True, validate=validate.Length(min=1, max=80),
                metadata={"description": "the username of someone the task is offered to"})
+
+
+# ------------------------------------------------------------------------------------ saved filters
+
+class SavedFilterInput(Schema):
+    name = Str(required=True, metadata={"description": "hers alone, unique among her filters"})
+    scope = Str(required=True, metadata={"description": "one of her inbox tabs (see GET /tasks)"})
+    params = fields.Dict(keys=Str(), values=Str(allow_none=True), load_default=dict, metadata={
+        "description": "category, stage, grid, unit, due, q, sort (as GET /tasks takes them)"})
+
+
+class SavedFilterRename(Schema):
+    name = Str(required=True)
+
+
+class SavedFilter(Schema):
+    id = Int()
+    name = Str()
+    scope = Str()
+    params = fields.Dict(keys=Str(), values=Str())
+    created_at = DateTime()
 
 
 # ------------------------------------------------------------------------------------ errors

@@ -2,9 +2,9 @@
 claim / unclaim / complete / urge / assign commands."""
 from __future__ import annotations
 
-from engine import casebrief, queries
+from engine import casebrief, queries, saved_filters
 
-from ..services import inbox_counts, now, overdue_inbox, reading, runtime
+from ..services import local_tz, now, reading, runtime
 from . import schemas
 from .core import ApiBlueprint, actor, errors
 
@@ -36,13 +36,12 @@ def inbox(query):
     """mine: claimed by me; claimable: offered to my role in my area; area: all open (supervisors);
     overdue: open tasks of my area a time limit marked overdue or past their due time
     (supervisors); unassignable: open tasks offered to a role or group no active user has
-    (supervisors and designers). Soonest deadline first. Counts stop at 1000 (``total_capped``)."""
+    (supervisors and designers). Soonest deadline first unless ``sort`` says otherwise. The
+    default view's count stops at 1000 (``total_capped``); any other filter, search or sort
+    counts exactly."""
     scope, page, per_page = query.pop("scope"), query["page"], query["per_page"]
     with reading() as s:
-        if scope == "overdue":
-            items, total = overdue_inbox(s, actor(), now(), **query)
-        else:
-            items, total = queries.inbox(s, actor(), scope, now=now(), **query)
+        items, total = queries.inbox(s, actor(), scope, now=now(), tz=local_tz(), **query)
     return {"items": items, "total": total, "total_capped": total.capped, "page": page, "per_page": per_page}
 
 
@@ -51,8 +50,46 @@ def inbox(query):
 def counts():
     """How many tasks each of my inbox scopes holds (for badges), capped like the inbox totals."""
     with reading() as s:
-        found = inbox_counts(s, actor(), now())
+        found = queries.tab_counts(s, actor(), now())
     return {scope: {"count": int(n), "capped": n.capped} for scope, n in found.items()}
+
+
+@blp.route("/tasks/filters")
+@blp.response(200, schemas.SavedFilter(many=True))
+def filter_list():
+    """My saved inbox filters, by name."""
+    with reading() as s:
+        return saved_filters.list_filters(s, actor())
+
+
+@blp.route("/tasks/filters", methods=["POST"])
+@blp.arguments(schemas.SavedFilterInput)
+@blp.response(201, schemas.SavedFilter)
+@errors(409)
+def filter_create(body):
+    """Save an inbox view under a name (400 for a scope I lack or an unknown filter, 409 for a
+    name I already use)."""
+    with runtime().db.transaction() as s:
+        return saved_filters.create(s, actor(), body["name"], body["scope"], body["params"], now())
+
+
+@blp.route("/tasks/filters/<int:filter_id>", methods=["PATCH"])
+@blp.arguments(schemas.SavedFilterRename)
+@blp.response(200, schemas.SavedFilter)
+@errors(403, 404, 409)
+def filter_rename(body, filter_id):
+    """Rename one of my saved filters (403 for anyone else's)."""
+    with runtime().db.transaction() as s:
+        return saved_filters.rename(s, actor(), filter_id, body["name"])
+
+
+@blp.route("/tasks/filters/<int:filter_id>", methods=["DELETE"])
+@blp.response(204)
+@errors(403, 404)
+def filter_delete(filter_id):
+    """Delete one of my saved filters (403 for anyone else's)."""
+    with runtime().db.transaction() as s:
+        saved_filters.delete(s, actor(), filter_id)
 
 
 @blp.route("/tasks/<task_id>")

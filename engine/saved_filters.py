@@ -1,0 +1,96 @@
+"""Inbox views a user saves under a name of hers (as in Camunda's Tasklist): a scope with its
+filters, search and sort (``task_views.TaskFilters``). Each user lists, creates, renames and
+deletes only her own (``policy.may_edit_saved_filter``)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import policy
+from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .model import SavedFilter
+from .org import Actor
+from .task_views import TaskFilters
+
+MAX_NAME = 80
+MAX_PER_USER = 50
+
+
+def filter_dict(row: SavedFilter) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "scope": row.scope, "params": dict(row.params or {}),
+            "created_at": row.created_at}
+
+
+def list_filters(s: Session, actor: Actor) -> list[dict[str, Any]]:
+    """Her saved filters, by name."""
+    rows = s.scalars(select(SavedFilter).where(SavedFilter.user_id == actor.id).order_by(SavedFilter.name))
+    return [filter_dict(r) for r in rows]
+
+
+def _name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
+        raise InvalidInput("bad filter name", fields={"name": f"1 to {MAX_NAME} characters"})
+    return name.strip()
+
+
+def _scope(actor: Actor, scope: Any) -> str:
+    if scope not in policy.inbox_scopes(actor):
+        raise InvalidInput(f"unknown scope '{scope}'",
+                           fields={"scope": f"one of {', '.join(policy.inbox_scopes(actor))}"})
+    return scope
+
+
+def _own(s: Session, actor: Actor, filter_id: int) -> SavedFilter:
+    row = s.get(SavedFilter, filter_id)
+    if row is None:
+        raise NotFound(f"saved filter {filter_id} not found")
+    if not policy.may_edit_saved_filter(actor, row.user_id):
+        raise Forbidden("this saved filter is not yours")
+    return row
+
+
+def _flush(s: Session, name: str) -> None:
+    try:
+        s.flush()
+    except IntegrityError:
+        raise Conflict(f"you already have a filter named '{name}'", fields={"name": "already used"}) from None
+
+
+def _taken(s: Session, actor: Actor, name: str, but: int | None = None) -> None:
+    where = [SavedFilter.user_id == actor.id, SavedFilter.name == name]
+    if but is not None:
+        where.append(SavedFilter.id != but)
+    if s.scalar(select(func.count()).select_from(SavedFilter).where(*where)):
+        raise Conflict(f"you already have a filter named '{name}'", fields={"name": "already used"})
+
+
+def create(s: Session, actor: Actor, name: Any, scope: Any, params: Any, now: datetime) -> dict[str, Any]:
+    """Save a view: InvalidInput for a bad name, a scope she lacks or an unknown filter;
+    Conflict for a name she already uses or past MAX_PER_USER filters."""
+    name, scope = _name(name), _scope(actor, scope)
+    if not isinstance(params, dict):
+        raise InvalidInput("bad filter params", fields={"params": "an object of filters"})
+    clean = TaskFilters.of(params).as_dict()
+    if s.scalar(select(func.count()).select_from(SavedFilter).where(SavedFilter.user_id == actor.id)) >= MAX_PER_USER:
+        raise Conflict(f"at most {MAX_PER_USER} saved filters; delete one first")
+    _taken(s, actor, name)
+    row = SavedFilter(user_id=actor.id, name=name, scope=scope, params=clean, created_at=now)
+    s.add(row)
+    _flush(s, name)
+    return filter_dict(row)
+
+
+def rename(s: Session, actor: Actor, filter_id: int, name: Any) -> dict[str, Any]:
+    row, name = _own(s, actor, filter_id), _name(name)
+    _taken(s, actor, name, but=row.id)
+    row.name = name
+    _flush(s, name)
+    return filter_dict(row)
+
+
+def delete(s: Session, actor: Actor, filter_id: int) -> None:
+    s.delete(_own(s, actor, filter_id))
