@@ -62,34 +62,36 @@ class Processed:
     gps: dict[str, float] | None
 
 
-def _refuse(name: str, why: str) -> InvalidInput:
-    return InvalidInput(f"{name}: {why}", fields={name: why})
+def _refuse(name: str, why: str, reason: str, cls: type[InvalidInput] = InvalidInput, **params) -> InvalidInput:
+    """The refusal of file ``name``, with the reason pages translate (``field.<reason>``)."""
+    return cls(f"{name}: {why}", fields={name: why}, reason=reason, field_reasons={name: (reason, params)})
 
 
 def process(data: bytes, limits: Limits, tz: tzinfo, name: str = "photo") -> Processed:
     """Check and re-encode one upload (InvalidInput naming ``name`` when it is not a photo we
     take, TooLarge when it is too large). ``tz``: the zone of a time taken without an offset."""
     if len(data) > limits.max_bytes:
-        raise TooLarge(f"{name}: larger than {limits.max_bytes} bytes", fields={name: "file too large"})
+        raise _refuse(name, f"file larger than {limits.max_bytes} bytes", "photo_bytes", TooLarge,
+                      limit=limits.max_bytes)
     kind = next((fmt for magic, fmt in MAGIC.items() if data.startswith(magic)), None)
     if kind is None:
-        raise _refuse(name, "not a JPEG or PNG image")
+        raise _refuse(name, "not a JPEG or PNG image", "photo_type")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=[kind])
             if image.width * image.height > limits.max_pixels:
-                raise TooLarge(f"{name}: {image.width}x{image.height} is more than {limits.max_pixels} pixels",
-                               fields={name: "too many pixels"})
+                raise _refuse(name, f"too many pixels ({image.width}x{image.height}, at most {limits.max_pixels})",
+                              "photo_pixels", TooLarge, limit=limits.max_pixels)
             image.load()
             exif = image.getexif()
             upright = ImageOps.exif_transpose(image)
     except TooLarge:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise TooLarge(f"{name}: too many pixels", fields={name: "too many pixels"}) from None
+        raise _refuse(name, "too many pixels", "photo_pixels", TooLarge, limit=limits.max_pixels) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        raise _refuse(name, f"not a readable {kind} image (damaged or truncated)") from None
+        raise _refuse(name, f"not a readable {kind} image (damaged or truncated)", "photo_damaged") from None
     pixels = _flatten(upright)
     pixels.info = {}  # Pillow writes a comment, ICC profile, dpi ... it finds here into the new file
     pixels.thumbnail((LONG_SIDE, LONG_SIDE))

@@ -51,7 +51,8 @@ def prepare(rt: Runtime, uploads: list[Upload], most: int = MAX_PER_UPLOAD) -> l
     """Check and re-encode every upload, then store their files: one bad file refuses them
     all (InvalidInput or TooLarge naming it) and nothing is stored."""
     if len(uploads) > most:
-        raise InvalidInput(f"at most {most} photos at a time", fields={"photos": f"at most {most} photos"})
+        raise InvalidInput(f"at most {most} photos at a time", fields={"photos": f"at most {most} photos"},
+                           reason="photo_count", field_reasons={"photos": ("photo_count", {"limit": most})})
     processed = [images.process(u.data, rt.photo_limits, rt.calendar.tz, u.name) for u in uploads]
     stored = []
     for photo in processed:

@@ -46,7 +46,9 @@ def report(rt: Runtime, place: places.PlaceInfo, answer: PublicReport, source: s
     try:
         stored = photos.prepare(rt, list(uploads), photos.PUBLIC_MAX)
     except InvalidInput as exc:  # her form has one photo field
-        raise type(exc)(exc.message, fields={"photos": exc.message}) from None
+        reason = next(iter(exc.field_reasons.values()), (exc.reason, {}))
+        raise type(exc)(exc.message, fields={"photos": exc.message}, reason=exc.reason,
+                        field_reasons={"photos": reason}) from None
     reporter = {k: v for k, v in (("name", answer.name), ("phone", answer.phone)) if v}
     address = f"{place.address} {answer.detail}" if answer.detail else place.address
     location: dict[str, Any] = {"address": address[:200]}

@@ -114,7 +114,7 @@ def report():
         stored = photos.prepare(runtime(), page_photos.uploads())
     except InvalidInput as exc:  # checked first: a refused photo reports nothing
         return render_template("report.html", active="report", schema=schema, form_fields=form_fields,
-                               values=request.form, errors=page_photos.errors_of(exc.fields, exc.message),
+                               values=request.form, errors=page_photos.errors_of(exc),
                                max_photos=photos.MAX_PER_UPLOAD), 400
     try:
         reported = runtime().report_case(actor.id, data, photos=stored)

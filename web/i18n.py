@@ -567,6 +567,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "field.format": ("格式不正确", "Not in the expected format"),
     "field.unique": ("各项不能重复", "Items must not repeat"),
     "field.invalid": ("此项填写有误", "This value is not valid"),
+    "field.photo_type": ("不是 JPEG 或 PNG 图片", "not a JPEG or PNG image"),
+    "field.photo_damaged": ("图片已损坏或不完整", "a damaged or truncated image"),
+    "field.photo_bytes": ("文件过大(最多 {limit} 字节)", "file too large (at most {limit} bytes)"),
+    "field.photo_pixels": ("图片像素过多(最多 {limit} 像素)", "too many pixels (at most {limit})"),
+    "field.photo_count": ("最多 {limit} 张照片", "at most {limit} photos"),
     # relative times
     "time.in": ("{span}后到期", "due in {span}"),
     "time.ago": ("超时 {span}", "{span} overdue"),

@@ -155,7 +155,7 @@ def complete(task_id: str):
         try:
             photos.add_to_task(runtime(), actor.id, task_id, files)
         except InvalidInput as exc:
-            return _task_page(task, request.form, page_photos.errors_of(exc.fields, exc.message), extras, 400,
+            return _task_page(task, request.form, page_photos.errors_of(exc), extras, 400,
                               answers=data)
     try:
         done = runtime().complete_task(actor.id, task_id, data)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from engine import photos
+from engine.errors import EngineError
 
+from . import refusals
 from .pages import current_actor, login_required
 from .services import reading, runtime
 
@@ -18,10 +20,11 @@ def uploads() -> list[photos.Upload]:
     return [photos.Upload(f.filename or FIELD, f.read()) for f in request.files.getlist(FIELD) if f.filename]
 
 
-def errors_of(fields: dict[str, str] | None, message: str) -> dict[str, str]:
-    """A photo's refusal on the form: under the photo field, naming the file."""
-    return {FIELD: "; ".join(f"{name}: {why}" if name != FIELD else why for name, why in (fields or {}).items())
-            or message}
+def errors_of(exc: EngineError) -> dict[str, str]:
+    """A photo's refusal on the form, in the page's language: under the photo field, naming the file."""
+    messages = refusals.field_messages(exc)
+    return {FIELD: "; ".join(f"{name}: {why}" if name != FIELD else why for name, why in messages.items())
+            or refusals.explain(exc)}
 
 
 def _file(photo_id: int, thumbnail: bool) -> Response:

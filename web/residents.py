@@ -38,6 +38,8 @@ def _answer() -> residents.PublicReport:
 
 
 def _form_errors(exc: InvalidInput) -> dict[str, str]:
+    if "photos" in (exc.fields or {}):  # in the page's language
+        return page_photos.errors_of(exc)
     return {FIELD_OF.get(name, "form"): message for name, message in (exc.fields or {"form": exc.message}).items()}
 
 

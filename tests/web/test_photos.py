@@ -232,7 +232,12 @@ def test_a_hostile_file_on_the_report_form_reports_nothing(pages, photo_world):
                                   "grid": "21010200101001", "urgency": "normal",
                                   "photos": files(("x.jpg", b"<html><script>alert(1)</script></html>"))},
                       content_type="multipart/form-data", status=400).get_data(True)
-    assert "x.jpg: not a JPEG or PNG image" in page
+    assert "x.jpg: 不是 JPEG 或 PNG 图片" in page  # in the page's language
+    english = grid1.post("/report", {"title": "Broken lamp", "category": "garbage", "source": "patrol",
+                                     "grid": "21010200101001", "urgency": "normal",
+                                     "photos": files(("y.png", png_bomb()))}, headers={"Accept-Language": "en"},
+                         content_type="multipart/form-data", status=400).get_data(True)
+    assert "y.png: too many pixels (at most 40000000)" in english
     with photo_world.db.reading() as s:
         assert s.scalar(select(Case.id).where(Case.title == "Broken lamp")) is None
 
@@ -282,10 +287,10 @@ def test_a_resident_reports_with_photos_at_most_three(pages, photo_world):
     assert [(p.kind, p.uploaded_by_id) for p in shots] == [("report", None), ("report", None)]
     page = resident.post(QR, {"category": "garbage", "photos": files(*[(f"{i}.jpg", jpeg((40, 30))) for i in range(4)])},
                          content_type="multipart/form-data", status=400).get_data(True)
-    assert "at most 3 photos" in page
+    assert "最多 3 张照片" in page
     page = resident.post(QR, {"category": "garbage", "photos": files(("a.jpg", b"GIF89a<svg onload=alert(1)>"))},
                          content_type="multipart/form-data", status=400).get_data(True)
-    assert "not a JPEG or PNG image" in page
+    assert "不是 JPEG 或 PNG 图片" in page
 
 
 def test_public_uploads_are_rate_limited(photo_world):
