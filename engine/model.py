@@ -346,6 +346,9 @@ class Task(Base):
     org_path: Mapped[str | None] = mapped_column(String(400))
     department: Mapped[str | None] = mapped_column(String(40))
     candidate_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    # Who may not take it though a candidate (the task's ``notBy``: e.g. the case's resolver
+    # never verifies it); refused when claiming or completing, left out of her queue.
+    excluded_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     status: Mapped[str] = mapped_column(String(16), default="open")  # open/claimed/completed/cancelled
     priority: Mapped[int] = mapped_column(Integer, default=0)

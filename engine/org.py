@@ -108,6 +108,8 @@ class Actor:
         return self.is_candidate(task)
 
     def is_candidate(self, task: Task) -> bool:
+        if getattr(task, "excluded_user_id", None) == self.id:
+            return False
         if task.candidate_user_id is not None:
             return task.candidate_user_id == self.id
         if task.role is None or task.role not in self.roles:

@@ -36,6 +36,7 @@ def _scope_filter(actor: Actor, scope: str):
     if scope == "claimable":
         by_role = and_(Task.role.in_(actor.roles or ("-",)), Task.candidate_user_id.is_(None),
                        or_(Task.department.is_(None), Task.department == actor.department),
+                       or_(Task.excluded_user_id.is_(None), Task.excluded_user_id != actor.id),
                        or_(Task.org_path.is_(None), _area(Task.org_path, actor.org_path)))
         return and_(Task.status == "open", or_(by_role, Task.candidate_user_id == actor.id))
     if scope == "area":
@@ -184,7 +185,8 @@ def _parts(actor: Actor, scope: str) -> list[tuple[tuple, bool, tuple]]:
         for role in dict.fromkeys(actor.roles):
             for department in (None, actor.department) if actor.department else (None,):
                 base = (_STATUS["open"], _T.role == _lit(role), _T.candidate_user_id.is_(None),
-                        _T.department.is_(None) if department is None else _T.department == _lit(department))
+                        _T.department.is_(None) if department is None else _T.department == _lit(department),
+                        or_(_T.excluded_user_id.is_(None), _T.excluded_user_id != _lit(actor.id)))
                 pinned = (_T.candidate_user_id, _T.department)
                 parts.append((base + (_T.org_path.is_(None),), False, pinned + (_T.org_path,)))
                 if actor.org_path:

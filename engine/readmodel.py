@@ -11,7 +11,7 @@ import secrets
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, false, func, insert, or_, select, type_coerce, update
+from sqlalchemy import and_, delete, false, func, insert, or_, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -21,7 +21,7 @@ from SpiffWorkflow.task import TaskState
 
 from . import deadlines, definitions, liaisons, records
 from .errors import NotFound, ProcessError
-from .model import MessageWait, Task
+from .model import Event, MessageWait, Task
 from .records import Instance
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def _new_task_row(rt: Runtime, s, inst, spiff_task, case, now) -> dict[str, Any]
         due_at = rt.calendar.add(now, str(limit)) if limit else None
     except ValueError as exc:
         raise ProcessError(f"dueIn of task '{spec.bpmn_name}': {exc}") from None
-    role = spec.lane
+    role = prop("candidateRole") or spec.lane
     department = prop("candidateDepartment")
     if props.get("mustReach"):
         liaisons.check_reach(s, props["mustReach"], spec.bpmn_name or spec.name, role, department,
@@ -103,11 +103,27 @@ def _new_task_row(rt: Runtime, s, inst, spiff_task, case, now) -> dict[str, Any]
                 form=props.get(definitions.FORM_PROPERTY), stage=props.get("stage"), role=role,
                 org_unit_code=str(unit) if unit is not None else None, org_path=org_path,
                 department=department,
-                candidate_user_id=inst.started_by_id if role is None else None, assignee_id=None,
+                candidate_user_id=inst.started_by_id if role is None else None,
+                excluded_user_id=_excluded(s, inst, props.get("notBy")), assignee_id=None,
                 status="open", priority=int(prop("priority") or 0),
                 category=case.category if case else None, due_at=due_at, created_at=now,
                 claimed_at=None, completed_at=None, completed_by_id=None, data=None, input=to_json(spiff_task.data),
                 urged_at=None, urge_count=0, overdue_at=None)
+
+def _excluded(s: Session, inst: Instance, not_by: str | None) -> int | None:
+    """A task's ``notBy`` (element ids): whoever last completed one of them in this instance
+    may not take it (独立核查: the resolver never verifies her own work)."""
+    elements = [e.strip() for e in (not_by or "").split(",") if e.strip()]
+    if not elements:
+        return None
+    mine = select(Task.completed_by_id).where(Task.instance_id == inst.id, Task.element_id.in_(elements))
+    if s.info["done"]:  # completed by this command: the latest, and their history is not written yet
+        found = s.scalar(mine.where(Task.id.in_(s.info["done"])).limit(1))
+        if found is not None:
+            return found
+    return s.scalar(mine.join(Event, and_(Event.instance_id == inst.id, Event.task_id == Task.id,
+                                          Event.type == "task_completed")).order_by(Event.id.desc()).limit(1))
+
 
 def sync_case(rt: Runtime, s: Session, inst: Instance, wf: BpmnWorkflow, ready: list, case, actor_id, now) -> None:
     """The case row follows the process's variables, its open task's stage and its status,

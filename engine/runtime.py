@@ -499,6 +499,9 @@ class Runtime:
 
     @staticmethod
     def _check_candidate(who: org.Actor, task: Task) -> None:
+        if task.status in ("open", "claimed") and task.excluded_user_id == who.id:
+            raise Forbidden(f"you did an earlier step of this case that '{task.name}' must be independent of "
+                            "(you resolved it: someone else verifies it)")
         if task.status in ("open", "claimed") and not who.is_candidate(task) and task.assignee_id != who.id:
             raise Forbidden("this task is not offered to you (role, area or department)", reason="task_not_offered")
 

@@ -42,12 +42,18 @@ def _ready(wf: BpmnWorkflow) -> list:
     return wf.get_tasks(state=TaskState.READY, manual=True)
 
 
+def _offered(task) -> str | None:
+    """The role a task is offered to: its ``candidateRole`` if it names one, else its lane's."""
+    expr = (getattr(task.task_spec, "extensions", None) or {}).get("properties", {}).get("candidateRole")
+    return (task.workflow.script_engine.evaluate(task, expr) if expr else None) or task.task_spec.lane
+
+
 def _task_dict(task, loaded: definitions.LoadedDefinition) -> dict[str, Any]:
     spec = task.task_spec
     props = (getattr(spec, "extensions", None) or {}).get("properties", {})
     form = props.get(definitions.FORM_PROPERTY)
     return {"element": spec.bpmn_id or spec.name, "name": spec.bpmn_name or spec.name,
-            "name_zh": props.get("nameZh"), "role": spec.lane, "form": form,
+            "name_zh": props.get("nameZh"), "role": _offered(task), "form": form,
             "schema": loaded.forms.get(form) if form else None, "input": _plain(task.data)}
 
 
@@ -111,7 +117,7 @@ def run(actor: Actor, sources: dict[str, bytes], lane_map: dict[str, str] | None
         if task is None:
             raise InvalidInput(f"step {number}: task '{step['task']}' is not open",
                                fields={field: "open now: " + (", ".join(t.task_spec.bpmn_id for t in ready) or "none")})
-        offered = task.task_spec.lane
+        offered = _offered(task)
         if offered is not None and step["as"] != offered:
             raise InvalidInput(f"step {number}: task '{step['task']}' is offered to '{offered}', not '{step['as']}'",
                                fields={field: f"act as '{offered}'"})

@@ -73,7 +73,11 @@ class LoopDriver:
                                  .order_by(Event.id))
             return [(p["from"], p["to"]) for p in payloads]
 
+    def verifier(self, case_id: int) -> str:
+        """Who verifies (verification.dmn): the community for a case the grid resolved."""
+        return "community1" if self.open_task(case_id).role == "coordinator" else "grid1"
+
     def close_after_resolution(self, case_id: int, satisfaction: str = "satisfied") -> None:
-        self.step(case_id, "grid1", {"outcome": "passed"}, stage="verification")
+        self.step(case_id, self.verifier(case_id), {"outcome": "passed"}, stage="verification")
         self.step(case_id, "acceptor1", {"contacted": True, "resolved": True, "satisfaction": satisfaction},
                   stage="feedback")

@@ -123,7 +123,7 @@ def test_unsatisfied_feedback_means_rework_until_satisfied(loop):
     case_id = loop.report("acceptor1", category="garbage", source="resident")
     loop.step(case_id, "acceptor1", {"outcome": "accept"})
     loop.step(case_id, "grid1", RESOLVED)
-    loop.step(case_id, "grid1", {"outcome": "passed"})
+    loop.step(case_id, "community1", {"outcome": "passed"})
     loop.step(case_id, "acceptor1", {"contacted": True, "resolved": False, "satisfaction": "unsatisfied",
                                      "comment": "Still there"}, stage="feedback")
     case = loop.case(case_id)

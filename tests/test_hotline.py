@@ -231,7 +231,7 @@ def test_concurrent_imports_of_one_file_create_each_case_once(pg_db, clock, mapp
 def close_with_callback(loop, case_id, comment="师傅很及时"):
     loop.step(case_id, "acceptor1", {"outcome": "accept"}, stage="acceptance")
     loop.step(case_id, "grid1", RESOLVED, stage="grid_handling")
-    loop.step(case_id, "grid1", {"outcome": "passed"}, stage="verification")
+    loop.step(case_id, "community1", {"outcome": "passed"}, stage="verification")
     loop.step(case_id, "acceptor1", {"contacted": True, "resolved": True, "satisfaction": "satisfied",
                                      "comment": comment}, stage="feedback")
 

@@ -51,7 +51,7 @@ def loop(any_db):
     reworked = loop.report("acceptor1", category="garbage", source="resident")
     loop.step(reworked, "acceptor1", {"outcome": "accept"})
     loop.step(reworked, "grid1", RESOLVED)
-    loop.step(reworked, "grid1", {"outcome": "passed"})
+    loop.step(reworked, "community1", {"outcome": "passed"})
     loop.step(reworked, "acceptor1", {"contacted": True, "resolved": False, "satisfaction": "unsatisfied"})
     clock.set(local(11, 3, 16))
     loop.step(reworked, "grid1", RESOLVED)
@@ -63,7 +63,7 @@ def loop(any_db):
     clock.set(local(11, 10))
     silent = loop.report("grid1", category="street_light", source="patrol")  # closed by the feedback limit
     loop.step(silent, "grid1", RESOLVED)
-    loop.step(silent, "grid1", {"outcome": "passed"})
+    loop.step(silent, "community1", {"outcome": "passed"})
     loop.report("grid1", category="noise", source="patrol")  # still open
     clock.set(local(11, 28))
     timers.run_due(loop.rt)

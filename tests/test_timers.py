@@ -255,7 +255,7 @@ def test_no_feedback_within_the_limit_closes_the_case_as_no_feedback(loop, clock
     verification = loop.open_task(case_id)
     assert run_at(loop, verification.due_at + SECOND) == 1  # 1 working day: marked overdue, still open
     assert task_row(loop, verification.id).overdue_at is not None
-    loop.step(case_id, "grid1", {"outcome": "passed"}, stage="verification")
+    loop.step(case_id, "community1", {"outcome": "passed"}, stage="verification")
     feedback = loop.open_task(case_id)
     token = loop.case(case_id).feedback_token
     assert feedback.due_at == next_timer(loop, case_id)
@@ -278,7 +278,7 @@ def test_a_limit_passed_before_any_runner_came_still_counts_when_the_task_is_don
     loop.step(case_id, "grid1", RESOLVED)
     verification = loop.open_task(case_id)
     clock.set(verification.due_at + timedelta(minutes=10))  # no runner passed since the limit
-    loop.step(case_id, "grid1", {"outcome": "passed"}, stage="verification")
+    loop.step(case_id, "community1", {"outcome": "passed"}, stage="verification")
     row = task_row(loop, verification.id)
     assert (row.status, row.overdue_at) == ("completed", clock.now())  # done late, and known to be
     events = loop.events(case_id)
@@ -312,7 +312,7 @@ def test_work_done_in_time_cancels_its_timers(loop, clock):
     due = loop.open_task(case_id).due_at
     loop.step(case_id, "grid1", RESOLVED)
     assert next_timer(loop, case_id) == loop.open_task(case_id).due_at  # now the verification's limit
-    loop.step(case_id, "grid1", {"outcome": "passed"})
+    loop.step(case_id, "community1", {"outcome": "passed"})
     loop.step(case_id, "acceptor1", {"contacted": True, "resolved": True, "satisfaction": "satisfied"})
     assert next_timer(loop, case_id) is None
     assert run_at(loop, due + timedelta(days=60)) == 0

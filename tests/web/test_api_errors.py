@@ -163,7 +163,7 @@ def test_claims_completions_and_unclaims_that_conflict(api, world):
     assert again == {"code": "conflict", "reason": "task_completed", "message": "task already completed"}
     assert api.get(f"/tasks/{task_id}", "grid1")["status"] == "completed"  # its completer may still read it
 
-    api.step(case["id"], "grid1", {"outcome": "failed", "note": "Not done"})
+    api.step(case["id"], "community1", {"outcome": "failed", "note": "Not done"})
     rework = api.open_task(case["id"])
     api.post(f"/tasks/{rework['id']}/claim", "grid1")
     with world.db.transaction() as s:  # a second grid worker on grid 1

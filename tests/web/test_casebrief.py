@@ -33,12 +33,12 @@ def test_the_consultation_shows_why_the_grid_escalated(api, as_user):
 def test_verification_shows_the_resolution_and_rework_the_complaint(api, as_user):
     case = api.report("grid1")
     api.step(case["id"], "grid1", RESOLVED)
-    task, brief = _brief(api, case["id"], "grid1")
+    task, brief = _brief(api, case["id"], "community1")  # who verifies what grid1 resolved
     assert task["stage"] == "verification"
     assert brief["notes"][0]["kind"] == "resolution" and brief["notes"][0]["text"] == RESOLVED["resolution"]
-    page = as_user("grid1").get(f"/tasks/{task['id']}", headers=EN).get_data(True)
+    page = as_user("community1").get(f"/tasks/{task['id']}", headers=EN).get_data(True)
     assert "Resolution" in page and "Fixed on site" in page.split("What came before")[1]
-    api.step(case["id"], "grid1", {"outcome": "passed"})
+    api.step(case["id"], "community1", {"outcome": "passed"})
     api.step(case["id"], "acceptor1", UNSATISFIED)
     task, brief = _brief(api, case["id"], "grid1")
     assert [n["kind"] for n in brief["notes"]] == ["complaint", "resolution"]

@@ -192,6 +192,8 @@ def test_deadlines_in_a_year_without_a_notice_are_provisional_and_listed(api, wo
     from datetime import datetime, timezone
     clock.set(datetime(2026, 12, 28, 2, 0, tzinfo=timezone.utc))  # Monday 10:00 in Shenyang
     case = api.report("grid1")  # a patrol report: straight to grid handling, 5 working days
+    # 29, 30, 31 Dec, (1 Jan, New Year, from the holidays package), 4, 5 Jan: Tuesday 10:00
+    assert api.open_task(case["id"])["due_at"].startswith("2027-01-05T02:00")
     status = api.get("/calendar", "designer1")
     assert 2026 in status["published_years"] and 2027 not in status["published_years"]
     listed = [p for p in status["provisional"] if p["case_id"] == case["id"]]

@@ -63,7 +63,7 @@ def test_feedback_links_use_the_public_url_never_the_host_header(world, api):
     token = api.token("acceptor1")  # who makes the callback sees the link
     case = api.report("grid1")
     api.step(case["id"], "grid1", RESOLVED)
-    api.step(case["id"], "grid1", {"outcome": "passed"})
+    api.step(case["id"], "community1", {"outcome": "passed"})
     evil = {"Host": "evil.example", "X-Forwarded-Host": "evil.example", "Authorization": f"Bearer {token}"}
     url = client.get(f"/api/v1/cases/{case['id']}", headers=evil).get_json()["feedback_url"]
     assert re.fullmatch(r"https://gridloop\.example/hub/f/[\w-]+", url)

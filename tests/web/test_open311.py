@@ -130,7 +130,7 @@ def test_a_request_closes_with_the_case(setup):
     (handling,) = client.get(f"requests/{number}")
     assert handling["status"] == "open" and handling["status_notes"] == "问题已交由负责单位处理。"
     api.step(case_id, "grid1", RESOLVED)
-    api.step(case_id, "grid1", {"outcome": "passed"})
+    api.step(case_id, "community1", {"outcome": "passed"})
     api.step(case_id, "acceptor1", SATISFIED)
     (closed,) = client.get(f"requests/{number}")
     closed_at = api.case(case_id)["closed_at"].replace("+00:00", "Z")

@@ -157,7 +157,7 @@ def test_case_page_shows_stage_holders_and_a_readable_timeline(api, as_user):
 def _waiting_for_feedback(api) -> tuple[dict, str]:
     case = api.report("grid1")
     api.step(case["id"], "grid1", RESOLVED)
-    api.step(case["id"], "grid1", {"outcome": "passed"})
+    api.step(case["id"], "community1", {"outcome": "passed"})
     return case, urlsplit(api.case(case["id"])["feedback_url"]).path
 
 
@@ -205,7 +205,7 @@ def test_unsatisfied_feedback_replaces_the_link_and_the_old_one_says_so(api, bro
     browser.post(path, {"resolved": "false", "satisfaction": "unsatisfied"}, status=200, headers=EN)
     assert api.case(case["id"])["rework_count"] == 1
     api.step(case["id"], "grid1", RESOLVED)
-    api.step(case["id"], "grid1", {"outcome": "passed"})
+    api.step(case["id"], "community1", {"outcome": "passed"})
     newer = urlsplit(api.case(case["id"])["feedback_url"]).path
     assert newer != path
     for headers, text in ((EN, "a newer one replaced it"), (ZH, "已被新的链接取代")):

@@ -126,7 +126,7 @@ def test_the_status_page_speaks_the_citizens_words_until_done(public):
     api.step(case.id, "acceptor1", {"outcome": "accept"})
     assert "Being dealt with" in browser.get(status_path, headers=EN).get_data(True)
     api.step(case.id, "grid1", RESOLVED)
-    api.step(case.id, "grid1", {"outcome": "passed"})
+    api.step(case.id, "community1", {"outcome": "passed"})
     page = browser.get(status_path, headers=EN).get_data(True)
     assert "Waiting for your feedback" in page and RESOLVED["resolution"] in page
     feedback = re.search(r'href="(/f/[\w-]+)"', page).group(1)

@@ -221,9 +221,9 @@ def test_timeline_of_escalation_by_timer_and_no_feedback(api, world, as_user, cl
     api.step(case["id"], "community1", {"outcome": "approve"})  # the level that assigned it takes it back
     api.step(case["id"], "community1", {"outcome": "hand_down", "hand_down_to": "grid"})
     api.step(case["id"], "grid1", RESOLVED)
-    api.step(case["id"], "grid1", {"outcome": "failed", "note": "Still there"})
+    api.step(case["id"], "community1", {"outcome": "failed", "note": "Still there"})
     api.step(case["id"], "grid1", RESOLVED)
-    api.step(case["id"], "grid1", {"outcome": "passed"})
+    api.step(case["id"], "community1", {"outcome": "passed"})
     feedback = api.open_task(case["id"])
     clock.set(_parse(feedback["due_at"]) + SECOND)
     api.tokens.clear()
@@ -253,7 +253,7 @@ def test_timeline_of_escalation_by_timer_and_no_feedback(api, world, as_user, cl
 def test_timeline_names_the_satisfaction_of_a_closed_case(api, as_user):
     case = api.report("grid1")
     api.step(case["id"], "grid1", RESOLVED)
-    api.step(case["id"], "grid1", {"outcome": "passed"})
+    api.step(case["id"], "community1", {"outcome": "passed"})
     api.step(case["id"], "acceptor1", {"contacted": True, "resolved": True, "satisfaction": "basically_satisfied"})
     supervisor = as_user("supervisor1")
     assert "Case closed; satisfaction: Basically satisfied" in timeline(
