@@ -103,7 +103,11 @@ def apply(rt: Runtime, s, inst: Instance, wf: BpmnWorkflow, case: CaseRecord | N
 
 def rearm(wf: BpmnWorkflow, until: datetime) -> int:
     """Waiting timers whose time is the case's deadline (``timeDate`` ``due_at``) now wait for
-    ``until``; their task data's ``due_at`` follows. Returns how many."""
+    ``until``; the ``due_at`` of their task data, and of every unfinished task's (whose data
+    the next steps inherit, arming their own deadline timers from it), follows. Returns how many."""
+    for task in wf.get_tasks(state=TaskState.NOT_FINISHED_MASK):
+        if "due_at" in task.data:
+            task.data["due_at"] = until.isoformat()
     count = 0
     for task in wf.event_manager.tasks.values():
         if task.state != TaskState.WAITING:

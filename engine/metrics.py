@@ -9,7 +9,10 @@ when the denominator is 0. The populations of a period ``[start, end)``:
 * **valid callbacks** (有效回访): closed cases whose reporter answered the callback
   (``satisfaction`` is satisfied / basically_satisfied / unsatisfied; a case closed by the
   feedback limit, ``no_feedback``, is not a valid callback);
-* **reported**: ``reported_at`` in the period, not rejected as invalid;
+* **received**: ``reported_at`` in the period, not rejected as invalid;
+* **reported**: received, and neither voided (reported in error) nor merged into another case
+  (engine/exceptions.py): those two count only in their own figures, ``void_rate`` and
+  ``merge_rate``;
 * **open at the cut-off** (``min(end, now)``): reported before it, not closed by then.
 
 The counts come from the rollup (engine/rollups.py: per day or month × org unit × department
@@ -50,8 +53,8 @@ RANKING = ("composite_score", "response_rate", "resolution_rate", "satisfaction_
            "on_time_closure_rate")
 # Up to this many closed cases in a selection, medians and p90 are computed from the case rows.
 EXACT_LIMIT = 2_000
-LOWER_IS_BETTER = ("rework_rate", "return_rate", "escalation_rate", "extension_rate", "report_in_minutes",
-                   "close_hours", "overdue_open")
+LOWER_IS_BETTER = ("rework_rate", "return_rate", "escalation_rate", "extension_rate", "suspension_rate",
+                   "void_rate", "merge_rate", "report_in_minutes", "close_hours", "overdue_open")
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,8 @@ class _Populations:
         self.f, self.dialect = f, dialect
         self.closed = and_(Case.status == "closed", Case.closed_at >= f.start, Case.closed_at < f.end)
         self.valid = and_(self.closed, Case.satisfaction.in_(ANSWERS))
-        self.reported = and_(Case.reported_at >= f.start, Case.reported_at < f.end, Case.status != "rejected")
+        self.received = and_(Case.reported_at >= f.start, Case.reported_at < f.end, Case.status != "rejected")
+        self.reported = and_(self.received, Case.status.not_in(rollups.NOT_COUNTED))
         # Open at the cut-off: still open now, or closed only after it (rejected cases never were);
         # two arms, one per index ((status, reported_at) and closed_at), not a scan of all history.
         if dialect == "postgresql":  # said literally, so the partial GiST index applies
@@ -143,7 +147,7 @@ class _Populations:
         else:
             closed_later = and_(Case.status == "closed", Case.closed_at >= f.asof, Case.reported_at < f.asof)
         self.open = or_(and_(Case.status == "open", Case.reported_at < f.asof), closed_later)
-        self.overdue = and_(self.open, Case.due_at < f.asof)
+        self.overdue = and_(self.open, Case.due_at < f.asof, Case.suspended_at.is_(None))  # 挂账: clock stopped
         self.measured_report_in = and_(self.closed, Case.whistled_at.is_not(None), Case.claimed_at.is_not(None))
 
     def filters(self) -> list:
@@ -171,6 +175,9 @@ class _Populations:
             "return_rate": (c.closed, and_(c.closed, Case.return_count >= 1)),
             "escalation_rate": (c.closed, and_(c.closed, Case.escalation_level >= 1)),
             "extension_rate": (c.closed, and_(c.closed, Case.extension_count >= 1)),
+            "suspension_rate": (c.closed, and_(c.closed, Case.suspension_count >= 1)),
+            "void_rate": (c.received, and_(c.received, Case.status == "voided")),
+            "merge_rate": (c.received, and_(c.received, Case.status == "merged")),
             "report_in_minutes": (c.measured_report_in, None),
             "close_hours": (c.closed, None),
             "overdue_open": (c.open, c.overdue),
@@ -182,7 +189,7 @@ class _Populations:
 
 FIGURES = ("response_rate", "resolution_rate", "satisfaction_rate", "composite_score", "closure_rate",
            "on_time_closure_rate", "rework_rate", "return_rate", "escalation_rate", "extension_rate",
-           "report_in_minutes", "close_hours", "overdue_open")
+           "suspension_rate", "void_rate", "merge_rate", "report_in_minutes", "close_hours", "overdue_open")
 
 
 def _group_key(grouping: str | None, rows=Case):
@@ -246,6 +253,7 @@ def _row_queries(f: Filters, p: _Populations, dialect: str) -> dict[str, tuple[A
     """The case-row queries of the figures' counts: (condition, columns) by population."""
     n = lambda cond: func.count().filter(cond)  # noqa: E731
     close_s = _seconds(dialect, Case.closed_at, Case.reported_at)
+    running = Case.suspended_at.is_(None)  # a suspended case's clock stands still: never overdue
     report_in_s = case((Case.whistled_at.is_not(None) & Case.claimed_at.is_not(None),
                         _seconds(dialect, Case.claimed_at, Case.whistled_at)), else_=None)
     return {
@@ -259,6 +267,10 @@ def _row_queries(f: Filters, p: _Populations, dialect: str) -> dict[str, tuple[A
             n(Case.return_count >= 1).label("returned"), func.sum(Case.return_count).label("returns"),
             n(Case.escalation_level >= 1).label("escalated"), n(Case.extension_count >= 1).label("extended"),
             func.max(Case.escalation_level).label("max_level"), func.count(report_in_s).label("report_in_n")]),
+        # Counted from the case rows even when the rollup serves the rest (it has no columns for them).
+        "exceptions": (p.closed, [n(Case.suspension_count >= 1).label("suspended")]),
+        "received": (p.received, [n(literal(True)).label("received"), n(Case.status == "voided").label("voided"),
+                                  n(Case.status == "merged").label("merged")]),
         "spread": (p.closed, [
             _pct(dialect, close_s, 0.5).label("close_p50"), _pct(dialect, close_s, 0.9).label("close_p90"),
             _pct(dialect, report_in_s, 0.5).label("report_in_p50"),
@@ -267,8 +279,8 @@ def _row_queries(f: Filters, p: _Populations, dialect: str) -> dict[str, tuple[A
             n(literal(True)).label("reported"),
             n(and_(Case.status == "closed", Case.closed_at < f.end)).label("reported_closed")]),
         "open": (p.open, [
-            n(literal(True)).label("open"), n(Case.due_at < f.asof).label("overdue"),
-            *[n(_band(f.asof, low, high)).label(name) for name, low, high in BANDS]]),
+            n(literal(True)).label("open"), n(and_(Case.due_at < f.asof, running)).label("overdue"),
+            *[n(and_(_band(f.asof, low, high), running)).label(name) for name, low, high in BANDS]]),
     }
 
 
@@ -365,6 +377,9 @@ def _figures(a: dict[str, Any], weights: dict[str, float]) -> dict[str, dict[str
         "escalation_rate": {**_ratio(g("escalated"), g("closed")),
                             "max_level": a.get("max_level") if g("closed") else None},
         "extension_rate": _ratio(g("extended"), g("closed")),
+        "suspension_rate": _ratio(g("suspended"), g("closed")),
+        "void_rate": _ratio(g("voided"), g("received")),
+        "merge_rate": _ratio(g("merged"), g("received")),
         "report_in_minutes": {"value": minutes(a.get("report_in_p50")), "p90": minutes(a.get("report_in_p90")),
                               "numerator": None, "denominator": g("report_in_n")},
         "close_hours": {"value": hours(a.get("close_p50")), "p90": hours(a.get("close_p90")),
@@ -398,17 +413,21 @@ def figures(s: Session, f: Filters, *, group_by: str | None = None, rank_by: str
     - composite_score = w₁ × response + w₂ × resolution + w₃ × satisfaction (default
       0.1/0.5/0.4); numerator = w₁·contacted + w₂·resolved + w₃·satisfied points
     - closure_rate = cases reported in the period and closed by its end ÷ cases reported
-      in the period (not rejected)
+      in the period (not rejected, voided or merged)
     - on_time_closure_rate = closed cases with closed_at ≤ due_at ÷ closed cases
     - rework_rate, return_rate, escalation_rate = closed cases with ≥ 1 rework / return /
       escalation ÷ closed cases; ``max_level`` is the highest escalation level reached,
       ``returns`` the returns (退单) those closed cases had in all
     - extension_rate = closed cases whose deadline an approved extension moved (≥ 1) ÷
       closed cases (engine/deadlines.py)
+    - suspension_rate = closed cases suspended (挂账) at least once ÷ closed cases
+    - void_rate, merge_rate = cases received in the period (reported, not rejected) that were
+      voided (作废) / merged into another case (合并) ÷ cases received in the period; those
+      cases count in no other figure (engine/exceptions.py)
     - report_in_minutes = median (``p90``) of claimed_at − whistled_at (first whistle to the
       liaison's report-in) over closed cases that were whistled and claimed
     - close_hours = median (``p90``) of closed_at − reported_at over closed cases
-    - overdue_open = cases open at the cut-off past their due_at ÷ cases open at the cut-off,
+    - overdue_open = cases open at the cut-off past their due_at (not suspended) ÷ cases open at the cut-off,
       with ``bands`` by time past the deadline
     """
     weights = weights or dict(DEFAULT_WEIGHTS)

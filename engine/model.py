@@ -242,6 +242,11 @@ class Case(Base):
     overdue_at: Mapped[datetime | None]
     # Approved extensions that moved due_at (engine/deadlines.py).
     extension_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Approved suspensions (挂账): while ``suspended_at`` is set the case's clock stops
+    # (engine/exceptions.py); a merged duplicate points at its original (合并).
+    suspension_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    suspended_at: Mapped[datetime | None]
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", name="fk_case_merged_into"))
     updated_at: Mapped[datetime]
     feedback_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     # The reporter's status link (/s/<token>) of a case reported from outside (no account).
@@ -533,3 +538,28 @@ class SavedFilter(Base):
     scope: Mapped[str] = mapped_column(String(20))
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
+
+
+class CaseException(Base):
+    """A request to step outside the case's normal course (延期 extension, 挂账 suspension, 作废
+    void, 合并 merge): who asked, why, and what the approval process (``exception_approval``,
+    its rules in ``exceptions.dmn``) decided. One row per request; the case's history has the
+    same steps as events (engine/exceptions.py)."""
+
+    __tablename__ = "case_exception"
+    __table_args__ = (Index("ix_case_exception_case", "case_id", "kind", "status"),)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # extension / suspension / void / merge
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending/approved/refused
+    task_id: Mapped[str | None] = mapped_column(String(36))  # the task an extension is for
+    approval_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    until: Mapped[datetime | None]  # an extension's new due time
+    days: Mapped[int | None] = mapped_column(Integer)  # calendar days an extension adds (rounded up)
+    original_case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))  # a merge's original
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    requested_at: Mapped[datetime]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)

@@ -26,6 +26,7 @@ DEFAULT_STARTERS = ("designer",)    # who may start a process that names no ``st
 STARTERS_PROPERTY = "starters"
 CALLABLE_ONLY_PROPERTY = "callableOnly"
 ORG_UNIT_KEYWORD = "x-org-unit"     # a start-form field naming an org unit (true or a level)
+ENGINE_STARTED_PROPERTY = "startedByEngine"  # started per exception request or merged case, never directly
 
 
 def names(value: str | None) -> tuple[str, ...]:
@@ -46,6 +47,12 @@ def callable_only(properties: dict[str, Any]) -> bool:
     return flag == "true" or (flag != "false" and bool(names(properties.get(CALLED_BY_PROPERTY))))
 
 
+def started_by_engine(properties: dict[str, Any]) -> bool:
+    """``startedByEngine="true"``: started only by the engine (engine/exceptions.py: per
+    exception request, per merged case to call back), never by a user."""
+    return str(properties.get(ENGINE_STARTED_PROPERTY, "")).strip().lower() == "true"
+
+
 def may_start(actor: Actor | None, properties: dict[str, Any]) -> bool:
     """The process's ``starters`` (designers when it names none); the system always."""
     return actor is None or any(actor.has_role(name) for name in starters(properties))
@@ -57,11 +64,16 @@ def startable(s: Session, actor: Actor) -> list:
     from .definitions import list_definitions
     return [d for d in list_definitions(s)
             if str((d.properties or {}).get("caseProcess", "")).lower() != "true"
-            and not callable_only(d.properties or {}) and may_start(actor, d.properties or {})]
+            and not callable_only(d.properties or {}) and not started_by_engine(d.properties or {})
+            and may_start(actor, d.properties or {})]
 
 
 def check_start(actor: Actor | None, loaded: LoadedDefinition) -> None:
-    """Conflict for a process only ever called, Forbidden for anyone but its starters."""
+    """Conflict for a process only ever called or started by the engine,
+    Forbidden for anyone but its starters."""
+    if started_by_engine(loaded.properties):
+        raise Conflict(f"'{loaded.key}' is started by the engine, for an exception request on a case "
+                       "(POST /cases/{id}/exceptions)")
     if callable_only(loaded.properties):
         raise Conflict(f"'{loaded.key}' runs only as a call activity of another process; start that one")
     if not may_start(actor, loaded.properties):
@@ -113,6 +125,25 @@ def may_add_case_photo(actor: Actor, case) -> bool:
 def may_add_task_photo(actor: Actor, task) -> bool:
     """Photos of a resolution or verification: only who may act on the task, while it is open."""
     return task.status in ("open", "claimed") and actor.may_act_on(task)
+
+
+EXCEPTION_REQUESTERS = ("acceptor", "coordinator", "grid_worker")
+
+
+def may_ask_for_case(actor: Actor, case) -> bool:
+    """Whether ``actor`` may ask to void or merge ``case`` (anything with an ``org_path``)."""
+    return any(actor.has_role(r) for r in EXCEPTION_REQUESTERS) and actor.covers(case.org_path)
+
+
+def check_exception_request(actor: Actor, kind: str, case, task) -> None:
+    """An extension or suspension is asked for by the task's handler (whoever may act on it
+    now); voiding or merging a case, by acceptors, coordinators and grid workers of its area."""
+    if task is not None:
+        if not actor.may_act_on(task):
+            raise Forbidden(f"only the task's handler asks for its {kind}")
+    elif not may_ask_for_case(actor, case):
+        raise Forbidden(f"you may not ask to {kind} case {case.number} (acceptors, coordinators and grid "
+                        "workers of its area may)")
 
 
 # ------------------------------------------------------------------------------ places and QR codes

@@ -469,8 +469,9 @@ def case_summary(c: Case) -> dict[str, Any]:
             "reported_at": c.reported_at, "dispatched_at": c.dispatched_at, "claimed_at": c.claimed_at,
             "resolved_at": c.resolved_at, "verified_at": c.verified_at, "closed_at": c.closed_at,
             "whistled_at": c.whistled_at, "due_at": c.due_at, "overdue_at": c.overdue_at,
-            "extension_count": c.extension_count, "updated_at": c.updated_at, "satisfaction": c.satisfaction,
-            "feedback_contacted": c.feedback_contacted,
+            "extension_count": c.extension_count, "suspension_count": c.suspension_count,
+            "suspended_at": c.suspended_at, "merged_into_id": c.merged_into_id, "updated_at": c.updated_at,
+            "satisfaction": c.satisfaction, "feedback_contacted": c.feedback_contacted,
             "feedback_resolved": c.feedback_resolved, "feedback_comment": c.feedback_comment,
             "instance_id": c.instance_id, "source_instance_id": c.source_instance_id}
 
@@ -548,7 +549,8 @@ def case_detail(s: Session, actor: Actor, case_id: int, now: datetime) -> dict[s
     result = case_summary(case)
     result["open_tasks"] = open_tasks(s, now, case_id=case_id)
     result["history"] = history(s, case_id=case_id)
-    waiting = case.feedback_at is None and case.stage == "feedback"
+    # Waiting for the callback: in the feedback stage, or merged into a case that closed.
+    waiting = case.feedback_at is None and (case.stage == "feedback" or case.status == "merged")
     result["feedback_token"] = case.feedback_token if waiting and policy.may_see_feedback_link(actor, case) else None
     return result
 
@@ -699,4 +701,4 @@ def feedback_link(s: Session, token: str, now: datetime) -> dict[str, Any]:
     form = task.form if task else None
     return {"state": state, "number": case.number, "title": case.title, "category": case.category,
             "reported_at": case.reported_at, "resolved_at": case.resolved_at, "form": form,
-            "schema": instance_forms(s, case.instance_id).get(form) if form else None}
+            "schema": instance_forms(s, task.instance_id).get(form) if form else None}

@@ -8,7 +8,7 @@ read from that area's own rows, and a breakdown by a level from the rows of that
 units: a few hundred rows a month for the whole city, however many cases and grids it has.
 Two kinds of rows:
 
-* ``reported``: ``cases`` = cases reported in the period (not rejected);
+* ``reported``: ``cases`` = cases reported in the period (not rejected, voided or merged);
 * ``closed``: the cases closed in the period, split by ``since`` (the day or month they were
   reported: "reported in the period and closed by its end" is a ``since`` range), with the
   counts the figures are made of and two histograms, time to close and report-in time, in
@@ -49,6 +49,9 @@ from sqlalchemy.sql.elements import TextClause
 from .model import CASE_ROLLUP_COUNTS, CLOSE_BUCKETS, REPORT_IN_BUCKETS, Case, CaseRollup
 
 ANSWERS = ("satisfied", "basically_satisfied", "unsatisfied")
+# Cases that count in no figure's population but their own (engine/metrics.py): rejected at
+# acceptance, voided as reported in error, merged into an original (engine/exceptions.py).
+NOT_COUNTED = ("rejected", "voided", "merged")
 # Lower edges (seconds) of the histogram buckets after the first: 15 min (1 min) times √2^k.
 BUCKETS = len(CLOSE_BUCKETS)
 CLOSE_BASE, REPORT_IN_BASE = 900.0, 60.0
@@ -81,8 +84,8 @@ def _month(day: date) -> date:
 
 
 def contributions(case: Mapping[str, Any] | None, tz: ZoneInfo) -> dict[tuple, dict[str, int]]:
-    """What one case adds to the rollup: {row key: {column: count}} (nothing when rejected)."""
-    if case is None or case["status"] == "rejected" or case["reported_at"] is None:
+    """What one case adds to the rollup: {row key: {column: count}} (nothing when not counted)."""
+    if case is None or case["status"] in NOT_COUNTED or case["reported_at"] is None:
         return {}
     rest = (case["department"] or "", case["category"], case["source"])
     reported = case["reported_at"].astimezone(tz).date()
@@ -230,7 +233,7 @@ def _rebuild_in_sql(s: Session, tz: ZoneInfo) -> None:
     for grain in ("day", "month"):
         reported = local(r.reported_at, grain)
         for kind, period, where, counts in (
-                ("reported", reported, r.status != "rejected", {"cases": func.count()}),
+                ("reported", reported, r.status.not_in(NOT_COUNTED), {"cases": func.count()}),
                 ("closed", local(r.closed_at, grain), and_(r.status == "closed", r.closed_at.is_not(None)),
                  closed_counts)):
             keys = (literal(grain), literal(kind), period, reported, *cell)

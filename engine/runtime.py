@@ -22,9 +22,9 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import TaskState
 
-from . import (casereports, deadlines, definitions, forms, groups, images, incidents, lint, messaging, migration,
-               notifications, org, photostore, places, policy, readmodel, records, residents, rollups, supervision,
-               timers, trial, versions)
+from . import (casereports, deadlines, definitions, exceptions, forms, groups, images, incidents, lint, messaging,
+               migration, notifications, org, photostore, places, policy, readmodel, records, residents, rollups,
+               supervision, timers, trial, versions)
 from .clock import Clock, FrozenClock
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, IncidentOpened, InvalidInput, NotFound, ProcessError
@@ -93,7 +93,9 @@ class Runtime:
         self.photo_limits = images.Limits.from_env()
         self.script_engine = make_script_engine({"now": self.clock.now, "deadline": self.deadline,
                                                  "extend_due": deadlines.extend_due,
-                                                 "report_case": casereports.report_case})
+                                                 "report_case": casereports.report_case,
+                                                 "decide_exception": exceptions.decide_exception,
+                                                 "resume_case": exceptions.resume_case})
 
     def deadline(self, limit: str, start: datetime | str | None = None) -> str:
         """``now()`` (or ``start``, a time or its ISO 8601 text such as ``due_at``) plus a time
@@ -301,15 +303,17 @@ class Runtime:
         return case
 
     def _start(self, s: Session, loaded: definitions.LoadedDefinition, user_id: int | None, data: dict,
-               case: Case | None) -> Instance:
+               case: Case | None, linked_case_id: int | None = None) -> Instance:
+        """Start an instance: of a case process for ``case``, or of any process, linked to the
+        case ``linked_case_id`` (its tasks and history show on that case) or to none."""
         now = self.clock.now()
         wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
         wf.task_tree.data.update(data)
-        inst = records.insert_instance(s, loaded.id, loaded.key, case.id if case else None, user_id, now)
+        inst = records.insert_instance(s, loaded.id, loaded.key, case.id if case else linked_case_id, user_id, now)
         if case is not None:
             case.instance_id = inst.id
             s.flush()
-        self._event(s, "instance_started", inst, case, actor_id=user_id, payload={"key": loaded.key,
+        self._event(s, "instance_started", inst, inst.case_id, actor_id=user_id, payload={"key": loaded.key,
                                                                                  "version": loaded.version})
         if case is not None:
             self._event(s, "case_reported", inst, case, actor_id=user_id,
@@ -407,10 +411,10 @@ class Runtime:
                 raise NotFound("unknown feedback link")
             if case.feedback_at is not None:
                 raise Conflict("this feedback link has already been used")
-            inst = self._lock(s, case.instance_id)
             task = self._load_task(s, case.feedback_task_id) if case.feedback_task_id else None
             if task is None or task.status not in ("open", "claimed"):
                 raise Conflict("this feedback link has expired")
+            inst = self._lock(s, task.instance_id)  # a merged case's callback runs in its own process
             if task.due_at is not None and task.due_at < self.clock.now():
                 raise Conflict("this feedback link has expired")
             citizen_form = self._loaded(s, inst).citizen_feedback_form if citizen else None
@@ -460,6 +464,11 @@ class Runtime:
                     {**records.task_names(task), "outcome": data.get("outcome"), "data": data, "via": via})
         self._advance(s, inst, loaded, wf, user_id, now)
         return task
+
+    def request_exception(self, user_id: int, case_id: int, body: dict) -> int:
+        """Ask for an extension, suspension, void or merge of a case, with approval; see
+        :mod:`engine.exceptions`. Returns the request's id."""
+        return exceptions.request(self, user_id, case_id, body)
 
     # ------------------------------------------------------------------ messages and signals
 
@@ -569,7 +578,8 @@ class Runtime:
         """The engine steps and the read model's sync; returns the cases its scripts report."""
         noted = _PROVISIONAL.set([])
         try:
-            with deadlines.collecting() as extensions, casereports.collecting() as reports:
+            with deadlines.collecting() as extensions, casereports.collecting() as reports, \
+                    exceptions.collecting() as decided:
                 fired = timers.run_steps(wf)
         except (SpiffWorkflowException, ScriptBudgetError) as exc:
             self._over_budget(s, inst, exc)
@@ -583,6 +593,7 @@ class Runtime:
         case = self._case(s, inst.case_id)
         if extensions:  # before the state is stored: the re-armed timers are part of it
             deadlines.apply(self, s, inst, wf, case, extensions, actor_id, now)
+        s.info["decided"].extend((inst.id, actor_id, decision) for decision in decided)
         if wf.bpmn_events:  # thrown and not caught inside: for other instances (engine/messaging.py)
             s.info["thrown"].extend((inst, actor_id, event) for event in wf.get_events())
         compact(wf)
@@ -599,7 +610,7 @@ class Runtime:
         if loaded.catches_events:
             readmodel.sync_waits(s, inst, wf)
         readmodel.sync_tasks(self, s, inst, ready, case, now)
-        if case is not None:
+        if case is not None and loaded.is_case_process:
             readmodel.sync_case(self, s, inst, wf, ready, case, actor_id, now)
         return reports
 
@@ -643,8 +654,14 @@ class Runtime:
     def _command(self) -> Iterator[Session]:
         """One command's transaction; its history events are written in one batch at the end."""
         with self.db.transaction() as s, timers.engine_clock(self.clock):
-            s.info.update(events=[], saved={}, done=set(), open={}, open_rows={}, thrown=[])
+            s.info.update(events=[], saved={}, done=set(), open={}, open_rows={}, thrown=[], decided=[])
             yield s
+            while s.info["decided"]:  # approval processes decided exception requests (engine/exceptions.py)
+                decided, s.info["decided"] = s.info["decided"], []
+                exceptions.apply(self, s, decided)
+            closed = [e["case_id"] for e in s.info["events"] if e["type"] == "case_closed"]
+            if closed:  # the reporters of the cases merged into them are called back
+                exceptions.call_back_merged(self, s, closed)
             if s.info["thrown"]:
                 messaging.dispatch(self, s)
             self._save_cases(s)

@@ -6,12 +6,13 @@ from math import ceil
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from engine import metrics, org, photos, queries
+from engine import exceptions, metrics, org, photos, policy, queries
 from engine.errors import Forbidden, InvalidInput
+from engine.model import Case
 
 from . import photos as page_photos
 from . import refusals, schema_forms
-from .i18n import LABELS, pick, t, timeline
+from .i18n import LABELS, label, pick, t, timeline
 from .pages import current_actor, field_labels, login_required
 from .security import external_url
 from .services import now, reading, report_form, runtime, unit_names, user_names
@@ -69,8 +70,10 @@ def case(case_id: int):
     with reading() as s:
         detail = queries.case_detail(s, current_actor(), case_id, now())
         case_photos = photos.case_photos(s, current_actor(), case_id)
+        may_ask = detail["status"] == "open" and policy.may_ask_for_case(current_actor(), s.get(Case, case_id))
         events = readable_timeline(s, detail["history"], detail["satisfaction"])
     return render_template("case.html", active="cases", case=detail, timeline=events, photos=case_photos,
+                           may_ask=may_ask,
                            feedback_url=feedback_url(detail["feedback_token"]))
 
 
@@ -128,3 +131,28 @@ def report():
     form_fields = _grid_choice(schema_forms.fields(schema, data=data), grids)  # asterisks for the answers given
     return render_template("report.html", active="report", schema=schema, form_fields=form_fields,
                            values=request.form, errors=errors, max_photos=photos.MAX_PER_UPLOAD), 400
+
+
+@bp.post("/cases/<int:case_id>/exceptions")
+@login_required
+def ask(case_id: int):
+    """Ask to void (作废) a case reported in error, or merge (合并) a duplicate into its original."""
+    body = {name: request.form.get(name, "").strip() for name in ("kind", "reason", "original")}
+    try:
+        request_id = runtime().request_exception(current_actor().id, case_id, body)
+    except InvalidInput as exc:
+        flash(next(iter((exc.fields or {}).values()), exc.message), "error")
+        return redirect(url_for(".case", case_id=case_id))
+    flash_request(request_id)
+    return redirect(url_for(".case", case_id=case_id))
+
+
+def flash_request(request_id: int) -> None:
+    """Say what became of a request: waiting for approval, or refused at once (a cap)."""
+    with reading() as s:
+        asked = exceptions.get(s, current_actor(), request_id)
+    kind = label("exception_kind", asked["kind"])
+    if asked["status"] == "refused":
+        flash(t("exception.refused_at_once", kind=kind, note=asked["decision_note"]), "error")
+    else:
+        flash(t("exception.requested", kind=kind), "success")

@@ -189,6 +189,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "urge.done": ("已催办任务「{name}」(第 {n} 次)", "Urged “{name}” (no. {n})"),
     "urge.note_too_long": ("催办说明最多 {n} 字", "The note may have at most {n} characters"),
     "urge.history": ("催办记录", "Urged"),
+    # exceptions with approval (延期 挂账 作废 合并)
+    "exception.extension_title": ("申请延期", "Ask for an extension"),
+    "exception.extension_hint": ("新的办理时限由上一级审批；批准后任务和案件的时限随之顺延。",
+                                 "The level above approves the new due time; once approved, the task's and the "
+                                 "case's due times move."),
+    "exception.until": ("延期至", "New due time"),
+    "exception.reason": ("申请理由", "Reason"),
+    "exception.submit": ("提交申请", "Submit the request"),
+    "exception.requested": ("已提交{kind}申请，等待审批", "Your {kind} request waits for approval"),
+    "exception.refused_at_once": ("{kind}申请未获批准：{note}", "{kind} request refused: {note}"),
+    "exception.bad_until": ("请填写有效的日期和时间", "Enter a valid date and time"),
+    "exception.suspension_title": ("申请挂账", "Ask to suspend the case"),
+    "exception.suspension_hint": ("挂账期间案件停止计时，到复核日期由上一级复核；恢复后各时限按挂账时长顺延。",
+                                  "While suspended the case's clock stops; the level above reviews it on the "
+                                  "review date, and on resuming every due time moves by the time it stood still."),
+    "exception.review_date": ("复核日期", "Review date"),
+    "exception.case_title": ("作废或合并", "Void or merge"),
+    "exception.case_hint": ("误报案件可申请作废；重复案件可申请合并到原案件，原案结案时一并回访。均由街道审批。",
+                            "A case reported in error may be voided; a duplicate merged into its original, whose "
+                            "closing calls back every reporter. The street approves either."),
+    "exception.void": ("申请作废", "Ask to void"),
+    "exception.merge": ("申请合并", "Ask to merge"),
+    "exception.original": ("原案件编号", "Original case number"),
+    "exception.merged_into": ("已合并到案件 {number}", "Merged into case {number}"),
+    "exception.suspended": ("挂账中(自 {at})", "Suspended since {at}"),
     # forms
     "form.required": ("必填", "required"),
     "form.is_required": ("此项必填", "This field is required"),
@@ -267,6 +292,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "figure.return_rate": ("退回率", "Return rate"),
     "figure.escalation_rate": ("上报会商率", "Escalation rate"),
     "figure.extension_rate": ("延期率", "Extension rate"),
+    "figure.suspension_rate": ("挂账率", "Suspension rate"),
+    "figure.void_rate": ("作废率", "Void rate"),
+    "figure.merge_rate": ("合并率", "Merge rate"),
     "figure.report_in_minutes": ("报到用时(分钟,中位数)", "Report-in time (minutes, median)"),
     "figure.close_hours": ("办结用时(小时,中位数)", "Time to close (hours, median)"),
     "figure.overdue_open": ("超期未结率", "Overdue open cases"),
@@ -590,11 +618,14 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "consultation": ("逐级会商", "Consultation"), "return_approval": ("退单审核", "Return approval"),
         "verification": ("核查", "Verification"),
         "feedback": ("回访评价", "Feedback"), "callback_retry": ("待再次回访", "Calling again"), "closed": ("已结案", "Closed"),
-        "rejected": ("不予受理", "Rejected"),
+        "rejected": ("不予受理", "Rejected"), "voided": ("已作废", "Voided"), "merged": ("已合并", "Merged"),
     },
-    "case_status": {"open": ("办理中", "Open"), "closed": ("已结案", "Closed"), "rejected": ("不予受理", "Rejected")},
+    "case_status": {"open": ("办理中", "Open"), "closed": ("已结案", "Closed"), "rejected": ("不予受理", "Rejected"),
+                    "voided": ("已作废", "Voided"), "merged": ("已合并", "Merged")},
     # Values the process sets itself (no form offers them); the forms name the rest.
     "satisfaction": {"no_feedback": ("未获评价(回访超时)", "No feedback (limit passed)")},
+    "exception_kind": {"extension": ("延期", "Extension"), "suspension": ("挂账", "Suspension"),
+                       "void": ("作废", "Void"), "merge": ("合并", "Merge")},
     "task_status": {"open": ("待领取", "Open"), "claimed": ("已领取", "Claimed"),
                     "completed": ("已完成", "Completed"), "cancelled": ("已取消", "Cancelled")},
     "role": {
@@ -642,6 +673,16 @@ EVENTS: dict[str, tuple[str, str]] = {
     "case_overdue": ("案件超过办结时限，已标记超期", "The case passed its deadline and is marked overdue"),
     "due_extended": ("{actor} 批准延期：办结时限 {old_due} → {new_due}{note}",
                      "{actor} approved an extension: deadline {old_due} → {new_due}{note}"),
+    "exception_requested": ("{actor} 申请{kind_name}{until}", "{actor} asked for {kind_name}{until}"),
+    "exception_approved": ("{actor} 批准{kind_name}申请", "{actor} approved the {kind_name} request"),
+    "exception_refused": ("{actor} 未批准{kind_name}申请", "{actor} refused the {kind_name} request"),
+    "case_suspended": ("{actor} 批准挂账，复核日期 {review}", "{actor} approved the suspension, review on {review}"),
+    "case_resumed": ("案件恢复办理，各时限顺延", "The case resumed; every due time moved on"),
+    "case_voided": ("案件作废", "Case voided"),
+    "case_merged": ("案件合并到 {into}", "Case merged into {into}"),
+    "case_merged_from": ("重复案件 {from_case} 合并到本案", "Duplicate case {from_case} merged into this one"),
+    "merged_callback": ("原案件 {original} 已结案，回访本案上报人", "Original {original} closed: calling this reporter back"),
+    "task_extended": ("任务「{name}」时限 {old_due} → {new_due}", "“{name}” due {old_due} → {new_due}"),
     "timer_failed": ("定时处理出错，将于 {retry_at} 重试", "Handling a time limit failed; retrying at {retry_at}"),
     "stage_changed": ("阶段：{from_stage} → {to_stage}", "Stage: {from_stage} → {to_stage}"),
     "escalated": ("提交{level}级会商{unit}", "Escalated to the {level} level{unit}"),
@@ -665,7 +706,9 @@ REPORTS_IN = ("dept_liaison",)
 # A name written "English 中文", as the workflows name their processes, timers and events.
 _BILINGUAL = re.compile(r"^(?P<en>[^\u3000-\u9fff]*?[A-Za-z0-9)\].])\s+(?P<zh>[\u3000-\u9fff].*)$")
 # Free text an event carries, shown under its sentence: the submitted form's, an urging's note.
-NOTE_FIELDS = ("resolution", "note", "comment", "return_reason")
+NOTE_FIELDS = ("resolution", "note", "comment", "return_reason", "reason")
+# Events that move a due time from ``from`` to ``to``.
+MOVES_DUE = ("due_extended", "task_extended")
 
 
 def lang() -> str:
@@ -795,8 +838,12 @@ def describe_event(event: dict, context: dict | None = None) -> str:
         "timer": bilingual(payload.get("name") or payload.get("element") or ""),
         "on_task": (pick(f"，任务「{name}」", f" on “{name}”") if name else ""),
         "limit": _paren(bilingual(payload.get("limit"))),
-        "old_due": _iso_local(payload.get("from")) if event["type"] == "due_extended" else "",
-        "new_due": _iso_local(payload.get("to")) if event["type"] == "due_extended" else "",
+        "old_due": _iso_local(payload.get("from")) if event["type"] in MOVES_DUE else "",
+        "new_due": _iso_local(payload.get("to")) if event["type"] in MOVES_DUE else "",
+        "kind_name": label("exception_kind", payload.get("kind")).lower(),
+        "review": _iso_local(payload.get("until")),
+        "from_case": payload.get("from") if event["type"] == "case_merged_from" else "",
+        "until": (pick("至 ", " until ") + _iso_local(payload["until"])) if payload.get("until") else "",
         "note": _paren(payload.get("note")),
         "retry_at": _iso_local(payload.get("retry_at")),
         "urge_count": payload.get("urge_count") or "",
@@ -848,3 +895,4 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lang)
     app.add_template_global(due_hint)
     app.add_template_filter(localtime)
+    app.add_template_filter(_iso_local, "isolocal")

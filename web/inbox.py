@@ -3,17 +3,19 @@ filters, search, sort and saved filters, the task page, and the claim, unclaim, 
 (催办) and assign (派单) commands."""
 from __future__ import annotations
 
+from datetime import datetime
 from math import ceil
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
 from engine import casebrief, org, photos, queries, saved_filters, supervision, task_views
 from engine.errors import Conflict, InvalidInput
+from engine.exceptions import APPROVAL_PROCESS, CALLBACK_PROCESS, ON_TASK
 
 from . import photos as page_photos
 from . import refusals, schema_forms
-from .cases import readable_timeline
-from .i18n import LABELS, pick, t, task_name
+from .cases import flash_request, readable_timeline
+from .i18n import LABELS, LOCAL_TZ, pick, t, task_name
 from .pages import current_actor, login_required, nav_counts, safe_next
 from .services import assignees, can_urge, local_tz, now, reading, runtime, urges, with_names
 
@@ -21,7 +23,7 @@ bp = Blueprint("inbox", __name__)
 PER_PAGE = 20
 FILTERS = tuple(f for f in task_views.TaskFilters.__dataclass_fields__)
 LANDING = ("mine", "claimable", "overdue", "area")  # the first tab with work in it
-TASK_STAGES = [code for code in LABELS["stage"] if code not in ("reported", "closed", "rejected")]
+TASK_STAGES = [code for code in LABELS["stage"] if code not in ("reported", "closed", "rejected", "voided", "merged")]
 
 
 @bp.get("/")
@@ -114,8 +116,10 @@ def delete_filter(filter_id: int):
 
 def _task_page(task: dict, values, errors: dict, extras: dict, status: int = 200, answers: dict | None = None):
     form_fields = schema_forms.fields(task["form"], data=answers) if task["can_act"] else []
+    may_extend = task["can_act"] and task["case_id"] and task["process_key"] not in (APPROVAL_PROCESS,
+                                                                                      CALLBACK_PROCESS)
     return render_template("task.html", task=task, form_fields=form_fields, values=values, errors=errors,
-                           max_photos=photos.MAX_PER_UPLOAD, **extras), status
+                           max_photos=photos.MAX_PER_UPLOAD, may_extend=may_extend, **extras), status
 
 
 def _task(task_id: str, submitting: bool = False) -> tuple[dict, dict]:
@@ -212,3 +216,26 @@ def assign(task_id: str):
     else:
         flash(t("assign.done", name=pick(assigned.name_zh, assigned.name), user=request.form.get("user")), "success")
     return redirect(url_for(".task", task_id=task_id))
+
+
+@bp.post("/tasks/<task_id>/exceptions")
+@login_required
+def ask(task_id: str):
+    """The task's handler asks for a later due time (延期) or to suspend the case (挂账) until a
+    review date; the level above approves."""
+    task, _extras = _task(task_id)
+    try:
+        until = datetime.fromisoformat(request.form.get("until", "")).replace(tzinfo=LOCAL_TZ)
+    except ValueError:
+        flash(t("exception.bad_until"), "error")
+        return redirect(url_for(".task", task_id=task_id))
+    kind = request.form.get("kind", "")
+    body = {"kind": kind if kind in ON_TASK else "extension", "task_id": task_id, "until": until.isoformat(),
+            "reason": request.form.get("reason", "")}
+    try:
+        request_id = runtime().request_exception(current_actor().id, task["case_id"] or 0, body)
+    except InvalidInput as exc:
+        flash(next(iter((exc.fields or {}).values()), exc.message), "error")
+        return redirect(url_for(".task", task_id=task_id))
+    flash_request(request_id)
+    return redirect(url_for("cases.case", case_id=task["case_id"]))

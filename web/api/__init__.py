@@ -5,12 +5,12 @@ from flask import Flask
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 
-from . import (account, cases, definitions, feedback, groups, incidents, liaisons, metrics, notifications, photos,
-               processes, schemas, tasks)
+from . import (account, cases, definitions, exceptions, feedback, groups, incidents, liaisons, metrics, notifications,
+               photos, processes, schemas, tasks)
 from .core import TokenCache
 
-BLUEPRINTS = (account.blp, cases.blp, tasks.blp, processes.blp, definitions.blp, incidents.blp, feedback.blp,
-              metrics.blp, groups.blp, liaisons.blp, notifications.blp, photos.blp)
+BLUEPRINTS = (account.blp, cases.blp, exceptions.blp, tasks.blp, processes.blp, definitions.blp, incidents.blp,
+              feedback.blp, metrics.blp, groups.blp, liaisons.blp, notifications.blp, photos.blp)
 
 
 class GridloopApi(Api):

@@ -123,6 +123,9 @@ class CaseSummary(Schema):
     resolved_at = DateTime(allow_none=True)
     verified_at = DateTime(allow_none=True)
     closed_at = DateTime(allow_none=True)
+    suspension_count = Int()
+    suspended_at = DateTime(allow_none=True, metadata={"description": "set while the case is suspended (挂账)"})
+    merged_into_id = Int(allow_none=True, metadata={"description": "the original a merged duplicate points at"})
     whistled_at = DateTime(allow_none=True)
     due_at = DateTime(allow_none=True, metadata={"description": "the whole case's deadline (办结时限)"})
     overdue_at = DateTime(allow_none=True,
@@ -213,6 +216,33 @@ class Completed(Task):
 
 class Urge(Schema):
     note = Str(allow_none=True, metadata={"description": "for the holder, at most 500 characters"})
+
+
+class ExceptionCreate(Schema):
+    kind = Str(required=True, validate=validate.OneOf(("extension", "suspension", "void", "merge")),
+               metadata={"description": "延期 extension, 挂账 suspension, 作废 void, 合并 merge"})
+    reason = Str(required=True, metadata={"description": "why, at most 500 characters"})
+    task_id = Str(metadata={"description": "extension: the task whose due time moves"})
+    until = Str(metadata={"description": "extension: the new due time, ISO 8601 with a zone"})
+    original = Str(metadata={"description": "merge: the number of the case this one duplicates"})
+
+
+class ExceptionRequest(Schema):
+    id = Int()
+    case_id = Int()
+    kind = Str()
+    status = Str(metadata={"description": "pending, approved or refused"})
+    reason = Str()
+    task_id = Str(allow_none=True)
+    until = DateTime(allow_none=True)
+    days = Int(allow_none=True)
+    original_case_id = Int(allow_none=True)
+    approval_instance_id = Int(allow_none=True)
+    requested_by = Str(allow_none=True)
+    requested_at = DateTime()
+    decided_by = Str(allow_none=True)
+    decided_at = DateTime(allow_none=True)
+    decision_note = Str(allow_none=True)
 
 
 class Event(Schema):

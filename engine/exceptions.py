@@ -1,0 +1,433 @@
+"""Exceptions to a case's normal course, each with approval: 延期 extension, 挂账 suspension,
+作废 void, 合并 merge.
+
+A request (:func:`request`) is checked (``policy.check_exception_request``), recorded (a
+``case_exception`` row and an ``exception_requested`` event) and starts one instance of the
+``exception_approval`` process, linked to the case (its tasks and history show on the case;
+it projects nothing onto the case row). Who approves, the approval's limit and the caps are
+the process's and ``exceptions.dmn``'s: its scripts end with ``decide_exception(approved,
+note)``. The call only asks; once the command's steps are done the engine applies the
+decision (:func:`apply`) in the same transaction: the request row is decided and, when
+approved, the case changes as its kind says (:data:`EFFECTS`):
+
+* **extension**: the task's due time becomes ``until`` (and its limit timers, attached to
+  the task or its multi-instance step, wait for it), the case's ``due_at`` too if ``until``
+  lies beyond it (engine/deadlines.py: ``due_extended``, timers on ``due_at`` re-armed);
+* **suspension** (挂账, with a review date): the clock stops (the case's process is stored as
+  ``suspended``: no timer fires, no task is completed; the figures count it overdue no
+  more); on the review date the approval process asks the approver to review it, and
+  ``resume_case()`` moves every waiting timer, open task's due time and the case's
+  deadline by the time it was suspended;
+* **void** (a case reported in error): the case's process is cancelled and the case closes
+  as ``voided``, without a callback; the figures leave it out of every rate but its own;
+* **merge** (a duplicate): the duplicate closes as ``merged`` the same way, pointing at its
+  original (``merged_into_id``; ``case_merged`` / ``case_merged_from`` on both); when the
+  original closes, the reporter of every case merged into it is called back
+  (:func:`call_back_merged`).
+"""
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Iterator
+from uuid import UUID
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
+from SpiffWorkflow.exceptions import TaskNotFoundException
+from SpiffWorkflow.task import TaskState
+
+from . import deadlines, definitions, org, policy, records
+from .errors import Conflict, InvalidInput, NotFound, ProcessError
+from .inputs import check_text
+from .model import Case, CaseException, MessageWait, OrgUnit, ProcessInstance, Task, User
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+KINDS = ("extension", "suspension", "void", "merge")
+APPROVAL_PROCESS = "exception_approval"
+CALLBACK_PROCESS = "merged_callback"
+MAX_REASON = 500
+OPEN = ("open", "claimed")
+ON_TASK = ("extension", "suspension")  # asked for by the handler of one of the case's tasks
+# A limit timer still counts as the task's own if it waits for the task's due time, give or take this.
+SAME_TIME = timedelta(minutes=1)
+# The decisions asked for by the scripts of the command running in this context.
+_DECIDED: ContextVar[list[dict] | None] = ContextVar("gridloop_exception_decisions", default=None)
+
+
+def resume_case() -> str:
+    """Script function: end the approved suspension of the process's request (the review
+    decided to go on); returns ``"resumed"``."""
+    decided = _DECIDED.get()
+    if decided is None:
+        raise ProcessError("resume_case() ends a suspension; it runs only inside a process step")
+    decided.append({"resume": True})
+    return "resumed"
+
+
+def decide_exception(approved: Any, note: Any = "") -> str:
+    """Script function: the approval process's decision on its request; returns
+    ``"approved"`` or ``"refused"``."""
+    decided = _DECIDED.get()
+    if decided is None:
+        raise ProcessError("decide_exception() decides an exception request; it runs only inside a process step")
+    decided.append({"approved": bool(approved), "note": str(note or "")[:MAX_REASON]})
+    return "approved" if approved else "refused"
+
+
+@contextmanager
+def collecting() -> Iterator[list[dict]]:
+    """Around a command's engine steps: the decisions its scripts make."""
+    decided: list[dict] = []
+    token = _DECIDED.set(decided)
+    try:
+        yield decided
+    finally:
+        _DECIDED.reset(token)
+
+
+# ------------------------------------------------------------------------------ requests
+
+def request(rt: Runtime, user_id: int, case_id: int, body: dict) -> int:
+    """Ask for an exception (``body``: kind, reason; an extension's ``task_id`` and ``until``);
+    returns the request's id. The approval process may refuse it at once (a cap)."""
+    kind, reason = body.get("kind"), body.get("reason")
+    if kind not in KINDS:
+        raise InvalidInput(f"unknown kind '{kind}'", fields={"kind": f"one of {', '.join(KINDS)}"})
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("a request says why", fields={"reason": "required"})
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(f"reason is longer than {MAX_REASON} characters", fields={"reason": "too long"})
+    check_text("reason", reason)
+    with rt._command() as s:
+        who = org.actor(s, user_id)
+        case = rt._case(s, case_id)
+        if case is None:
+            raise NotFound(f"case {case_id} not found")
+        task = _task_of(s, body, case_id) if kind in ON_TASK else None
+        policy.check_exception_request(who, kind, case, task)
+        if case.status != "open":
+            raise Conflict(f"case {case.number} is {case.status}")
+        rt._lock(s, case.instance_id)  # requests of one case queue behind each other and its commands
+        now = rt.clock.now()
+        pending = select(func.count()).select_from(CaseException).where(
+            CaseException.case_id == case_id, CaseException.kind == kind, CaseException.status == "pending")
+        if s.scalar(pending):
+            raise Conflict(f"case {case.number} already has a {kind} request waiting for approval")
+        row = CaseException(case_id=case_id, kind=kind, status="pending", reason=reason.strip(),
+                            requested_by_id=who.id, requested_at=now)
+        data = {"kind": kind, "case_number": case.number, "case_title": case.title, "reason": row.reason,
+                "requester_level": _level(s, who, task), "count": _approved(s, case_id, kind), "days": 0,
+                "until": None, "grid_chain": org.chain_above(s.get(OrgUnit, case.grid_id))}
+        if kind == "extension":
+            _extension(s, row, task, body, now, data)
+        elif kind == "suspension":
+            row.task_id, row.until = task.id, _review_date(body, now)
+            data["until"] = row.until.isoformat()
+        elif kind == "merge":
+            row.original_case_id = _original(rt, s, who, case, body).id
+        s.add(row)
+        s.flush()
+        rt._event(s, "exception_requested", case.instance_id, case_id, row.task_id, who.id, _payload(row))
+        loaded = rt.specs.get(s, _approval_definition(s))
+        inst = rt._start(s, loaded, who.id, data, case=None, linked_case_id=case_id)
+        row.approval_instance_id = inst.id
+        return row.id
+
+
+def _task_of(s: Session, body: dict, case_id: int) -> Task:
+    task_id = body.get("task_id")
+    if not isinstance(task_id, str) or not task_id:
+        raise InvalidInput("an extension names the task it is for", fields={"task_id": "required"})
+    task = s.get(Task, task_id)
+    if task is None or task.case_id != case_id:
+        raise NotFound(f"task {task_id} is not a task of case {case_id}")
+    if task.status not in OPEN:
+        raise Conflict(f"task {task_id} is {task.status}")
+    return task
+
+
+def _review_date(body: dict, now: datetime) -> datetime:
+    try:
+        until = deadlines.as_time(body.get("until"), "until")
+    except ProcessError as exc:
+        raise InvalidInput(str(exc), fields={"until": "the review date, an ISO 8601 time with a zone"}) from None
+    if until <= now:
+        raise InvalidInput("the review date must lie ahead", fields={"until": "not in the future"})
+    return until
+
+
+def _original(rt: Runtime, s: Session, who: org.Actor, case, body: dict):
+    """A merge's original: another open case the requester may see, not itself merged."""
+    from .queries import get_case
+    number = body.get("original")
+    if not isinstance(number, str) or not number:
+        raise InvalidInput("a merge names the original case's number", fields={"original": "required"})
+    original_id = s.scalar(select(Case.id).where(Case.number == number))
+    if original_id is None:
+        raise InvalidInput(f"unknown case '{number}'", fields={"original": "unknown case number"})
+    get_case(s, who, original_id)
+    original = rt._case(s, original_id)
+    if original.id == case.id:
+        raise InvalidInput("a case is not a duplicate of itself", fields={"original": "the same case"})
+    if original.status != "open":
+        raise Conflict(f"case {number} is {original.status}: merge into an open case")
+    return original
+
+
+def _extension(s: Session, row: CaseException, task: Task, body: dict, now: datetime, data: dict) -> None:
+    """An extension's new due time: later than the task's and than now; its days (rounded up)
+    and those of the case's approved extensions go to the rules."""
+    try:
+        until = deadlines.as_time(body.get("until"), "until")
+    except ProcessError as exc:
+        raise InvalidInput(str(exc), fields={"until": "an ISO 8601 time with a zone"}) from None
+    since = task.due_at or now
+    if until <= since or until <= now:
+        raise InvalidInput(f"until must be later than the task's due time {since.isoformat()}",
+                           fields={"until": "not later than the current due time"})
+    row.task_id, row.until = task.id, until
+    row.days = math.ceil((until - since) / timedelta(days=1))
+    before = s.scalar(select(func.coalesce(func.sum(CaseException.days), 0)).where(
+        CaseException.case_id == row.case_id, CaseException.kind == "extension", CaseException.status == "approved"))
+    data.update(until=until.isoformat(), days=int(before) + row.days)
+
+
+def _level(s: Session, who: org.Actor, task: Task | None) -> str:
+    """The level a request comes from: the task's (a department's task: ``department``), else
+    the requester's own unit's."""
+    if task is not None and task.department:
+        return "department"
+    code = task.org_unit_code if task is not None else None
+    if code is not None:
+        return s.scalar(select(OrgUnit.level).where(OrgUnit.code == code)) or "city"
+    return s.scalar(select(OrgUnit.level).where(OrgUnit.path == who.org_path)) or "city"
+
+
+def _approved(s: Session, case_id: int, kind: str) -> int:
+    return s.scalar(select(func.count()).select_from(CaseException).where(
+        CaseException.case_id == case_id, CaseException.kind == kind, CaseException.status == "approved"))
+
+
+def _approval_definition(s: Session) -> int:
+    definition_id = definitions.definition_id(s, APPROVAL_PROCESS)
+    if definition_id is None:
+        raise NotFound(f"process '{APPROVAL_PROCESS}' not deployed")
+    return definition_id
+
+
+def _payload(row: CaseException) -> dict[str, Any]:
+    return {"request": row.id, "kind": row.kind, "reason": row.reason,
+            "until": row.until.isoformat() if row.until else None, "days": row.days}
+
+
+# ------------------------------------------------------------------------------ decisions
+
+def apply(rt: Runtime, s: Session, decided: list[tuple[int, int | None, dict]]) -> None:
+    """Decide the requests whose approval instances called ``decide_exception`` in this
+    command ((instance id, actor id, decision)); approved ones change their case."""
+    now = rt.clock.now()
+    for instance_id, actor_id, decision in decided:
+        row = s.scalar(select(CaseException).where(CaseException.approval_instance_id == instance_id))
+        if row is None:
+            raise ProcessError("decide_exception(): this process was not started by an exception request")
+        if decision.get("resume"):
+            _resume(rt, s, row, rt._case(s, row.case_id), actor_id, now)
+            continue
+        if row.status != "pending":
+            raise ProcessError(f"decide_exception(): request {row.id} is already {row.status}")
+        row.status = "approved" if decision["approved"] else "refused"
+        row.decided_by_id, row.decided_at, row.decision_note = actor_id, now, decision["note"]
+        case = rt._case(s, row.case_id)
+        if row.status == "approved" and case.status == "open":
+            EFFECTS[row.kind](rt, s, row, case, actor_id, now)
+        rt._event(s, f"exception_{row.status}", instance_id, row.case_id, row.task_id, actor_id,
+                  {**_payload(row), "note": row.decision_note})
+
+
+def _extend(rt: Runtime, s: Session, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
+    inst = rt._lock(s, case.instance_id)
+    loaded = rt._loaded(s, inst)
+    wf = rt._restore(s, inst, loaded)
+    task = records.load_task(s, row.task_id)
+    if task is not None and task.status in OPEN:
+        try:
+            moved = move_limit_timers(wf.get_task_from_id(UUID(task.id)), task.due_at, row.until)
+        except TaskNotFoundException:
+            moved = 0
+        s.execute(update(Task).where(Task.id == task.id).values(
+            due_at=row.until, overdue_at=None if row.until > now else task.overdue_at)
+            .execution_options(synchronize_session=False))
+        rt._event(s, "task_extended", inst, case.id, task.id, actor_id,
+                  {**records.task_names(task), "from": task.due_at.isoformat() if task.due_at else None,
+                   "to": row.until.isoformat(), "timers_moved": moved, "request": row.id})
+    if case.due_at is None or row.until > case.due_at:
+        deadlines.apply(rt, s, inst, wf, case, [{"until": row.until, "note": row.reason}], actor_id, now)
+    rt._advance(s, inst, loaded, wf, actor_id, now)
+
+
+def _void(rt: Runtime, s: Session, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
+    _end_case(rt, s, case, "voided", actor_id, now, {"reason": row.reason, "request": row.id})
+
+
+def _merge(rt: Runtime, s: Session, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
+    original = rt._case(s, row.original_case_id)
+    case.merged_into_id = original.id
+    _end_case(rt, s, case, "merged", actor_id, now, {"into": original.number, "reason": row.reason,
+                                                      "request": row.id})
+    rt._event(s, "case_merged_from", original.instance_id, original.id, None, actor_id,
+              {"from": case.number, "reason": row.reason, "request": row.id})
+
+
+def _end_case(rt: Runtime, s: Session, case, status: str, actor_id: int | None, now: datetime,
+              payload: dict) -> None:
+    """End a case outside its process (voided, merged): the process instance is cancelled
+    (its open tasks, timers and waits with it), the case closes with that status, no callback."""
+    inst = rt._lock(s, case.instance_id)
+    s.execute(update(ProcessInstance.__table__).where(ProcessInstance.id == inst.id).values(
+        status="cancelled", ended_at=now, next_timer_at=None, revision=inst.revision + 1))
+    for task in records.open_tasks(s, inst.id).values():
+        s.execute(update(Task).where(Task.id == task.id).values(status="cancelled")
+                  .execution_options(synchronize_session=False))
+        rt._event(s, "task_cancelled", inst, case.id, task.id, actor_id, records.task_names(task))
+    s.execute(delete(MessageWait).where(MessageWait.instance_id == inst.id))
+    case.status, case.stage, case.closed_at, case.updated_at = status, status, now, now
+    rt._event(s, f"case_{status}", inst, case.id, None, actor_id, payload)
+
+
+def _suspend(rt: Runtime, s: Session, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
+    """The clock stops: the case's instance is stored as ``suspended`` (no timer fires, no
+    command runs on it) until :func:`_resume`; the figures count it overdue no more."""
+    inst = rt._lock(s, case.instance_id)
+    s.execute(update(ProcessInstance.__table__).where(ProcessInstance.id == inst.id).values(
+        status="suspended", revision=inst.revision + 1))
+    case.suspended_at, case.suspension_count, case.updated_at = now, (case.suspension_count or 0) + 1, now
+    rt._event(s, "case_suspended", inst, case.id, None, actor_id,
+              {"reason": row.reason, "until": row.until.isoformat(), "request": row.id})
+
+
+def _resume(rt: Runtime, s: Session, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
+    """The clock goes on: every waiting timer, open task's due time and the case's deadline
+    move by the time the case was suspended."""
+    if row.kind != "suspension" or row.status != "approved" or case.suspended_at is None:
+        raise ProcessError(f"resume_case(): request {row.id} did not suspend case {case.number}")
+    inst = records.lock_instance(s, case.instance_id)
+    if inst.status != "suspended":
+        raise Conflict(f"process instance {inst.id} is {inst.status}, not suspended")
+    paused = now - case.suspended_at
+    inst.status = "running"
+    loaded = rt._loaded(s, inst)
+    wf = rt._restore(s, inst, loaded)
+    shifted = shift_timers(wf, paused)
+    for task in records.open_tasks(s, inst.id).values():
+        if task.due_at is not None:
+            s.execute(update(Task).where(Task.id == task.id).values(due_at=task.due_at + paused)
+                      .execution_options(synchronize_session=False))
+    if case.due_at is not None:
+        case.due_at = case.due_at + paused
+        deadlines.rearm(wf, case.due_at)
+    case.suspended_at, case.updated_at = None, now
+    rt._event(s, "case_resumed", inst, case.id, None, actor_id,
+              {"suspended_seconds": int(paused.total_seconds()), "timers_shifted": shifted, "request": row.id,
+               "due_at": case.due_at.isoformat() if case.due_at else None})
+    rt._advance(s, inst, loaded, wf, actor_id, now)
+
+
+def shift_timers(wf, by: timedelta) -> int:
+    """Every waiting timer (a date, a duration's end, a cycle's next time) fires ``by`` later."""
+    count = 0
+    for task in wf.event_manager.tasks.values():
+        value = task._get_internal_data("event_value") if task.state == TaskState.WAITING else None
+        if isinstance(value, str):
+            task._set_internal_data(event_value=(datetime.fromisoformat(value) + by).isoformat())
+        elif isinstance(value, dict) and isinstance(value.get("next"), str):
+            task._set_internal_data(event_value={**value, "next": (datetime.fromisoformat(value["next"]) + by)
+                                                 .isoformat()})
+        else:
+            continue
+        count += 1
+    return count
+
+
+EFFECTS = {"extension": _extend, "suspension": _suspend, "void": _void, "merge": _merge}
+
+
+def move_limit_timers(task, due: datetime | None, until: datetime) -> int:
+    """The timers of a task's limit (boundary timers on the task or on the multi-instance step
+    it is part of, waiting for about its due time or later, yet before ``until``; not those on
+    the case's ``due_at``) now wait for ``until``. Returns how many."""
+    count, node = 0, task
+    while node.parent is not None and count == 0:
+        siblings = [c for c in node.parent.children if isinstance(c.task_spec, BoundaryEvent)]
+        for timer in siblings:
+            definition = timer.task_spec.event_definition
+            if timer.state != TaskState.WAITING or not isinstance(definition, TimeDateEventDefinition) \
+                    or definition.expression.strip() == "due_at":
+                continue
+            value = timer._get_internal_data("event_value")
+            when = datetime.fromisoformat(value) if isinstance(value, str) else None
+            if when is None or when.tzinfo is None or when >= until or (due is not None and when < due - SAME_TIME):
+                continue
+            timer._set_internal_data(event_value=until.isoformat())
+            count += 1
+        if siblings:
+            break
+        node = node.parent
+    return count
+
+
+def call_back_merged(rt: Runtime, s: Session, closed: list[int]) -> None:
+    """The cases just closed call back the reporters of the cases merged into them: one
+    ``merged_callback`` instance per merged case, linked to it (its feedback task gives the
+    merged case its own callback and public feedback link)."""
+    for original_id in closed:
+        merged = list(s.scalars(select(Case.id).where(Case.merged_into_id == original_id, Case.status == "merged")))
+        if not merged:
+            continue
+        definition_id = definitions.definition_id(s, CALLBACK_PROCESS)
+        if definition_id is None:
+            raise NotFound(f"process '{CALLBACK_PROCESS}' not deployed")
+        loaded, original = rt.specs.get(s, definition_id), rt._case(s, original_id)
+        for case_id in merged:
+            case = rt._case(s, case_id)
+            grid = s.scalar(select(OrgUnit.code).where(OrgUnit.id == case.grid_id))
+            inst = rt._start(s, loaded, None, {"case_number": case.number, "original_number": original.number,
+                                               "grid": grid, "reporter_name": case.reporter_name,
+                                               "reporter_phone": case.reporter_phone}, case=None,
+                             linked_case_id=case_id)
+            rt._event(s, "merged_callback", inst, case_id, None, None, {"original": original.number})
+
+
+# ------------------------------------------------------------------------------ reads
+
+def requests(s: Session, actor: org.Actor, case_id: int) -> list[dict[str, Any]]:
+    """A case's requests, newest first (whoever may see the case)."""
+    from .queries import get_case
+    get_case(s, actor, case_id)
+    requester, decider = User.__table__.alias("requester"), User.__table__.alias("decider")
+    rows = s.execute(select(CaseException, requester.c.username, decider.c.username)
+                     .outerjoin(requester, requester.c.id == CaseException.requested_by_id)
+                     .outerjoin(decider, decider.c.id == CaseException.decided_by_id)
+                     .where(CaseException.case_id == case_id).order_by(CaseException.id.desc()))
+    return [as_dict(row, by, decided_by) for row, by, decided_by in rows]
+
+
+def get(s: Session, actor: org.Actor, request_id: int) -> dict[str, Any]:
+    row = s.get(CaseException, request_id)
+    if row is None:
+        raise NotFound(f"exception request {request_id} not found")
+    return next(r for r in requests(s, actor, row.case_id) if r["id"] == request_id)
+
+
+def as_dict(row: CaseException, requested_by: str | None, decided_by: str | None) -> dict[str, Any]:
+    return {"id": row.id, "case_id": row.case_id, "kind": row.kind, "status": row.status, "reason": row.reason,
+            "task_id": row.task_id, "until": row.until, "days": row.days,
+            "original_case_id": row.original_case_id, "approval_instance_id": row.approval_instance_id,
+            "requested_by": requested_by, "requested_at": row.requested_at, "decided_by": decided_by,
+            "decided_at": row.decided_at, "decision_note": row.decision_note}
