@@ -83,6 +83,11 @@ def drive_sample(rt: Runtime, clock: FrozenClock, n: int, rng: random.Random) ->
         clock.advance(minutes=rng.randint(10, 300))
         rt.complete_task(ids[username], task.id, data)
 
+    def verifier(case_id, worker):  # verification.dmn: the community verifies what its grid resolved
+        with rt.db.reading() as s:
+            role = s.scalar(select(Task.role).where(Task.case_id == case_id, Task.status == "open"))
+        return "community1" if role == "coordinator" else worker
+
     for i in range(n):
         clock.set(FIRST + timedelta(days=DAYS * i / n, hours=rng.randint(0, 23)))
         category = categories[i % len(categories)]
@@ -99,12 +104,12 @@ def drive_sample(rt: Runtime, clock: FrozenClock, n: int, rng: random.Random) ->
         else:
             step(case_id, worker, {"outcome": "resolved", "resolution": "fixed"})
         if i % 10 == 0:  # one in ten fails verification once: rework
-            step(case_id, worker, {"outcome": "failed", "note": "not fixed"})
+            step(case_id, verifier(case_id, worker), {"outcome": "failed", "note": "not fixed"})
             with rt.db.reading() as s:
                 stage = s.scalar(select(Task.stage).where(Task.case_id == case_id, Task.status == "open"))
             step(case_id, worker if stage == "grid_handling" else f"liaison_{category['department']}",
                  {"outcome": "resolved", "resolution": "fixed again"})
-        step(case_id, worker, {"outcome": "passed"})
+        step(case_id, verifier(case_id, worker), {"outcome": "passed"})
         answer = ANSWERS[i % 3][0]
         step(case_id, "acceptor1", {"contacted": True, "resolved": answer != "unsatisfied", "satisfaction": answer})
 

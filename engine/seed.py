@@ -217,11 +217,11 @@ DEMO_CASES = [
      [("acceptor1", {"outcome": "accept"}), ("grid1", {"outcome": "whistle", "department": "urban_management"}),
       ("liaison_urban_management", RESOLVED), ("grid1", {"outcome": "passed"})]),
     ("grid1", dict(title="垃圾清运不及时 Bins overflowing", category="garbage", source="patrol"),
-     [("grid1", RESOLVED), ("grid1", {"outcome": "passed"}), ("acceptor1", FEEDBACK_OK)]),
+     [("grid1", RESOLVED), ("community1", {"outcome": "passed"}), ("acceptor1", FEEDBACK_OK)]),
     ("acceptor1", dict(title="重复投诉 Duplicate noise complaint", category="noise", source="hotline"),
      [("acceptor1", {"outcome": "reject", "reject_reason": "duplicate", "comment": "同GL案件"})]),
     ("grid1", dict(title="高空坠物隐患 Loose tiles on facade", category="falling_objects", source="patrol"),
-     [("grid1", RESOLVED), ("grid1", {"outcome": "failed", "note": "仍有松动 still loose"})]),
+     [("grid1", RESOLVED), ("community1", {"outcome": "failed", "note": "仍有松动 still loose"})]),
     ("grid2", dict(title="楼道灯不亮 Stairwell light out", category="street_light", source="patrol",
                    grid="21010200101002"), []),
 ]
