@@ -107,6 +107,11 @@ def may_see_feedback_link(actor: Actor, case) -> bool:
 
 # ------------------------------------------------------------------------------ tasks
 
+def may_urge(actor: Actor, task) -> bool:
+    """Urging (催办) an open task: supervisors whose area covers it."""
+    return actor.has_role("supervisor") and actor.covers(task.org_path)
+
+
 def may_assign(actor: Actor, task) -> bool:
     """Assigning (派单) a task to someone it is offered to: supervisors and coordinators whose
     area covers it."""

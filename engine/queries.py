@@ -587,6 +587,22 @@ def history(s: Session, *, case_id: int | None = None, instance_id: int | None =
     return [row._asdict() for row in rows]
 
 
+def user_names(s: Session, usernames: set[str]) -> dict[str, tuple[str, str | None]]:
+    """(display name, English display name) of users by username: pages show names, not usernames."""
+    if not usernames:
+        return {}
+    return {username: (name, name_en) for username, name, name_en in s.execute(
+        select(User.username, User.display_name, User.display_name_en).where(User.username.in_(usernames)))}
+
+
+def unit_names(s: Session, codes: set[str]) -> dict[str, tuple[str, str | None]]:
+    """(name, English name) of org units by code."""
+    if not codes:
+        return {}
+    return {code: (name, name_en) for code, name, name_en in s.execute(
+        select(OrgUnit.code, OrgUnit.name, OrgUnit.name_en).where(OrgUnit.code.in_(codes)))}
+
+
 def process_names(s: Session, keys: set[str]) -> dict[str, str]:
     """The name of each process (its newest version's) by key, for history that codes it."""
     if not keys:

@@ -9,15 +9,15 @@ and both are recorded in the history.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import org, policy, records, task_views
+from . import org, policy, queries, records, task_views
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .groups import roles_contain
-from .model import Task, User
+from .model import Event, Task, User
 from .queries import Total
 
 if TYPE_CHECKING:
@@ -54,6 +54,29 @@ def urge(rt: Runtime, user_id: int, task_id: str, note: str | None = None) -> Ta
                   {**records.task_names(task), "note": note, "urge_count": task.urge_count,
                    "holder_id": task.assignee_id})
         return task
+
+
+def urgings(s: Session, actor: org.Actor, task_id: str) -> dict[str, Any]:
+    """What the task page says of urging: whether ``actor`` may urge the task (the rule ``urge``
+    enforces, ``policy.may_urge``) and its urgings, newest first (when, by whom in both
+    languages, with which note), for anyone who may see the task."""
+    task = queries.visible_task(s, actor, task_id)
+    rows = s.execute(select(Event.at, Event.payload, User.username, User.display_name, User.display_name_en)
+                     .outerjoin(User, User.id == Event.actor_id)
+                     .where(Event.instance_id == task.instance_id, Event.task_id == task.id,
+                            Event.type == "task_urged").order_by(Event.id.desc())).all() if task.urge_count else []
+    return {"can_urge": task.status in OPEN and policy.may_urge(actor, task),
+            "urges": [{"at": at, "note": (payload or {}).get("note"), "by": name or username, "by_en": name_en}
+                      for at, payload, username, name, name_en in rows]}
+
+
+def assignees(s: Session, actor: org.Actor, task_id: str) -> list[tuple[str, str, str | None]]:
+    """(username, display name, English display name) of those ``actor`` may assign the task to,
+    but its holder; none unless she may assign it (``policy.may_assign``)."""
+    task = queries.visible_task(s, actor, task_id)
+    if task.status not in OPEN or not policy.may_assign(actor, task):
+        return []
+    return [(u.username, u.display_name, u.display_name_en) for u in assignable(s, task) if u.id != task.assignee_id]
 
 
 def assignable(s: Session, task: Task) -> list[User]:

@@ -15,7 +15,7 @@ from . import refusals, schema_forms
 from .i18n import LABELS, label, pick, t, timeline
 from .pages import current_actor, field_labels, login_required
 from .security import external_url
-from .services import now, reading, report_form, runtime, unit_names, user_names
+from .services import now, reading, report_form, runtime
 
 bp = Blueprint("cases", __name__)
 PER_PAGE = 20
@@ -80,11 +80,11 @@ def case(case_id: int):
 def readable_timeline(s, history: list[dict], satisfaction: str | None = None) -> list[dict]:
     """History events as timeline sentences in the page's language, naming the consultation
     units, departments and satisfaction labels the payloads code."""
-    units = unit_names(s, {(e["payload"] or {}).get("consult_unit") for e in history
+    units = queries.unit_names(s, {(e["payload"] or {}).get("consult_unit") for e in history
                            if e["type"] in UNIT_EVENTS} - {None})
     processes = queries.process_names(s, {(e["payload"] or {}).get("key") for e in history
                                           if e["type"] == "instance_started"} - {None})
-    users = user_names(s, {(e["payload"] or {}).get("assignee") for e in history
+    users = queries.user_names(s, {(e["payload"] or {}).get("assignee") for e in history
                            if e["type"] == "task_assigned"} - {None})
     return timeline(history, units=units, satisfaction=satisfaction,
                     satisfaction_labels=field_labels().get("satisfaction", {}),

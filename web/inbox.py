@@ -17,7 +17,7 @@ from . import refusals, schema_forms
 from .cases import flash_request, readable_timeline
 from .i18n import LABELS, LOCAL_TZ, pick, t, task_name
 from .pages import current_actor, login_required, nav_counts, safe_next
-from .services import assignees, can_urge, local_tz, now, reading, runtime, urges, with_names
+from .services import local_tz, now, reading, runtime, with_names
 
 bp = Blueprint("inbox", __name__)
 PER_PAGE = 20
@@ -133,10 +133,9 @@ def _task(task_id: str, submitting: bool = False) -> tuple[dict, dict]:
         brief = casebrief.task_brief(s, actor, task_id)
         resolution = next((note for note in brief["notes"] if note["kind"] == "resolution"), None)
         brief["photos"] = photos.task_photos(s, resolution["task_id"]) if resolution else []
-        extras = {"can_urge": can_urge(s, actor, task),
-                  "urges": urges(s, task) if task["urge_count"] else [],
+        extras = {**supervision.urgings(s, actor, task_id),
                   "brief": brief, "brief_events": readable_timeline(s, brief["recent"]),
-                  "photos": photos.task_photos(s, task_id), "assignees": assignees(s, actor, task)}
+                  "photos": photos.task_photos(s, task_id), "assignees": supervision.assignees(s, actor, task_id)}
     return task, extras
 
 

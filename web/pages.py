@@ -14,7 +14,7 @@ from . import schema_forms
 from .i18n import label, pick, t
 from engine import queries
 
-from .services import case_process_forms, now, reading, unit_names, user_names
+from .services import case_process_forms, now, reading
 
 
 SESSION_TOKEN = "token"  # the session cookie's key for the signed-in user's token
@@ -112,11 +112,11 @@ def _named(kind: str, key: str | None, lookup) -> str:
 
 
 def unit_name(code: str | None) -> str:
-    return _named("unit", code, unit_names)
+    return _named("unit", code, queries.unit_names)
 
 
 def user_name(username: str | None) -> str:
-    return _named("user", username, user_names)
+    return _named("user", username, queries.user_names)
 
 
 def init_app(app: Flask) -> None:

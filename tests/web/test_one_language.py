@@ -82,3 +82,16 @@ def test_users_carry_an_english_display_name(api):
     assert (me["display_name"], me["display_name_en"]) == ("供电公司专属网格员", "Power supply liaison")
     assert (me["department_name"], me["department_name_en"]) == ("供电公司", "Power supply")
     assert api.get("/me", "grid1")["org_unit_name_en"] == "Minzhu Community grid 1"
+
+
+def test_an_assignment_names_the_assignee_and_the_options_show_names(api, as_user):
+    case = api.report("grid1")
+    task = api.open_task(case["id"])
+    supervisor = as_user("supervisor1")
+    page = supervisor.get(f"/tasks/{task['id']}", headers=EN).get_data(True)
+    assert '<option value="grid1">Grid worker 1</option>' in page and "(grid1)" not in page
+    api.post(f"/tasks/{task['id']}/assign", "supervisor1", json={"user": "grid1"})
+    en = timeline(supervisor.get(f"/cases/{case['id']}", headers=EN).get_data(True))
+    assert "Zhao Min assigned “Grid handling” to Grid worker 1" in en
+    zh = timeline(supervisor.get(f"/cases/{case['id']}", headers=ZH).get_data(True))
+    assert "赵敏 将任务「网格处置」指派给 网格员1号" in zh and "grid1" not in zh
