@@ -45,7 +45,7 @@ from bench.scratch_db import scratch_database  # noqa: E402
 from engine import metrics, rollups  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
 from engine.db import Database  # noqa: E402
-from engine.model import CaseRollup, OrgUnit, Task, User  # noqa: E402
+from engine.model import OrgUnit, Task, User  # noqa: E402
 from engine.runtime import Runtime  # noqa: E402
 from engine.seed import seed_demo  # noqa: E402
 
@@ -267,8 +267,6 @@ def remeasure(args) -> dict[int, dict]:
     for cases in (args.small, args.cases):
         db = Database(_kept(cases))
         db.create_schema()
-        for index in CaseRollup.__table__.indexes:  # an index this code added to a kept table
-            index.create(db.engine, checkfirst=True)
         tz = Runtime(db).calendar.tz
         if args.recount:
             t0 = time.perf_counter()

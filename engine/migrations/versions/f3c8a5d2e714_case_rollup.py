@@ -1,4 +1,4 @@
-"""case_rollup (the figures' counts per day or month and cell), filled from the cases;
+"""case_rollup (the figures' counts per day or month and cell; c8522e3ba134 fills it);
 case indexes for a small area's closed cases and (PostgreSQL) the cases open at a cut-off
 
 Revision ID: f3c8a5d2e714
@@ -7,7 +7,6 @@ Create Date: 2026-12-01 12:00:00
 """
 from alembic import op
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 
 revision = 'f3c8a5d2e714'
@@ -42,11 +41,7 @@ def upgrade() -> None:
     if bind.dialect.name == 'postgresql':
         op.create_index('ix_case_open_span', 'case', [sa.text("tstzrange(reported_at, closed_at, '(]')")],
                         unique=False, postgresql_using='gist', postgresql_where=sa.text("status = 'closed'"))
-    # The cases stored so far, counted as the commands will count the next ones.
-    from engine import rollups
-    from engine.runtime import CALENDAR_FILE
-    from engine.workcalendar import WorkCalendar
-    rollups.rebuild(Session(bind=bind), WorkCalendar.from_file(CALENDAR_FILE).tz)
+    # The cases stored so far are counted by c8522e3ba134 (the rollup's later shape).
 
 
 def downgrade() -> None:
