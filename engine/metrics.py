@@ -30,9 +30,10 @@ materialized ``org_path`` (``/city/district/street/community/grid/``).
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, literal, literal_column, or_, select
@@ -231,6 +232,23 @@ def _percentile(values: list[float], fraction: float) -> float | None:
 def _split_part(text, sep, n):
     parts = (text or "").split(sep)
     return parts[n - 1] if 0 < n <= len(parts) else ""
+
+
+@contextmanager
+def _unprepared(s: Session) -> Iterator[None]:
+    """On PostgreSQL, the figures' queries sent as they are, not as prepared statements (which
+    psycopg makes of a statement run five times on a connection): prepared, a district's month
+    took ten times as long at 1M cases (bench/metrics.py)."""
+    raw = s.connection().connection.driver_connection
+    threshold = getattr(raw, "prepare_threshold", None)
+    if threshold is None:
+        yield
+        return
+    raw.prepare_threshold = None
+    try:
+        yield
+    finally:
+        raw.prepare_threshold = threshold
 
 
 def _prepare(s: Session) -> str:
@@ -433,10 +451,12 @@ def figures(s: Session, f: Filters, *, group_by: str | None = None, rank_by: str
     weights = weights or dict(DEFAULT_WEIGHTS)
     if rank_by not in FIGURES:
         raise InvalidInput(f"cannot rank by '{rank_by}'", fields={"rank_by": f"one of {', '.join(FIGURES)}"})
-    result = {"figures": _figures(_aggregates(s, f, None, exact=exact).get("all", {}), weights), "groups": []}
+    with _unprepared(s):
+        overall = _aggregates(s, f, None, exact=exact).get("all", {})
+        groups = _aggregates(s, f, group_by, exact=exact) if group_by is not None else {}
+    result = {"figures": _figures(overall, weights), "groups": []}
     if group_by is None:
         return result
-    groups = _aggregates(s, f, group_by, exact=exact)
     names = _names(s, group_by, [k for k in groups if k is not None])
     rows = [{"key": key, "name": names.get(key, (key, key))[0], "name_en": names.get(key, (key, key))[1],
              "figures": _figures(a, weights)} for key, a in groups.items()]
