@@ -71,8 +71,8 @@ def test_the_task_page_embeds_its_schema_and_marks_the_conditional_asterisks(api
     task_id = api.open_task(case["id"])["id"]
     grid1 = as_user("grid1")
     page = grid1.get(f"/tasks/{task_id}", headers=ZH).get_data(True)
-    assert '<script type="application/json" class="form-schema" data-required="此项必填">' in page
-    assert "/static/forms.js" in page and '"if":' in page.split('class="form-schema"')[1].split("</script>")[0]
+    assert '<div class="form-schema" hidden data-required="此项必填" data-schema="' in page
+    assert "/static/forms.js" in page and "&#34;if&#34;:" in page.split('class="form-schema"')[1].split("</div>")[0]
     department = page.split('data-field="department"')[1].split("</div>")[0]
     assert 'class="req" title="必填" hidden>' in department  # not required until "whistle" is chosen
     refused = grid1.post(f"/tasks/{task_id}", {"outcome": "whistle"}, status=400, headers=ZH).get_data(True)

@@ -1,4 +1,4 @@
-// Shows, hides and marks a form's fields from its own JSON Schema (the <script class="form-schema">
+// Shows, hides and marks a form's fields from its own JSON Schema (the data-schema of the .form-schema
 // that web/templates/_form.html embeds): a property that some if/then/else branch names applies
 // only while one of those branches holds; everything a holding branch requires gets its asterisk.
 // On submit, every field missing now is marked at once. The server validates the same schema.
@@ -100,7 +100,7 @@
   }
 
   function setup(form, script) {
-    var schema = JSON.parse(script.textContent), message = script.getAttribute("data-required");
+    var schema = JSON.parse(script.getAttribute("data-schema")), message = script.getAttribute("data-required");
     var boxes = form.querySelectorAll("[data-field]");
     var state = {};
 
@@ -153,7 +153,7 @@
     update();
   }
 
-  document.querySelectorAll("script.form-schema").forEach(function (script) {
+  document.querySelectorAll("div.form-schema[data-schema]").forEach(function (script) {
     var form = script.closest("form");
     if (form) { setup(form, script); }
   });
