@@ -55,7 +55,7 @@ lint: install
 # the newest revision (read what it wrote: CONTRIBUTING.md).
 migration: install
 	@test -n "$(MSG)" || { echo 'usage: make migration MSG="what changed"'; exit 2; }
-	$(BIN)/python -c 'import sys, tempfile; from engine.db import Database; from engine.migrate import revision; \
+	$(BIN)/python -c 'import sys, tempfile; from gridloop.engine.db import Database; from gridloop.engine.migrate import revision; \
 	  db = Database(f"sqlite:///{tempfile.mkdtemp()}/schema.sqlite"); db.create_schema(); revision(db.engine, sys.argv[1])' "$(MSG)"
 
 run: install assets

@@ -32,7 +32,7 @@ def child(tree: str, what: str, n: int, workflows: str | None, loop_n: int) -> d
     os.environ.setdefault("GRIDLOOP_PASSWORD_HASH_PROFILE", "CHEAPEST")
     os.environ.setdefault("GRIDLOOP_PBKDF2_ROUNDS", "1000")  # the older trees' name for the same
     sys.path[0] = tree
-    from engine.db import Database
+    from gridloop.engine.db import Database
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{tmp}/compare.sqlite")
@@ -44,8 +44,8 @@ def child(tree: str, what: str, n: int, workflows: str | None, loop_n: int) -> d
 
 def engine_case(db, n: int, workflows: str | None) -> dict:
     from bench import engine as bench
-    from engine.runtime import Runtime
-    from engine.seed import seed_demo
+    from gridloop.engine.runtime import Runtime
+    from gridloop.engine.seed import seed_demo
 
     runtime = Runtime(db)
     runtime.deploy([workflows] if workflows else None)

@@ -51,14 +51,14 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser  # noq
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessage  # noqa: E402
 from SpiffWorkflow.task import TaskState  # noqa: E402
 
-from engine import records, timers  # noqa: E402
-from engine.clock import FrozenClock  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.errors import DeployError  # noqa: E402
-from engine.model import ProcessInstance, User  # noqa: E402
-from engine.org import hash_password  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
-from engine.state import WorkflowCache, load_state  # noqa: E402
+from gridloop.engine import records, timers  # noqa: E402
+from gridloop.engine.clock import FrozenClock  # noqa: E402
+from gridloop.engine.db import Database  # noqa: E402
+from gridloop.engine.errors import DeployError  # noqa: E402
+from gridloop.engine.model import ProcessInstance, User  # noqa: E402
+from gridloop.engine.org import hash_password  # noqa: E402
+from gridloop.engine.runtime import Runtime  # noqa: E402
+from gridloop.engine.state import WorkflowCache, load_state  # noqa: E402
 from bench.conformance_cases import CASES, Case, Data, Do, Msg, NotOpen, Open, Wait  # noqa: E402
 from bench.scratch_db import scratch_database  # noqa: E402
 
@@ -289,7 +289,7 @@ class _Api:
 def run_in_gridloop(path: str, case: Case, db: Database, *, no_cache: bool) -> str:
     """Deploy the case's files, then drive it through the REST API only. Returns a note on how
     the end variables were read ('' when through the API)."""
-    from web import create_app
+    from gridloop.web import create_app
 
     files = model_files(path, case)
     clock = FrozenClock(datetime.now(timezone.utc))

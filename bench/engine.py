@@ -23,11 +23,11 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.task import TaskState  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from engine import definitions  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.model import Case, Task, User  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
-from engine.seed import all_grids, seed_demo  # noqa: E402
+from gridloop.engine import definitions  # noqa: E402
+from gridloop.engine.db import Database  # noqa: E402
+from gridloop.engine.model import Case, Task, User  # noqa: E402
+from gridloop.engine.runtime import Runtime  # noqa: E402
+from gridloop.engine.seed import all_grids, seed_demo  # noqa: E402
 
 RESOLVED = {"outcome": "resolved", "resolution": "done"}
 # (who, data) for each user task of one case, in order.

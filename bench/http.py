@@ -31,12 +31,12 @@ os.environ.setdefault("GRIDLOOP_PASSWORD_HASH_PROFILE", "CHEAPEST")  # the demo 
 from sqlalchemy import insert, select  # noqa: E402
 from werkzeug.serving import WSGIRequestHandler, make_server  # noqa: E402
 
-from engine import definitions, org  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.model import Case, OrgUnit, ProcessInstance, Task, User  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
-from engine.seed import seed_demo  # noqa: E402
-from web import create_app  # noqa: E402
+from gridloop.engine import definitions, org  # noqa: E402
+from gridloop.engine.db import Database  # noqa: E402
+from gridloop.engine.model import Case, OrgUnit, ProcessInstance, Task, User  # noqa: E402
+from gridloop.engine.runtime import Runtime  # noqa: E402
+from gridloop.engine.seed import seed_demo  # noqa: E402
+from gridloop.web import create_app  # noqa: E402
 
 USER, GRID = "grid1", "21010200101001"
 

@@ -47,11 +47,11 @@ sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from sqlalchemy import create_engine, event, func, inspect, select, text  # noqa: E402
 from sqlalchemy.schema import CreateIndex  # noqa: E402
 
-from engine import definitions, org, queries  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.model import Case, OrgUnit, ProcessInstance, Task, User, UTCDateTime  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
-from engine.seed import DEPARTMENTS, all_grids, seed_demo  # noqa: E402
+from gridloop.engine import definitions, org, queries  # noqa: E402
+from gridloop.engine.db import Database  # noqa: E402
+from gridloop.engine.model import Case, OrgUnit, ProcessInstance, Task, User, UTCDateTime  # noqa: E402
+from gridloop.engine.runtime import Runtime  # noqa: E402
+from gridloop.engine.seed import DEPARTMENTS, all_grids, seed_demo  # noqa: E402
 
 PG_ADMIN = os.environ.get("GRIDLOOP_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 PG_DB = "gridloop_bench"

@@ -45,9 +45,9 @@ os.environ.setdefault("GRIDLOOP_PASSWORD_HASH_PROFILE", "CHEAPEST")  # the demo 
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from engine.db import Database  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
-from engine.seed import DEPARTMENTS, seed_demo  # noqa: E402
+from gridloop.engine.db import Database  # noqa: E402
+from gridloop.engine.runtime import Runtime  # noqa: E402
+from gridloop.engine.seed import DEPARTMENTS, seed_demo  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

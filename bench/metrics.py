@@ -42,12 +42,12 @@ from sqlalchemy import create_engine, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.scratch_db import scratch_database  # noqa: E402
-from engine import metrics, rollups  # noqa: E402
-from engine.clock import FrozenClock  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.model import OrgUnit, Task, User  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
-from engine.seed import seed_demo  # noqa: E402
+from gridloop.engine import metrics, rollups  # noqa: E402
+from gridloop.engine.clock import FrozenClock  # noqa: E402
+from gridloop.engine.db import Database  # noqa: E402
+from gridloop.engine.model import OrgUnit, Task, User  # noqa: E402
+from gridloop.engine.runtime import Runtime  # noqa: E402
+from gridloop.engine.seed import seed_demo  # noqa: E402
 
 PG_ADMIN = os.environ.get("GRIDLOOP_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 FIRST = datetime(2025, 12, 1, tzinfo=timezone.utc)  # 12 months: December 2025 .. November 2026
@@ -300,8 +300,8 @@ def main() -> None:
 
 def _case_limits(rt: Runtime) -> dict[str, str]:
     """Each category's case limit (normal urgency), evaluated from the deployed decision table."""
-    from engine import definitions
-    from engine.runtime import _Probe
+    from gridloop.engine import definitions
+    from gridloop.engine.runtime import _Probe
     with rt.db.reading() as s:
         loaded = rt.specs.get(s, definitions.find_definition(s, "closed_loop").id)
     decide = definitions.decision_with_output(loaded, "case_limit")

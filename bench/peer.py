@@ -20,10 +20,10 @@ sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
-from engine import org  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
-from web import create_app  # noqa: E402
+from gridloop.engine import org  # noqa: E402
+from gridloop.engine.db import Database  # noqa: E402
+from gridloop.engine.runtime import Runtime  # noqa: E402
+from gridloop.web import create_app  # noqa: E402
 
 from bench.scratch_db import scratch_database  # noqa: E402
 

@@ -27,9 +27,9 @@ sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from RestrictedPython import compile_restricted  # noqa: E402
 
-from engine import scripting  # noqa: E402
-from engine.budget import Limits  # noqa: E402
-from engine.scripting import RestrictedScriptEnvironment, ScriptBudgetError  # noqa: E402
+from gridloop.engine import scripting  # noqa: E402
+from gridloop.engine.budget import Limits  # noqa: E402
+from gridloop.engine.scripting import RestrictedScriptEnvironment, ScriptBudgetError  # noqa: E402
 
 CONDITION = ("eval", "outcome == 'whistle' and department is not None")
 CELL = ("eval", "urgency in ('urgent', 'emergency') and escalation_level >= 2")

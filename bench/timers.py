@@ -31,11 +31,11 @@ sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from sqlalchemy import bindparam, delete, func, insert, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from engine.clock import FrozenClock  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.model import Case, Event, MessageWait, ProcessInstance, Task, User  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
-from engine.seed import all_grids, seed_demo  # noqa: E402
+from gridloop.engine.clock import FrozenClock  # noqa: E402
+from gridloop.engine.db import Database  # noqa: E402
+from gridloop.engine.model import Case, Event, MessageWait, ProcessInstance, Task, User  # noqa: E402
+from gridloop.engine.runtime import Runtime  # noqa: E402
+from gridloop.engine.seed import all_grids, seed_demo  # noqa: E402
 
 from bench.scratch_db import scratch_database  # noqa: E402
 

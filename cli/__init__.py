@@ -8,11 +8,11 @@ import sys
 
 import click
 
-from engine import groups, liaisons
-from engine.db import Database
-from engine.definitions import parse_lane_map
-from engine.errors import EngineError
-from engine.runtime import WORKFLOWS_DIR, Runtime
+from gridloop.engine import groups, liaisons
+from gridloop.engine.db import Database
+from gridloop.engine.definitions import parse_lane_map
+from gridloop.engine.errors import EngineError
+from gridloop.engine.runtime import WORKFLOWS_DIR, Runtime
 
 
 def _runtime() -> Runtime:
@@ -23,7 +23,7 @@ def _runtime() -> Runtime:
 
 def _user_id(rt: Runtime, username: str) -> int:
     from sqlalchemy import select
-    from engine.model import User
+    from gridloop.engine.model import User
     with rt.db.reading() as s:
         user_id = s.scalar(select(User.id).where(User.username == username))
     if user_id is None:
@@ -80,7 +80,7 @@ def deploy(paths, by, lane_map) -> None:
 def check(paths, strict) -> None:
     """Check BPMN/DMN/form files as deploy would, plus the lint rules; no database needed.
     One line per problem, ``file:line: element: severity: message``; exit 1 on errors."""
-    from engine import definitions, lint
+    from gridloop.engine import definitions, lint
     try:
         problems = lint.check(definitions.read_sources(list(paths)))
     except EngineError as exc:
@@ -94,7 +94,7 @@ def check(paths, strict) -> None:
 @main.command("seed-demo")
 def seed_demo() -> None:
     """Load the demo organisation and users (idempotent)."""
-    from engine.seed import seed_demo as seed
+    from gridloop.engine.seed import seed_demo as seed
     rt = _runtime()
     with rt.db.transaction() as s:
         seed(s)
@@ -105,7 +105,7 @@ def seed_demo() -> None:
 @click.argument("username")
 def deactivate_user(username) -> None:
     """Lock a user out: she can no longer sign in, and her sessions and API tokens end."""
-    from engine import org
+    from gridloop.engine import org
     try:
         with _runtime().db.transaction() as s:
             org.deactivate_user(s, username)
@@ -137,7 +137,7 @@ def start(key, data, version, username) -> None:
 @main.command("setup-demo")
 def setup_demo() -> None:
     """Everything `make run` needs: schema, workflows, demo organisation, users and cases."""
-    from engine.seed import seed_demo as seed, seed_demo_cases
+    from gridloop.engine.seed import seed_demo as seed, seed_demo_cases
     rt = _runtime()
     with rt.db.transaction() as s:  # users first: the deploy checks that someone staffs each lane
         seed(s)
@@ -150,7 +150,7 @@ def setup_demo() -> None:
 def rebuild_rollups() -> None:
     """Recount the figures' rollup from the case rows (after cases were loaded outside the
     engine, or the working calendar's time zone changed); one transaction."""
-    from engine import rollups
+    from gridloop.engine import rollups
     rt = _runtime()
     with rt.db.transaction() as s:
         written = rollups.rebuild(s, rt.calendar.tz)
@@ -162,7 +162,7 @@ def rebuild_rollups() -> None:
 def backup(out) -> None:
     """Back up the whole database to a file while the app keeps running (SQLite: online
     backup API; PostgreSQL: pg_dump custom format, needs pg_dump on PATH)."""
-    from engine.backup import backup as run_backup
+    from gridloop.engine.backup import backup as run_backup
     try:
         run_backup(Database(), out)
     except EngineError as exc:
@@ -175,7 +175,7 @@ def backup(out) -> None:
 def restore(file) -> None:
     """Restore a backup FILE into the configured database, which must be empty (PostgreSQL:
     create it first; needs pg_restore on PATH), then migrate it to this release."""
-    from engine.backup import restore as run_restore
+    from gridloop.engine.backup import restore as run_restore
     try:
         run_restore(Database(), file)
     except EngineError as exc:
@@ -193,8 +193,8 @@ def restore(file) -> None:
 def serve(host, port, threads, timers) -> None:
     """Serve the inbox, REST API and designer pages (gunicorn, one process, threads)."""
     from gunicorn.app.base import BaseApplication
-    from engine.worker import notifier, start_background
-    from web import create_app
+    from gridloop.engine.worker import notifier, start_background
+    from gridloop.web import create_app
 
     class _Server(BaseApplication):
         def load_config(self):
@@ -229,7 +229,7 @@ def worker(once, interval, notifications) -> None:
     """
     import logging
     import threading
-    from engine.worker import Worker, notifier
+    from gridloop.engine.worker import Worker, notifier
     # SpiffWorkflow logs every task state change at INFO; a worker reports only its own news.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("engine").setLevel(logging.INFO)
@@ -257,8 +257,8 @@ def report(period, area, username, out) -> None:
     """The monthly report of an area: its figures, the previous month's, and per level below
     it, department, category and source, as an XLSX workbook."""
     from sqlalchemy import select
-    from engine import metrics, org, report as reports
-    from engine.model import OrgUnit, User
+    from gridloop.engine import metrics, org, report as reports
+    from gridloop.engine.model import OrgUnit, User
     rt = _runtime()
     try:
         first, last = metrics.month(period)
@@ -361,7 +361,7 @@ def import_hotline(file, mapping_file, username, dry_run, rejects) -> None:
     """Turn 12345 hotline tickets (a CSV or XLSX export) into cases, each through the report
     command. A ticket imported before is skipped, so running a file again creates nothing
     twice; a row that cannot become a case goes to the reject file with the reason."""
-    from engine import hotline, tables
+    from gridloop.engine import hotline, tables
     rt = _runtime()
     user_id = _user_id(rt, username)
     try:
@@ -401,7 +401,7 @@ def export() -> None:
 def export_hotline(since, mapping_file, out, username) -> None:
     """Status, result and callback answers of the hotline's cases changed since a date, for the
     hotline system to read back."""
-    from engine import hotline, org, tables
+    from gridloop.engine import hotline, org, tables
     rt = _runtime()
     try:
         mapping = hotline.load_mapping(mapping_file)
@@ -459,7 +459,7 @@ def webhook() -> None:
 @click.option("--user", "username", default=None, help="The user's own webhook channel (default: system-wide).")
 def webhook_add(url, events, username) -> None:
     """Register URL; prints its id and signing secret (shown only now)."""
-    from engine import subscriptions
+    from gridloop.engine import subscriptions
     rt = _runtime()
     try:
         with rt.db.transaction() as s:
@@ -472,7 +472,7 @@ def webhook_add(url, events, username) -> None:
 @webhook.command("list")
 def webhook_list() -> None:
     """The active webhooks."""
-    from engine import subscriptions
+    from gridloop.engine import subscriptions
     with _runtime().db.reading() as s:
         for hook in subscriptions.list_webhooks(s, None):
             click.echo(f"{hook['id']}\t{hook['url']}\t{','.join(hook['events']) or 'all'}\t{hook['user'] or '-'}")
@@ -482,7 +482,7 @@ def webhook_list() -> None:
 @click.argument("webhook_id", type=int)
 def webhook_remove(webhook_id) -> None:
     """Stop posting to webhook WEBHOOK_ID (what it has not received yet is recorded as failed)."""
-    from engine import subscriptions
+    from gridloop.engine import subscriptions
     try:
         with _runtime().db.transaction() as s:
             subscriptions.remove_webhook(s, None, webhook_id)

@@ -6,8 +6,8 @@ import os
 
 import click
 
-from engine import open311, places, qrsheet
-from engine.errors import EngineError
+from gridloop.engine import open311, places, qrsheet
+from gridloop.engine.errors import EngineError
 
 
 def _fail(exc: EngineError) -> None:
@@ -28,8 +28,8 @@ def qr(community, out) -> None:
     """Print the QR codes of a community's compounds and buildings. Each leads to the public
     report page of its place on GRIDLOOP_PUBLIC_URL, signed with the server's secret key
     (GRIDLOOP_SECRET_KEY or instance/secret_key: run this where the server runs)."""
-    from web import create_app
-    from web.residents import caption, qr_url
+    from gridloop.web import create_app
+    from gridloop.web.residents import caption, qr_url
     fmt = os.path.splitext(out)[1].lstrip(".").lower()
     if fmt not in qrsheet.FORMATS:
         raise click.BadParameter(f"must end in .{' or .'.join(qrsheet.FORMATS)}", param_hint="--out")

@@ -10,11 +10,11 @@ import pytest
 from alembic import command
 from sqlalchemy import text
 
-from engine.clock import FrozenClock
-from engine.db import Database
-from engine.migrate import alembic_config
-from engine.model import Base
-from engine.runtime import Runtime
+from gridloop.engine.clock import FrozenClock
+from gridloop.engine.db import Database
+from gridloop.engine.migrate import alembic_config
+from gridloop.engine.model import Base
+from gridloop.engine.runtime import Runtime
 
 PG_URL = os.environ.get("GRIDLOOP_TEST_DATABASE_URL")
 MODELS = os.path.join(os.path.dirname(__file__), "models")

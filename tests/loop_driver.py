@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine import org, queries
-from engine.model import Case, Event, Task, User
-from engine.runtime import Runtime
-from engine.seed import seed_demo
+from gridloop.engine import org, queries
+from gridloop.engine.model import Case, Event, Task, User
+from gridloop.engine.runtime import Runtime
+from gridloop.engine.seed import seed_demo
 
 GRID1 = "21010200101001"
 GRID2 = "21010200101002"

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
-from engine.delivery import Transport
+from gridloop.engine.delivery import Transport
 
 
 def free_port() -> int:

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.engine import make_url
 
-from cli import main
-from engine.db import Database
-from engine.model import Case, Event, ProcessDefinition, ProcessInstance, Task
-from engine.runtime import Runtime
+from gridloop.cli import main
+from gridloop.engine.db import Database
+from gridloop.engine.model import Case, Event, ProcessDefinition, ProcessInstance, Task
+from gridloop.engine.runtime import Runtime
 
 from .conftest import PG_URL
 from .loop_driver import LoopDriver

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import deadlines, records, timers
-from engine.model import Event
+from gridloop.engine import deadlines, records, timers
+from gridloop.engine.model import Event
 
 from .loop_driver import LoopDriver
 

@@ -7,7 +7,7 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from gridloop.cli import main
 
 from .conftest import MODELS
 
@@ -58,8 +58,8 @@ def test_start_any_process_by_key_with_data(cli):
 
 
 def test_deactivate_user_locks_her_out(cli):
-    from engine import org
-    from engine.db import Database
+    from gridloop.engine import org
+    from gridloop.engine.db import Database
     assert cli("seed-demo").exit_code == 0
     result = cli("deactivate-user", "grid1")
     assert result.exit_code == 0 and "grid1 deactivated" in result.output
@@ -99,8 +99,8 @@ def test_liaison_bind_list_and_unbind(cli):
 def test_rebuild_rollups_recounts_the_cases_as_the_commands_did(cli):
     from sqlalchemy import delete, func, select
 
-    from engine.db import Database
-    from engine.model import CaseRollup
+    from gridloop.engine.db import Database
+    from gridloop.engine.model import CaseRollup
     assert cli("setup-demo").exit_code == 0
     db = Database()
 

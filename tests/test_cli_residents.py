@@ -5,12 +5,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from cli import main
-from engine import open311, places, qrsheet
-from engine.db import Database
-from engine.errors import Forbidden
-from engine.model import Place
-from engine.seed import seed_demo
+from gridloop.cli import main
+from gridloop.engine import open311, places, qrsheet
+from gridloop.engine.db import Database
+from gridloop.engine.errors import Forbidden
+from gridloop.engine.model import Place
+from gridloop.engine.seed import seed_demo
 
 COMMUNITY = "21010200101"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import org
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.model import Department
-from engine.runtime import Runtime
+from gridloop.engine import org
+from gridloop.engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gridloop.engine.model import Department
+from gridloop.engine.runtime import Runtime
 
 from .loop_driver import GRID1, LoopDriver
 

@@ -18,8 +18,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.task import TaskState
 
-from engine.scripting import make_script_engine
-from engine.state import compact, dump_state, load_state
+from gridloop.engine.scripting import make_script_engine
+from gridloop.engine.state import compact, dump_state, load_state
 
 from bench import conformance
 

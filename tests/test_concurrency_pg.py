@@ -7,10 +7,10 @@ import time
 
 from sqlalchemy import func, select, text
 
-from engine import org
-from engine.errors import Conflict
-from engine.model import Department, Event, ProcessInstance, Task
-from engine.runtime import Completed, Runtime
+from gridloop.engine import org
+from gridloop.engine.errors import Conflict
+from gridloop.engine.model import Department, Event, ProcessInstance, Task
+from gridloop.engine.runtime import Completed, Runtime
 
 from .loop_driver import LoopDriver
 

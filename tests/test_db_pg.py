@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from engine import db as db_module
+from gridloop.engine import db as db_module
 
 
 def _backend_pid(db) -> int:

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from engine import timers
-from engine.clock import FrozenClock
-from engine.errors import ProcessError
-from engine.model import Case, Event, ProcessInstance, Task
-from engine.runtime import Runtime
+from gridloop.engine import timers
+from gridloop.engine.clock import FrozenClock
+from gridloop.engine.errors import ProcessError
+from gridloop.engine.model import Case, Event, ProcessInstance, Task
+from gridloop.engine.runtime import Runtime
 
 from .conftest import MODELS
 from .loop_driver import LoopDriver

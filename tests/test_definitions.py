@@ -7,9 +7,9 @@ from xml.sax.saxutils import escape as xml_escape
 import pytest
 from sqlalchemy import func, select
 
-from engine import definitions
-from engine.errors import DeployError
-from engine.model import ProcessDefinition
+from gridloop.engine import definitions
+from gridloop.engine.errors import DeployError
+from gridloop.engine.model import ProcessDefinition
 
 HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
         '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
@@ -156,7 +156,7 @@ def test_a_dmn_input_cell_that_does_not_compile_is_refused_naming_file_cell_and_
 
 
 def definitions_dir() -> str:
-    from engine.runtime import WORKFLOWS_DIR
+    from gridloop.engine.runtime import WORKFLOWS_DIR
     return WORKFLOWS_DIR
 
 
@@ -205,7 +205,7 @@ def test_senders_must_be_known_roles_and_correlation_expressions_must_compile():
 
 
 def test_a_camunda_decision_reference_is_refused_with_what_to_write_instead():
-    from engine.definitions import compile_sources
+    from gridloop.engine.definitions import compile_sources
     model = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
   <bpmn:process id="p" isExecutable="true">

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from engine import rollups
-from engine.model import Case, OrgUnit
+from gridloop.engine import rollups
+from gridloop.engine.model import Case, OrgUnit
 
 from .test_metrics import HEPING1, HEPING2, TZ, drill, insert_history, november, read, utc
 

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from engine import org, readmodel, timers
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.model import Event, MessageWait, ProcessInstance, Task
-from engine.runtime import Runtime
+from gridloop.engine import org, readmodel, timers
+from gridloop.engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gridloop.engine.model import Event, MessageWait, ProcessInstance, Task
+from gridloop.engine.runtime import Runtime
 
 from .conftest import MODELS
 

@@ -13,12 +13,12 @@ from click.testing import CliRunner
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from cli import main
-from engine import hotline, tables
-from engine.db import Database
-from engine.errors import Conflict, Forbidden, InvalidInput
-from engine.model import Case, Event, OutboxEvent
-from engine.runtime import WORKFLOWS_DIR, Runtime
+from gridloop.cli import main
+from gridloop.engine import hotline, tables
+from gridloop.engine.db import Database
+from gridloop.engine.errors import Conflict, Forbidden, InvalidInput
+from gridloop.engine.model import Case, Event, OutboxEvent
+from gridloop.engine.runtime import WORKFLOWS_DIR, Runtime
 
 from .loop_driver import GRID1, GRID2, LoopDriver
 

@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert, select
 
-from engine import definitions, org, queries
-from engine.model import Case, OrgUnit, ProcessInstance, Task, User
-from engine.runtime import Runtime
-from engine.seed import seed_demo
+from gridloop.engine import definitions, org, queries
+from gridloop.engine.model import Case, OrgUnit, ProcessInstance, Task, User
+from gridloop.engine.runtime import Runtime
+from gridloop.engine.seed import seed_demo
 
 USERS = ["grid1", "community1", "street1", "district1", "acceptor1", "supervisor1", "liaison_power"]
 

@@ -8,11 +8,11 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from engine import incidents, org, timers
-from engine.budget import Limits
-from engine.errors import Conflict, Forbidden, IncidentOpened
-from engine.model import Event, ProcessInstance, Task
-from engine.runtime import Runtime
+from gridloop.engine import incidents, org, timers
+from gridloop.engine.budget import Limits
+from gridloop.engine.errors import Conflict, Forbidden, IncidentOpened
+from gridloop.engine.model import Event, ProcessInstance, Task
+from gridloop.engine.runtime import Runtime
 
 from .conftest import MODELS
 

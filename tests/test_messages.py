@@ -6,9 +6,9 @@ import os
 import pytest
 from sqlalchemy import func, select
 
-from engine import org
-from engine.errors import ProcessError
-from engine.model import Event, ProcessInstance
+from gridloop.engine import org
+from gridloop.engine.errors import ProcessError
+from gridloop.engine.model import Event, ProcessInstance
 
 from .conftest import MODELS
 

@@ -22,10 +22,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from engine import metrics, org, rollups
-from engine.errors import Forbidden, InvalidInput
-from engine.model import Case, OrgUnit, User
-from engine.seed import seed_demo
+from gridloop.engine import metrics, org, rollups
+from gridloop.engine.errors import Forbidden, InvalidInput
+from gridloop.engine.model import Case, OrgUnit, User
+from gridloop.engine.seed import seed_demo
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 10, tzinfo=timezone.utc)
@@ -280,8 +280,8 @@ def test_the_process_sets_the_case_deadline_and_the_figures_follow(runtime, cloc
 
 
 def test_the_case_deadline_timer_marks_the_case_overdue_once(runtime, clock):
-    from engine import timers
-    from engine.model import Event
+    from gridloop.engine import timers
+    from gridloop.engine.model import Event
     from .loop_driver import LoopDriver
     loop = LoopDriver(runtime)
     case_id = loop.report("acceptor1", category="garbage", source="hotline")  # waits at acceptance

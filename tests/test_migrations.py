@@ -6,9 +6,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from engine.db import Database
-from engine.migrate import alembic_config, objects_for
-from engine.model import Base
+from gridloop.engine.db import Database
+from gridloop.engine.migrate import alembic_config, objects_for
+from gridloop.engine.model import Base
 
 
 

@@ -11,11 +11,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import delivery, failed_deliveries, notifications, subscriptions, timers
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.model import Notification, OutboxEvent
-from engine.notification_text import Renderer
-from engine.runtime import Runtime
+from gridloop.engine import delivery, failed_deliveries, notifications, subscriptions, timers
+from gridloop.engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gridloop.engine.model import Notification, OutboxEvent
+from gridloop.engine.notification_text import Renderer
+from gridloop.engine.runtime import Runtime
 
 from .loop_driver import LoopDriver
 from .notify_servers import MailBox, Receiver, free_port
@@ -328,8 +328,8 @@ def test_concurrent_workers_never_take_the_same_row(pg_db, clock):
 def test_the_cli_registers_webhooks_and_its_worker_sends(tmp_path, monkeypatch, clock):
     from click.testing import CliRunner
 
-    from cli import main
-    from engine.db import Database
+    from gridloop.cli import main
+    from gridloop.engine.db import Database
 
     url = f"sqlite:///{tmp_path}/cli.sqlite"
     monkeypatch.setenv("GRIDLOOP_DATABASE_URL", url)
@@ -357,7 +357,7 @@ def test_the_cli_registers_webhooks_and_its_worker_sends(tmp_path, monkeypatch, 
 
 
 def test_the_celery_task_runs_a_notification_pass(loop, monkeypatch):
-    from engine import celery_app
+    from gridloop.engine import celery_app
     monkeypatch.setattr(celery_app, "_runtime", loop.rt)
     monkeypatch.setitem(celery_app.app.conf, "task_always_eager", True)
     with Receiver() as receiver:

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine import org, places
-from engine.errors import Forbidden, InvalidInput, NotFound
-from engine.model import OrgUnit, Place
-from engine.seed import GRID_ORIGIN, GRID_SIZE, all_grids, seed_demo
+from gridloop.engine import org, places
+from gridloop.engine.errors import Forbidden, InvalidInput, NotFound
+from gridloop.engine.model import OrgUnit, Place
+from gridloop.engine.seed import GRID_ORIGIN, GRID_SIZE, all_grids, seed_demo
 
 SECRET = "test-secret"
 COMMUNITY = "21010200101"  # 民主社区, Heping

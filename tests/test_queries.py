@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import queries
-from engine.errors import Forbidden, InvalidInput
+from gridloop.engine import queries
+from gridloop.engine.errors import Forbidden, InvalidInput
 
 from .loop_driver import GRID1, GRID2, LoopDriver
 

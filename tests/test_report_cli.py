@@ -5,8 +5,8 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from cli import main
-from engine.db import Database
+from gridloop.cli import main
+from gridloop.engine.db import Database
 
 from .test_metrics import insert_history
 

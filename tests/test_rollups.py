@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from engine import metrics, rollups, timers
-from engine.clock import FrozenClock
-from engine.model import CaseRollup
-from engine.runtime import Runtime
+from gridloop.engine import metrics, rollups, timers
+from gridloop.engine.clock import FrozenClock
+from gridloop.engine.model import CaseRollup
+from gridloop.engine.runtime import Runtime
 
 from .loop_driver import LoopDriver
 

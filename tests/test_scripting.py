@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from engine.scripting import (  # noqa: E402
+from gridloop.engine.scripting import (  # noqa: E402
     RestrictedScriptEnvironment,
     ScriptError,
     _compile,
@@ -27,7 +27,7 @@ from engine.scripting import (  # noqa: E402
     check_script,
     make_script_engine,
 )
-from engine.runtime import Runtime  # noqa: E402
+from gridloop.engine.runtime import Runtime  # noqa: E402
 
 
 @pytest.fixture
@@ -322,14 +322,14 @@ def test_the_date_names_open_no_escape(env, source, error):
 
 def test_lazy_imports_of_strftime_reach_only_their_modules():
     """strftime/strptime import time/_strptime through the frame's __import__; nothing else does."""
-    from engine.scripting import _BUILTINS
+    from gridloop.engine.scripting import _BUILTINS
     with pytest.raises(ImportError, match="not allowed"):
         _BUILTINS["__import__"]("os")
     assert _BUILTINS["__import__"]("time").__name__ == "time"
 
 
 def test_date_values_in_task_data_survive_storing():
-    from engine.state import dump_state, load_state
+    from gridloop.engine.state import dump_state, load_state
     parser = SpiffBpmnParser()
     parser.add_bpmn_file(str(Path(ROOT) / "tests" / "models" / "peer_linear5.bpmn"))
     spec = parser.get_spec("Process_lin5")

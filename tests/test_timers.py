@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from engine import celery_app, incidents, org, supervision, timers
-from engine.clock import FrozenClock
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.model import Event, ProcessInstance, Task
-from engine.worker import Worker, start_background
+from gridloop.engine import celery_app, incidents, org, supervision, timers
+from gridloop.engine.clock import FrozenClock
+from gridloop.engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gridloop.engine.model import Event, ProcessInstance, Task
+from gridloop.engine.worker import Worker, start_background
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 
 from .conftest import MODELS

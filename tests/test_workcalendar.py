@@ -9,10 +9,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 try:
-    from engine.workcalendar import Limit, WorkCalendar, parse_limit
+    from gridloop.engine.workcalendar import Limit, WorkCalendar, parse_limit
 except ModuleNotFoundError:  # project not installed and no rootdir conftest
     sys.path.insert(0, str(ROOT))
-    from engine.workcalendar import Limit, WorkCalendar, parse_limit
+    from gridloop.engine.workcalendar import Limit, WorkCalendar, parse_limit
 
 CST = ZoneInfo("Asia/Shanghai")
 UTC = timezone.utc

@@ -22,7 +22,7 @@ import pytest
 from celery import Celery
 from sqlalchemy import func, insert, select, update
 
-from engine.model import Case, Event, ProcessInstance, Task
+from gridloop.engine.model import Case, Event, ProcessInstance, Task
 
 from .loop_driver import LoopDriver
 
@@ -33,7 +33,7 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 @pytest.fixture
 def pg_runtime(pg_db, clock):
-    from engine.runtime import Runtime
+    from gridloop.engine.runtime import Runtime
     return Runtime(pg_db, clock=clock)
 
 
@@ -189,7 +189,7 @@ def test_a_celery_worker_runs_the_due_pass(pg_runtime, tmp_path):
     env = dict(os.environ, GRIDLOOP_DATABASE_URL=pg_runtime.db.url, GRIDLOOP_CELERY_BROKER=broker)
     celery = os.path.join(os.path.dirname(sys.executable), "celery")
     with open(tmp_path / "celery.log", "w") as log:
-        proc = subprocess.Popen([celery, "-A", "engine.celery_app", "worker", "--pool", "solo", "-Q", queue,
+        proc = subprocess.Popen([celery, "-A", "gridloop.engine.celery_app", "worker", "--pool", "solo", "-Q", queue,
                                  "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning"],
                                 env=env, stdout=log, stderr=subprocess.STDOUT)
     proc.err = tmp_path / "celery.log"

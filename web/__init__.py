@@ -4,11 +4,13 @@ Thin on purpose: a view parses the request, calls one engine function and render
 """
 from __future__ import annotations
 
+import os
+
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from engine.db import Database
-from engine.runtime import Runtime
+from gridloop.engine.db import Database
+from gridloop.engine.runtime import Runtime
 
 from . import (api, auth, cases, dashboard, designer, diagrams, errors, feedback, i18n, inbox, incidents, limits,
                notifications, open311, pages, photos, residents, security, settings, throttle, vendor)
@@ -19,7 +21,9 @@ csrf = CSRFProtect()
 def create_app(config: dict | None = None) -> Flask:
     """Build the app. ``config`` overrides the environment; ``RUNTIME`` reuses a Runtime
     (tests), else one is made for ``DATABASE_URL`` (GRIDLOOP_DATABASE_URL or the SQLite default)."""
-    app = Flask(__name__, instance_relative_config=True)
+    # The instance folder (secret key, the default SQLite file) is ./instance wherever the app is
+    # started, for a source checkout and an installed package alike.
+    app = Flask(__name__, instance_path=os.path.abspath("instance"), instance_relative_config=True)
     app.config.from_mapping(settings.DEFAULTS)
     app.config.update(settings.from_env())
     app.config.update(config or {})

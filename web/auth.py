@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 
-from engine import org
+from gridloop.engine import org
 
 from .i18n import LANGUAGES, t
 from .pages import SESSION_TOKEN, safe_next

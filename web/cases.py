@@ -6,9 +6,9 @@ from math import ceil
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from engine import exceptions, metrics, org, photos, policy, queries
-from engine.errors import Forbidden, InvalidInput
-from engine.model import Case
+from gridloop.engine import exceptions, metrics, org, photos, policy, queries
+from gridloop.engine.errors import Forbidden, InvalidInput
+from gridloop.engine.model import Case
 
 from . import photos as page_photos
 from . import refusals, schema_forms

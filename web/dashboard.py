@@ -7,8 +7,8 @@ from math import ceil
 
 from flask import Blueprint, render_template, request, url_for
 
-from engine import metrics, queries
-from engine.errors import InvalidInput
+from gridloop.engine import metrics, queries
+from gridloop.engine.errors import InvalidInput
 
 from . import charts
 from .i18n import pick, t

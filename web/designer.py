@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from engine import definitions, org, policy, versions
-from engine.errors import InvalidInput, NotFound
+from gridloop.engine import definitions, org, policy, versions
+from gridloop.engine.errors import InvalidInput, NotFound
 
 from . import refusals, schema_forms
 from .api.definitions import request_sources, try_draft

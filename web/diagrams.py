@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, url_for
 
-from engine import diagram, queries, versions
+from gridloop.engine import diagram, queries, versions
 
 from .i18n import localtime, timeline
 from .pages import current_actor, login_required

@@ -9,8 +9,8 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from engine import queries
-from engine.errors import (Conflict, DeployError, EngineError, Forbidden, InvalidInput, NotFound, ProcessError,
+from gridloop.engine import queries
+from gridloop.engine.errors import (Conflict, DeployError, EngineError, Forbidden, InvalidInput, NotFound, ProcessError,
                            TooLarge)
 
 from . import i18n, open311, refusals

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from engine import residents
-from engine.errors import Conflict, InvalidInput, NotFound
+from gridloop.engine import residents
+from gridloop.engine.errors import Conflict, InvalidInput, NotFound
 
 from . import refusals, schema_forms
 from .services import now, reading, runtime

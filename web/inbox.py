@@ -8,9 +8,9 @@ from math import ceil
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
-from engine import casebrief, org, photos, queries, saved_filters, supervision, task_views
-from engine.errors import Conflict, InvalidInput
-from engine.exceptions import APPROVAL_PROCESS, CALLBACK_PROCESS, ON_TASK
+from gridloop.engine import casebrief, org, photos, queries, saved_filters, supervision, task_views
+from gridloop.engine.errors import Conflict, InvalidInput
+from gridloop.engine.exceptions import APPROVAL_PROCESS, CALLBACK_PROCESS, ON_TASK
 
 from . import photos as page_photos
 from . import refusals, schema_forms

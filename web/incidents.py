@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from engine import incidents
-from engine.errors import IncidentOpened
+from gridloop.engine import incidents
+from gridloop.engine.errors import IncidentOpened
 
 from .i18n import t
 from .pages import current_actor, login_required

@@ -8,8 +8,8 @@ from __future__ import annotations
 from flask import Flask, current_app, request
 from flask.json.provider import DefaultJSONProvider
 
-from engine import inputs, photos
-from engine.errors import InvalidInput
+from gridloop.engine import inputs, photos
+from gridloop.engine.errors import InvalidInput
 
 # Endpoints whose requests may carry photos, and how many.
 UPLOADS = {"cases.report": photos.MAX_PER_UPLOAD, "inbox.complete": photos.MAX_PER_UPLOAD,

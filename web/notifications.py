@@ -7,9 +7,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from math import ceil
 
-from engine import failed_deliveries, subscriptions
-from engine.errors import InvalidInput
-from engine.notifications import CHANNELS, EVENTS
+from gridloop.engine import failed_deliveries, subscriptions
+from gridloop.engine.errors import InvalidInput
+from gridloop.engine.notifications import CHANNELS, EVENTS
 
 from .i18n import t
 from .pages import current_actor, login_required

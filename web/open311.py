@@ -7,7 +7,7 @@ import re
 from flask import Blueprint, Response, jsonify, request
 from lxml import etree
 
-from engine import open311
+from gridloop.engine import open311
 
 from .i18n import t
 from .security import external_url

@@ -7,12 +7,12 @@ from urllib.parse import urlsplit
 
 from flask import Flask, flash, g, redirect, request, session, url_for
 
-from engine import org
-from engine.errors import NotFound
+from gridloop.engine import org
+from gridloop.engine.errors import NotFound
 
 from . import schema_forms
 from .i18n import label, pick, t
-from engine import queries
+from gridloop.engine import queries
 
 from .services import case_process_forms, now, reading
 

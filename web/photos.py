@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from engine import photos
-from engine.errors import EngineError
+from gridloop.engine import photos
+from gridloop.engine.errors import EngineError
 
 from . import refusals
 from .pages import current_actor, login_required

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from engine.errors import EngineError
+from gridloop.engine.errors import EngineError
 
 from .i18n import MESSAGES, lang, localtime, t
 

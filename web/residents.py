@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from engine import photos, places, qrsheet, residents
-from engine.errors import InvalidInput, NotFound
+from gridloop.engine import photos, places, qrsheet, residents
+from gridloop.engine.errors import InvalidInput, NotFound
 
 from . import photos as page_photos
 from .i18n import pick, t

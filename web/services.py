@@ -9,9 +9,9 @@ from datetime import datetime, tzinfo
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from engine import definitions, queries
-from engine.errors import NotFound
-from engine.runtime import Runtime
+from gridloop.engine import definitions, queries
+from gridloop.engine.errors import NotFound
+from gridloop.engine.runtime import Runtime
 
 CASE_PROCESS = "closed_loop"  # the process reports start (Runtime.report_case's default)
 

@@ -13,7 +13,9 @@ from flask import Blueprint, Flask, abort, current_app, send_from_directory, url
 
 bp = Blueprint("vendor", __name__)
 
-ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "node_modules")
+# Beside the source tree by default; an installed package is pointed at them with GRIDLOOP_NODE_MODULES.
+ROOT = os.environ.get("GRIDLOOP_NODE_MODULES") or os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "node_modules")
 _BPMN, _DMN = "bpmn-js/dist/", "dmn-js/dist/"
 FILES = {
     "viewer": _BPMN + "bpmn-navigated-viewer.production.min.js",

@@ -1,8 +1,8 @@
 """Alembic environment: migrations run against the connection the engine hands over."""
 from alembic import context
 
-from engine.migrate import objects_for
-from engine.model import Base
+from gridloop.engine.migrate import objects_for
+from gridloop.engine.model import Base
 
 config = context.config
 target_metadata = Base.metadata

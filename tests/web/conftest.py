@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from engine.runtime import Runtime
-from engine.seed import seed_demo
-from web import create_app
+from gridloop.engine.runtime import Runtime
+from gridloop.engine.seed import seed_demo
+from gridloop.web import create_app
 
 GRID1 = "21010200101001"
 GRID2 = "21010200101002"

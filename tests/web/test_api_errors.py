@@ -8,11 +8,11 @@ import threading
 import pytest
 from sqlalchemy import select, update
 
-from engine import org
-from engine.model import Department, User
-from engine.runtime import Runtime
-from engine.seed import seed_demo
-from web import create_app
+from gridloop.engine import org
+from gridloop.engine.model import Department, User
+from gridloop.engine.runtime import Runtime
+from gridloop.engine.seed import seed_demo
+from gridloop.web import create_app
 
 from ..conftest import MODELS
 from .conftest import GRID2, RESOLVED, Api, make_app, report_body

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from engine import timers
+from gridloop.engine import timers
 
 from .conftest import RESOLVED
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from engine import timers
-from web.i18n import LOCAL_TZ
+from gridloop.engine import timers
+from gridloop.web.i18n import LOCAL_TZ
 
 from .conftest import RESOLVED
 

@@ -12,8 +12,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
 from sqlalchemy import select
 
-from engine import org
-from engine.model import User
+from gridloop.engine import org
+from gridloop.engine.model import User
 
 from .conftest import Api, make_app
 

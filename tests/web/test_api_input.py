@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from engine import inputs
-from engine.errors import InvalidInput
+from gridloop.engine import inputs
+from gridloop.engine.errors import InvalidInput
 
 from ..conftest import MODELS
 from .conftest import GRID1, Api, Browser, make_app, report_body

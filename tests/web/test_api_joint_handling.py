@@ -1,7 +1,7 @@
 """Joint handling (主办 + 协办) and whistles that reach somebody, through the REST API."""
 from __future__ import annotations
 
-from engine import timers
+from gridloop.engine import timers
 
 from .conftest import RESOLVED
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
-from engine import queries
+from gridloop.engine import queries
 
 from ..conftest import MODELS
 from .conftest import GRID1, RESOLVED, SATISFIED

@@ -9,9 +9,9 @@ import os
 import pytest
 from sqlalchemy import select
 
-from engine.model import MessageWait
-from engine.runtime import Runtime
-from engine.seed import seed_demo
+from gridloop.engine.model import MessageWait
+from gridloop.engine.runtime import Runtime
+from gridloop.engine.seed import seed_demo
 
 from ..conftest import MODELS
 

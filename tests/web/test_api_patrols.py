@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from engine.runtime import WORKFLOWS_DIR
+from gridloop.engine.runtime import WORKFLOWS_DIR
 
 from .conftest import GRID1
 

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from engine import org
-from engine.runtime import Runtime
-from engine.seed import seed_demo
+from gridloop.engine import org
+from gridloop.engine.runtime import Runtime
+from gridloop.engine.seed import seed_demo
 from tests.conftest import MODELS
 
 from .conftest import Api, make_app

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from web import create_app, settings
+from gridloop.web import create_app, settings
 
 
 def test_secret_key_is_created_once_and_kept(tmp_path):

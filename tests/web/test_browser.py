@@ -11,10 +11,10 @@ from contextlib import contextmanager
 import pytest
 from werkzeug.serving import make_server
 
-from engine.runtime import WORKFLOWS_DIR
-from engine.seed import seed_demo_cases
+from gridloop.engine.runtime import WORKFLOWS_DIR
+from gridloop.engine.seed import seed_demo_cases
 
-from web.vendor import ROOT as NODE_MODULES, FILES
+from gridloop.web.vendor import ROOT as NODE_MODULES, FILES
 
 from .conftest import make_app
 

@@ -52,7 +52,7 @@ def test_verification_shows_the_resolution_and_rework_the_complaint(api, as_user
 def test_a_department_timeout_is_explained_as_the_systems_escalation(any_api, any_world, clock):
     from datetime import datetime, timedelta
 
-    from engine import timers
+    from gridloop.engine import timers
     case = any_api.report("grid1", category="water_leak")
     any_api.step(case["id"], "grid1", {"outcome": "whistle", "department": "water"})
     clock.set(datetime.fromisoformat(any_api.open_task(case["id"])["due_at"]) + timedelta(seconds=1))

@@ -6,7 +6,7 @@ import os
 
 from sqlalchemy import func, select
 
-from engine.model import Event, ProcessDefinition
+from gridloop.engine.model import Event, ProcessDefinition
 
 from ..conftest import MODELS
 from .conftest import RESOLVED

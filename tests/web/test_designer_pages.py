@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from engine.runtime import WORKFLOWS_DIR
+from gridloop.engine.runtime import WORKFLOWS_DIR
 
 from .test_definitions_api import HOSTILE, HUGE
 
@@ -116,13 +116,13 @@ def test_check_lists_problems_and_deploy_refuses_errors_with_them(designer, worl
     xxe = {"x.bpmn": '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY e SYSTEM "file:///etc/passwd">]><d>&e;</d>'}
     assert deploy(designer, xxe, 400)["problems"]
     with world.db.reading() as s:
-        from engine import versions
+        from gridloop.engine import versions
         assert [v["version"] for v in versions.versions(s, _designer(s), "monthly_review")] == [1]
 
 
 def _designer(s):
-    from engine import org
-    from engine.model import User
+    from gridloop.engine import org
+    from gridloop.engine.model import User
     from sqlalchemy import select
     return org.actor(s, s.scalar(select(User.id).where(User.username == "designer1")))
 

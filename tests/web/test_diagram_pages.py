@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from web import create_app
-from web.vendor import FILES, ROOT
+from gridloop.web import create_app
+from gridloop.web.vendor import FILES, ROOT
 
 from .conftest import Browser
 

@@ -11,7 +11,7 @@ import re
 import pytest
 from jsonschema import Draft202012Validator
 
-from web import schema_forms
+from gridloop.web import schema_forms
 
 from .conftest import GRID1
 

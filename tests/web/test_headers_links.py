@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from web import create_app
+from gridloop.web import create_app
 
 from .conftest import RESOLVED, Browser
 

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import org, queries
-from engine.model import User
+from gridloop.engine import org, queries
+from gridloop.engine.model import User
 
 from .conftest import GRID1, GRID2, report_body
 

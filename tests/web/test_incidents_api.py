@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from engine.budget import Limits
+from gridloop.engine.budget import Limits
 
 from ..conftest import MODELS
 

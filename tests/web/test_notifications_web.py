@@ -119,8 +119,8 @@ def test_a_supervisor_assigns_a_task_through_the_api_and_the_page(any_world):
 
 def _failed_delivery(world) -> int:
     """An offered task's email that failed for want of a mail server."""
-    from engine import delivery
-    from engine.notification_text import Renderer
+    from gridloop.engine import delivery
+    from gridloop.engine.notification_text import Renderer
     api = Api(make_app(world).test_client())
     api.call("PUT", "/users/grid1/notifications", "grid1", json={"email": "grid1@example.org"})
     case = api.report("acceptor1", source="hotline")

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import open311
-from engine.model import Case
-from engine.seed import GRID_ORIGIN, GRID_SIZE, all_grids
+from gridloop.engine import open311
+from gridloop.engine.model import Case
+from gridloop.engine.seed import GRID_ORIGIN, GRID_SIZE, all_grids
 
 from .conftest import RESOLVED, SATISFIED, Api, make_app
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from engine import definitions
+from gridloop.engine import definitions
 
 from ..conftest import MODELS
 from .conftest import GRID1, GRID2, RESOLVED

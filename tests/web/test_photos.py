@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from engine import photostore, places
-from engine.model import Case, Photo
-from engine.seed import all_grids
+from gridloop.engine import photostore, places
+from gridloop.engine.model import Case, Photo
+from gridloop.engine.seed import all_grids
 
 from .conftest import RESOLVED, Api, Browser, make_app
 
@@ -124,7 +124,7 @@ def test_hostile_files_are_refused_naming_the_file_and_nothing_is_stored(api, ph
 
 
 def test_a_photo_over_the_byte_limit_is_413(api, photo_world):
-    from engine import images
+    from gridloop.engine import images
     photo_world.photo_limits = images.Limits(max_bytes=2000)
     case = api.report("grid1")
     answer = upload(api, f"/cases/{case['id']}/photos", "grid1", ("big.jpg", jpeg((400, 300))), status=413)

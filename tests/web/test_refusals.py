@@ -34,7 +34,7 @@ def test_a_stale_second_tab_is_told_who_completed_the_task_and_when(api, as_user
 
 
 def test_a_colleague_is_named_as_the_one_who_completed_it(api, as_user, world):
-    from engine import org
+    from gridloop.engine import org
     case = api.report("grid1")
     task_id = api.open_task(case["id"])["id"]
     with world.db.transaction() as s:  # a second grid worker on grid 1

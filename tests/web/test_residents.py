@@ -10,9 +10,9 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from engine import places
-from engine.model import Case, Event
-from engine.seed import all_grids
+from gridloop.engine import places
+from gridloop.engine.model import Case, Event
+from gridloop.engine.seed import all_grids
 
 from .conftest import RESOLVED, Api, Browser, make_app
 

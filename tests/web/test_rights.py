@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import update
 
-from cli import main
-from engine.model import User
-from engine.runtime import Runtime
-from engine.seed import seed_demo
+from gridloop.cli import main
+from gridloop.engine.model import User
+from gridloop.engine.runtime import Runtime
+from gridloop.engine.seed import seed_demo
 
 from .conftest import GRID1, GRID2, RESOLVED, Api, make_app
 
@@ -245,7 +245,7 @@ def test_a_lane_map_offers_a_lane_to_a_role_at_deploy(db_world, db_api):
     [again] = db_world.deploy(sources=mapped, lane_map={"B": "coordinator"})  # the deploy's map wins
     assert (again.version, again.created, again.warnings) == (2, True, [])
     with db_world.db.reading() as s:
-        from engine.definitions import find_definition
+        from gridloop.engine.definitions import find_definition
         assert find_definition(s, "lanes_ab").properties["laneMap"] == "A=grid_worker, B=coordinator"
     assert db_world.deploy(sources=mapped, lane_map={"B": "coordinator"})[0].created is False
 

@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 from werkzeug.datastructures import MultiDict
 
-from engine.runtime import WORKFLOWS_DIR
-from web import schema_forms
+from gridloop.engine.runtime import WORKFLOWS_DIR
+from gridloop.web import schema_forms
 
 
 def form(name: str) -> dict:

@@ -11,9 +11,9 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
-from engine import org
-from engine.model import ApiToken, User
-from web import create_app
+from gridloop.engine import org
+from gridloop.engine.model import ApiToken, User
+from gridloop.web import create_app
 
 from .conftest import Browser
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine import org, timers
+from gridloop.engine import org, timers
 
 from .conftest import RESOLVED
 
@@ -262,7 +262,7 @@ def test_timeline_names_the_satisfaction_of_a_closed_case(api, as_user):
 
 
 def test_timeline_sentences_for_failed_timers_and_events_without_chinese_names(app):
-    from web import i18n
+    from gridloop.web import i18n
     task_id = "0f6c5b9e-0000-4000-8000-000000000001"
     history = [
         {"type": "task_created", "at": None, "task_id": task_id, "actor": None,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from engine import timers
+from gridloop.engine import timers
 
 EN = {"Accept-Language": "en"}
 ZH = {"Accept-Language": "zh-CN"}

@@ -7,8 +7,8 @@ import os
 import pytest
 from sqlalchemy import func, select
 
-from engine.model import Case, Event, ProcessDefinition, ProcessInstance, Task
-from engine.runtime import WORKFLOWS_DIR
+from gridloop.engine.model import Case, Event, ProcessDefinition, ProcessInstance, Task
+from gridloop.engine.runtime import WORKFLOWS_DIR
 
 from .conftest import RESOLVED, SATISFIED, report_body
 from .test_definitions_api import HOSTILE, HUGE

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import current_app, g
 from werkzeug.exceptions import Unauthorized
 
-from engine import org, queries
-from engine.model import User
+from gridloop.engine import org, queries
+from gridloop.engine.model import User
 
 from ..services import now, reading, runtime
 from . import schemas

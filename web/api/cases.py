@@ -1,7 +1,7 @@
 """Cases: report, list, detail (with the public feedback link for staff) and the categories."""
 from __future__ import annotations
 
-from engine import queries
+from gridloop.engine import queries
 
 from ..cases import case_filters, feedback_url
 from ..services import now, reading, runtime

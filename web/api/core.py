@@ -14,8 +14,8 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
-from engine import inputs, org
-from engine.errors import InvalidInput
+from gridloop.engine import inputs, org
+from gridloop.engine.errors import InvalidInput
 
 from ..services import now, reading
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Response, jsonify, request, url_for
 from marshmallow import ValidationError
 
-from engine import calendars, diagram, versions
-from engine.definitions import parse_lane_map
-from engine.errors import InvalidInput
+from gridloop.engine import calendars, diagram, versions
+from gridloop.engine.definitions import parse_lane_map
+from gridloop.engine.errors import InvalidInput
 
 from ..errors import error_body
 from ..services import now, reading, runtime

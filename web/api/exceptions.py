@@ -1,7 +1,7 @@
 """Exceptions to a case's course with approval: 延期 extension, 挂账 suspension, 作废 void, 合并 merge."""
 from __future__ import annotations
 
-from engine import exceptions
+from gridloop.engine import exceptions
 
 from ..services import reading, runtime
 from . import schemas

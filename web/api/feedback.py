@@ -1,7 +1,7 @@
 """The reporter's feedback link, public like the page it backs."""
 from __future__ import annotations
 
-from engine import queries
+from gridloop.engine import queries
 
 from ..services import now, reading, runtime
 from . import schemas

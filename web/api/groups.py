@@ -1,7 +1,7 @@
 """Groups of users that lanes and process properties can name (administrators only)."""
 from __future__ import annotations
 
-from engine import groups
+from gridloop.engine import groups
 
 from ..services import now, reading, runtime
 from . import schemas

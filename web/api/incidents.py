@@ -2,7 +2,7 @@
 supervisors to look at and retry."""
 from __future__ import annotations
 
-from engine import incidents
+from gridloop.engine import incidents
 
 from ..services import reading, runtime
 from . import schemas

@@ -2,7 +2,7 @@
 supervisors may read): a whistle to a department with nobody serving the case's area is refused."""
 from __future__ import annotations
 
-from engine import liaisons
+from gridloop.engine import liaisons
 
 from ..services import now, reading, runtime
 from . import schemas

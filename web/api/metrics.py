@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Response
 from marshmallow import Schema, fields, validate
 
-from engine import metrics, queries, report
+from gridloop.engine import metrics, queries, report
 
 from ..services import now, reading, runtime
 from .core import ApiBlueprint, actor, errors

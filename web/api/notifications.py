@@ -1,7 +1,7 @@
 """Notification settings (each user her own) and webhooks (administrators)."""
 from __future__ import annotations
 
-from engine import failed_deliveries, subscriptions
+from gridloop.engine import failed_deliveries, subscriptions
 
 from ..services import now, reading, runtime
 from . import schemas

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, url_for
 
-from engine import photos
+from gridloop.engine import photos
 
 from ..services import reading, runtime
 from . import schemas

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import url_for
 
-from engine import queries
+from gridloop.engine import queries
 
 from ..services import now, reading, runtime
 from . import schemas

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from engine.inputs import INT32_MAX
-from engine import task_views
-from engine.queries import MAX_PAGE, MAX_PER_PAGE
+from gridloop.engine.inputs import INT32_MAX
+from gridloop.engine import task_views
+from gridloop.engine.queries import MAX_PAGE, MAX_PER_PAGE
 
 Str, Int, Bool, DateTime = fields.String, fields.Integer, fields.Boolean, fields.DateTime
 

@@ -2,7 +2,7 @@
 claim / unclaim / complete / urge / assign commands."""
 from __future__ import annotations
 
-from engine import casebrief, queries, saved_filters
+from gridloop.engine import casebrief, queries, saved_filters
 
 from ..services import local_tz, now, reading, runtime
 from . import schemas

@@ -6,7 +6,7 @@ Create Date: 2026-12-01 14:35:47.630957
 """
 from alembic import op
 import sqlalchemy as sa
-import engine.model
+import gridloop.engine.model
 
 
 revision = '109c0732a5ee'
@@ -24,13 +24,13 @@ def upgrade() -> None:
     sa.Column('task_id', sa.String(length=36), nullable=True),
     sa.Column('approval_instance_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('reason', sa.Text(), nullable=False),
-    sa.Column('until', engine.model.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('until', gridloop.engine.model.UTCDateTime(timezone=True), nullable=True),
     sa.Column('days', sa.Integer(), nullable=True),
     sa.Column('original_case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('requested_by_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('requested_at', engine.model.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('requested_at', gridloop.engine.model.UTCDateTime(timezone=True), nullable=False),
     sa.Column('decided_by_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('decided_at', engine.model.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', gridloop.engine.model.UTCDateTime(timezone=True), nullable=True),
     sa.Column('decision_note', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['approval_instance_id'], ['process_instance.id'], ),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], ),
@@ -45,7 +45,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.add_column(sa.Column('suspension_count', sa.Integer(), server_default='0', nullable=False))
-        batch_op.add_column(sa.Column('suspended_at', engine.model.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('suspended_at', gridloop.engine.model.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('merged_into_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
         batch_op.create_foreign_key('fk_case_merged_into', 'case', ['merged_into_id'], ['id'])
 

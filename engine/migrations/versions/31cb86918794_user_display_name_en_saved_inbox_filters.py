@@ -6,7 +6,7 @@ Create Date: 2026-12-01 14:36:06.769408
 """
 from alembic import op
 import sqlalchemy as sa
-import engine.model
+import gridloop.engine.model
 
 
 revision = '31cb86918794'
@@ -22,7 +22,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=80), nullable=False),
     sa.Column('scope', sa.String(length=20), nullable=False),
     sa.Column('params', sa.JSON(), nullable=False),
-    sa.Column('created_at', engine.model.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', gridloop.engine.model.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('user_id', 'name', name='uq_saved_filter_user_name')

@@ -6,7 +6,7 @@ Create Date: 2026-12-01 11:28:13
 """
 from alembic import op
 import sqlalchemy as sa
-import engine.model
+import gridloop.engine.model
 
 
 revision = '56e8105c5269'
@@ -20,8 +20,8 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('name', sa.String(length=80), nullable=False),
     sa.Column('key_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', engine.model.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', engine.model.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', gridloop.engine.model.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', gridloop.engine.model.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('key_hash'),
     sa.UniqueConstraint('name')

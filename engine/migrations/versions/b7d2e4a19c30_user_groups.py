@@ -10,7 +10,7 @@ Create Date: 2026-12-01 09:00:00
 from alembic import op
 import sqlalchemy as sa
 
-import engine.model
+import gridloop.engine.model
 
 
 revision = 'b7d2e4a19c30'
@@ -24,7 +24,7 @@ def upgrade() -> None:
                     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
                     sa.Column('name', sa.String(length=40), nullable=False),
                     sa.Column('title', sa.String(length=120), nullable=True),
-                    sa.Column('created_at', engine.model.UTCDateTime(timezone=True), nullable=False),
+                    sa.Column('created_at', gridloop.engine.model.UTCDateTime(timezone=True), nullable=False),
                     sa.Column('created_by', sa.String(length=80), nullable=True),
                     sa.PrimaryKeyConstraint('id'),
                     sa.UniqueConstraint('name'))

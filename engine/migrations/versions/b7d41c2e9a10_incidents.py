@@ -7,7 +7,7 @@ Create Date: 2026-12-01 09:30:00
 from alembic import op
 import sqlalchemy as sa
 
-from engine.model import IdType, UTCDateTime
+from gridloop.engine.model import IdType, UTCDateTime
 
 
 revision = 'b7d41c2e9a10'

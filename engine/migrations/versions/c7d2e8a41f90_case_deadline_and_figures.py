@@ -7,7 +7,7 @@ Create Date: 2026-12-01 09:20:00
 from alembic import op
 import sqlalchemy as sa
 
-import engine.model
+import gridloop.engine.model
 
 
 revision = 'c7d2e8a41f90'
@@ -18,8 +18,8 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('case') as batch:
-        batch.add_column(sa.Column('whistled_at', engine.model.UTCDateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column('due_at', engine.model.UTCDateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column('whistled_at', gridloop.engine.model.UTCDateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column('due_at', gridloop.engine.model.UTCDateTime(timezone=True), nullable=True))
     op.create_index('ix_case_closed', 'case', ['closed_at'], unique=False)
     op.create_index('ix_case_reported', 'case', ['reported_at'], unique=False)
 

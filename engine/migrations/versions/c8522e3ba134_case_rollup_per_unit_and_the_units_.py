@@ -16,9 +16,9 @@ depends_on = None
 
 
 def _recount() -> None:
-    from engine import rollups
-    from engine.runtime import CALENDAR_FILE
-    from engine.workcalendar import WorkCalendar
+    from gridloop.engine import rollups
+    from gridloop.engine.runtime import CALENDAR_FILE
+    from gridloop.engine.workcalendar import WorkCalendar
     rollups.rebuild(Session(bind=op.get_bind()), WorkCalendar.from_file(CALENDAR_FILE).tz)
 
 

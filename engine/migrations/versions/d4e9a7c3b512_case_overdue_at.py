@@ -6,7 +6,7 @@ Create Date: 2026-12-01 10:30:00
 """
 from alembic import op
 import sqlalchemy as sa
-import engine.model
+import gridloop.engine.model
 
 
 revision = 'd4e9a7c3b512'
@@ -17,7 +17,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('case') as batch:
-        batch.add_column(sa.Column('overdue_at', engine.model.UTCDateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column('overdue_at', gridloop.engine.model.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:

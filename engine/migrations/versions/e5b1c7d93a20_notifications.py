@@ -7,7 +7,7 @@ Create Date: 2026-12-01 11:50:00
 from alembic import op
 import sqlalchemy as sa
 
-from engine.model import IdType, UTCDateTime
+from gridloop.engine.model import IdType, UTCDateTime
 
 
 revision = 'e5b1c7d93a20'

@@ -7,7 +7,7 @@ Create Date: 2026-12-01 11:45:00
 from alembic import op
 import sqlalchemy as sa
 
-import engine.model
+import gridloop.engine.model
 
 
 revision = 'e5b8c1d94a27'
@@ -20,7 +20,7 @@ def upgrade() -> None:
     op.create_table('liaison_area',
                     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
                     sa.Column('org_unit_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-                    sa.Column('bound_at', engine.model.UTCDateTime(timezone=True), nullable=False),
+                    sa.Column('bound_at', gridloop.engine.model.UTCDateTime(timezone=True), nullable=False),
                     sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id']),
                     sa.ForeignKeyConstraint(['user_id'], ['app_user.id']),
                     sa.PrimaryKeyConstraint('user_id', 'org_unit_id'))

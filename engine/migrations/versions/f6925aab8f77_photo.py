@@ -6,7 +6,7 @@ Create Date: 2026-12-01 14:36:18.412909
 """
 from alembic import op
 import sqlalchemy as sa
-import engine.model
+import gridloop.engine.model
 
 
 revision = 'f6925aab8f77'
@@ -27,10 +27,10 @@ def upgrade() -> None:
     sa.Column('width', sa.Integer(), nullable=False),
     sa.Column('height', sa.Integer(), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
-    sa.Column('taken_at', engine.model.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('taken_at', gridloop.engine.model.UTCDateTime(timezone=True), nullable=True),
     sa.Column('gps', sa.JSON(), nullable=True),
     sa.Column('uploaded_by_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('uploaded_at', engine.model.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('uploaded_at', gridloop.engine.model.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], ),
     sa.ForeignKeyConstraint(['uploaded_by_id'], ['app_user.id'], ),
     sa.PrimaryKeyConstraint('id')
