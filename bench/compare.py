@@ -13,6 +13,7 @@ models (linear5, loop) are the same in both trees.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -32,7 +33,7 @@ def child(tree: str, what: str, n: int, workflows: str | None, loop_n: int) -> d
     os.environ.setdefault("GRIDLOOP_PASSWORD_HASH_PROFILE", "CHEAPEST")
     os.environ.setdefault("GRIDLOOP_PBKDF2_ROUNDS", "1000")  # the older trees' name for the same
     sys.path[0] = tree
-    from gridloop.engine.db import Database
+    Database = _engine("db").Database
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{tmp}/compare.sqlite")
@@ -42,10 +43,20 @@ def child(tree: str, what: str, n: int, workflows: str | None, loop_n: int) -> d
     return result
 
 
+def _engine(module: str):
+    """A module of the tree's engine: ``gridloop.engine`` since the packaging, top-level
+    ``engine`` in older trees such as the reference."""
+    try:
+        return importlib.import_module(f"gridloop.engine.{module}")
+    except ModuleNotFoundError as missing:
+        if missing.name != "gridloop":
+            raise
+        return importlib.import_module(f"engine.{module}")
+
+
 def engine_case(db, n: int, workflows: str | None) -> dict:
     from bench import engine as bench
-    from gridloop.engine.runtime import Runtime
-    from gridloop.engine.seed import seed_demo
+    Runtime, seed_demo = _engine("runtime").Runtime, _engine("seed").seed_demo
 
     runtime = Runtime(db)
     runtime.deploy([workflows] if workflows else None)

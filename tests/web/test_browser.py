@@ -82,11 +82,11 @@ def test_grid_worker_claims_and_completes_a_task_in_chromium(server, api, screen
             expect(page.locator("h1")).to_have_text("网格处置")
             expect(page.locator(".flash.success")).to_contain_text("已领取任务")
             page.get_by_label("网格办结").check()
-            page.get_by_role("button", name="提交").click()
+            page.get_by_role("button", name="提交", exact=True).click()
             expect(page.locator("#resolution-error")).to_be_visible()  # required once "resolved" is chosen
             expect(page.get_by_label("网格办结")).to_be_checked()
             page.fill("textarea[name=resolution]", "已加固外墙瓷砖 Tiles fixed")
-            page.get_by_role("button", name="提交").click()
+            page.get_by_role("button", name="提交", exact=True).click()
             expect(page.locator(".stage-line strong")).to_have_text("核查")
             expect(page.locator(".timeline")).to_contain_text("」 — 办结")  # "… completed “…” — resolved"
             page.screenshot(path=os.path.join(screenshots, "case.png"), full_page=True)
