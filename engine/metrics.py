@@ -318,12 +318,29 @@ def _aggregates(s: Session, f: Filters, grouping: str | None, *, exact: bool = F
             del queries["spread"]
         for name in ("closed", "reported"):
             del queries[name]
+        queries.update(_rare_row_queries(p))
     for condition, columns in queries.values():
         rows = s.execute(select(key, *columns).where(condition, *p.filters()).group_by(key))
         for row in rows:
             values = row._asdict()
             groups.setdefault(values.pop("key"), {}).update(values)
+    if parts is not None:  # received = reported (the rollup's) + voided + merged
+        for values in groups.values():
+            values["received"] = sum(values.get(name) or 0 for name in ("reported", "voided", "merged"))
     return groups
+
+
+def _rare_row_queries(p: _Populations) -> dict[str, tuple[Any, list]]:
+    """Beside the rollup, the exceptions' counts read only the rare cases they count (suspended
+    closed cases by ix_case_suspended_closed, voided and merged ones by ix_case_status_reported),
+    not every case of the period; a group's ``received`` is then its reported cases plus these."""
+    f = p.f
+    return {"exceptions": (and_(p.closed, Case.suspension_count >= literal_column("1")),
+                           [func.count().label("suspended")]),
+            "received": (and_(Case.status.in_(("voided", "merged")), Case.reported_at >= f.start,
+                              Case.reported_at < f.end),
+                         [func.count().filter(Case.status == "voided").label("voided"),
+                          func.count().filter(Case.status == "merged").label("merged")])}
 
 
 def _from_rollup(s: Session, f: Filters, grouping: str | None, parts) -> dict[str, dict[str, Any]]:

@@ -192,8 +192,11 @@ class Case(Base):
 
     __tablename__ = "case"
     # The figures (engine/metrics.py) read the cases closed, or reported, in a period.
-    # ix_case_path_closed serves a small area's closed cases (exact medians, drill-down lists).
+    # ix_case_path_closed serves a small area's closed cases (exact medians, drill-down lists);
+    # ix_case_suspended_closed the few closed cases that were suspended (suspension_rate).
     __table_args__ = (Index("ix_case_path_status", "org_path", "status"),
+                      Index("ix_case_suspended_closed", "closed_at", postgresql_where=text("suspension_count >= 1"),
+                            sqlite_where=text("suspension_count >= 1")),
                       Index("ix_case_status_reported", "status", "reported_at"),
                       Index("ix_case_closed", "closed_at"), Index("ix_case_reported", "reported_at"),
                       Index("ix_case_path_closed", "org_path", "closed_at"),
