@@ -11,41 +11,27 @@ name the instance; the instance's ``case_opened`` event names the case.
 from __future__ import annotations
 
 import copy
-from contextlib import contextmanager
-from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from . import forms, org
 from .errors import InvalidInput, ProcessError
+from .script_requests import ScriptRequests
 
 if TYPE_CHECKING:
     from .records import Instance
     from .runtime import Runtime
 
 DEFAULT_PROCESS = "closed_loop"
-_REQUESTED: ContextVar[list[dict] | None] = ContextVar("gridloop_case_reports", default=None)
+_REQUESTED = ScriptRequests("case_reports")
+collecting = _REQUESTED.collecting  # around a command's engine steps: the cases its scripts ask to open
 
 
 def report_case(report: Any, process: str = DEFAULT_PROCESS) -> None:
     """Script function: ask to open a case of ``process`` from ``report`` (a dict shaped as
     that process's start form: title, category, source, grid, location ...)."""
-    requested = _REQUESTED.get()
-    if requested is None:
-        raise ProcessError("report_case() opens a case; it runs only inside a process step")
     if not isinstance(report, dict):
         raise ProcessError(f"report_case() takes the report as a dict, not {type(report).__name__}")
-    requested.append({"process": str(process), "report": copy.deepcopy(report)})
-
-
-@contextmanager
-def collecting() -> Iterator[list[dict]]:
-    """Around a command's engine steps: the cases its scripts ask to open."""
-    requested: list[dict] = []
-    token = _REQUESTED.set(requested)
-    try:
-        yield requested
-    finally:
-        _REQUESTED.reset(token)
+    _REQUESTED.ask("report_case", "opens a case", {"process": str(process), "report": copy.deepcopy(report)})
 
 
 def apply(rt: Runtime, s, inst: Instance, requested: list[dict], actor_id: int | None) -> None:

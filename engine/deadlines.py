@@ -14,10 +14,8 @@ The figures count extended cases (engine/metrics.py ``extension_rate``).
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -25,6 +23,7 @@ from SpiffWorkflow.task import TaskState
 
 from .definitions import leaf_events
 from .errors import ProcessError
+from .script_requests import ScriptRequests
 
 if TYPE_CHECKING:
     from .records import CaseRecord, Instance
@@ -32,7 +31,8 @@ if TYPE_CHECKING:
 
 MAX_NOTE = 500
 # The extensions asked for by the scripts of the command running in this context.
-_REQUESTED: ContextVar[list[dict] | None] = ContextVar("gridloop_due_extensions", default=None)
+_REQUESTED = ScriptRequests("due_extensions")
+collecting = _REQUESTED.collecting  # around a command's engine steps: the extensions its scripts ask for
 
 
 def as_time(value: Any, what: str) -> datetime:
@@ -51,23 +51,9 @@ def extend_due(until: Any, note: str = "") -> str:
     """Script function: ask to move the case's deadline to ``until`` (an approved extension).
     Returns ``until`` as ISO 8601, so a script can keep its ``due_at`` variable in step:
     ``due_at = extend_due(deadline(extension, due_at), reason)``."""
-    requested = _REQUESTED.get()
-    if requested is None:
-        raise ProcessError("extend_due() moves a case's deadline; it runs only inside a process step")
     when = as_time(until, "extend_due's until")
-    requested.append({"until": when, "note": str(note)[:MAX_NOTE]})
+    _REQUESTED.ask("extend_due", "moves a case's deadline", {"until": when, "note": str(note)[:MAX_NOTE]})
     return when.isoformat()
-
-
-@contextmanager
-def collecting() -> Iterator[list[dict]]:
-    """Around a command's engine steps: the extensions its scripts ask for."""
-    requested: list[dict] = []
-    token = _REQUESTED.set(requested)
-    try:
-        yield requested
-    finally:
-        _REQUESTED.reset(token)
 
 
 def first_due(case: CaseRecord, data: dict) -> None:

@@ -28,10 +28,8 @@ approved, the case changes as its kind says (:data:`EFFECTS`):
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from sqlalchemy import delete, func, select, update
@@ -43,6 +41,7 @@ from SpiffWorkflow.task import TaskState
 
 from . import deadlines, definitions, org, policy, records
 from .errors import Conflict, InvalidInput, NotFound, ProcessError
+from .script_requests import ScriptRequests
 from .inputs import check_text
 from .model import Case, CaseException, MessageWait, OrgUnit, ProcessInstance, Task, User
 
@@ -58,38 +57,24 @@ ON_TASK = ("extension", "suspension")  # asked for by the handler of one of the 
 # A limit timer still counts as the task's own if it waits for the task's due time, give or take this.
 SAME_TIME = timedelta(minutes=1)
 # The decisions asked for by the scripts of the command running in this context.
-_DECIDED: ContextVar[list[dict] | None] = ContextVar("gridloop_exception_decisions", default=None)
+_DECIDED = ScriptRequests("exception_decisions")
+collecting = _DECIDED.collecting  # around a command's engine steps: the decisions its scripts make
 
 
 def resume_case() -> str:
     """Script function: end the approved suspension of the process's request (the review
     decided to go on); returns ``"resumed"``."""
-    decided = _DECIDED.get()
-    if decided is None:
-        raise ProcessError("resume_case() ends a suspension; it runs only inside a process step")
-    decided.append({"resume": True})
+    _DECIDED.ask("resume_case", "ends a suspension", {"resume": True})
     return "resumed"
 
 
 def decide_exception(approved: Any, note: Any = "") -> str:
     """Script function: the approval process's decision on its request; returns
     ``"approved"`` or ``"refused"``."""
-    decided = _DECIDED.get()
-    if decided is None:
-        raise ProcessError("decide_exception() decides an exception request; it runs only inside a process step")
-    decided.append({"approved": bool(approved), "note": str(note or "")[:MAX_REASON]})
+    _DECIDED.ask("decide_exception", "decides an exception request",
+                 {"approved": bool(approved), "note": str(note or "")[:MAX_REASON]})
     return "approved" if approved else "refused"
 
-
-@contextmanager
-def collecting() -> Iterator[list[dict]]:
-    """Around a command's engine steps: the decisions its scripts make."""
-    decided: list[dict] = []
-    token = _DECIDED.set(decided)
-    try:
-        yield decided
-    finally:
-        _DECIDED.reset(token)
 
 
 # ------------------------------------------------------------------------------ requests
