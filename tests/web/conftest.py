@@ -3,8 +3,12 @@ organisation seeded, an app over it, and clients that speak the API and the HTML
 from __future__ import annotations
 
 import re
+import threading
+from contextlib import contextmanager
+from typing import Iterator
 
 import pytest
+from werkzeug.serving import make_server
 
 from gridloop.engine.runtime import Runtime
 from gridloop.engine.seed import seed_demo
@@ -45,6 +49,26 @@ def any_world(any_db, clock):
 
 def make_app(runtime):
     return create_app({"TESTING": True, "RUNTIME": runtime, "SECRET_KEY": "test-secret"})
+
+
+@contextmanager
+def serving(runtime) -> Iterator[str]:
+    """The app over ``runtime`` on a real port, in a thread, for a real browser: its base URL."""
+    httpd = make_server("127.0.0.1", 0, make_app(runtime), threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join()
+
+
+@pytest.fixture
+def live_server(world):
+    """The app over the demo organisation with no demo cases: every row on a page is the test's."""
+    with serving(world) as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from contextlib import contextmanager
 
 import pytest
-from werkzeug.serving import make_server
 
 from gridloop.engine.runtime import WORKFLOWS_DIR
 from gridloop.engine.seed import seed_demo_cases
 
 from gridloop.web.vendor import ROOT as NODE_MODULES, FILES
 
-from .conftest import make_app
+from .conftest import serving
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -49,12 +47,8 @@ def screenshots(tmp_path_factory) -> str:
 @pytest.fixture
 def server(world):
     seed_demo_cases(world)  # a lived-in inbox for the screenshots
-    httpd = make_server("127.0.0.1", 0, make_app(world), threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join()
+    with serving(world) as url:
+        yield url
 
 
 @pytest.mark.browser
@@ -108,7 +102,7 @@ def _browser(p):
     return p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
 
 
-def _signed_in_page(chromium, server, username: str, path: str, locale: str = "en-US"):
+def signed_in_page(chromium, server, username: str, path: str, locale: str = "en-US"):
     """A page signed in as ``username`` on ``path``, collecting what the CSP refused."""
     page = chromium.new_page(locale=locale, viewport={"width": 1280, "height": 800})
     page.blocked = []
@@ -130,7 +124,7 @@ def test_case_page_marks_the_active_task_in_its_diagram(server, api, screenshots
     with sync_playwright() as p:
         chromium = _browser(p)
         try:
-            page = _signed_in_page(chromium, server, "grid1", f"/cases/{case['id']}")
+            page = signed_in_page(chromium, server, "grid1", f"/cases/{case['id']}")
             active = page.locator(".diagram-canvas .djs-element.state-active")
             expect(active).to_have_count(1)
             element = active.get_attribute("data-element-id")
@@ -168,7 +162,7 @@ def _modeler(server, path: str):
     with sync_playwright() as p:
         chromium = _browser(p)
         try:
-            page = _signed_in_page(chromium, server, "designer1", path)
+            page = signed_in_page(chromium, server, "designer1", path)
             # a large diagram takes a while to import on a loaded machine
             expect(page.locator("#modeler.modeler-ready")).to_have_count(1, timeout=30000)
             yield page

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
-from .conftest import GRID1, make_app
+from .conftest import GRID1
 from .test_browser import ARGS, CHROMIUM, missing, screenshots  # noqa: F401 (a fixture)
 
 USERNAMES = ("acceptor1", "grid1", "grid2", "liaison_power", "supervisor1", "community1")
@@ -33,17 +31,6 @@ PAGE_TEXT = """() => {
   copy.querySelectorAll('input, textarea').forEach(e => e.remove());
   return copy.textContent;
 }"""
-
-
-@pytest.fixture
-def bare_server(world):
-    """The app over the demo organisation with no demo cases: every row on a page is the walk's."""
-    httpd = make_server("127.0.0.1", 0, make_app(world), threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join()
 
 
 def check(page, lang: str, what: str) -> None:
@@ -96,7 +83,7 @@ def do_task(page, lang: str, case_id: int, choices: dict[str, str], texts: dict[
 
 @pytest.mark.browser
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_the_whole_loop_in_one_language(bare_server, api, lang, screenshots):  # noqa: F811
+def test_the_whole_loop_in_one_language(live_server, api, lang, screenshots):  # noqa: F811
     if not os.path.exists(CHROMIUM):
         missing("Debian chromium not installed: run make browser")
     from playwright.sync_api import sync_playwright
@@ -104,7 +91,7 @@ def test_the_whole_loop_in_one_language(bare_server, api, lang, screenshots):  #
                       grid=GRID1,
                       reporter={"name": NEUTRAL, "phone": "13800000000"},
                       location={"address": NEUTRAL, "lat": 41.79, "lon": 123.4})
-    server = bare_server
+    server = live_server
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:

@@ -4,23 +4,15 @@ the designer's table fits a 1280 px window in both languages."""
 from __future__ import annotations
 
 import os
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
-from .conftest import make_app
-from .test_browser import ARGS, CHROMIUM, missing
+from .test_browser import ARGS, CHROMIUM, missing, signed_in_page
 
 
 @pytest.fixture
-def server(world):
-    httpd = make_server("127.0.0.1", 0, make_app(world), threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join()
+def server(live_server):
+    return live_server
 
 
 @pytest.fixture
@@ -35,12 +27,7 @@ def chromium():
 
 
 def _signed_in(chromium, server, user: str, locale: str):
-    page = chromium.new_page(locale=locale, viewport={"width": 1280, "height": 800})
-    page.goto(f"{server}/sign-in")
-    page.fill("#username", user)
-    page.fill("#password", "demo")
-    page.click("button.primary")
-    return page
+    return signed_in_page(chromium, server, user, "/sign-in", locale)
 
 
 @pytest.mark.browser
