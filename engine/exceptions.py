@@ -24,6 +24,11 @@ approved, the case changes as its kind says (:data:`EFFECTS`):
   original (``merged_into_id``; ``case_merged`` / ``case_merged_from`` on both); when the
   original closes, the reporter of every case merged into it is called back
   (:func:`call_back_merged`).
+
+A case that ends (closed, rejected, voided, merged) withdraws, in the same transaction, its
+pending requests and the pending merges into it (:func:`cases_ended`): each is ``cancelled``
+with the reason, its approval task leaves the inboxes. A suspended case may still be voided
+or merged; its review ends with it.
 """
 from __future__ import annotations
 
@@ -32,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
@@ -99,7 +104,9 @@ def request(rt: Runtime, user_id: int, case_id: int, body: dict) -> int:
         policy.check_exception_request(who, kind, case, task)
         if case.status != "open":
             raise Conflict(f"case {case.number} is {case.status}")
-        rt._lock(s, case.instance_id)  # requests of one case queue behind each other and its commands
+        if kind in ON_TASK and case.suspended_at is not None:
+            raise Conflict(f"case {case.number} is suspended (挂账): its clock stands still until its review")
+        _lock_case(rt, s, case)  # requests of one case queue behind each other and its commands
         now = rt.clock.now()
         pending = select(func.count()).select_from(CaseException).where(
             CaseException.case_id == case_id, CaseException.kind == kind, CaseException.status == "pending")
@@ -272,18 +279,31 @@ def _merge(rt: Runtime, s: Session, row: CaseException, case, actor_id: int | No
 
 def _end_case(rt: Runtime, s: Session, case, status: str, actor_id: int | None, now: datetime,
               payload: dict) -> None:
-    """End a case outside its process (voided, merged): the process instance is cancelled
-    (its open tasks, timers and waits with it), the case closes with that status, no callback."""
-    inst = rt._lock(s, case.instance_id)
+    """End a case outside its process (voided, merged), suspended or not: the process instance
+    is cancelled (its open tasks, timers and waits with it), the case closes with that status,
+    no callback."""
+    inst = _lock_case(rt, s, case)
+    _cancel_instance(rt, s, inst, case.id, actor_id, now)
+    case.status, case.stage, case.closed_at, case.updated_at = status, status, now, now
+    case.suspended_at = None
+    rt._event(s, f"case_{status}", inst, case.id, None, actor_id, payload)
+
+
+def _lock_case(rt: Runtime, s: Session, case):
+    """Lock a case's instance: running, or suspended (a suspended case may still be voided or merged)."""
+    inst = records.lock_instance(s, case.instance_id)
+    return inst if inst is not None and inst.status == "suspended" else rt._check_running(inst)
+
+
+def _cancel_instance(rt: Runtime, s: Session, inst, case_id: int, actor_id: int | None, now: datetime) -> None:
+    """Cancel a locked instance: its open tasks leave the inboxes, its timers and waits end."""
     s.execute(update(ProcessInstance.__table__).where(ProcessInstance.id == inst.id).values(
         status="cancelled", ended_at=now, next_timer_at=None, revision=inst.revision + 1))
     for task in records.open_tasks(s, inst.id).values():
         s.execute(update(Task).where(Task.id == task.id).values(status="cancelled")
                   .execution_options(synchronize_session=False))
-        rt._event(s, "task_cancelled", inst, case.id, task.id, actor_id, records.task_names(task))
+        rt._event(s, "task_cancelled", inst, case_id, task.id, actor_id, records.task_names(task))
     s.execute(delete(MessageWait).where(MessageWait.instance_id == inst.id))
-    case.status, case.stage, case.closed_at, case.updated_at = status, status, now, now
-    rt._event(s, f"case_{status}", inst, case.id, None, actor_id, payload)
 
 
 def _suspend(rt: Runtime, s: Session, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
@@ -365,6 +385,48 @@ def move_limit_timers(task, due: datetime | None, until: datetime) -> int:
             break
         node = node.parent
     return count
+
+
+ENDINGS = {"case_closed": "closed", "case_rejected": "rejected", "case_voided": "voided", "case_merged": "merged"}
+ENDED_ZH = {"closed": "已结案", "rejected": "不予受理", "voided": "已作废", "merged": "已合并"}
+
+
+def cases_ended(rt: Runtime, s: Session) -> None:
+    """Once a command's steps and decisions are done: the cases it ended withdraw their
+    pending requests (:func:`withdraw`); those that closed call back the reporters of the
+    cases merged into them (:func:`call_back_merged`)."""
+    ended = {e["case_id"]: (ENDINGS[e["type"]], e["actor_id"]) for e in s.info["events"] if e["type"] in ENDINGS}
+    if ended:
+        withdraw(rt, s, ended)
+        call_back_merged(rt, s, [case_id for case_id, (how, _a) in ended.items() if how == "closed"])
+
+
+def withdraw(rt: Runtime, s: Session, ended: dict[int, tuple[str, int | None]]) -> None:
+    """``ended``: case id -> (how it ended, by whom). Their pending requests, and pending merges
+    into them, become ``cancelled`` with the reason (``exception_withdrawn``), their approval
+    instances cancelled; an approved suspension's review, still waiting, is cancelled too."""
+    now = rt.clock.now()
+    ids = list(ended)
+    rows = s.scalars(select(CaseException).where(or_(
+        and_(CaseException.status == "pending", or_(CaseException.case_id.in_(ids), and_(
+            CaseException.kind == "merge", CaseException.original_case_id.in_(ids)))),
+        and_(CaseException.status == "approved", CaseException.kind == "suspension",
+             CaseException.case_id.in_(ids)))).order_by(CaseException.id))
+    for row in rows:
+        inst = records.lock_instance(s, row.approval_instance_id) if row.approval_instance_id else None
+        if row.status == "pending":
+            ended_id = row.case_id if row.case_id in ended else row.original_case_id
+            how, actor_id = ended[ended_id]
+            number = rt._case(s, ended_id).number
+            whose = "case" if ended_id == row.case_id else "the original case"
+            row.status, row.decided_by_id, row.decided_at = "cancelled", actor_id, now
+            row.decision_note = f"withdrawn: {whose} {number} was {how} 案件{number}{ENDED_ZH[how]}，申请撤回"
+            rt._event(s, "exception_withdrawn", row.approval_instance_id, row.case_id, row.task_id, actor_id,
+                      {**_payload(row), "note": row.decision_note, "ended": how, "ended_case": number})
+        else:
+            actor_id = ended[row.case_id][1]
+        if inst is not None and inst.status in ("running", "incident"):
+            _cancel_instance(rt, s, inst, row.case_id, actor_id, now)
 
 
 def call_back_merged(rt: Runtime, s: Session, closed: list[int]) -> None:

@@ -554,7 +554,7 @@ class CaseException(Base):
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
     kind: Mapped[str] = mapped_column(String(16))  # extension / suspension / void / merge
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending/approved/refused
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending/approved/refused/cancelled
     task_id: Mapped[str | None] = mapped_column(String(36))  # the task an extension is for
     approval_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
     reason: Mapped[str] = mapped_column(Text)

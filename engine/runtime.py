@@ -659,9 +659,7 @@ class Runtime:
             while s.info["decided"]:  # approval processes decided exception requests (engine/exceptions.py)
                 decided, s.info["decided"] = s.info["decided"], []
                 exceptions.apply(self, s, decided)
-            closed = [e["case_id"] for e in s.info["events"] if e["type"] == "case_closed"]
-            if closed:  # the reporters of the cases merged into them are called back
-                exceptions.call_back_merged(self, s, closed)
+            exceptions.cases_ended(self, s)  # pending requests withdrawn, merged reporters called back
             if s.info["thrown"]:
                 messaging.dispatch(self, s)
             self._save_cases(s)

@@ -231,7 +231,8 @@ class ExceptionRequest(Schema):
     id = Int()
     case_id = Int()
     kind = Str()
-    status = Str(metadata={"description": "pending, approved or refused"})
+    status = Str(metadata={"description": "pending, approved, refused, or cancelled (withdrawn when its case, "
+                                          "or a merge's original, ended; decision_note says why)"})
     reason = Str()
     task_id = Str(allow_none=True)
     until = DateTime(allow_none=True)

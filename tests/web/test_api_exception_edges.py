@@ -1,0 +1,85 @@
+"""Edge cases of the exceptions with approval (engine/exceptions.py) through the REST API: a
+case that ends withdraws its pending requests; a suspended case."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from gridloop.engine import timers
+
+from .conftest import RESOLVED
+from .test_api_exceptions import _approval, _ask, _at, _events, _later, _whistled
+
+
+def _request(api, case_id, request_id, user="supervisor1"):
+    return next(r for r in api.get(f"/cases/{case_id}/exceptions", user) if r["id"] == request_id)
+
+
+def test_voiding_a_case_withdraws_its_pending_extension(any_api):
+    api = any_api
+    case = api.report("grid1", category="garbage")
+    task = api.open_task(case["id"])
+    extension = _ask(api, case["id"], "grid1", kind="extension", task_id=task["id"],
+                     until=_later(task["due_at"], 1), reason="Waiting for the crew")
+    waiting = _approval(api, case["id"])
+    assert waiting["id"] in api.inbox_ids("community1")
+    _ask(api, case["id"], "acceptor1", kind="void", reason="Reported in error")
+    void = next(t for t in api.case(case["id"])["open_tasks"]
+                if t["element_id"] == "approve_exception" and t["id"] != waiting["id"])
+    api.post(f"/tasks/{void['id']}/complete", "street1", json={"data": {"outcome": "approve"}})
+    after = api.case(case["id"])
+    assert (after["status"], after["open_tasks"]) == ("voided", [])
+    withdrawn = _request(api, case["id"], extension["id"])
+    assert (withdrawn["status"], withdrawn["decided_by"]) == ("cancelled", "street1")
+    assert case["number"] in withdrawn["decision_note"] and "voided" in withdrawn["decision_note"]
+    assert waiting["id"] not in api.inbox_ids("community1")
+    [event] = _events(after, "exception_withdrawn")
+    assert (event["payload"]["request"], event["payload"]["ended"]) == (extension["id"], "voided")
+    assert api.get(f"/process-instances/{withdrawn['approval_instance_id']}", "supervisor1")["status"] == "cancelled"
+    api.post(f"/tasks/{waiting['id']}/complete", "community1", json={"data": {"outcome": "approve"}}, status=409)
+
+
+def test_closing_withdraws_its_pending_requests_and_merges_into_it(any_api):
+    api = any_api
+    original = api.report("grid1", category="water_leak")
+    duplicate = api.report("grid1", category="water_leak", title="Same leak again")
+    merge = _ask(api, duplicate["id"], "grid1", kind="merge", reason="Same leak", original=original["number"])
+    api.step(original["id"], "grid1", {"outcome": "whistle", "department": "water"})
+    api.step(original["id"], "liaison_water", RESOLVED)
+    api.step(original["id"], "grid1", {"outcome": "passed"}, stage="verification")
+    void = _ask(api, original["id"], "acceptor1", kind="void", reason="Maybe a prank")
+    [feedback] = [t for t in api.case(original["id"])["open_tasks"] if t["stage"] == "feedback"]
+    api.post(f"/tasks/{feedback['id']}/complete", "acceptor1",
+             json={"data": {"contacted": True, "resolved": True, "satisfaction": "satisfied"}})
+    closed = api.case(original["id"])
+    assert closed["status"] == "closed" and closed["open_tasks"] == []
+    assert _request(api, original["id"], void["id"])["status"] == "cancelled"
+    withdrawn = _request(api, duplicate["id"], merge["id"])
+    assert withdrawn["status"] == "cancelled" and "original case" in withdrawn["decision_note"]
+    still = api.case(duplicate["id"])
+    assert still["status"] == "open" and [t["element_id"] for t in still["open_tasks"]] == ["grid_handling"]
+    [event] = _events(still, "exception_withdrawn")
+    assert (event["payload"]["ended"], event["payload"]["ended_case"]) == ("closed", original["number"])
+    # The duplicate may ask again, into another original or to be voided.
+    _ask(api, duplicate["id"], "acceptor1", kind="void", reason="Already fixed")
+
+
+def test_a_suspended_case_may_be_voided_and_its_review_ends_with_it(any_api, any_world, clock):
+    api = any_api
+    case, task = _whistled(api)
+    start = clock.now()
+    suspension = _ask(api, case["id"], "liaison_water", kind="suspension", task_id=task["id"],
+                      until=(start + timedelta(days=5)).isoformat(), reason="Waiting for the court")
+    api.post(f"/tasks/{_approval(api, case['id'])['id']}/complete", "street1", json={"data": {"outcome": "approve"}})
+    assert api.case(case["id"])["suspended_at"]
+    _ask(api, case["id"], "liaison_water", kind="extension", task_id=task["id"],
+         until=_later(task["due_at"], 1), reason="More time", status=409)  # the clock stands still
+    _ask(api, case["id"], "acceptor1", kind="void", reason="The court says it is no case")
+    api.post(f"/tasks/{_approval(api, case['id'])['id']}/complete", "street1", json={"data": {"outcome": "approve"}})
+    voided = api.case(case["id"])
+    assert (voided["status"], voided["suspended_at"], voided["open_tasks"]) == ("voided", None, [])
+    assert _request(api, case["id"], suspension["id"])["status"] == "approved"
+    review = api.get(f"/process-instances/{suspension['approval_instance_id']}", "supervisor1")
+    assert review["status"] == "cancelled"
+    _at(api, clock, start + timedelta(days=6))  # the review date passes: nothing to review
+    timers.run_due(any_world)
+    assert api.case(case["id"])["open_tasks"] == []
