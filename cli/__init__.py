@@ -449,6 +449,32 @@ def liaison_list(department) -> None:
 
 
 @main.group()
+def calendar() -> None:
+    """The working calendar: State Council holiday notices (docs/operations.md)."""
+
+
+@calendar.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--user", "username", default=None, help="Load as this designer (recorded; default: the system).")
+def calendar_load(file, username) -> None:
+    """Load a holiday notice (one year, JSON): it overrides workflows/calendars/ for its year in
+    every process, and moves the open provisional deadlines of that year. A bad file changes
+    nothing: exit 1 with a line per bad field."""
+    from gridloop.engine import calendars
+    rt = _runtime()
+    user_id = _user_id(rt, username) if username else None
+    with open(file, "rb") as fh:
+        raw = fh.read()
+    try:
+        loaded = calendars.load(rt, user_id, raw)
+    except EngineError as exc:
+        _fail(exc)
+    click.echo(f"{loaded['year']} notice loaded ({loaded['source']}); {len(loaded['moved'])} due time(s) moved")
+    for m in loaded["moved"]:
+        click.echo(f"  instance {m['instance_id']} case {m['case_id']}: {m['from']} -> {m['to']} ({m['limit']})")
+
+
+@main.group()
 def webhook() -> None:
     """Webhooks that receive signed notifications (see docs/notifications.md)."""
 

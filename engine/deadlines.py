@@ -11,11 +11,17 @@ approved it (the user whose command ran the script), from when to when and why, 
 timers waiting on ``due_at`` are re-armed for the new time, and a case marked overdue
 whose new deadline lies ahead is unmarked (its timers mark it again if that passes too).
 The figures count extended cases (engine/metrics.py ``extension_rate``).
+
+A deadline also moves when the calendar it was counted on changes: a holiday notice loaded
+for a year whose deadlines were provisional (engine/calendars.py) has :func:`recompute` put
+each such due time where the notice puts it, recorded as ``deadline_recomputed``.
 """
 from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -23,6 +29,7 @@ from SpiffWorkflow.task import TaskState
 
 from .definitions import leaf_events
 from .errors import ProcessError
+from .model import Task
 from .script_requests import ScriptRequests
 
 if TYPE_CHECKING:
@@ -104,3 +111,57 @@ def rearm(wf: BpmnWorkflow, until: datetime) -> int:
                 task._set_internal_data(event_value=until.isoformat())
                 count += 1
     return count
+
+
+def recompute(rt: Runtime, s, inst: Instance, wf: BpmnWorkflow, case: CaseRecord | None,
+              changes: dict[datetime, tuple[datetime, str]], why: dict, actor_id: int | None,
+              now: datetime) -> list[dict]:
+    """Every due time ``old`` of ``changes`` this open instance holds becomes ``new``: the case's
+    deadline, its open tasks' due times, its waiting timers and its process variables (which
+    the next steps count on). An overdue mark whose new time lies ahead is lifted. One
+    ``deadline_recomputed`` event per moved time; returns them. The caller stores the state."""
+    def moved(value: Any) -> datetime | None:
+        """The old due time ``value`` writes, if it is one of ``changes``."""
+        if isinstance(value, str) and len(value) >= 19 and value[10:11] == "T":
+            try:
+                when = datetime.fromisoformat(value)
+                return when if when in changes else None
+            except (TypeError, ValueError):  # not a time; a naive one never equals an aware one
+                return None
+        return None
+
+    variables: dict[datetime, int] = {}
+    live = [t for t in wf.get_tasks() if not t.has_state(TaskState.FINISHED_MASK)  # and a boundary event's
+            or any(not c.has_state(TaskState.FINISHED_MASK) for c in t.children)]  # parent, whose data it takes
+    for task in live:
+        for key, value in list(task.data.items()):
+            if (old := moved(value)) is not None:
+                task.data[key] = changes[old][0].isoformat()
+                variables[old] = variables.get(old, 0) + 1
+    rearmed: dict[datetime, int] = {}
+    for task in wf.event_manager.tasks.values():
+        value = task._get_internal_data("event_value") if task.state == TaskState.WAITING else None
+        if (old := moved(value)) is not None:
+            task._set_internal_data(event_value=changes[old][0].isoformat())
+            rearmed[old] = rearmed.get(old, 0) + 1
+    tasks = s.scalars(select(Task).where(Task.instance_id == inst.id, Task.status.in_(("open", "claimed")),
+                                         Task.due_at.in_(list(changes)))).all()
+    events = []
+    for old, (new, limit) in changes.items():
+        on_tasks = [t for t in tasks if t.due_at == old]
+        for task in on_tasks:
+            task.due_at = new
+            if task.overdue_at is not None and new > now:
+                task.overdue_at = None
+        on_case = case is not None and case.due_at == old
+        if on_case:
+            case.due_at, case.updated_at = new, now
+            if case.overdue_at is not None and new > now:
+                case.overdue_at = None
+        if not (on_tasks or on_case or rearmed.get(old) or variables.get(old)):
+            continue
+        payload = {"from": old.isoformat(), "to": new.isoformat(), "limit": limit, **why, "case": on_case,
+                   "tasks": [t.id for t in on_tasks], "timers_rearmed": rearmed.get(old, 0)}
+        rt._event(s, "deadline_recomputed", inst, inst.case_id, None, actor_id, payload)
+        events.append(payload)
+    return events

@@ -566,3 +566,17 @@ class CaseException(Base):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     decided_at: Mapped[datetime | None]
     decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class CalendarNotice(Base):
+    """A State Council holiday notice loaded by a designer (``gridloop calendar load``, ``POST
+    /calendar/notices``): every load is kept, the newest of a year wins over the shipped
+    ``workflows/calendars/`` file for that year, and every process reads them from here."""
+
+    __tablename__ = "calendar_notice"
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    notice: Mapped[dict[str, Any]]  # the validated file: source, holidays, workdays
+    sha256: Mapped[str] = mapped_column(String(64))
+    loaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    loaded_at: Mapped[datetime]

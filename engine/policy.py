@@ -190,6 +190,13 @@ def may_export_hotline(actor: Actor | None) -> bool:
     return actor is None or actor.has_role("acceptor") or actor.has_role("supervisor")
 
 
+def check_calendar(actor: Actor | None) -> None:
+    """A holiday notice moves every open deadline of its year: designers load it (and the
+    CLI's operator, ``None``)."""
+    if actor is not None and not actor.has_role("designer"):
+        raise Forbidden("only process designers load holiday notices: a notice moves the open deadlines of its year")
+
+
 def may_see_unassignable(actor: Actor) -> bool:
     """Tasks offered to a role or group nobody has: supervisors and designers see them."""
     return actor.has_role("supervisor") or actor.has_role("designer")

@@ -23,6 +23,7 @@ from . import deadlines, definitions, liaisons, records
 from .errors import NotFound, ProcessError
 from .model import Event, MessageWait, Task
 from .records import Instance
+from .workcalendar import parse_limit
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -89,9 +90,14 @@ def _new_task_row(rt: Runtime, s, inst, spiff_task, case, now) -> dict[str, Any]
         raise ProcessError(f"task '{spec.bpmn_name}' is offered to unknown org unit '{unit}'") from None
     limit = prop("dueIn")
     try:
-        due_at = rt.calendar.add(now, str(limit)) if limit else None
+        parsed = parse_limit(str(limit)) if limit else None
     except ValueError as exc:
         raise ProcessError(f"dueIn of task '{spec.bpmn_name}': {exc}") from None
+    due_at = rt.calendar.add(now, parsed) if parsed else None
+    if parsed and parsed.kind != "elapsed" and (years := rt.calendar.provisional_years(now, due_at)):
+        rt._event(s, "deadline_provisional", inst, case.id if case else None, str(spiff_task.id), None,
+                  {"limit": str(limit), "start": now.isoformat(), "due": due_at.isoformat(), "years": years,
+                   "task": str(spiff_task.id)})
     role = prop("candidateRole") or spec.lane
     department = prop("candidateDepartment")
     if props.get("mustReach"):

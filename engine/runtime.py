@@ -22,9 +22,9 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import TaskState
 
-from . import (casereports, deadlines, definitions, exceptions, forms, groups, images, incidents, lint, messaging,
-               migration, notifications, org, photostore, places, policy, readmodel, records, residents, rollups,
-               supervision, timers, trial, versions)
+from . import (calendars, casereports, deadlines, definitions, exceptions, forms, groups, images, incidents, lint,
+               messaging, migration, notifications, org, photostore, places, policy, readmodel, records, residents,
+               rollups, supervision, timers, trial, versions)
 from .clock import Clock, FrozenClock
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, IncidentOpened, InvalidInput, NotFound, ProcessError
@@ -109,7 +109,7 @@ class Runtime:
         if noted is not None and parsed.kind != "elapsed":
             years = self.calendar.provisional_years(start, due)
             if years:
-                noted.append({"limit": limit, "due": due.isoformat(), "years": years})
+                noted.append({"limit": limit, "start": start.isoformat(), "due": due.isoformat(), "years": years})
         return due.isoformat()
 
     # ------------------------------------------------------------------ definitions
@@ -655,6 +655,7 @@ class Runtime:
         """One command's transaction; its history events are written in one batch at the end."""
         with self.db.transaction() as s, timers.engine_clock(self.clock):
             s.info.update(events=[], saved={}, done=set(), open={}, open_rows={}, thrown=[], decided=[])
+            calendars.refresh(self, s)  # a holiday notice another process loaded
             yield s
             while s.info["decided"]:  # approval processes decided exception requests (engine/exceptions.py)
                 decided, s.info["decided"] = s.info["decided"], []

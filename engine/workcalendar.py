@@ -137,7 +137,10 @@ class WorkCalendar:
     a deadline is computed in the middle of a running process.
     """
 
-    def __init__(self, data: Mapping):
+    def __init__(self, data: Mapping, notices: Mapping[int, Mapping] | None = None, version: int | None = None):
+        # ``notices`` (year -> a loaded notice's ``holidays`` and ``workdays``) replace the data's
+        # years; ``version`` says which loads they are (engine/calendars.py).
+        self.data, self.notices, self.version = data, dict(notices or {}), version
         try:
             self.tz = ZoneInfo(data["timezone"])
             self.windows = [(time.fromisoformat(a), time.fromisoformat(b)) for a, b in data["workday_hours"]]
@@ -153,7 +156,8 @@ class WorkCalendar:
 
         self._holidays: dict[date, str] = {}
         self._workdays: set[date] = set()
-        for key, year in data.get("years", {}).items():
+        years = {**data.get("years", {}), **{str(y): notice for y, notice in self.notices.items()}}
+        for key, year in years.items():
             def day(s: str, key: str = key) -> date:
                 d = date.fromisoformat(s)
                 if str(d.year) != key:
@@ -166,7 +170,7 @@ class WorkCalendar:
         clash = self._workdays & self._holidays.keys()
         if clash:
             raise ValueError(f"dates both holiday and make-up workday: {sorted(map(str, clash))}")
-        self.covered_years: tuple[int, ...] = tuple(sorted(int(y) for y in data.get("years", {})))
+        self.covered_years: tuple[int, ...] = tuple(sorted(int(y) for y in years))
         """Years with a published notice; other years are provisional."""
         self.country: str | None = data.get("country")
         if self.country is not None and self.country not in holidays.list_supported_countries():
@@ -178,6 +182,11 @@ class WorkCalendar:
     def from_file(cls, path: str | Path) -> WorkCalendar:
         with open(path, encoding="utf-8") as f:
             return cls(json.load(f))
+
+    def with_notices(self, notices: Mapping[int, Mapping], version: int | None) -> WorkCalendar:
+        """This calendar's data with ``notices`` over its years (the data's own years stay the
+        defaults for the years no notice names)."""
+        return WorkCalendar(self.data, notices, version)
 
     def is_workday(self, d: date) -> bool:
         """Holidays are off, make-up workdays are on, otherwise weekends are off.

@@ -685,6 +685,10 @@ EVENTS: dict[str, tuple[str, str]] = {
     "case_merged_from": ("重复案件 {from_case} 合并到本案", "Duplicate case {from_case} merged into this one"),
     "merged_callback": ("原案件 {original} 已结案，回访本案上报人", "Original {original} closed: calling this reporter back"),
     "task_extended": ("任务「{name}」时限 {old_due} → {new_due}", "“{name}” due {old_due} → {new_due}"),
+    "deadline_provisional": ("时限按法定节假日暂算(当年节假日安排尚未公布)",
+                             "A due time counted on statutory holidays alone (no holiday notice for its year yet)"),
+    "deadline_recomputed": ("{year} 年节假日安排通知已载入：时限 {old_due} → {new_due}",
+                            "Holiday notice for {year} loaded: due {old_due} → {new_due}"),
     "timer_failed": ("定时处理出错，将于 {retry_at} 重试", "Handling a time limit failed; retrying at {retry_at}"),
     "stage_changed": ("阶段：{from_stage} → {to_stage}", "Stage: {from_stage} → {to_stage}"),
     "escalated": ("提交{level}级会商{unit}", "Escalated to the {level} level{unit}"),
@@ -710,7 +714,7 @@ _BILINGUAL = re.compile(r"^(?P<en>[^\u3000-\u9fff]*?[A-Za-z0-9)\].])\s+(?P<zh>[\
 # Free text an event carries, shown under its sentence: the submitted form's, an urging's note.
 NOTE_FIELDS = ("resolution", "note", "comment", "return_reason", "reason")
 # Events that move a due time from ``from`` to ``to``.
-MOVES_DUE = ("due_extended", "task_extended")
+MOVES_DUE = ("due_extended", "task_extended", "deadline_recomputed")
 
 
 def lang() -> str:

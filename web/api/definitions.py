@@ -187,4 +187,17 @@ def calendar():
     """Designers: the years with a published holiday notice, and the deadlines that were counted
     provisionally because their year had none."""
     with reading() as s:
-        return calendars.calendar_status(s, actor(), runtime().calendar)
+        return calendars.calendar_status(s, actor(), runtime())
+
+
+@blp.route("/calendar/notices", methods=["POST"])
+@blp.response(201, schemas.NoticeLoaded)
+@errors(403, 409, 413)
+def load_notice():
+    """Designers: load a State Council holiday notice, the JSON file as the request body (or a
+    multipart ``file``). It overrides the shipped calendar for its year, in every process, and
+    moves the provisional deadlines of that year that open cases and running processes wait
+    on (each move in the case's history); 400 names every bad field and changes nothing."""
+    upload = request.files.get("file")
+    raw = upload.read() if upload is not None else request.get_data()
+    return calendars.load(runtime(), actor().id, raw), 201

@@ -720,16 +720,39 @@ class ProvisionalDeadline(Schema):
     case_id = Int(allow_none=True)
     at = DateTime()
     limit = Str()
+    start = Str(metadata={"description": "counted from"})
     due = Str()
     years = fields.List(Int())
+    task = Str(metadata={"description": "the task whose due time it is, if it is one"})
+
+
+class LoadedNotice(Schema):
+    id = Int()
+    year = Int()
+    source = Str()
+    sha256 = Str()
+    loaded_at = DateTime()
+    loaded_by = Str(allow_none=True)
 
 
 class CalendarStatus(Schema):
     country = Str(allow_none=True)
-    published_years = fields.List(Int(), metadata={"description": "years with a State Council notice in "
-                                                                  "workflows/calendars/"})
+    published_years = fields.List(Int(), metadata={
+        "description": "years with a State Council notice, loaded (POST /calendar/notices) or in workflows/calendars/"})
+    notices = fields.List(fields.Nested(LoadedNotice), metadata={"description": "notices loaded, newest first"})
     provisional = fields.List(fields.Nested(ProvisionalDeadline),
-                              metadata={"description": "deadlines counted on statutory holidays alone, newest first"})
+                              metadata={"description": "deadlines counted on statutory holidays alone, whose "
+                                                       "year still has no notice, newest first"})
+
+
+class NoticeLoaded(Schema):
+    id = Int()
+    year = Int()
+    source = Str()
+    sha256 = Str()
+    moved = fields.List(fields.Dict(), metadata={
+        "description": "each due time moved: instance_id, case_id, from, to, limit, case (its deadline), tasks, "
+                       "timers_rearmed"})
 
 
 # ------------------------------------------------------------------------------------ photos

@@ -1,0 +1,135 @@
+"""A State Council holiday notice (国务院办公厅关于 N 年部分节假日安排的通知) as a file a designer
+loads: checked field by field before anything is stored, because one wrong date moves every
+deadline of the year.
+
+The file is one year of ``workflows/calendars/cn.json`` with the year and the notice's name::
+
+    {"year": 2027, "source": "国办发明电〔2026〕… 号",
+     "holidays": [{"name": "春节 Spring Festival", "dates": ["2027-02-06", …, "2027-02-13"]}],
+     "workdays": ["2027-02-14"]}
+
+Each holiday is a run of consecutive days (the notice's "X月X日至X月X日"), no day in two of
+them; a make-up working day (调休上班) is a weekend day that is not also a holiday; every date
+lies in the notice's year.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Iterable
+
+from jsonschema import Draft202012Validator
+
+from .errors import InvalidInput
+
+MAX_BYTES = 64 * 1024
+_DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+SCHEMA = {
+    "type": "object",
+    "required": ["year", "source", "holidays", "workdays"],
+    "additionalProperties": False,
+    "properties": {
+        "year": {"type": "integer", "minimum": 2000, "maximum": 2100},
+        "source": {"type": "string", "minLength": 1, "maxLength": 500},
+        "holidays": {"type": "array", "minItems": 1, "maxItems": 20, "items": {
+            "type": "object", "required": ["name", "dates"], "additionalProperties": False,
+            "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 120},
+                           "dates": {"type": "array", "minItems": 1, "maxItems": 31, "items": _DATE}}}},
+        "workdays": {"type": "array", "maxItems": 20, "items": _DATE},
+    },
+}
+_VALIDATOR = Draft202012Validator(SCHEMA)
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass(frozen=True)
+class Notice:
+    year: int
+    content: dict[str, Any]  # source, holidays, workdays: what the calendar reads
+    sha256: str
+
+
+def parse(raw: bytes | str, weekend: Iterable[int]) -> Notice:
+    """The checked notice, or ``InvalidInput`` naming every bad field (``holidays[1].dates[0]``)."""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
+    if len(raw) > MAX_BYTES:
+        raise InvalidInput(f"a notice file is at most {MAX_BYTES} bytes", fields={"file": f"{len(raw)} bytes"})
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidInput("the notice is not a JSON file", fields={"file": str(exc)}) from None
+    problems = {_where(list(e.absolute_path), e): _say(e) for e in _VALIDATOR.iter_errors(data)}
+    if problems:
+        raise InvalidInput("the notice does not have the shape of a holiday notice", fields=problems)
+    problems = _check_dates(data, frozenset(weekend))
+    if problems:
+        raise InvalidInput(f"the {data['year']} notice has wrong dates", fields=problems)
+    content = {"source": data["source"], "holidays": data["holidays"], "workdays": sorted(data["workdays"])}
+    digest = hashlib.sha256(json.dumps({"year": data["year"], **content}, sort_keys=True,
+                                       ensure_ascii=False).encode("utf-8")).hexdigest()
+    return Notice(data["year"], content, digest)
+
+
+def _where(path: list, error) -> str:
+    if error.validator in ("required", "additionalProperties"):  # the field itself, not its parent
+        names = [n for n in (error.validator_value if error.validator == "required" else error.instance)
+                 if n in error.message.split("'")]
+        path = path + names[:1]
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "notice"
+
+
+def _say(error) -> str:
+    if error.validator == "required":
+        return "required"
+    if error.validator == "additionalProperties":
+        return "not a field of a holiday notice"
+    if error.validator == "pattern":
+        return f"{error.instance!r} is not a date written YYYY-MM-DD"
+    return error.message
+
+
+def _check_dates(data: dict, weekend: frozenset[int]) -> dict[str, str]:
+    year, problems = data["year"], {}
+    holidays: dict[date, str] = {}
+
+    def day(text: str, field: str) -> date | None:
+        try:
+            d = date.fromisoformat(text)
+        except ValueError:
+            problems[field] = f"{text} is not a date"
+            return None
+        if d.year != year:
+            problems[field] = f"{text} is not in {year}: a notice covers its own year only"
+            return None
+        return d
+
+    for i, holiday in enumerate(data["holidays"]):
+        previous = None
+        for j, text in enumerate(holiday["dates"]):
+            field, d = f"holidays[{i}].dates[{j}]", day(text, f"holidays[{i}].dates[{j}]")
+            if d is None:
+                continue
+            if d in holidays:
+                problems[field] = f"{text} is already a day of {holidays[d]}: holidays overlap"
+            elif previous is not None and d != previous + timedelta(days=1):
+                problems[field] = (f"{text} does not follow {previous.isoformat()}: a holiday is a run of "
+                                   "consecutive days, in order")
+            holidays.setdefault(d, holiday["name"])
+            previous = d
+    seen: set[date] = set()
+    for i, text in enumerate(data["workdays"]):
+        field, d = f"workdays[{i}]", day(text, f"workdays[{i}]")
+        if d is None:
+            continue
+        if d in seen:
+            problems[field] = f"{text} is listed twice"
+        elif d in holidays:
+            problems[field] = f"{text} is also a day of {holidays[d]}: a day is a holiday or a working day"
+        elif d.weekday() not in weekend:
+            problems[field] = (f"{text} is a {_WEEKDAYS[d.weekday()]}, a working day already; a make-up "
+                               "working day (调休上班) falls on a weekend")
+        seen.add(d)
+    return problems
