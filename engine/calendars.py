@@ -30,12 +30,12 @@ from .versions import check_designer
 from .workcalendar import WorkCalendar
 
 if TYPE_CHECKING:
-    from .runtime import Runtime
+    from .command import Command, Engine
 
 MAX_LISTED = 500
 
 
-def refresh(rt: Runtime, s: Session) -> None:
+def refresh(rt: Engine, s: Session) -> None:
     """Take up the notices loaded since this process last looked (one indexed ``max``)."""
     version = s.scalar(select(func.max(CalendarNotice.id)))
     if version != rt.calendar.version:
@@ -43,7 +43,7 @@ def refresh(rt: Runtime, s: Session) -> None:
         rt.calendar = rt.calendar.with_notices(loaded, version)
 
 
-def calendar_status(s: Session, actor: org.Actor, rt: Runtime) -> dict[str, Any]:
+def calendar_status(s: Session, actor: org.Actor, rt: Engine) -> dict[str, Any]:
     """Published years, the notices loaded, and the newest provisional deadlines whose years
     still have no notice (instance, case, limit, due, years)."""
     check_designer(actor)
@@ -69,10 +69,11 @@ def calendar_status(s: Session, actor: org.Actor, rt: Runtime) -> dict[str, Any]
             "provisional": provisional}
 
 
-def load(rt: Runtime, user_id: int | None, raw: bytes | str) -> dict[str, Any]:
+def load(rt: Engine, user_id: int | None, raw: bytes | str) -> dict[str, Any]:
     """Check and store a notice (designers; ``None`` is the system), then move the open
     provisional deadlines of its year: all in one transaction, nothing if anything is wrong."""
-    with rt._command() as s:
+    with rt.command() as cmd:
+        s = cmd.session
         actor = org.actor(s, user_id) if user_id is not None else None
         policy.check_calendar(actor)
         notice = notices.parse(raw, rt.calendar.weekend)
@@ -84,19 +85,19 @@ def load(rt: Runtime, user_id: int | None, raw: bytes | str) -> dict[str, Any]:
         s.flush()
         calendar = rt.calendar.with_notices({**rt.calendar.notices, notice.year: notice.content}, row.id)
         why = {"year": notice.year, "notice": notice.content["source"], "notice_id": row.id}
-        moved = _recompute(rt, s, calendar, why, user_id, now)
-        rt._event(s, "calendar_notice_loaded", None, None, None, user_id,
+        moved = _recompute(cmd, calendar, why, user_id, now)
+        cmd.event("calendar_notice_loaded", None, None, None, user_id,
                   {"year": notice.year, "source": notice.content["source"], "sha256": notice.sha256,
                    "notice_id": row.id, "replaces": (replaces or {}).get("source"), "moved": len(moved)})
     return {"id": row.id, "year": notice.year, "source": notice.content["source"], "sha256": notice.sha256,
             "moved": moved}
 
 
-def _recompute(rt: Runtime, s: Session, calendar: WorkCalendar, why: dict, actor_id: int | None,
+def _recompute(cmd: Command, calendar: WorkCalendar, why: dict, actor_id: int | None,
                now: datetime) -> list[dict]:
     """Each running instance's provisional deadlines of the notice's year, counted again on
     ``calendar`` from the start and limit they were counted with; closed cases stay as they are."""
-    year, notes = why["year"], {}
+    s, year, notes = cmd.session, why["year"], {}
     for instance_id, payload in s.execute(
             select(Event.instance_id, Event.payload).join(ProcessInstance, ProcessInstance.id == Event.instance_id)
             .where(Event.type == "deadline_provisional", ProcessInstance.status == "running").order_by(Event.id)):
@@ -105,21 +106,21 @@ def _recompute(rt: Runtime, s: Session, calendar: WorkCalendar, why: dict, actor
     moved = []
     for instance_id, found in notes.items():
         inst = records.lock_instance(s, instance_id)
-        case = rt._case(s, inst.case_id)
+        case = cmd.case(inst.case_id)
         if inst.status != "running" or (case is not None and case.status != "open"):
             continue
         changes = _changes(s, calendar, inst.id, found)
         if not changes:
             continue
-        loaded = rt._loaded(s, inst)
-        wf = rt._restore(s, inst, loaded)
-        moves = deadlines.recompute(rt, s, inst, wf, case, changes, why, actor_id, now)
+        loaded = cmd.loaded(inst)
+        wf = cmd.restore(inst, loaded)
+        moves = deadlines.recompute(cmd, inst, wf, case, changes, why, actor_id, now)
         for note in found:
             start = datetime.fromisoformat(note["start"])
             due = calendar.add(start, note["limit"])
             years = calendar.provisional_years(start, due)
             if years:  # counted again, still into a year without a notice
-                rt._event(s, "deadline_provisional", inst, inst.case_id, note.get("task"), None,
+                cmd.event("deadline_provisional", inst, inst.case_id, note.get("task"), None,
                           {**note, "due": due.isoformat(), "years": years})
         compact(wf)
         inst.state = dump_state(wf)
@@ -127,7 +128,7 @@ def _recompute(rt: Runtime, s: Session, calendar: WorkCalendar, why: dict, actor
         inst.data = readmodel.to_json(readmodel.process_data(wf, wf.get_tasks(state=TaskState.READY, manual=True)))
         if not records.save_instance(s, inst):
             raise Conflict("a case was changed by another command at the same time; load the notice again")
-        s.info["saved"][inst.id] = (inst, wf)
+        cmd.saved[inst.id] = (inst, wf)
         moved.extend({"instance_id": inst.id, "case_id": inst.case_id, **m} for m in moves)
     return moved
 

@@ -18,8 +18,8 @@ from .errors import InvalidInput, ProcessError
 from .script_requests import ScriptRequests
 
 if TYPE_CHECKING:
+    from .command import Command
     from .records import Instance
-    from .runtime import Runtime
 
 DEFAULT_PROCESS = "closed_loop"
 _REQUESTED = ScriptRequests("case_reports")
@@ -34,18 +34,18 @@ def report_case(report: Any, process: str = DEFAULT_PROCESS) -> None:
     _REQUESTED.ask("report_case", "opens a case", {"process": str(process), "report": copy.deepcopy(report)})
 
 
-def apply(rt: Runtime, s, inst: Instance, requested: list[dict], actor_id: int | None) -> None:
+def apply(cmd: Command, inst: Instance, requested: list[dict], actor_id: int | None) -> None:
     """Open the cases asked for; a report its start form refuses fails the command (422)."""
     for request in requested:
-        loaded = rt._case_process(s, request["process"])
+        loaded = cmd.case_process(request["process"])
         try:
             report = forms.validate(loaded.start_form, request["report"])
-            grid = org.grid_by_code(s, report["grid"])
+            grid = org.grid_by_code(cmd.session, report["grid"])
         except InvalidInput as exc:
             detail = "; ".join(f"{k}: {v}" for k, v in (exc.fields or {}).items()) or exc.message
             raise ProcessError(f"report_case() in '{inst.key}': the report is refused ({detail})") from None
-        case = rt._open_case(s, loaded, report, grid, actor_id, source_instance_id=inst.id)
-        rt._event(s, "case_opened", inst, None, actor_id=actor_id,
+        case = cmd.open_case(loaded, report, grid, actor_id, source_instance_id=inst.id)
+        cmd.event("case_opened", inst, None, actor_id=actor_id,
                   payload={"case_id": case.id, "number": case.number, "key": loaded.key})
-        rt._event(s, "reported_from", case.instance_id, case.id, actor_id=actor_id,
+        cmd.event("reported_from", case.instance_id, case.id, actor_id=actor_id,
                   payload={"instance_id": inst.id, "key": inst.key})

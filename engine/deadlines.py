@@ -33,8 +33,8 @@ from .model import Task
 from .script_requests import ScriptRequests
 
 if TYPE_CHECKING:
+    from .command import Command
     from .records import CaseRecord, Instance
-    from .runtime import Runtime
 
 MAX_NOTE = 500
 # The extensions asked for by the scripts of the command running in this context.
@@ -70,7 +70,7 @@ def first_due(case: CaseRecord, data: dict) -> None:
         case.due_at = as_time(value, "due_at")
 
 
-def apply(rt: Runtime, s, inst: Instance, wf: BpmnWorkflow, case: CaseRecord | None, requested: list[dict],
+def apply(cmd: Command, inst: Instance, wf: BpmnWorkflow, case: CaseRecord | None, requested: list[dict],
           actor_id: int | None, now: datetime) -> None:
     """Move the case's deadline as the process asked (in order; each must be later than the
     deadline it replaces, on a case still open)."""
@@ -89,7 +89,7 @@ def apply(rt: Runtime, s, inst: Instance, wf: BpmnWorkflow, case: CaseRecord | N
             case.overdue_at = None
         case.updated_at = now
         rearmed = rearm(wf, until)
-        rt._event(s, "due_extended", inst, case.id, None, actor_id,
+        cmd.event("due_extended", inst, case.id, None, actor_id,
                   {"from": previous.isoformat(), "to": until.isoformat(), "extension_count": case.extension_count,
                    "note": request["note"], "timers_rearmed": rearmed})
 
@@ -113,7 +113,7 @@ def rearm(wf: BpmnWorkflow, until: datetime) -> int:
     return count
 
 
-def recompute(rt: Runtime, s, inst: Instance, wf: BpmnWorkflow, case: CaseRecord | None,
+def recompute(cmd: Command, inst: Instance, wf: BpmnWorkflow, case: CaseRecord | None,
               changes: dict[datetime, tuple[datetime, str]], why: dict, actor_id: int | None,
               now: datetime) -> list[dict]:
     """Every due time ``old`` of ``changes`` this open instance holds becomes ``new``: the case's
@@ -144,7 +144,7 @@ def recompute(rt: Runtime, s, inst: Instance, wf: BpmnWorkflow, case: CaseRecord
         if (old := moved(value)) is not None:
             task._set_internal_data(event_value=changes[old][0].isoformat())
             rearmed[old] = rearmed.get(old, 0) + 1
-    tasks = s.scalars(select(Task).where(Task.instance_id == inst.id, Task.status.in_(("open", "claimed")),
+    tasks = cmd.session.scalars(select(Task).where(Task.instance_id == inst.id, Task.status.in_(("open", "claimed")),
                                          Task.due_at.in_(list(changes)))).all()
     events = []
     for old, (new, limit) in changes.items():
@@ -162,6 +162,6 @@ def recompute(rt: Runtime, s, inst: Instance, wf: BpmnWorkflow, case: CaseRecord
             continue
         payload = {"from": old.isoformat(), "to": new.isoformat(), "limit": limit, **why, "case": on_case,
                    "tasks": [t.id for t in on_tasks], "timers_rearmed": rearmed.get(old, 0)}
-        rt._event(s, "deadline_recomputed", inst, inst.case_id, None, actor_id, payload)
+        cmd.event("deadline_recomputed", inst, inst.case_id, None, actor_id, payload)
         events.append(payload)
     return events

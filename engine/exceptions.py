@@ -45,13 +45,14 @@ from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import TaskState
 
 from . import deadlines, definitions, org, policy, records
+from .command import check_running
 from .errors import Conflict, InvalidInput, NotFound, ProcessError
 from .script_requests import ScriptRequests
 from .inputs import check_text
 from .model import Case, CaseException, MessageWait, OrgUnit, ProcessInstance, Task, User
 
 if TYPE_CHECKING:
-    from .runtime import Runtime
+    from .command import Command, Engine
 
 KINDS = ("extension", "suspension", "void", "merge")
 APPROVAL_PROCESS = "exception_approval"
@@ -84,7 +85,7 @@ def decide_exception(approved: Any, note: Any = "") -> str:
 
 # ------------------------------------------------------------------------------ requests
 
-def request(rt: Runtime, user_id: int, case_id: int, body: dict) -> int:
+def request(rt: Engine, user_id: int, case_id: int, body: dict) -> int:
     """Ask for an exception (``body``: kind, reason; an extension's ``task_id`` and ``until``);
     returns the request's id. The approval process may refuse it at once (a cap)."""
     kind, reason = body.get("kind"), body.get("reason")
@@ -95,9 +96,10 @@ def request(rt: Runtime, user_id: int, case_id: int, body: dict) -> int:
     if len(reason) > MAX_REASON:
         raise InvalidInput(f"reason is longer than {MAX_REASON} characters", fields={"reason": "too long"})
     check_text("reason", reason)
-    with rt._command() as s:
+    with rt.command() as cmd:
+        s = cmd.session
         who = org.actor(s, user_id)
-        case = rt._case(s, case_id)
+        case = cmd.case(case_id)
         if case is None:
             raise NotFound(f"case {case_id} not found")
         task = _task_of(s, body, case_id) if kind in ON_TASK else None
@@ -106,7 +108,7 @@ def request(rt: Runtime, user_id: int, case_id: int, body: dict) -> int:
             raise Conflict(f"case {case.number} is {case.status}")
         if kind in ON_TASK and case.suspended_at is not None:
             raise Conflict(f"case {case.number} is suspended (挂账): its clock stands still until its review")
-        _lock_case(rt, s, case)  # requests of one case queue behind each other and its commands
+        _lock_case(cmd, case)  # requests of one case queue behind each other and its commands
         now = rt.clock.now()
         pending = select(func.count()).select_from(CaseException).where(
             CaseException.case_id == case_id, CaseException.kind == kind, CaseException.status == "pending")
@@ -123,12 +125,12 @@ def request(rt: Runtime, user_id: int, case_id: int, body: dict) -> int:
             row.task_id, row.until = task.id, _review_date(body, now)
             data["until"] = row.until.isoformat()
         elif kind == "merge":
-            row.original_case_id = _original(rt, s, who, case, body).id
+            row.original_case_id = _original(cmd, who, case, body).id
         s.add(row)
         s.flush()
-        rt._event(s, "exception_requested", case.instance_id, case_id, row.task_id, who.id, _payload(row))
+        cmd.event("exception_requested", case.instance_id, case_id, row.task_id, who.id, _payload(row))
         loaded = rt.specs.get(s, _approval_definition(s))
-        inst = rt._start(s, loaded, who.id, data, case=None, linked_case_id=case_id)
+        inst = cmd.start(loaded, who.id, data, linked_case_id=case_id)
         row.approval_instance_id = inst.id
         return row.id
 
@@ -155,9 +157,10 @@ def _review_date(body: dict, now: datetime) -> datetime:
     return until
 
 
-def _original(rt: Runtime, s: Session, who: org.Actor, case, body: dict):
+def _original(cmd: Command, who: org.Actor, case, body: dict):
     """A merge's original: another open case the requester may see, not itself merged."""
     from .queries import get_case
+    s = cmd.session
     number = body.get("original")
     if not isinstance(number, str) or not number:
         raise InvalidInput("a merge names the original case's number", fields={"original": "required"})
@@ -165,7 +168,7 @@ def _original(rt: Runtime, s: Session, who: org.Actor, case, body: dict):
     if original_id is None:
         raise InvalidInput(f"unknown case '{number}'", fields={"original": "unknown case number"})
     get_case(s, who, original_id)
-    original = rt._case(s, original_id)
+    original = cmd.case(original_id)
     if original.id == case.id:
         raise InvalidInput("a case is not a duplicate of itself", fields={"original": "the same case"})
     if original.status != "open":
@@ -221,32 +224,33 @@ def _payload(row: CaseException) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------ decisions
 
-def apply(rt: Runtime, s: Session, decided: list[tuple[int, int | None, dict]]) -> None:
+def apply(cmd: Command, decided: list[tuple[int, int | None, dict]]) -> None:
     """Decide the requests whose approval instances called ``decide_exception`` in this
     command ((instance id, actor id, decision)); approved ones change their case."""
-    now = rt.clock.now()
+    s, now = cmd.session, cmd.now()
     for instance_id, actor_id, decision in decided:
         row = s.scalar(select(CaseException).where(CaseException.approval_instance_id == instance_id))
         if row is None:
             raise ProcessError("decide_exception(): this process was not started by an exception request")
         if decision.get("resume"):
-            _resume(rt, s, row, rt._case(s, row.case_id), actor_id, now)
+            _resume(cmd, row, cmd.case(row.case_id), actor_id, now)
             continue
         if row.status != "pending":
             raise ProcessError(f"decide_exception(): request {row.id} is already {row.status}")
         row.status = "approved" if decision["approved"] else "refused"
         row.decided_by_id, row.decided_at, row.decision_note = actor_id, now, decision["note"]
-        case = rt._case(s, row.case_id)
+        case = cmd.case(row.case_id)
         if row.status == "approved" and case.status == "open":
-            EFFECTS[row.kind](rt, s, row, case, actor_id, now)
-        rt._event(s, f"exception_{row.status}", instance_id, row.case_id, row.task_id, actor_id,
+            EFFECTS[row.kind](cmd, row, case, actor_id, now)
+        cmd.event(f"exception_{row.status}", instance_id, row.case_id, row.task_id, actor_id,
                   {**_payload(row), "note": row.decision_note})
 
 
-def _extend(rt: Runtime, s: Session, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
-    inst = rt._lock(s, case.instance_id)
-    loaded = rt._loaded(s, inst)
-    wf = rt._restore(s, inst, loaded)
+def _extend(cmd: Command, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
+    s = cmd.session
+    inst = cmd.lock(case.instance_id)
+    loaded = cmd.loaded(inst)
+    wf = cmd.restore(inst, loaded)
     task = records.load_task(s, row.task_id)
     if task is not None and task.status in OPEN:
         try:
@@ -256,79 +260,81 @@ def _extend(rt: Runtime, s: Session, row: CaseException, case, actor_id: int | N
         s.execute(update(Task).where(Task.id == task.id).values(
             due_at=row.until, overdue_at=None if row.until > now else task.overdue_at)
             .execution_options(synchronize_session=False))
-        rt._event(s, "task_extended", inst, case.id, task.id, actor_id,
+        cmd.event("task_extended", inst, case.id, task.id, actor_id,
                   {**records.task_names(task), "from": task.due_at.isoformat() if task.due_at else None,
                    "to": row.until.isoformat(), "timers_moved": moved, "request": row.id})
     if case.due_at is None or row.until > case.due_at:
-        deadlines.apply(rt, s, inst, wf, case, [{"until": row.until, "note": row.reason}], actor_id, now)
-    rt._advance(s, inst, loaded, wf, actor_id, now)
+        deadlines.apply(cmd, inst, wf, case, [{"until": row.until, "note": row.reason}], actor_id, now)
+    cmd.advance(inst, loaded, wf, actor_id, now)
 
 
-def _void(rt: Runtime, s: Session, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
-    _end_case(rt, s, case, "voided", actor_id, now, {"reason": row.reason, "request": row.id})
+def _void(cmd: Command, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
+    _end_case(cmd, case, "voided", actor_id, now, {"reason": row.reason, "request": row.id})
 
 
-def _merge(rt: Runtime, s: Session, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
-    original = rt._case(s, row.original_case_id)
+def _merge(cmd: Command, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
+    original = cmd.case(row.original_case_id)
     case.merged_into_id = original.id
-    _end_case(rt, s, case, "merged", actor_id, now, {"into": original.number, "reason": row.reason,
+    _end_case(cmd, case, "merged", actor_id, now, {"into": original.number, "reason": row.reason,
                                                       "request": row.id})
-    rt._event(s, "case_merged_from", original.instance_id, original.id, None, actor_id,
+    cmd.event("case_merged_from", original.instance_id, original.id, None, actor_id,
               {"from": case.number, "reason": row.reason, "request": row.id})
 
 
-def _end_case(rt: Runtime, s: Session, case, status: str, actor_id: int | None, now: datetime,
+def _end_case(cmd: Command, case, status: str, actor_id: int | None, now: datetime,
               payload: dict) -> None:
     """End a case outside its process (voided, merged), suspended or not: the process instance
     is cancelled (its open tasks, timers and waits with it), the case closes with that status,
     no callback."""
-    inst = _lock_case(rt, s, case)
-    _cancel_instance(rt, s, inst, case.id, actor_id, now)
+    inst = _lock_case(cmd, case)
+    _cancel_instance(cmd, inst, case.id, actor_id, now)
     case.status, case.stage, case.closed_at, case.updated_at = status, status, now, now
     case.suspended_at = None
-    rt._event(s, f"case_{status}", inst, case.id, None, actor_id, payload)
+    cmd.event(f"case_{status}", inst, case.id, None, actor_id, payload)
 
 
-def _lock_case(rt: Runtime, s: Session, case):
+def _lock_case(cmd: Command, case):
     """Lock a case's instance: running, or suspended (a suspended case may still be voided or merged)."""
-    inst = records.lock_instance(s, case.instance_id)
-    return inst if inst is not None and inst.status == "suspended" else rt._check_running(inst)
+    inst = records.lock_instance(cmd.session, case.instance_id)
+    return inst if inst is not None and inst.status == "suspended" else check_running(inst)
 
 
-def _cancel_instance(rt: Runtime, s: Session, inst, case_id: int, actor_id: int | None, now: datetime) -> None:
+def _cancel_instance(cmd: Command, inst, case_id: int, actor_id: int | None, now: datetime) -> None:
     """Cancel a locked instance: its open tasks leave the inboxes, its timers and waits end."""
+    s = cmd.session
     s.execute(update(ProcessInstance.__table__).where(ProcessInstance.id == inst.id).values(
         status="cancelled", ended_at=now, next_timer_at=None, revision=inst.revision + 1))
     for task in records.open_tasks(s, inst.id).values():
         s.execute(update(Task).where(Task.id == task.id).values(status="cancelled")
                   .execution_options(synchronize_session=False))
-        rt._event(s, "task_cancelled", inst, case_id, task.id, actor_id, records.task_names(task))
+        cmd.event("task_cancelled", inst, case_id, task.id, actor_id, records.task_names(task))
     s.execute(delete(MessageWait).where(MessageWait.instance_id == inst.id))
 
 
-def _suspend(rt: Runtime, s: Session, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
+def _suspend(cmd: Command, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
     """The clock stops: the case's instance is stored as ``suspended`` (no timer fires, no
     command runs on it) until :func:`_resume`; the figures count it overdue no more."""
-    inst = rt._lock(s, case.instance_id)
-    s.execute(update(ProcessInstance.__table__).where(ProcessInstance.id == inst.id).values(
+    inst = cmd.lock(case.instance_id)
+    cmd.session.execute(update(ProcessInstance.__table__).where(ProcessInstance.id == inst.id).values(
         status="suspended", revision=inst.revision + 1))
     case.suspended_at, case.suspension_count, case.updated_at = now, (case.suspension_count or 0) + 1, now
-    rt._event(s, "case_suspended", inst, case.id, None, actor_id,
+    cmd.event("case_suspended", inst, case.id, None, actor_id,
               {"reason": row.reason, "until": row.until.isoformat(), "request": row.id})
 
 
-def _resume(rt: Runtime, s: Session, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
+def _resume(cmd: Command, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
     """The clock goes on: every waiting timer, open task's due time and the case's deadline
     move by the time the case was suspended."""
     if row.kind != "suspension" or row.status != "approved" or case.suspended_at is None:
         raise ProcessError(f"resume_case(): request {row.id} did not suspend case {case.number}")
+    s = cmd.session
     inst = records.lock_instance(s, case.instance_id)
     if inst.status != "suspended":
         raise Conflict(f"process instance {inst.id} is {inst.status}, not suspended")
     paused = now - case.suspended_at
     inst.status = "running"
-    loaded = rt._loaded(s, inst)
-    wf = rt._restore(s, inst, loaded)
+    loaded = cmd.loaded(inst)
+    wf = cmd.restore(inst, loaded)
     shifted = shift_timers(wf, paused)
     for task in records.open_tasks(s, inst.id).values():
         if task.due_at is not None:
@@ -338,10 +344,10 @@ def _resume(rt: Runtime, s: Session, row: CaseException, case, actor_id: int | N
         case.due_at = case.due_at + paused
         deadlines.rearm(wf, case.due_at)
     case.suspended_at, case.updated_at = None, now
-    rt._event(s, "case_resumed", inst, case.id, None, actor_id,
+    cmd.event("case_resumed", inst, case.id, None, actor_id,
               {"suspended_seconds": int(paused.total_seconds()), "timers_shifted": shifted, "request": row.id,
                "due_at": case.due_at.isoformat() if case.due_at else None})
-    rt._advance(s, inst, loaded, wf, actor_id, now)
+    cmd.advance(inst, loaded, wf, actor_id, now)
 
 
 def shift_timers(wf, by: timedelta) -> int:
@@ -391,21 +397,21 @@ ENDINGS = {"case_closed": "closed", "case_rejected": "rejected", "case_voided": 
 ENDED_ZH = {"closed": "已结案", "rejected": "不予受理", "voided": "已作废", "merged": "已合并"}
 
 
-def cases_ended(rt: Runtime, s: Session) -> None:
+def cases_ended(cmd: Command) -> None:
     """Once a command's steps and decisions are done: the cases it ended withdraw their
     pending requests (:func:`withdraw`); those that closed call back the reporters of the
     cases merged into them (:func:`call_back_merged`)."""
-    ended = {e["case_id"]: (ENDINGS[e["type"]], e["actor_id"]) for e in s.info["events"] if e["type"] in ENDINGS}
+    ended = {e["case_id"]: (ENDINGS[e["type"]], e["actor_id"]) for e in cmd.events if e["type"] in ENDINGS}
     if ended:
-        withdraw(rt, s, ended)
-        call_back_merged(rt, s, [case_id for case_id, (how, _a) in ended.items() if how == "closed"])
+        withdraw(cmd, ended)
+        call_back_merged(cmd, [case_id for case_id, (how, _a) in ended.items() if how == "closed"])
 
 
-def withdraw(rt: Runtime, s: Session, ended: dict[int, tuple[str, int | None]]) -> None:
+def withdraw(cmd: Command, ended: dict[int, tuple[str, int | None]]) -> None:
     """``ended``: case id -> (how it ended, by whom). Their pending requests, and pending merges
     into them, become ``cancelled`` with the reason (``exception_withdrawn``), their approval
     instances cancelled; an approved suspension's review, still waiting, is cancelled too."""
-    now = rt.clock.now()
+    s, now = cmd.session, cmd.now()
     ids = list(ended)
     rows = s.scalars(select(CaseException).where(or_(
         and_(CaseException.status == "pending", or_(CaseException.case_id.in_(ids), and_(
@@ -417,22 +423,23 @@ def withdraw(rt: Runtime, s: Session, ended: dict[int, tuple[str, int | None]]) 
         if row.status == "pending":
             ended_id = row.case_id if row.case_id in ended else row.original_case_id
             how, actor_id = ended[ended_id]
-            number = rt._case(s, ended_id).number
+            number = cmd.case(ended_id).number
             whose = "case" if ended_id == row.case_id else "the original case"
             row.status, row.decided_by_id, row.decided_at = "cancelled", actor_id, now
             row.decision_note = f"withdrawn: {whose} {number} was {how} 案件{number}{ENDED_ZH[how]}，申请撤回"
-            rt._event(s, "exception_withdrawn", row.approval_instance_id, row.case_id, row.task_id, actor_id,
+            cmd.event("exception_withdrawn", row.approval_instance_id, row.case_id, row.task_id, actor_id,
                       {**_payload(row), "note": row.decision_note, "ended": how, "ended_case": number})
         else:
             actor_id = ended[row.case_id][1]
         if inst is not None and inst.status in ("running", "incident"):
-            _cancel_instance(rt, s, inst, row.case_id, actor_id, now)
+            _cancel_instance(cmd, inst, row.case_id, actor_id, now)
 
 
-def call_back_merged(rt: Runtime, s: Session, closed: list[int]) -> None:
+def call_back_merged(cmd: Command, closed: list[int]) -> None:
     """The cases just closed call back the reporters of the cases merged into them: one
     ``merged_callback`` instance per merged case, linked to it (its feedback task gives the
     merged case its own callback and public feedback link)."""
+    s = cmd.session
     for original_id in closed:
         merged = list(s.scalars(select(Case.id).where(Case.merged_into_id == original_id, Case.status == "merged")))
         if not merged:
@@ -440,15 +447,14 @@ def call_back_merged(rt: Runtime, s: Session, closed: list[int]) -> None:
         definition_id = definitions.definition_id(s, CALLBACK_PROCESS)
         if definition_id is None:
             raise NotFound(f"process '{CALLBACK_PROCESS}' not deployed")
-        loaded, original = rt.specs.get(s, definition_id), rt._case(s, original_id)
+        loaded, original = cmd.engine.specs.get(s, definition_id), cmd.case(original_id)
         for case_id in merged:
-            case = rt._case(s, case_id)
+            case = cmd.case(case_id)
             grid = s.scalar(select(OrgUnit.code).where(OrgUnit.id == case.grid_id))
-            inst = rt._start(s, loaded, None, {"case_number": case.number, "original_number": original.number,
-                                               "grid": grid, "reporter_name": case.reporter_name,
-                                               "reporter_phone": case.reporter_phone}, case=None,
-                             linked_case_id=case_id)
-            rt._event(s, "merged_callback", inst, case_id, None, None, {"original": original.number})
+            inst = cmd.start(loaded, None, {"case_number": case.number, "original_number": original.number,
+                                            "grid": grid, "reporter_name": case.reporter_name,
+                                            "reporter_phone": case.reporter_phone}, linked_case_id=case_id)
+            cmd.event("merged_callback", inst, case_id, None, None, {"original": original.number})
 
 
 # ------------------------------------------------------------------------------ reads

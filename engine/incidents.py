@@ -32,8 +32,8 @@ from .model import Case, Incident, ProcessInstance
 from .scripting import ScriptBudgetError
 
 if TYPE_CHECKING:
+    from .command import Command
     from .records import Instance
-    from .runtime import Runtime
 
 KINDS = ("budget", "stuck", "timer")
 STATUSES = ("open", "resolved")
@@ -72,10 +72,9 @@ def stalled(wf: BpmnWorkflow, ready: list) -> tuple[str | None, str] | None:
     return element, f"stalled: {reason}"
 
 
-def open_incident(rt: Runtime, s: Session, inst: Instance, kind: str, element: str | None,
-                  message: str) -> None:
+def open_incident(cmd: Command, inst: Instance, kind: str, element: str | None, message: str) -> None:
     """Record the incident (or count another attempt of the instance's open one) and its event."""
-    now = rt.clock.now()
+    s, now = cmd.session, cmd.now()
     current = s.scalar(select(Incident).where(Incident.instance_id == inst.id, Incident.status == "open"))
     if current is not None:
         current.kind, current.element, current.message = kind, element, message
@@ -89,31 +88,32 @@ def open_incident(rt: Runtime, s: Session, inst: Instance, kind: str, element: s
                             created_at=now, updated_at=now)
         s.add(incident)
     s.flush()
-    rt._event(s, "incident_opened", inst, inst.case_id, None, None,
+    cmd.event("incident_opened", inst, inst.case_id, None, None,
               {"incident": incident.id, "kind": kind, "element": element, "message": message,
                "attempts": incident.attempts})
 
 
-def timer_failed(rt: Runtime, s: Session, inst: Instance, error: str) -> datetime | None:
+def timer_failed(cmd: Command, inst: Instance, error: str) -> datetime | None:
     """A due-work attempt failed: back off (5 min, 10, 20, …), or after the last attempt make
     the instance an incident. Returns when to try again (None: not again)."""
-    open_incident(rt, s, inst, "timer", None, error)
+    s = cmd.session
+    open_incident(cmd, inst, "timer", None, error)
     attempts = s.scalar(select(Incident.attempts).where(Incident.instance_id == inst.id, Incident.status == "open"))
     if attempts >= MAX_TIMER_ATTEMPTS:
         s.execute(update(ProcessInstance).where(ProcessInstance.id == inst.id)
                   .values(status="incident", error=error))
         return None
-    return rt.clock.now() + TIMER_RETRY_BASE * 2 ** (attempts - 1)
+    return cmd.now() + TIMER_RETRY_BASE * 2 ** (attempts - 1)
 
 
-def resolve(rt: Runtime, s: Session, inst: Instance, actor_id: int | None) -> None:
+def resolve(cmd: Command, inst: Instance, actor_id: int | None) -> None:
     """The instance moved on: its open incident is over."""
-    now = rt.clock.now()
-    resolved = s.execute(update(Incident).where(Incident.instance_id == inst.id, Incident.status == "open")
+    now = cmd.now()
+    resolved = cmd.session.execute(update(Incident).where(Incident.instance_id == inst.id, Incident.status == "open")
                          .values(status="resolved", resolved_at=now, resolved_by_id=actor_id, updated_at=now)
                          .returning(Incident.id)).scalars().all()
     for incident_id in resolved:
-        rt._event(s, "incident_resolved", inst, inst.case_id, None, actor_id, {"incident": incident_id})
+        cmd.event("incident_resolved", inst, inst.case_id, None, actor_id, {"incident": incident_id})
 
 
 def errored_tasks(wf: BpmnWorkflow) -> list:

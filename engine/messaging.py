@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
@@ -41,7 +40,7 @@ from .errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
 from .model import MessageWait, ProcessDefinition
 
 if TYPE_CHECKING:
-    from .runtime import Runtime
+    from .command import Command, Engine
 
 # Deliveries one command may make: messages bouncing between instances forever are a model error.
 MAX_DELIVERIES = 200
@@ -56,7 +55,7 @@ class Delivered(list):
         self.started = list(started)
 
 
-def send(rt: Runtime, who, kind: str, name: str, correlation: dict, payload: dict,
+def send(rt: Engine, who, kind: str, name: str, correlation: dict, payload: dict,
          instance_id: int | None = None) -> Delivered:
     """A sender's message or signal (``who``: a user, or None for the engine itself)."""
     if not isinstance(correlation, dict) or not isinstance(payload, dict):
@@ -68,12 +67,13 @@ def send(rt: Runtime, who, kind: str, name: str, correlation: dict, payload: dic
     if bad_keys:
         raise InvalidInput(f"correlation keys are process variable names, not {bad_keys}",
                            fields={"correlation": "keys must be variable names"})
-    with rt._command() as s:
+    with rt.command() as cmd:
+        s = cmd.session
         actor = org.actor(s, who) if who is not None else None
-        catchers = _catchers(rt, s, kind, name)
+        catchers = _catchers(cmd, kind, name)
         if catchers and not any(org.may_send(actor, c.senders) for _loaded, c in catchers):
             raise Forbidden(f"you may not send {kind} '{name}'")
-        pairs = _key_candidates(rt, catchers, payload) if kind == "message" else []
+        pairs = _key_candidates(rt.script_engine, catchers, payload) if kind == "message" else []
         uncorrelated = kind == "message" and not correlation and not pairs and instance_id is None
         reached = []
         if not uncorrelated:
@@ -86,10 +86,10 @@ def send(rt: Runtime, who, kind: str, name: str, correlation: dict, payload: dic
             targets = sorted({iid for iid, values in s.execute(query)  # the database narrowed; Python decides
                               if readmodel.matches(values, correlation)})
             reached = [iid for iid in targets
-                       if _offer(rt, s, iid, kind, name, payload, None, correlation, actor, _id_of(actor))]
+                       if _offer(cmd, iid, kind, name, payload, None, correlation, actor, _id_of(actor))]
         started = []
         if kind == "message" and not reached and instance_id is None:
-            started = _start(rt, s, name, payload, None, actor, _id_of(actor))
+            started = _start(cmd, name, payload, None, actor, _id_of(actor))
             if not started and uncorrelated:
                 raise InvalidInput(f"message '{name}' starts no process: say which instances it is for with a "
                                    "correlation (or a payload carrying its correlation properties)",
@@ -105,10 +105,10 @@ def _id_of(actor: org.Actor | None) -> int | None:
     return actor.id if actor is not None else None
 
 
-def dispatch(rt: Runtime, s: Session) -> None:
+def dispatch(cmd: Command) -> None:
     """Deliver what the command's instances threw and did not catch themselves (a message
     to one instance, or a start; a signal to all), then what those threw in turn."""
-    thrown, done = s.info["thrown"], 0
+    s, thrown, done = cmd.session, cmd.thrown, 0
     while thrown:
         inst, actor_id, event = thrown.pop(0)
         definition = event.event_definition
@@ -127,27 +127,27 @@ def dispatch(rt: Runtime, s: Session) -> None:
             query = query.where(*readmodel.keyed(s, list(values.items())))
         reached, started = [], []
         for iid in sorted(set(s.scalars(query))):
-            if _offer(rt, s, iid, kind, definition.name, payload, values, {}, None, actor_id, source=inst.id):
+            if _offer(cmd, iid, kind, definition.name, payload, values, {}, None, actor_id, source=inst.id):
                 reached.append(iid)
                 if kind == "message":
                     break  # a message has one recipient
         if kind == "message" and not reached:
-            started = _start(rt, s, definition.name, payload, values, None, actor_id, source=inst.id)
-        rt._event(s, f"{kind}_sent", inst, inst.case_id, None, actor_id,
+            started = _start(cmd, definition.name, payload, values, None, actor_id, source=inst.id)
+        cmd.event(f"{kind}_sent", inst, inst.case_id, None, actor_id,
                   {"name": definition.name, "correlation": _plain(values), "payload": _plain(payload),
                    "to": reached, "started": started})
 
 
-def _offer(rt: Runtime, s: Session, instance_id: int, kind: str, name: str, payload, values: dict | None,
+def _offer(cmd: Command, instance_id: int, kind: str, name: str, payload, values: dict | None,
            correlation: dict, actor: org.Actor | None, actor_id: int | None, source: int | None = None) -> bool:
     """Deliver to one instance if it (still) waits for this with matching correlation.
     ``values`` are the message's BPMN correlation values (None: computed from the payload by
     the catching element's own retrieval expressions)."""
-    target = _take(rt, s, instance_id)
+    target = _take(cmd, instance_id)
     if target is None:
         return False
     inst, loaded, wf = target
-    rt._catch_up(s, inst, loaded, wf)  # a time limit that came first wins
+    cmd.catch_up(inst, loaded, wf)  # a time limit that came first wins
     catching = []
     for task in list(wf.event_manager.tasks.values()):
         if task.state != TaskState.WAITING or not readmodel.matches(readmodel.task_values(task), correlation):
@@ -157,7 +157,7 @@ def _offer(rt: Runtime, s: Session, instance_id: int, kind: str, name: str, payl
             if d.name != name or not isinstance(d, wanted):
                 continue
             keys = values if values is not None or kind != "message" else \
-                correlations_from(rt, d.correlation_properties, payload)
+                correlations_from(cmd.engine.script_engine, d.correlation_properties, payload)
             event = BpmnEvent(d, payload=payload, correlations=keys)
             if task.task_spec.catches(task, event):
                 catching.append((task, d, event))
@@ -180,67 +180,69 @@ def _offer(rt: Runtime, s: Session, instance_id: int, kind: str, name: str, payl
         received["keys"] = _plain(event.correlations)
     if source is not None:
         received["from"] = source
-    rt._event(s, f"{kind}_received", inst, inst.case_id, None, actor_id, received)
-    rt._advance(s, inst, loaded, wf, actor_id, rt.clock.now())
+    cmd.event(f"{kind}_received", inst, inst.case_id, None, actor_id, received)
+    cmd.advance(inst, loaded, wf, actor_id)
     return True
 
 
-def _take(rt: Runtime, s: Session, instance_id: int):
+def _take(cmd: Command, instance_id: int):
     """The instance locked with its live workflow: the command's own if it already acted on
     it, else locked now (None if it is no longer running)."""
-    live = s.info["saved"].get(instance_id)
+    live = cmd.saved.get(instance_id)
     if live is not None:
         inst, wf = live
-        return inst, rt._loaded(s, inst), wf
+        return inst, cmd.loaded(inst), wf
     try:
-        inst = records.lock_instance(s, instance_id)
+        inst = records.lock_instance(cmd.session, instance_id)
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) == "40P01":  # two throwers waited for each other
             raise Conflict("instances sending each other messages collided; retry") from None
         raise
     if inst is None or inst.status != "running":
         return None
-    loaded = rt._loaded(s, inst)
-    return inst, loaded, rt._restore(s, inst, loaded)
+    loaded = cmd.loaded(inst)
+    return inst, loaded, cmd.restore(inst, loaded)
 
 
-def _start(rt: Runtime, s: Session, name: str, payload, values: dict | None, actor: org.Actor | None,
+def _start(cmd: Command, name: str, payload, values: dict | None, actor: org.Actor | None,
            actor_id: int | None, source: int | None = None) -> list[int]:
     """Start each deployed process (newest version) whose start event catches message ``name``."""
+    s = cmd.session
     newest = s.scalars(select(func.max(ProcessDefinition.id)).group_by(ProcessDefinition.key)).all()
     started = []
     for definition_id in sorted(newest):
-        loaded = rt.specs.get(s, definition_id)
+        loaded = cmd.engine.specs.get(s, definition_id)
         starts = [c for c in loaded.catchers.get(("message", name), []) if c.starts]
         if not starts or loaded.is_case_process:
             continue
         if not all(org.may_send(actor, c.senders) for c in starts):
             raise Forbidden(f"you may not start '{loaded.key}' with message '{name}'")
-        inst = rt._start(s, loaded, actor_id, {}, case=None)
-        if not _offer(rt, s, inst.id, "message", name, payload, values, {}, actor, actor_id, source):
+        inst = cmd.start(loaded, actor_id, {})
+        if not _offer(cmd, inst.id, "message", name, payload, values, {}, actor, actor_id, source):
             raise ProcessError(f"'{loaded.key}' did not start with message '{name}'")
         started.append(inst.id)
     return started
 
 
-def _catchers(rt: Runtime, s: Session, kind: str, name: str) -> list[tuple[definitions.LoadedDefinition, Any]]:
+def _catchers(cmd: Command, kind: str, name: str) -> list[tuple[definitions.LoadedDefinition, Any]]:
     """Every element of any deployed version that catches this message or signal."""
+    s, specs = cmd.session, cmd.engine.specs
     ids = s.scalars(select(ProcessDefinition.id).order_by(ProcessDefinition.id)).all()
-    return [(loaded, c) for loaded in (rt.specs.get(s, i) for i in ids) for c in loaded.catchers.get((kind, name), [])]
+    return [(loaded, c) for loaded in (specs.get(s, i) for i in ids) for c in loaded.catchers.get((kind, name), [])]
 
 
-def _key_candidates(rt: Runtime, catchers, payload: dict) -> list[tuple[str, dict]]:
+def _key_candidates(script_engine, catchers, payload: dict) -> list[tuple[str, dict]]:
     """The correlation key values each catching element's retrieval expressions find in the
     payload: the candidates the database looks for (each instance is then checked with its own)."""
     pairs: list[tuple[str, dict]] = []
     for _loaded, c in catchers:
-        for pair in correlations_from(rt, c.correlation_properties, payload).items():
+        for pair in correlations_from(script_engine, c.correlation_properties, payload).items():
             if pair not in pairs:
                 pairs.append(pair)
     return pairs
 
 
-def correlations_from(rt: Runtime, properties, payload) -> dict[str, dict]:
+def correlations_from(script_engine, properties, payload) -> dict[str, dict]:
     """Correlation key -> {property: value}, as SpiffWorkflow computes them, with the engine's
     restricted evaluator; a property the payload does not carry is left out."""
     found: dict[str, dict] = {}
@@ -248,7 +250,7 @@ def correlations_from(rt: Runtime, properties, payload) -> dict[str, dict]:
         return found
     for prop in properties:
         try:
-            value = rt.script_engine.environment.evaluate(prop.retrieval_expression, dict(payload))
+            value = script_engine.environment.evaluate(prop.retrieval_expression, dict(payload))
         except Exception:  # noqa: BLE001 - any failure means: this payload does not carry it
             continue
         for key in prop.correlation_keys:

@@ -26,7 +26,7 @@ from .versions import check_designer
 
 if TYPE_CHECKING:
     from .definitions import LoadedDefinition
-    from .runtime import Runtime
+    from .command import Engine
 
 MAX_INSTANCES = 1000  # per request; a larger move is done in several
 
@@ -70,7 +70,7 @@ def blocker(state: dict, target: LoadedDefinition) -> str | None:
     return None
 
 
-def _targets(rt: Runtime, s: Session, key: str, from_version: int, to_version: int):
+def _targets(rt: Engine, s: Session, key: str, from_version: int, to_version: int):
     source_id, target_id = definition_id(s, key, from_version), definition_id(s, key, to_version)
     if source_id is None or target_id is None:
         missing = from_version if source_id is None else to_version
@@ -80,7 +80,7 @@ def _targets(rt: Runtime, s: Session, key: str, from_version: int, to_version: i
     return source_id, rt.specs.get(s, target_id)
 
 
-def migrate(rt: Runtime, user_id: int, key: str, from_version: int, to_version: int,
+def migrate(rt: Engine, user_id: int, key: str, from_version: int, to_version: int,
             instances: list[int] | None = None, dry_run: bool = True) -> list[dict[str, Any]]:
     """Per instance ``{"id", "ok", "reason"}``: whether it can move (dry run) or moved."""
     if instances is not None and len(instances) > MAX_INSTANCES:
@@ -106,11 +106,12 @@ def _not_there(asked: list[int] | None, found: list[int], key: str, version: int
             for i in sorted(set(asked or []) - set(found))]
 
 
-def _move(rt: Runtime, user_id: int, instance_id: int, source_id: int, target: LoadedDefinition,
+def _move(rt: Engine, user_id: int, instance_id: int, source_id: int, target: LoadedDefinition,
           from_version: int) -> dict[str, Any]:
     try:
-        with rt._command() as s:
-            inst = rt._lock(s, instance_id)
+        with rt.command() as cmd:
+            s = cmd.session
+            inst = cmd.lock(instance_id)
             if inst.definition_id != source_id:
                 raise Conflict("it moved to another version meanwhile")
             state = _unpredicted(records.state_of(s, instance_id))
@@ -124,9 +125,9 @@ def _move(rt: Runtime, user_id: int, instance_id: int, source_id: int, target: L
                       .values(definition_id=target.id))
             inst.definition_id = target.id
             _rename_open_tasks(s, instance_id, target)
-            rt._event(s, "instance_migrated", inst, inst.case_id, None, user_id,
+            cmd.event("instance_migrated", inst, inst.case_id, None, user_id,
                       {"from_version": from_version, "to_version": target.version})
-            rt._advance(s, inst, target, wf, user_id, rt.clock.now())
+            cmd.advance(inst, target, wf, user_id)
             return {"id": instance_id, "ok": True, "reason": None}
     except Conflict as exc:
         return {"id": instance_id, "ok": False, "reason": exc.message}

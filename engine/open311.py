@@ -1,7 +1,7 @@
 """Open311 GeoReport v2 over the engine: services are the case process's categories (their
 attributes are the start form's further fields), a request is a case reported from outside.
 
-Only cases that came in through a public channel (``runtime.PUBLIC_SOURCES``) are listed,
+Only cases that came in through a public channel (``residents.PUBLIC_SOURCES``) are listed,
 and never with the reporter's name or phone. Creating one needs a client application's API
 key (``gridloop open311-key``), stored only as a SHA-256 hash.
 """

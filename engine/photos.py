@@ -17,7 +17,7 @@ from .errors import Forbidden, InvalidInput, NotFound
 from .model import Case, Photo, Task, User
 
 if TYPE_CHECKING:
-    from .runtime import Runtime
+    from .command import Command, Engine
 
 MAX_PER_UPLOAD = 6   # photos per upload by staff
 PUBLIC_MAX = 3       # photos with a resident's report
@@ -47,7 +47,7 @@ def file_keys(image: bytes) -> tuple[str, str]:
     return f"{digest[:2]}/{digest}.jpg", f"{digest[:2]}/{digest}-thumb.jpg"
 
 
-def prepare(rt: Runtime, uploads: list[Upload], most: int = MAX_PER_UPLOAD) -> list[Stored]:
+def prepare(rt: Engine, uploads: list[Upload], most: int = MAX_PER_UPLOAD) -> list[Stored]:
     """Check and re-encode every upload, then store their files: one bad file refuses them
     all (InvalidInput or TooLarge naming it) and nothing is stored."""
     if len(uploads) > most:
@@ -63,17 +63,17 @@ def prepare(rt: Runtime, uploads: list[Upload], most: int = MAX_PER_UPLOAD) -> l
     return stored
 
 
-def record(rt: Runtime, s: Session, case_id: int, instance_id: int | None, task_id: str | None, kind: str,
+def record(cmd: Command, case_id: int, instance_id: int | None, task_id: str | None, kind: str,
            stored: list[Stored], user_id: int | None) -> list[Photo]:
     """Write the photo rows and a ``photos_added`` event, in the caller's command."""
-    now = rt.clock.now()
+    s, now = cmd.session, cmd.now()
     rows = [Photo(case_id=case_id, task_id=task_id, kind=kind, file_key=p.file_key, thumb_key=p.thumb_key,
                   width=p.photo.width, height=p.photo.height, size=len(p.photo.image), taken_at=p.photo.taken_at,
                   gps=p.photo.gps, uploaded_by_id=user_id, uploaded_at=now) for p in stored]
     s.add_all(rows)
     s.flush()
     if rows:
-        rt._event(s, "photos_added", instance_id, case_id, task_id, user_id,
+        cmd.event("photos_added", instance_id, case_id, task_id, user_id,
                   {"kind": kind, "count": len(rows), "photos": [r.id for r in rows]})
     return rows
 
@@ -97,28 +97,28 @@ def _task_target(s: Session, who: org.Actor, task_id: str) -> Task:
     return task
 
 
-def add_to_case(rt: Runtime, user_id: int, case_id: int, uploads: list[Upload]) -> list[dict[str, Any]]:
+def add_to_case(rt: Engine, user_id: int, case_id: int, uploads: list[Upload]) -> list[dict[str, Any]]:
     """Add photos of what was reported (by its reporter, or anyone who may report there).
     Rights are checked before the files are processed and again in the command."""
     with rt.db.reading() as s:
         _case_target(s, org.actor(s, user_id), case_id)
     stored = prepare(rt, uploads)
-    with rt._command() as s:
-        who = org.actor(s, user_id)
-        case = _case_target(s, who, case_id)
-        rows = record(rt, s, case.id, case.instance_id, None, "report", stored, who.id)
+    with rt.command() as cmd:
+        who = org.actor(cmd.session, user_id)
+        case = _case_target(cmd.session, who, case_id)
+        rows = record(cmd, case.id, case.instance_id, None, "report", stored, who.id)
         return [photo_dict(r, who.username) for r in rows]
 
 
-def add_to_task(rt: Runtime, user_id: int, task_id: str, uploads: list[Upload]) -> list[dict[str, Any]]:
+def add_to_task(rt: Engine, user_id: int, task_id: str, uploads: list[Upload]) -> list[dict[str, Any]]:
     """Add photos to an open task (its resolution, its verification): who may act on it only."""
     with rt.db.reading() as s:
         _task_target(s, org.actor(s, user_id), task_id)
     stored = prepare(rt, uploads)
-    with rt._command() as s:
-        who = org.actor(s, user_id)
-        task = _task_target(s, who, task_id)
-        rows = record(rt, s, task.case_id, task.instance_id, task.id, KIND_OF_STAGE.get(task.stage or "", "resolution"),
+    with rt.command() as cmd:
+        who = org.actor(cmd.session, user_id)
+        task = _task_target(cmd.session, who, task_id)
+        rows = record(cmd, task.case_id, task.instance_id, task.id, KIND_OF_STAGE.get(task.stage or "", "resolution"),
                       stored, who.id)
         return [photo_dict(r, who.username) for r in rows]
 
@@ -148,7 +148,7 @@ def task_photos(s: Session, task_id: str) -> list[dict[str, Any]]:
     return _listed(s, Photo.task_id == task_id)
 
 
-def photo_file(rt: Runtime, s: Session, actor: org.Actor, photo_id: int, thumbnail: bool = False) -> bytes:
+def photo_file(rt: Engine, s: Session, actor: org.Actor, photo_id: int, thumbnail: bool = False) -> bytes:
     """A photo's JPEG (or thumbnail), for those who may see its case."""
     photo = s.get(Photo, photo_id)
     if photo is None:

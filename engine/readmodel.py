@@ -26,7 +26,7 @@ from .records import Instance
 from .workcalendar import parse_limit
 
 if TYPE_CHECKING:
-    from .runtime import Runtime
+    from .command import Command
 
 # Task-data variables mirrored into the case row after every step (see docs/modelling.md);
 # ``due_at`` is taken once, then moved only by an extension (engine/deadlines.py).
@@ -40,35 +40,36 @@ STAGE_TIMESTAMPS = {"grid_handling": "dispatched_at", "department_handling": "wh
                     "feedback": "verified_at", "closed": "closed_at", "rejected": "closed_at"}
 
 
-def sync_tasks(rt: Runtime, s: Session, inst: Instance, ready: list, case, now) -> None:
+def sync_tasks(cmd: Command, inst: Instance, ready: list, case, now) -> None:
     """Task rows follow the READY user tasks: new ones get a row, rows whose task is gone
     (not completed by this command) are cancelled. Leaves the instance's open tasks in
-    ``s.info["open"]`` for the command's answer."""
-    rows = s.info["open_rows"].pop(inst.id, None)
+    ``cmd.open`` for the command's answer."""
+    s = cmd.session
+    rows = cmd.open_rows.pop(inst.id, None)
     if rows is None:
         rows = records.open_tasks(s, inst.id) if inst.revision else {}  # revision 0: being started
     ready_ids = {str(t.id) for t in ready}
-    gone = [task_id for task_id in rows if task_id not in ready_ids and task_id not in s.info["done"]]
+    gone = [task_id for task_id in rows if task_id not in ready_ids and task_id not in cmd.done]
     if gone:
         s.execute(update(Task).where(Task.id.in_(gone)).values(status="cancelled")
                   .execution_options(synchronize_session=False))
         for task_id in gone:
-            rt._event(s, "task_cancelled", inst, inst.case_id, task_id, None, records.task_names(rows[task_id]))
-    new_rows = [_new_task_row(rt, s, inst, t, case, now) for t in ready if str(t.id) not in rows]
+            cmd.event("task_cancelled", inst, inst.case_id, task_id, None, records.task_names(rows[task_id]))
+    new_rows = [_new_task_row(cmd, inst, t, case, now) for t in ready if str(t.id) not in rows]
     for row in new_rows:
         if case is not None and row["stage"] == "feedback":
             case.feedback_token, case.feedback_task_id, case.feedback_at = secrets.token_urlsafe(24), row["id"], None
-        rt._event(s, "task_created", inst, row["case_id"], row["id"], None,
-                    {"element": row["element_id"], "name": row["name"], "name_zh": row["name_zh"],
-                     "role": row["role"],
-                     "org_unit": row["org_unit_code"], "department": row["department"],
-                     "due_at": row["due_at"].isoformat() if row["due_at"] else None})
+        cmd.event("task_created", inst, row["case_id"], row["id"], None,
+                  {"element": row["element_id"], "name": row["name"], "name_zh": row["name_zh"],
+                   "role": row["role"],
+                   "org_unit": row["org_unit_code"], "department": row["department"],
+                   "due_at": row["due_at"].isoformat() if row["due_at"] else None})
     if new_rows:
         records.insert_tasks(s, new_rows)
-    kept = [t for task_id, t in rows.items() if task_id not in gone and task_id not in s.info["done"]]
-    s.info["open"][inst.id] = kept + [records.TaskRow(r) for r in new_rows]
+    kept = [t for task_id, t in rows.items() if task_id not in gone and task_id not in cmd.done]
+    cmd.open[inst.id] = kept + [records.TaskRow(r) for r in new_rows]
 
-def _new_task_row(rt: Runtime, s, inst, spiff_task, case, now) -> dict[str, Any]:
+def _new_task_row(cmd: Command, inst: Instance, spiff_task, case, now) -> dict[str, Any]:
     """The task row for a READY user task: candidates, form, stage and due time from its
     lane and extension properties (evaluated against the task's data)."""
     spec = spiff_task.task_spec
@@ -79,13 +80,13 @@ def _new_task_row(rt: Runtime, s, inst, spiff_task, case, now) -> dict[str, Any]
         if not expr:
             return None
         try:
-            return rt.script_engine.evaluate(spiff_task, expr)
+            return cmd.engine.script_engine.evaluate(spiff_task, expr)
         except SpiffWorkflowException as exc:
             raise ProcessError(f"property {name} of task '{spec.bpmn_name}': {exc}") from None
 
     unit = prop("candidateOrgUnit")
     try:
-        org_path = rt._org_path(s, str(unit)) if unit is not None else None
+        org_path = cmd.org_path(str(unit)) if unit is not None else None
     except NotFound:
         raise ProcessError(f"task '{spec.bpmn_name}' is offered to unknown org unit '{unit}'") from None
     limit = prop("dueIn")
@@ -93,15 +94,16 @@ def _new_task_row(rt: Runtime, s, inst, spiff_task, case, now) -> dict[str, Any]
         parsed = parse_limit(str(limit)) if limit else None
     except ValueError as exc:
         raise ProcessError(f"dueIn of task '{spec.bpmn_name}': {exc}") from None
-    due_at = rt.calendar.add(now, parsed) if parsed else None
-    if parsed and parsed.kind != "elapsed" and (years := rt.calendar.provisional_years(now, due_at)):
-        rt._event(s, "deadline_provisional", inst, case.id if case else None, str(spiff_task.id), None,
+    calendar = cmd.engine.calendar
+    due_at = calendar.add(now, parsed) if parsed else None
+    if parsed and parsed.kind != "elapsed" and (years := calendar.provisional_years(now, due_at)):
+        cmd.event("deadline_provisional", inst, case.id if case else None, str(spiff_task.id), None,
                   {"limit": str(limit), "start": now.isoformat(), "due": due_at.isoformat(), "years": years,
                    "task": str(spiff_task.id)})
     role = prop("candidateRole") or spec.lane
     department = prop("candidateDepartment")
     if props.get("mustReach"):
-        liaisons.check_reach(s, props["mustReach"], spec.bpmn_name or spec.name, role, department,
+        liaisons.check_reach(cmd.session, props["mustReach"], spec.bpmn_name or spec.name, role, department,
                              str(unit) if unit is not None else None, org_path)
     return dict(id=str(spiff_task.id), instance_id=inst.id, case_id=case.id if case else None,
                 process_key=inst.key, element_id=spec.bpmn_id or spec.name,
@@ -110,28 +112,29 @@ def _new_task_row(rt: Runtime, s, inst, spiff_task, case, now) -> dict[str, Any]
                 org_unit_code=str(unit) if unit is not None else None, org_path=org_path,
                 department=department,
                 candidate_user_id=inst.started_by_id if role is None else None,
-                excluded_user_id=_excluded(s, inst, props.get("notBy")), assignee_id=None,
+                excluded_user_id=_excluded(cmd, inst, props.get("notBy")), assignee_id=None,
                 status="open", priority=int(prop("priority") or 0),
                 category=case.category if case else None, due_at=due_at, created_at=now,
                 claimed_at=None, completed_at=None, completed_by_id=None, data=None, input=to_json(spiff_task.data),
                 urged_at=None, urge_count=0, overdue_at=None)
 
-def _excluded(s: Session, inst: Instance, not_by: str | None) -> int | None:
+def _excluded(cmd: Command, inst: Instance, not_by: str | None) -> int | None:
     """A task's ``notBy`` (element ids): whoever last completed one of them in this instance
     may not take it (独立核查: the resolver never verifies her own work)."""
     elements = [e.strip() for e in (not_by or "").split(",") if e.strip()]
     if not elements:
         return None
+    s = cmd.session
     mine = select(Task.completed_by_id).where(Task.instance_id == inst.id, Task.element_id.in_(elements))
-    if s.info["done"]:  # completed by this command: the latest, and their history is not written yet
-        found = s.scalar(mine.where(Task.id.in_(s.info["done"])).limit(1))
+    if cmd.done:  # completed by this command: the latest, and their history is not written yet
+        found = s.scalar(mine.where(Task.id.in_(cmd.done)).limit(1))
         if found is not None:
             return found
     return s.scalar(mine.join(Event, and_(Event.instance_id == inst.id, Event.task_id == Task.id,
                                           Event.type == "task_completed")).order_by(Event.id.desc()).limit(1))
 
 
-def sync_case(rt: Runtime, s: Session, inst: Instance, wf: BpmnWorkflow, ready: list, case, actor_id, now) -> None:
+def sync_case(cmd: Command, inst: Instance, wf: BpmnWorkflow, ready: list, case, actor_id, now) -> None:
     """The case row follows the process's variables, its open task's stage and its status,
     with a history event for each change users follow (stage, escalation, rework, return,
     closing)."""
@@ -160,21 +163,21 @@ def sync_case(rt: Runtime, s: Session, inst: Instance, wf: BpmnWorkflow, ready: 
         column = STAGE_TIMESTAMPS.get(case.stage)
         if column and (getattr(case, column) is None or column in ("resolved_at", "verified_at")):
             setattr(case, column, now)
-        rt._event(s, "stage_changed", inst, case.id, None, actor_id,
-                    {"from": changes["stage"][0], "to": case.stage})
+        cmd.event("stage_changed", inst, case.id, None, actor_id,
+                  {"from": changes["stage"][0], "to": case.stage})
     for name, event in (("escalation_level", "escalated"), ("rework_count", "rework"),
                         ("return_count", "returned")):
         if name in changes and (changes[name][1] or 0) > (changes[name][0] or 0):
-            rt._event(s, event, inst, case.id, None, actor_id,
-                        {name: changes[name][1], "consult_unit": case.consult_unit,
-                         **(data.get(EVENT_DETAILS[event]) or {} if event in EVENT_DETAILS else {})})
-    _escalation_notices(rt, s, inst, case, data, changes, actor_id)
+            cmd.event(event, inst, case.id, None, actor_id,
+                      {name: changes[name][1], "consult_unit": case.consult_unit,
+                       **(data.get(EVENT_DETAILS[event]) or {} if event in EVENT_DETAILS else {})})
+    _escalation_notices(cmd, inst, case, data, changes, actor_id)
     if "case_status" in changes and case.status != "open":
-        rt._event(s, f"case_{case.status}", inst, case.id, None, actor_id,
-                    {"stage": case.stage, "satisfaction": case.satisfaction})
+        cmd.event(f"case_{case.status}", inst, case.id, None, actor_id,
+                  {"stage": case.stage, "satisfaction": case.satisfaction})
 
 
-def _escalation_notices(rt: Runtime, s: Session, inst: Instance, case, data: dict, changes: dict, actor_id) -> None:
+def _escalation_notices(cmd: Command, inst: Instance, case, data: dict, changes: dict, actor_id) -> None:
     """A climb that notifies the department's superior (escalation.dmn) and a hand-down (交办,
     the level going down) each get their own history event."""
     if "escalation_level" not in changes:
@@ -182,11 +185,11 @@ def _escalation_notices(rt: Runtime, s: Session, inst: Instance, case, data: dic
     before, after = (changes["escalation_level"][0] or 0), changes["escalation_level"][1] or 0
     detail = data.get(EVENT_DETAILS["escalated"]) or {}
     if after > before and detail.get("notify_department"):
-        rt._event(s, "superior_notified", inst, case.id, None, actor_id,
+        cmd.event("superior_notified", inst, case.id, None, actor_id,
                   {"department": detail["notify_department"], "escalation_level": after,
                    "consult_unit": case.consult_unit, "reason": detail.get("reason")})
     elif after < before:
-        rt._event(s, "handed_down", inst, case.id, None, actor_id,
+        cmd.event("handed_down", inst, case.id, None, actor_id,
                   {"escalation_level": after, "consult_unit": case.consult_unit})
 
 

@@ -106,11 +106,12 @@ class CaseRecord:
         self.values[name] = value
         self.changes[name] = value
 
-    def save(self, s: Session, tz: ZoneInfo) -> None:
-        """Write the changes, and what they change in the figures' rollup."""
+    def save(self, s: Session, tz: ZoneInfo, rollup_delta: rollups.Delta) -> None:
+        """Write the changes, and add what they change in the figures' rollup to the command's
+        ``rollup_delta``."""
         if self.changes:
             s.connection().execute(_SAVE_CASE, {"cid": self.values["id"], **self.changes})
-            rollups.change(s, tz, self.saved, self.values)
+            rollups.change(rollup_delta, tz, self.saved, self.values)
             self.changes.clear()
             object.__setattr__(self, "saved", dict(self.values))
 

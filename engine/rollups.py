@@ -15,8 +15,9 @@ Two kinds of rows:
   buckets √2 wide (see :data:`CLOSE_EDGES`, :data:`REPORT_IN_EDGES`).
 
 Every command that changes a case calls :func:`change` with the case's values before and
-after (``runtime._save_cases``; the case's creation in ``report_case``): the differences of
-their contributions are added to the rows with one upsert when the command ends (:func:`write`),
+after (``Command.save_cases``; the case's creation in ``Runtime.open_case``): the differences of
+their contributions, gathered in the command's ``rollup_delta`` (engine/command.py), are added
+to the rows with one upsert when the command ends (:func:`write`),
 in the command's transaction, so the rollup never disagrees with the case table it summarizes.
 :func:`rebuild` recomputes the whole table from the case rows with the same :func:`contributions`
 (after a bulk load, or a change of the calendar's time zone, which fixes where days begin).
@@ -63,7 +64,8 @@ CASE_FIELDS = ("status", "reported_at", "closed_at", "org_path", "department", "
                "feedback_contacted", "feedback_resolved", "due_at", "rework_count", "return_count",
                "escalation_level", "extension_count", "whistled_at", "claimed_at")
 MAX_LEVEL = 4  # escalation levels above the grid: community, street, district, city
-PENDING = "rollup_delta"  # Session.info: the command's change to the rollup, not yet written
+# A command's change to the rollup, not yet written: row key -> column -> difference.
+Delta = dict[tuple, dict[str, int]]
 
 
 def _bucket(base: float, seconds: float) -> int:
@@ -133,20 +135,18 @@ def _add(total: dict[tuple, dict[str, int]], rows: dict[tuple, dict[str, int]], 
             into[name] = into.get(name, 0) + sign * value
 
 
-def change(s: Session, tz: ZoneInfo, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:
-    """Add to the command's pending rollup change what a case's change does to it (``before``
-    None: a new case); :func:`write` stores it when the command ends. Nothing when none of the
-    fields it counts by changed (most saves: a new stage, a new updated_at)."""
+def change(pending: Delta, tz: ZoneInfo, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:
+    """Add to the command's pending rollup change (a ``defaultdict(dict)``) what a case's change
+    does to it (``before`` None: a new case); :func:`write` stores it when the command ends.
+    Nothing when none of the fields it counts by changed (most saves: a new stage, a new updated_at)."""
     if before is not None and after is not None and all(before[f] == after[f] for f in CASE_FIELDS):
         return
-    pending = s.info.setdefault(PENDING, defaultdict(dict))
     _add(pending, contributions(before, tz), -1)
     _add(pending, contributions(after, tz), 1)
 
 
-def write(s: Session) -> None:
+def write(s: Session, delta: Delta) -> None:
     """Store the command's pending rollup change: one upsert, whatever cases it changed."""
-    delta = s.info.pop(PENDING, None)
     if delta:
         _upsert(s, {key: counts for key, counts in delta.items() if any(counts.values())})
 

@@ -26,6 +26,7 @@ from . import (calendars, casereports, deadlines, definitions, exceptions, forms
                messaging, migration, notifications, org, photostore, places, policy, readmodel, records, residents,
                rollups, supervision, timers, trial, versions)
 from .clock import Clock, FrozenClock
+from .command import Command, case_process, check_running
 from .db import Database
 from .errors import Conflict, EngineError, Forbidden, IncidentOpened, InvalidInput, NotFound, ProcessError
 from .inputs import check_text
@@ -85,7 +86,7 @@ class Runtime:
         self.clock = clock or Clock()
         self.calendar = calendar or WorkCalendar.from_file(CALENDAR_FILE)
         self.specs = definitions.SpecCache()
-        self._paths: dict[str, str] = {}
+        self.org_paths: dict[str, str] = {}  # org unit code -> path (codes are permanent)
         self.workflows = WorkflowCache()
         self._categories: dict[int, list[dict]] = {}
         self.grid_locator = places.GridLocator()
@@ -120,7 +121,8 @@ class Runtime:
         Each result warns of lanes no active user staffs and of unknown starters."""
         if sources is None:
             sources = definitions.read_sources(paths or [WORKFLOWS_DIR])
-        with self._command() as s:
+        with self.command() as cmd:
+            s = cmd.session
             return definitions.deploy(s, sources, by=by, now=self.clock.now(), lane_map=lane_map,
                                       check=lambda compiled: groups.deploy_warnings(s, compiled))
 
@@ -182,7 +184,7 @@ class Runtime:
     def case_start_form(self, key: str = "closed_loop") -> dict:
         """The report form of the newest version of a case process."""
         with self.db.reading() as s:
-            return self._case_process(s, key).start_form or {}
+            return case_process(s, self.specs, key).start_form or {}
 
     def _evaluate_categories(self, loaded: definitions.LoadedDefinition) -> list[dict]:
         schema = loaded.forms.get(loaded.properties.get(definitions.START_FORM_PROPERTY)) or {}
@@ -204,7 +206,8 @@ class Runtime:
                       version: int | None = None) -> Started:
         """Start any deployed process by key (newest version unless one is given), if the
         user may (``policy.check_start``; None: the system)."""
-        with self._command() as s:
+        with self.command() as cmd:
+            s = cmd.session
             who = org.actor(s, user_id) if user_id is not None else None
             definition_id = definitions.definition_id(s, key, version)
             if definition_id is None:
@@ -215,15 +218,15 @@ class Runtime:
             policy.check_start(who, loaded)
             data = forms.validate(loaded.start_form, data or {})
             policy.check_start_data(s, who, loaded, data)
-            inst = self._start(s, loaded, who.id if who else None, dict(data), case=None)
+            inst = cmd.start(loaded, who.id if who else None, dict(data))
             return Started(inst.id, inst.key, loaded.version, inst.status, inst.started_at, inst.ended_at,
-                           inst.next_timer_at, s.info["open"].get(inst.id, []))
+                           inst.next_timer_at, cmd.open.get(inst.id, []))
 
     def _admit(self, s: Session, user_id: int, report: dict, key: str, external_ref: str | None):
         """Everything report_case checks before it writes: the reporter, the case process, the
         report against its start form, the grid in her area, a ticket not yet imported."""
         reporter = org.actor(s, user_id)
-        loaded = self._case_process(s, key)
+        loaded = case_process(s, self.specs, key)
         policy.check_start(reporter, loaded)
         report = forms.validate(loaded.start_form, report)
         grid = org.grid_by_code(s, report["grid"])
@@ -248,41 +251,35 @@ class Runtime:
         """Report a case: validate it with the process's start form, create the case, start it.
         ``external_ref``: its number in the system it came from (one case per source and number);
         ``photos``: what was reported, prepared by ``engine.photos.prepare``."""
-        with self._command() as s:
-            reporter, loaded, report, grid = self._admit(s, user_id, report, key, external_ref)
-            return self._open_case(s, loaded, report, grid, reporter.id, external_ref=external_ref, photos=photos)
+        with self.command() as cmd:
+            reporter, loaded, report, grid = self._admit(cmd.session, user_id, report, key, external_ref)
+            return self.open_case(cmd, loaded, report, grid, reporter.id, external_ref=external_ref, photos=photos)
 
     def report_public(self, report: dict, key: str = "closed_loop", *, via: dict | None = None,
                       photos: list[StoredPhoto] | None = None) -> Case:
         """A report from outside, without an account (a resident's page or QR code, an Open311
         client): one of ``residents.PUBLIC_SOURCES``; the case gets a status link's token.
         ``via`` (the QR place, the client application) goes into the case's history."""
-        with self._command() as s:
-            loaded = self._case_process(s, key)
+        with self.command() as cmd:
+            s = cmd.session
+            loaded = cmd.case_process(key)
             report = forms.validate(loaded.start_form, report)
             if report["source"] not in residents.PUBLIC_SOURCES:
                 raise InvalidInput(f"source '{report['source']}' is not a public channel",
                                    fields={"source": f"one of {', '.join(residents.PUBLIC_SOURCES)}"})
             grid = org.grid_by_code(s, report["grid"])
-            case = self._open_case(s, loaded, report, grid, None, status_token=secrets.token_urlsafe(24),
-                                   photos=photos)
+            case = self.open_case(cmd, loaded, report, grid, None, status_token=secrets.token_urlsafe(24),
+                                  photos=photos)
             if via:
-                self._event(s, "reported_via", case.instance_id, case.id, actor_id=None, payload=via)
+                cmd.event("reported_via", case.instance_id, case.id, actor_id=None, payload=via)
             return case
 
-    def _case_process(self, s: Session, key: str) -> definitions.LoadedDefinition:
-        definition_id = definitions.definition_id(s, key)
-        if definition_id is None:
-            raise NotFound(f"process '{key}' not deployed")
-        loaded = self.specs.get(s, definition_id)
-        if not loaded.is_case_process:
-            raise InvalidInput(f"'{key}' is not a case process")
-        return loaded
-
-    def _open_case(self, s: Session, loaded: definitions.LoadedDefinition, report: dict, grid, user_id: int | None,
-                   status_token: str | None = None, external_ref: str | None = None,
-                   source_instance_id: int | None = None, photos: list[StoredPhoto] | None = None) -> Case:
-        now = self.clock.now()
+    def open_case(self, cmd: Command, loaded: definitions.LoadedDefinition, report: dict, grid, user_id: int | None,
+                  status_token: str | None = None, external_ref: str | None = None,
+                  source_instance_id: int | None = None, photos: list[StoredPhoto] | None = None) -> Case:
+        """In ``cmd``: create the case of a checked report (``grid``: its grid's row) and start
+        its process; ``source_instance_id``: the instance whose script reported it."""
+        s, now = cmd.session, self.clock.now()
         case = _new_case(report, grid, user_id, now)
         case.status_token, case.external_ref = status_token, external_ref
         case.source_instance_id = source_instance_id
@@ -294,38 +291,39 @@ class Runtime:
                 raise
             raise Conflict(f"{case.source} ticket {external_ref} is already a case") from None
         case.number = f"GL{now:%Y%m%d}{case.id:06d}"
-        rollups.change(s, self.calendar.tz, None, {name: getattr(case, name) for name in rollups.CASE_FIELDS})
-        self._start(s, loaded, user_id, _case_data(case, grid), case=case)
+        rollups.change(cmd.rollup_delta, self.calendar.tz, None,
+                       {name: getattr(case, name) for name in rollups.CASE_FIELDS})
+        cmd.start(loaded, user_id, _case_data(case, grid), case=case)
         if photos:
-            record_photos(self, s, case.id, case.instance_id, None, "report", photos, user_id)
-        self._save_cases(s)
+            record_photos(cmd, case.id, case.instance_id, None, "report", photos, user_id)
+        cmd.save_cases()
         s.refresh(case)
         return case
 
-    def _start(self, s: Session, loaded: definitions.LoadedDefinition, user_id: int | None, data: dict,
-               case: Case | None, linked_case_id: int | None = None) -> Instance:
-        """Start an instance: of a case process for ``case``, or of any process, linked to the
-        case ``linked_case_id`` (its tasks and history show on that case) or to none."""
-        now = self.clock.now()
+    def start(self, cmd: Command, loaded: definitions.LoadedDefinition, user_id: int | None, data: dict,
+              case: Case | None, linked_case_id: int | None = None) -> Instance:
+        """In ``cmd``: start an instance (see ``Command.start``)."""
+        s, now = cmd.session, self.clock.now()
         wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
         wf.task_tree.data.update(data)
         inst = records.insert_instance(s, loaded.id, loaded.key, case.id if case else linked_case_id, user_id, now)
         if case is not None:
             case.instance_id = inst.id
             s.flush()
-        self._event(s, "instance_started", inst, inst.case_id, actor_id=user_id, payload={"key": loaded.key,
-                                                                                 "version": loaded.version})
+        cmd.event("instance_started", inst, inst.case_id, actor_id=user_id, payload={"key": loaded.key,
+                                                                            "version": loaded.version})
         if case is not None:
-            self._event(s, "case_reported", inst, case, actor_id=user_id,
-                        payload={"number": case.number, "source": case.source, "category": case.category})
-        self._advance(s, inst, loaded, wf, user_id, now)
+            cmd.event("case_reported", inst, case, actor_id=user_id,
+                      payload={"number": case.number, "source": case.source, "category": case.category})
+        self.advance(cmd, inst, loaded, wf, user_id, now)
         return inst
 
     # ------------------------------------------------------------------ task commands
 
     def claim(self, user_id: int, task_id: str) -> Task:
         """Claim ("report in"): one conditional UPDATE, so of N racers exactly one wins."""
-        with self._command() as s:
+        with self.command() as cmd:
+            s = cmd.session
             who = org.actor(s, user_id)
             user_id = who.id
             task = self._task(s, task_id)
@@ -333,9 +331,9 @@ class Runtime:
             now = self.clock.now()
             due = s.scalar(select(ProcessInstance.next_timer_at).where(ProcessInstance.id == task.instance_id))
             if due is not None and due <= now:  # a limit passed unseen: it acts before the claim
-                inst = self._lock(s, task.instance_id)
-                loaded = self._loaded(s, inst)
-                self._catch_up(s, inst, loaded, self._restore(s, inst, loaded))
+                inst = cmd.lock(task.instance_id)
+                loaded = cmd.loaded(inst)
+                cmd.catch_up(inst, loaded, cmd.restore(inst, loaded))
                 s.refresh(task)
             won = s.execute(update(Task).where(Task.id == task_id, Task.status == "open",
                                                Task.assignee_id.is_(None))
@@ -345,14 +343,15 @@ class Runtime:
                 s.refresh(task)
                 raise self._not_open(s, task, user_id)
             s.refresh(task)
-            case = self._case(s, task.case_id)
+            case = cmd.case(task.case_id)
             if case is not None and task.stage == "department_handling" and case.claimed_at is None:
                 case.claimed_at = now
-            self._event(s, "task_claimed", task.instance_id, task.case_id, task.id, user_id, records.task_names(task))
+            cmd.event("task_claimed", task.instance_id, task.case_id, task.id, user_id, records.task_names(task))
             return task
 
     def unclaim(self, user_id: int, task_id: str) -> Task:
-        with self._command() as s:
+        with self.command() as cmd:
+            s = cmd.session
             who = org.actor(s, user_id)
             user_id = who.id
             task = self._task(s, task_id)
@@ -369,7 +368,7 @@ class Runtime:
             if not won:
                 raise Conflict("task changed meanwhile; reload it", reason="task_changed")
             s.refresh(task)
-            self._event(s, "task_unclaimed", task.instance_id, task.case_id, task.id, user_id, records.task_names(task))
+            cmd.event("task_unclaimed", task.instance_id, task.case_id, task.id, user_id, records.task_names(task))
             return task
 
     def urge(self, user_id: int, task_id: str, note: str | None = None) -> Task:
@@ -382,31 +381,33 @@ class Runtime:
 
     def complete_task(self, user_id: int, task_id: str, data: Any) -> Completed:
         """Complete a task with form data; a candidate may complete an open task directly."""
-        with self._command() as s:
+        with self.command() as cmd:
+            s = cmd.session
             who = org.actor(s, user_id)
             user_id = who.id
             found = records.lock_task_instance(s, task_id)
             if found is None:
                 raise NotFound(f"task {task_id} not found", reason="task_not_found")
             inst, task, open_rows = found
-            if open_rows is not None:  # current: spares _sync_tasks reading them again
-                s.info["open_rows"][inst.id] = open_rows
-            self._check_running(inst)
+            if open_rows is not None:  # current: spares readmodel.sync_tasks reading them again
+                cmd.open_rows[inst.id] = open_rows
+            check_running(inst)
             if task.assignee_id is None:
                 self._check_candidate(who, task)
             if task.status not in ("open", "claimed") or (task.assignee_id not in (None, user_id)):
                 raise self._not_open(s, task, user_id)
-            self._complete(s, inst, task, data, user_id)
-            case = self._case(s, task.case_id)
-            return Completed(task, s.info["open"].get(inst.id, []), case.number if case else None,
+            self._complete(cmd, inst, task, data, user_id)
+            case = cmd.case(task.case_id)
+            return Completed(task, cmd.open.get(inst.id, []), case.number if case else None,
                              case.title if case else None)
 
     def submit_feedback(self, token: str, data: Any, *, citizen: bool = False) -> CaseRecord:
         """The reporter's public answer: completes the feedback task as the callback would.
         ``citizen``: ``data`` answers the process's citizen feedback form (her questions, not
         the staff callback's), whose ``x-task-data`` is added before the task's form checks it."""
-        with self._command() as s:
-            case = self._case(s, s.scalar(select(Case.id).where(Case.feedback_token == token)))
+        with self.command() as cmd:
+            s = cmd.session
+            case = cmd.case(s.scalar(select(Case.id).where(Case.feedback_token == token)))
             if case is None:
                 raise NotFound("unknown feedback link")
             if case.feedback_at is not None:
@@ -414,21 +415,22 @@ class Runtime:
             task = self._load_task(s, case.feedback_task_id) if case.feedback_task_id else None
             if task is None or task.status not in ("open", "claimed"):
                 raise Conflict("this feedback link has expired")
-            inst = self._lock(s, task.instance_id)  # a merged case's callback runs in its own process
+            inst = cmd.lock(task.instance_id)  # a merged case's callback runs in its own process
             if task.due_at is not None and task.due_at < self.clock.now():
                 raise Conflict("this feedback link has expired")
-            citizen_form = self._loaded(s, inst).citizen_feedback_form if citizen else None
+            citizen_form = cmd.loaded(inst).citizen_feedback_form if citizen else None
             if citizen_form is not None:
                 data = {**forms.validate(citizen_form, data), **citizen_form.get("x-task-data", {})}
-            self._complete(s, inst, task, data, None, via="public_link")
+            self._complete(cmd, inst, task, data, None, via="public_link")
             return case
 
-    def _complete(self, s: Session, inst: Instance, task: records.TaskRow, data: Any, user_id: int | None,
+    def _complete(self, cmd: Command, inst: Instance, task: records.TaskRow, data: Any, user_id: int | None,
                   via: str = "inbox") -> records.TaskRow:
-        loaded = self._loaded(s, inst)
+        s = cmd.session
+        loaded = cmd.loaded(inst)
         data = forms.validate(loaded.forms.get(task.form) if task.form else None, data)
-        wf = self._restore(s, inst, loaded)
-        self._catch_up(s, inst, loaded, wf)
+        wf = cmd.restore(inst, loaded)
+        cmd.catch_up(inst, loaded, wf)
         try:
             spiff_task = wf.get_task_from_id(UUID(task.id))
         except TaskNotFoundException:  # compacted away: finished long ago
@@ -451,8 +453,8 @@ class Runtime:
             raise ProcessError(f"the process failed after '{task.name}': {exc}") from None
         for name, value in done.items():
             setattr(task, name, value)
-        s.info["done"].add(task.id)
-        case = self._case(s, task.case_id)
+        cmd.done.add(task.id)
+        case = cmd.case(task.case_id)
         if case is not None and task.stage == "feedback":
             for field, column in FEEDBACK_FIELDS.items():
                 if field in data:
@@ -460,9 +462,9 @@ class Runtime:
             case.feedback_at = now
         if case is not None and task.stage == "department_handling" and case.claimed_at is None:
             case.claimed_at = now
-        self._event(s, "task_completed", inst, task.case_id, task.id, user_id,
-                    {**records.task_names(task), "outcome": data.get("outcome"), "data": data, "via": via})
-        self._advance(s, inst, loaded, wf, user_id, now)
+        cmd.event("task_completed", inst, task.case_id, task.id, user_id,
+                  {**records.task_names(task), "outcome": data.get("outcome"), "data": data, "via": via})
+        self.advance(cmd, inst, loaded, wf, user_id, now)
         return task
 
     def request_exception(self, user_id: int, case_id: int, body: dict) -> int:
@@ -491,15 +493,6 @@ class Runtime:
             raise NotFound(f"task {task_id} not found", reason="task_not_found")
         return task
 
-    def _case(self, s: Session, case_id: int | None) -> CaseRecord | None:
-        """The command's one record of a case (loaded once, saved when the command ends)."""
-        if case_id is None:
-            return None
-        loaded = s.info.setdefault("cases", {})
-        if case_id not in loaded:
-            loaded[case_id] = records.load_case(s, case_id)
-        return loaded[case_id]
-
     def _task(self, s: Session, task_id: str) -> Task:
         task = s.get(Task, task_id)
         if task is None:
@@ -518,103 +511,63 @@ class Runtime:
     def _not_open(s: Session, task: Task, user_id: int | None) -> EngineError:
         return policy.task_refusal(s, task, user_id)
 
-    def _lock(self, s: Session, instance_id: int) -> Instance:
-        """Lock the instance row: FOR NO KEY UPDATE on PostgreSQL, SQLite's write transaction is
-        already exclusive. Its state is loaded only if the live-workflow cache misses."""
-        inst = records.lock_instance(s, instance_id)
-        if inst is None:
-            raise NotFound(f"process instance {instance_id} not found")
-        return self._check_running(inst)
-
-    @staticmethod
-    def _check_running(inst: Instance) -> Instance:
-        if inst.status == "incident":
-            raise Conflict(f"process instance {inst.id} has an open incident; a designer or supervisor "
-                           "must retry it first")
-        if inst.status != "running":
-            raise Conflict(f"process instance {inst.id} is {inst.status}")
-        return inst
-
-    def _org_path(self, s: Session, code: str) -> str:
-        """Org units are never re-parented (codes are permanent), so their paths are cached."""
-        path = self._paths.get(code)
-        if path is None:
-            path = self._paths[code] = org.path_of(s, code)
-        return path
-
-    def _loaded(self, s: Session, inst: Instance) -> definitions.LoadedDefinition:
-        return self.specs.get(s, inst.definition_id)
-
-    def _restore(self, s: Session, inst: Instance, loaded: definitions.LoadedDefinition) -> BpmnWorkflow:
-        cached = self.workflows.take(inst.id, inst.revision)
-        if cached is not None:
-            return cached
-        return load_state(records.state_of(s, inst.id), loaded.spec, loaded.subprocess_specs, self.script_engine)
-
-    def _catch_up(self, s: Session, inst: Instance, loaded: definitions.LoadedDefinition, wf: BpmnWorkflow) -> bool:
-        """Fire the timers that came due before this command, before it acts: time limits
-        take effect at their due time, whether or not a due-work runner got there first (a
-        late completion or report-in is marked overdue; one after an escalating limit finds
-        its task cancelled). True if it fired anything."""
-        if inst.next_timer_at is None or inst.next_timer_at > self.clock.now():
-            return False
-        self._advance(s, inst, loaded, wf, None, self.clock.now())
-        return True
-
-    def _advance(self, s: Session, inst: Instance, loaded: definitions.LoadedDefinition,
-                 wf: BpmnWorkflow, actor_id: int | None, now: datetime) -> None:
-        """Run until the workflow waits, then store state and sync the read model."""
+    def advance(self, cmd: Command, inst: Instance, loaded: definitions.LoadedDefinition,
+                wf: BpmnWorkflow, actor_id: int | None, now: datetime) -> None:
+        """In ``cmd``: run until the workflow waits, then store state and sync the read model."""
+        s = cmd.session
         with s.no_autoflush:
-            reports = self._step(s, inst, loaded, wf, actor_id, now)
+            reports = self._step(cmd, inst, loaded, wf, actor_id, now)
         if not records.save_instance(s, inst):
             raise Conflict("the case was changed by another command at the same time; retry")
         s.flush()
         if inst.status == "running":
-            s.info["saved"][inst.id] = (inst, wf)
+            cmd.saved[inst.id] = (inst, wf)
         if reports:  # cases its scripts reported, opened once it is stored
-            casereports.apply(self, s, inst, reports, actor_id)
+            casereports.apply(cmd, inst, reports, actor_id)
 
-    def _step(self, s, inst, loaded, wf, actor_id, now) -> list[dict]:
+    def _step(self, cmd: Command, inst: Instance, loaded: definitions.LoadedDefinition, wf: BpmnWorkflow,
+              actor_id: int | None, now: datetime) -> list[dict]:
         """The engine steps and the read model's sync; returns the cases its scripts report."""
+        s = cmd.session
         noted = _PROVISIONAL.set([])
         try:
             with deadlines.collecting() as extensions, casereports.collecting() as reports, \
                     exceptions.collecting() as decided:
                 fired = timers.run_steps(wf)
         except (SpiffWorkflowException, ScriptBudgetError) as exc:
-            self._over_budget(s, inst, exc)
+            self._over_budget(cmd, inst, exc)
             fired, reports = [], []
         finally:
             provisional = _PROVISIONAL.get()
             _PROVISIONAL.reset(noted)
         for note in provisional:
-            self._event(s, "deadline_provisional", inst, inst.case_id, payload=note)
-        timers.record(self, s, inst, fired)
-        case = self._case(s, inst.case_id)
+            cmd.event("deadline_provisional", inst, inst.case_id, payload=note)
+        timers.record(cmd, inst, fired)
+        case = cmd.case(inst.case_id)
         if extensions:  # before the state is stored: the re-armed timers are part of it
-            deadlines.apply(self, s, inst, wf, case, extensions, actor_id, now)
-        s.info["decided"].extend((inst.id, actor_id, decision) for decision in decided)
+            deadlines.apply(cmd, inst, wf, case, extensions, actor_id, now)
+        cmd.decided.extend((inst.id, actor_id, decision) for decision in decided)
         if wf.bpmn_events:  # thrown and not caught inside: for other instances (engine/messaging.py)
-            s.info["thrown"].extend((inst, actor_id, event) for event in wf.get_events())
+            cmd.thrown.extend((inst, actor_id, event) for event in wf.get_events())
         compact(wf)
         inst.state = dump_state(wf)
         ready = wf.get_tasks(state=TaskState.READY, manual=True)
         if wf.is_completed():
             inst.status, inst.ended_at = "completed", now
-            self._event(s, "instance_completed", inst, inst.case_id, actor_id=actor_id)
+            cmd.event("instance_completed", inst, inst.case_id, actor_id=actor_id)
         elif inst.status == "running" and (stall := incidents.stalled(wf, ready)) is not None:
             inst.status = "incident"
-            incidents.open_incident(self, s, inst, "stuck", *stall)
+            incidents.open_incident(cmd, inst, "stuck", *stall)
         inst.next_timer_at = timers.next_due(wf)
         inst.data = readmodel.to_json(readmodel.process_data(wf, ready))
         if loaded.catches_events:
             readmodel.sync_waits(s, inst, wf)
-        readmodel.sync_tasks(self, s, inst, ready, case, now)
+        readmodel.sync_tasks(cmd, inst, ready, case, now)
         if case is not None and loaded.is_case_process:
-            readmodel.sync_case(self, s, inst, wf, ready, case, actor_id, now)
+            readmodel.sync_case(cmd, inst, wf, ready, case, actor_id, now)
         return reports
 
-    def _over_budget(self, s: Session, inst: Instance, exc: Exception) -> None:
+    def _over_budget(self, cmd: Command, inst: Instance, exc: Exception) -> None:
         """A script over its budget makes the instance an incident, stored with the failed
         element in ERROR (so a retry runs it again) and answered with 422 once committed; any
         other failure rolls the command back."""
@@ -624,68 +577,56 @@ class Runtime:
         element = incidents.failed_element(exc)
         message = f"'{element}' went {over}" if element else f"a script went {over}"
         inst.status = "incident"
-        incidents.open_incident(self, s, inst, "budget", element, message)
-        s.info["incident"] = IncidentOpened(f"process instance {inst.id}: {message}; it is now an incident",
+        incidents.open_incident(cmd, inst, "budget", element, message)
+        cmd.incident = IncidentOpened(f"process instance {inst.id}: {message}; it is now an incident",
                                             instance_id=inst.id, element=element)
 
     def retry_incident(self, user_id: int, incident_id: int) -> dict:
         """Run an incident's instance again (after a fix or migration): its failed elements run
         anew; the incident is resolved if the instance moves on, else it counts the attempt."""
-        with self._command() as s:
+        with self.command() as cmd:
+            s = cmd.session
             who = org.actor(s, user_id)
             incident = incidents.check_retry(who, s.get(Incident, incident_id), incident_id)
             inst = records.lock_instance(s, incident.instance_id)
             if inst.status not in ("incident", "running"):
                 raise Conflict(f"process instance {inst.id} is {inst.status}")
-            loaded = self._loaded(s, inst)
+            loaded = cmd.loaded(inst)
             wf = load_state(records.state_of(s, inst.id), loaded.spec, loaded.subprocess_specs, self.script_engine)
             for task in incidents.errored_tasks(wf):
                 task._set_state(TaskState.READY)
             inst.status = "running"
-            self._event(s, "incident_retried", inst, inst.case_id, None, who.id, {"incident": incident.id})
-            self._advance(s, inst, loaded, wf, who.id, self.clock.now())
+            cmd.event("incident_retried", inst, inst.case_id, None, who.id, {"incident": incident.id})
+            self.advance(cmd, inst, loaded, wf, who.id, self.clock.now())
             if inst.status != "incident":
-                incidents.resolve(self, s, inst, who.id)
+                incidents.resolve(cmd, inst, who.id)
             s.flush()
             s.refresh(incident)
             return incidents.incident_dict(incident, inst.key)
 
     @contextmanager
-    def _command(self) -> Iterator[Session]:
-        """One command's transaction; its history events are written in one batch at the end."""
+    def command(self) -> Iterator[Command]:
+        """One command's transaction and unit of work (engine/command.py); what it leaves to do
+        is done when the block ends, and its history events are written in one batch."""
         with self.db.transaction() as s, timers.engine_clock(self.clock):
-            s.info.update(events=[], saved={}, done=set(), open={}, open_rows={}, thrown=[], decided=[])
+            cmd = Command(s, self)
             calendars.refresh(self, s)  # a holiday notice another process loaded
-            yield s
-            while s.info["decided"]:  # approval processes decided exception requests (engine/exceptions.py)
-                decided, s.info["decided"] = s.info["decided"], []
-                exceptions.apply(self, s, decided)
-            exceptions.cases_ended(self, s)  # pending requests withdrawn, merged reporters called back
-            if s.info["thrown"]:
-                messaging.dispatch(self, s)
-            self._save_cases(s)
-            rollups.write(s)
-            if s.info["events"]:
-                records.insert_events(s, s.info["events"])
-                notifications.record(s, s.info["events"], self.clock.now())
-        for inst, wf in s.info["saved"].values():  # committed: these live workflows are now current
+            yield cmd
+            while cmd.decided:  # approval processes decided exception requests (engine/exceptions.py)
+                decided, cmd.decided = cmd.decided, []
+                exceptions.apply(cmd, decided)
+            exceptions.cases_ended(cmd)  # pending requests withdrawn, merged reporters called back
+            if cmd.thrown:
+                messaging.dispatch(cmd)
+            cmd.save_cases()
+            rollups.write(s, cmd.rollup_delta)
+            if cmd.events:
+                records.insert_events(s, cmd.events)
+                notifications.record(s, cmd.events, self.clock.now())
+        for inst, wf in cmd.saved.values():  # committed: these live workflows are now current
             self.workflows.put(inst.id, inst.revision, wf)
-        if "incident" in s.info:  # committed too: now say so
-            raise s.info["incident"]
-
-    def _save_cases(self, s: Session) -> None:
-        s.flush()
-        for record in s.info.get("cases", {}).values():
-            if record is not None:
-                record.save(s, self.calendar.tz)
-
-    def _event(self, s: Session, type_: str, inst, case_id, task_id: str | None = None, actor_id: int | None = None,
-               payload: dict | None = None) -> None:
-        instance_id = inst.id if isinstance(inst, Instance) else inst
-        case_id = case_id.id if isinstance(case_id, (Case, CaseRecord)) else case_id
-        # Same keys in every row, so the whole batch is one executemany.
-        s.info["events"].append({"instance_id": instance_id, "case_id": case_id, "task_id": task_id,
-                                 "type": type_, "actor_id": actor_id, "at": self.clock.now(), "payload": payload})
+        if cmd.incident is not None:  # committed too: now say so
+            raise cmd.incident
 
 
 def _new_case(report: dict, grid, user_id: int, now: datetime) -> Case:

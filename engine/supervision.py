@@ -21,19 +21,20 @@ from .model import Event, Task, User
 from .queries import Total
 
 if TYPE_CHECKING:
-    from .runtime import Runtime
+    from .command import Engine
 
 OPEN = ("open", "claimed")
 MAX_NOTE = 500
 
 
-def urge(rt: Runtime, user_id: int, task_id: str, note: str | None = None) -> Task:
+def urge(rt: Engine, user_id: int, task_id: str, note: str | None = None) -> Task:
     """Urge (催办) an open task: a supervisor whose area covers the task may; anyone else
     gets Forbidden, a finished task Conflict. Sets ``urged_at``, counts ``urge_count`` and
     records ``task_urged`` (with the note and the holder at that moment)."""
     if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
         raise InvalidInput("bad note", fields={"note": f"text of at most {MAX_NOTE} characters"})
-    with rt._command() as s:
+    with rt.command() as cmd:
+        s = cmd.session
         who = org.actor(s, user_id)
         user_id = who.id
         task = s.get(Task, task_id)
@@ -50,7 +51,7 @@ def urge(rt: Runtime, user_id: int, task_id: str, note: str | None = None) -> Ta
         if not won:
             raise Conflict(f"task is {task.status}; only open tasks can be urged")
         s.refresh(task)
-        rt._event(s, "task_urged", task.instance_id, task.case_id, task.id, user_id,
+        cmd.event("task_urged", task.instance_id, task.case_id, task.id, user_id,
                   {**records.task_names(task), "note": note, "urge_count": task.urge_count,
                    "holder_id": task.assignee_id})
         return task
@@ -89,12 +90,13 @@ def assignable(s: Session, task: Task) -> list[User]:
     return [u for u in users if org.Actor.of(u).is_candidate(task)]
 
 
-def assign(rt: Runtime, user_id: int, task_id: str, username: str) -> Task:
+def assign(rt: Engine, user_id: int, task_id: str, username: str) -> Task:
     """Assign (派单) an open or claimed task of her area to a user it is offered to: she then
     holds it as if she had claimed it, and is told (``task_assigned``). Supervisors and
     coordinators of the task's area may (Forbidden otherwise); someone the task is not offered
     to is InvalidInput, a finished task Conflict."""
-    with rt._command() as s:
+    with rt.command() as cmd:
+        s = cmd.session
         who = org.actor(s, user_id)
         task = s.get(Task, task_id)
         if task is None:
@@ -118,7 +120,7 @@ def assign(rt: Runtime, user_id: int, task_id: str, username: str) -> Task:
         if not won:
             raise Conflict("task changed meanwhile; reload it")
         s.refresh(task)
-        rt._event(s, "task_assigned", task.instance_id, task.case_id, task.id, who.id,
+        cmd.event("task_assigned", task.instance_id, task.case_id, task.id, who.id,
                   {**records.task_names(task), "assignee": assignee.username, "assignee_id": assignee.id,
                    "previous_id": previous})
         return task

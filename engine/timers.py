@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Iterator
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
@@ -51,8 +50,8 @@ from .errors import EngineError, IncidentOpened
 from .model import Case, ProcessInstance, Task
 
 if TYPE_CHECKING:
+    from .command import Command, Engine
     from .records import Instance
-    from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -149,40 +148,41 @@ def _instances(attached) -> list[str | None]:
     return [str(attached.id)]
 
 
-def record(rt: Runtime, s: Session, inst: Instance, fired: list[dict]) -> None:
+def record(cmd: Command, inst: Instance, fired: list[dict]) -> None:
     """One ``timer_fired`` event per fired timer and task it is attached to; a timer with
     ``marksOverdue`` marks that task overdue (``always``, or only while nobody has claimed
     it: ``unclaimed``), which the supervisor's view shows and ``task_overdue`` records."""
-    now = rt.clock.now()
+    now = cmd.now()
     for fired_timer in fired:
         mode, task_ids = fired_timer.pop("marks_overdue"), fired_timer.pop("attached_ids")
         for task_id in task_ids:
-            _record_one(rt, s, inst, dict(fired_timer), mode, task_id, now)
+            _record_one(cmd, inst, dict(fired_timer), mode, task_id, now)
 
 
-def _record_one(rt: Runtime, s: Session, inst: Instance, timer: dict, mode, task_id, now: datetime) -> None:
+def _record_one(cmd: Command, inst: Instance, timer: dict, mode, task_id, now: datetime) -> None:
     marked = False
     if mode == "case":
-        _mark_case(rt, s, inst, timer, now)
+        _mark_case(cmd, inst, timer, now)
     elif mode in OVERDUE_MODES and task_id is not None:
         where = [Task.id == task_id, Task.status.in_(("open", "claimed")), Task.overdue_at.is_(None)]
         if mode == "unclaimed":
             where.append(Task.assignee_id.is_(None))
-        marked = s.execute(update(Task).where(*where).values(overdue_at=now)
+        marked = cmd.session.execute(update(Task).where(*where).values(overdue_at=now)
                            .execution_options(synchronize_session=False)).rowcount == 1
-    rt._event(s, "timer_fired", inst, inst.case_id, task_id, None, {**timer, "marked_overdue": marked})
+    cmd.event("timer_fired", inst, inst.case_id, task_id, None, {**timer, "marked_overdue": marked})
     if marked:
-        rt._event(s, "task_overdue", inst, inst.case_id, task_id, None,
+        cmd.event("task_overdue", inst, inst.case_id, task_id, None,
                   {"element": timer["attached_to"], "limit": timer["name"] or timer["element"],
                    "due": timer["due"]})
 
 
-def _mark_case(rt: Runtime, s: Session, inst: Instance, timer: dict, now: datetime) -> None:
+def _mark_case(cmd: Command, inst: Instance, timer: dict, now: datetime) -> None:
     """``marksOverdue=case``: the whole case passed its deadline; marked once, while open."""
-    marked = s.execute(update(Case).where(Case.id == inst.case_id, Case.status == "open", Case.overdue_at.is_(None))
-                       .values(overdue_at=now).execution_options(synchronize_session=False)).rowcount == 1
+    marked = cmd.session.execute(
+        update(Case).where(Case.id == inst.case_id, Case.status == "open", Case.overdue_at.is_(None))
+        .values(overdue_at=now).execution_options(synchronize_session=False)).rowcount == 1
     if marked:
-        rt._event(s, "case_overdue", inst, inst.case_id, None, None,
+        cmd.event("case_overdue", inst, inst.case_id, None, None,
                   {"limit": timer["name"] or timer["element"], "due": timer["due"]})
 
 
@@ -212,7 +212,7 @@ def _due(now: datetime, instance_id: int | None):
     return query.where(pi.id == instance_id) if instance_id is not None else query
 
 
-def fire_next(rt: Runtime, now: datetime, instance_id: int | None = None) -> int | None:
+def fire_next(rt: Engine, now: datetime, instance_id: int | None = None) -> int | None:
     """Claim one instance with a timer due before ``now`` (that one, if given), fire what is
     due and store it, in one transaction; return its id, or None when nothing is due.
 
@@ -226,17 +226,18 @@ def fire_next(rt: Runtime, now: datetime, instance_id: int | None = None) -> int
     """
     claimed = None
     try:
-        with rt._command() as s:
+        with rt.command() as cmd:
+            s = cmd.session
             due = s.execute(_due(now, instance_id)).first()
             if due is None:
                 return None
             claimed, failed_before = due
-            inst = rt._lock(s, claimed)  # already ours: the runtime's own view of the row
-            loaded = rt._loaded(s, inst)
-            rt._advance(s, inst, loaded, rt._restore(s, inst, loaded), None, rt.clock.now())
+            inst = cmd.lock(claimed)  # already ours: the runtime's own view of the row
+            loaded = cmd.loaded(inst)
+            cmd.advance(inst, loaded, cmd.restore(inst, loaded), None)
             if failed_before:  # a later attempt went through: the failures are over
                 s.execute(update(ProcessInstance).where(ProcessInstance.id == claimed).values(error=None))
-                incidents.resolve(rt, s, inst, None)
+                incidents.resolve(cmd, inst, None)
             if inst.next_timer_at is not None and inst.next_timer_at < now:
                 raise EngineError(f"a timer due at {inst.next_timer_at.isoformat()} did not fire")
             return claimed
@@ -251,22 +252,22 @@ def fire_next(rt: Runtime, now: datetime, instance_id: int | None = None) -> int
         return claimed
 
 
-def _postpone(rt: Runtime, instance_id: int, exc: Exception) -> None:
+def _postpone(rt: Engine, instance_id: int, exc: Exception) -> None:
     """Record the failure and retry later, backing off, until the attempts run out and the
     instance becomes an incident (``incidents.timer_failed``); the state is untouched."""
     error = exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
     log.warning("timers of instance %s failed: %s", instance_id, error, exc_info=not isinstance(exc, EngineError))
-    with rt._command() as s:
-        inst = records.lock_instance(s, instance_id)
-        retry_at = incidents.timer_failed(rt, s, inst, error)
+    with rt.command() as cmd:
+        inst = records.lock_instance(cmd.session, instance_id)
+        retry_at = incidents.timer_failed(cmd, inst, error)
         if retry_at is not None:
-            s.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
+            cmd.session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
                       .values(next_timer_at=retry_at, error=error))
-        rt._event(s, "timer_failed", instance_id, inst.case_id,
+        cmd.event("timer_failed", instance_id, inst.case_id,
                   payload={"error": error, "retry_at": retry_at.isoformat() if retry_at else None})
 
 
-def run_due(rt: Runtime, *, stop: threading.Event | None = None, limit: int | None = None) -> int:
+def run_due(rt: Engine, *, stop: threading.Event | None = None, limit: int | None = None) -> int:
     """One due-work pass: fire every instance due now, one transaction each, until none is
     left (or ``stop`` is set, or ``limit`` instances are done); return how many.
 

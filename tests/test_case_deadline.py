@@ -52,13 +52,13 @@ def extend(loop: LoopDriver, case_id: int, until: datetime) -> None:
     """What an approved extension does (its process script calls ``extend_due``): one command
     moving the case's deadline through engine/deadlines.py."""
     rt = loop.rt
-    with rt._command() as s:
-        inst = records.lock_instance(s, loop.open_task(case_id).instance_id)
-        loaded = rt._loaded(s, inst)
-        wf = rt._restore(s, inst, loaded)
-        deadlines.apply(rt, s, inst, wf, rt._case(s, case_id), [{"until": until, "note": "parts on order"}],
+    with rt.command() as cmd:
+        inst = records.lock_instance(cmd.session, loop.open_task(case_id).instance_id)
+        loaded = cmd.loaded(inst)
+        wf = cmd.restore(inst, loaded)
+        deadlines.apply(cmd, inst, wf, cmd.case(case_id), [{"until": until, "note": "parts on order"}],
                         loop.ids["supervisor1"], rt.clock.now())
-        rt._advance(s, inst, loaded, wf, loop.ids["supervisor1"], rt.clock.now())
+        cmd.advance(inst, loaded, wf, loop.ids["supervisor1"])
 
 
 def test_the_deadline_marks_and_escalates_the_case_once(loop, clock):
