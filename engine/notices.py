@@ -66,7 +66,9 @@ def parse(raw: bytes | str, weekend: Iterable[int]) -> Notice:
         raise InvalidInput("the notice does not have the shape of a holiday notice", fields=problems)
     problems = _check_dates(data, frozenset(weekend))
     if problems:
-        raise InvalidInput(f"the {data['year']} notice has wrong dates", fields=problems)
+        raise InvalidInput(f"the {data['year']} notice has wrong dates",
+                           fields={field: message for field, (message, _) in problems.items()},
+                           field_reasons={field: reason for field, (_, reason) in problems.items()})
     content = {"source": data["source"], "holidays": data["holidays"], "workdays": sorted(data["workdays"])}
     digest = hashlib.sha256(json.dumps({"year": data["year"], **content}, sort_keys=True,
                                        ensure_ascii=False).encode("utf-8")).hexdigest()
@@ -91,18 +93,23 @@ def _say(error) -> str:
     return error.message
 
 
-def _check_dates(data: dict, weekend: frozenset[int]) -> dict[str, str]:
+def _check_dates(data: dict, weekend: frozenset[int]) -> dict[str, tuple[str, tuple[str, dict]]]:
+    """Field -> (message, (reason, params)): the reason names the page's text (web/i18n.py)."""
     year, problems = data["year"], {}
     holidays: dict[date, str] = {}
+
+    def bad(field: str, reason: str, message: str, **params) -> None:
+        problems[field] = (message, (f"notice_{reason}", params))
 
     def day(text: str, field: str) -> date | None:
         try:
             d = date.fromisoformat(text)
         except ValueError:
-            problems[field] = f"{text} is not a date"
+            bad(field, "no_date", f"{text} is not a date", date=text)
             return None
         if d.year != year:
-            problems[field] = f"{text} is not in {year}: a notice covers its own year only"
+            bad(field, "other_year", f"{text} is not in {year}: a notice covers its own year only",
+                date=text, year=year)
             return None
         return d
 
@@ -113,10 +120,11 @@ def _check_dates(data: dict, weekend: frozenset[int]) -> dict[str, str]:
             if d is None:
                 continue
             if d in holidays:
-                problems[field] = f"{text} is already a day of {holidays[d]}: holidays overlap"
+                bad(field, "overlap", f"{text} is already a day of {holidays[d]}: holidays overlap",
+                    date=text, holiday=holidays[d])
             elif previous is not None and d != previous + timedelta(days=1):
-                problems[field] = (f"{text} does not follow {previous.isoformat()}: a holiday is a run of "
-                                   "consecutive days, in order")
+                bad(field, "gap", f"{text} does not follow {previous.isoformat()}: a holiday is a run of "
+                    "consecutive days, in order", date=text, previous=previous.isoformat())
             holidays.setdefault(d, holiday["name"])
             previous = d
     seen: set[date] = set()
@@ -125,11 +133,12 @@ def _check_dates(data: dict, weekend: frozenset[int]) -> dict[str, str]:
         if d is None:
             continue
         if d in seen:
-            problems[field] = f"{text} is listed twice"
+            bad(field, "twice", f"{text} is listed twice", date=text)
         elif d in holidays:
-            problems[field] = f"{text} is also a day of {holidays[d]}: a day is a holiday or a working day"
+            bad(field, "holiday_workday", f"{text} is also a day of {holidays[d]}: a day is a holiday or a "
+                "working day", date=text, holiday=holidays[d])
         elif d.weekday() not in weekend:
-            problems[field] = (f"{text} is a {_WEEKDAYS[d.weekday()]}, a working day already; a make-up "
-                               "working day (调休上班) falls on a weekend")
+            bad(field, "weekday", f"{text} is a {_WEEKDAYS[d.weekday()]}, a working day already; a make-up "
+                "working day (调休上班) falls on a weekend", date=text)
         seen.add(d)
     return problems

@@ -1,15 +1,18 @@
 """The process designer's pages: the deployed processes, one process's versions (diagram,
-XML, element diff, migration of running instances), the modeler with Check, Deploy and Try, and
-starting a process with its start form (whoever its ``starters`` name).
+XML, element diff, migration of running instances), the modeler with Check, Deploy and Try, the
+working calendar (loading a year's holiday notice), and starting a process with its start form
+(whoever its ``starters`` name).
 
 Every view calls the same engine functions as the REST API (``engine.versions``,
 ``Runtime.check_files/deploy_files/migrate/start_process``), which refuse non-designers.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from gridloop.engine import definitions, org, policy, versions
+from gridloop.engine import calendars, definitions, org, policy, versions
 from gridloop.engine.errors import InvalidInput, NotFound
 
 from . import refusals, schema_forms
@@ -93,6 +96,30 @@ def migrate(key: str):
     dry_run = request.form.get("action") != "move"
     results = runtime().migrate(current_actor().id, key, old, new, None, dry_run)
     return _definition_page(key, {"from": old, "to": new, "dry_run": dry_run, "instances": results})
+
+
+# ------------------------------------------------------------------------ the working calendar
+
+@bp.route("/designer/calendar", methods=["GET", "POST"])
+@login_required
+def calendar():
+    """The years with a holiday notice, the notices loaded, the provisional deadlines; and
+    loading a notice file, as ``gridloop calendar load`` and the API do (engine/calendars.py)."""
+    errors, code = {}, 200
+    if request.method == "POST":
+        upload = request.files.get("notice")
+        try:
+            loaded = calendars.load(runtime(), current_actor().id, upload.read() if upload else b"")
+        except InvalidInput as exc:
+            errors, code = {"notice": refusals.explain(exc), **refusals.field_messages(exc)}, 400
+        else:
+            flash(t("calendar.loaded", year=loaded["year"], n=len(loaded["moved"])), "success")
+            return redirect(url_for(".calendar"))
+    with reading() as s:
+        status = calendars.calendar_status(s, current_actor(), runtime())
+    for row in status["provisional"]:
+        row["due_at"] = datetime.fromisoformat(row["due"])
+    return render_template("calendar.html", active="designer", status=status, errors=errors), code
 
 
 # ------------------------------------------------------------------------ the modeler

@@ -3,6 +3,7 @@ its year move (case, task, timers, history), nothing else does; a bad file or a 
 designer changes nothing. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import io
 import json
 import os
 from datetime import datetime, timedelta, timezone
@@ -160,3 +161,36 @@ def test_only_designers_load_notices(any_api, any_world):
         assert "designers" in any_api.post("/calendar/notices", user, data=json.dumps(NOTICE),
                                            content_type="application/json", status=403)["error"]["message"]
     assert nothing_stored(any_world)
+
+
+EN, ZH = {"Accept-Language": "en"}, {"Accept-Language": "zh-CN"}
+
+
+def _upload(notice) -> dict:
+    return {"notice": (io.BytesIO(json.dumps(notice, ensure_ascii=False).encode("utf-8")), "notice.json")}
+
+
+def test_the_designer_page_lists_provisional_deadlines_and_loads_a_notice(api, world, as_user, clock):
+    clock.set(at(2027, 2, 1, 2, 0))
+    case = api.report("grid1")
+    designer = as_user("designer1")
+    page = designer.get("/designer/calendar", headers=EN).get_data(True)
+    assert f'href="/cases/{case["id"]}"' in page and "<code>5WD</code>" in page and "2027-02-12 10:00" in page
+    assert 'href="/designer/calendar"' in designer.get("/designer", headers=EN).get_data(True)
+
+    weekday = {**NOTICE, "workdays": ["2027-02-17"]}
+    refused = designer.post("/designer/calendar", _upload(weekday), status=400, headers=EN).get_data(True)
+    assert "<code>workdays[0]</code>: 2027-02-17 is a working day already" in refused
+    refused = designer.post("/designer/calendar", _upload(weekday), status=400, headers=ZH).get_data(True)
+    assert "2027-02-17 本来就是工作日" in refused and "working day" not in refused
+    assert nothing_stored(world)
+
+    designer.post("/designer/calendar", _upload(NOTICE), headers=EN)
+    page = designer.get("/designer/calendar", headers=EN).get_data(True)
+    assert "The 2027 notice is loaded; 2 due time(s) moved" in page
+    assert NOTICE["source"] in page and "designer1" in page and "No provisional due times" in page
+    assert api.open_task(case["id"])["due_at"] == "2027-02-16T02:00:00+00:00"
+
+    grid = as_user("grid1")
+    grid.get("/designer/calendar", status=403)
+    grid.post("/designer/calendar", _upload(NOTICE), status=403)
