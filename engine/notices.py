@@ -59,8 +59,8 @@ def parse(raw: bytes | str, weekend: Iterable[int]) -> Notice:
         raise InvalidInput(f"a notice file is at most {MAX_BYTES} bytes", fields={"file": f"{len(raw)} bytes"})
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInput("the notice is not a JSON file", fields={"file": str(exc)}) from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+        raise InvalidInput("the notice is not a JSON file", fields={"file": str(exc)[:200]}) from None
     problems = {_where(list(e.absolute_path), e): _say(e) for e in _VALIDATOR.iter_errors(data)}
     if problems:
         raise InvalidInput("the notice does not have the shape of a holiday notice", fields=problems)
@@ -69,10 +69,11 @@ def parse(raw: bytes | str, weekend: Iterable[int]) -> Notice:
         raise InvalidInput(f"the {data['year']} notice has wrong dates",
                            fields={field: message for field, (message, _) in problems.items()},
                            field_reasons={field: reason for field, (_, reason) in problems.items()})
+    year = int(data["year"])  # JSON Schema's integer takes 2027.0 too
     content = {"source": data["source"], "holidays": data["holidays"], "workdays": sorted(data["workdays"])}
-    digest = hashlib.sha256(json.dumps({"year": data["year"], **content}, sort_keys=True,
+    digest = hashlib.sha256(json.dumps({"year": year, **content}, sort_keys=True,
                                        ensure_ascii=False).encode("utf-8")).hexdigest()
-    return Notice(data["year"], content, digest)
+    return Notice(year, content, digest)
 
 
 def _where(path: list, error) -> str:
