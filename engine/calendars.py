@@ -26,7 +26,6 @@ from . import deadlines, notices, org, policy, readmodel, records, timers
 from .errors import Conflict
 from .model import CalendarNotice, Event, ProcessInstance, User
 from .state import compact, dump_state
-from .versions import check_designer
 from .workcalendar import WorkCalendar
 
 if TYPE_CHECKING:
@@ -46,7 +45,7 @@ def refresh(rt: Engine, s: Session) -> None:
 def calendar_status(s: Session, actor: org.Actor, rt: Engine) -> dict[str, Any]:
     """Published years, the notices loaded, and the newest provisional deadlines whose years
     still have no notice (instance, case, limit, due, years)."""
-    check_designer(actor)
+    policy.check_designer(actor)
     refresh(rt, s)
     calendar = rt.calendar
     published = set(calendar.covered_years)

@@ -475,7 +475,7 @@ def decision_with_output(loaded: LoadedDefinition, output: str):
 def senders_of(task_spec, definition=None) -> tuple[str, ...] | None:
     """The roles the ``senders`` property of the element catching ``definition`` names (comma
     or space separated), or None when it has none (then the default applies: see
-    :func:`org.may_send`). An event-based gateway catches for the events after it."""
+    :func:`policy.may_send`). An event-based gateway catches for the events after it."""
     if definition is not None and isinstance(task_spec, EventBasedGateway):
         task_spec = task_spec.outputs[task_spec.event_definition.event_definitions.index(definition)]
     value = (getattr(task_spec, "extensions", None) or {}).get("properties", {}).get(SENDERS_PROPERTY)

@@ -198,7 +198,7 @@ def export_rows(s, actor: Actor | None, since: datetime, mapping: Mapping) -> tu
     if actor is not None:
         if not actor.org_path:
             return [mapping.export_columns[f] for f in EXPORT_FIELDS], []
-        query = query.where(Case.org_path >= actor.org_path, Case.org_path < actor.org_path + "\uffff")
+        query = query.where(policy.within(Case.org_path, actor.org_path))
     cases = list(s.scalars(query))
     results: dict[int, str] = {}
     if cases:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import TaskState
 
-from . import org
+from . import org, policy
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .model import Case, Incident, ProcessInstance
 from .scripting import ScriptBudgetError
@@ -122,24 +122,6 @@ def errored_tasks(wf: BpmnWorkflow) -> list:
 
 # ---------------------------------------------------------------------------------- reading
 
-def may_see(actor: org.Actor, org_path: str | None) -> bool:
-    """Designers: every incident; supervisors: those of their area and of caseless instances."""
-    if actor.has_role("designer"):
-        return True
-    return actor.has_role("supervisor") and (org_path is None or actor.covers(org_path))
-
-
-def _visible(actor: org.Actor) -> list:
-    if actor.has_role("designer"):
-        return []
-    if not actor.has_role("supervisor"):
-        raise Forbidden("only designers and supervisors see incidents")
-    if not actor.org_path:
-        return [Incident.org_path.is_(None)]
-    return [(Incident.org_path.is_(None)) | ((Incident.org_path >= actor.org_path)
-                                             & (Incident.org_path < actor.org_path + "\uffff"))]
-
-
 def incident_dict(row: Incident, key: str | None = None) -> dict[str, Any]:
     return {"id": row.id, "instance_id": row.instance_id, "case_id": row.case_id, "process_key": key,
             "kind": row.kind, "element": row.element, "message": row.message, "status": row.status,
@@ -154,7 +136,7 @@ def incident_list(s: Session, actor: org.Actor, *, status: str | None = "open", 
         raise InvalidInput("bad status", fields={"status": f"one of {', '.join(STATUSES)}"})
     if kind is not None and kind not in KINDS:
         raise InvalidInput("bad kind", fields={"kind": f"one of {', '.join(KINDS)}"})
-    where = _visible(actor)
+    where = policy.visible_incidents(actor)
     if status:
         where.append(Incident.status == status)
     if kind:
@@ -174,7 +156,7 @@ def incident_detail(s: Session, actor: org.Actor, incident_id: int) -> dict[str,
                       .where(Incident.id == incident_id)).first()
     if found is None:
         raise NotFound(f"incident {incident_id} not found")
-    if not may_see(actor, found[0].org_path):
+    if not policy.may_see_incident(actor, found[0].org_path):
         raise Forbidden("this incident is outside your area")
     return incident_dict(*found)
 
@@ -182,7 +164,7 @@ def incident_detail(s: Session, actor: org.Actor, incident_id: int) -> dict[str,
 def check_retry(actor: org.Actor, incident: Incident | None, incident_id: int) -> Incident:
     if incident is None:
         raise NotFound(f"incident {incident_id} not found")
-    if not may_see(actor, incident.org_path):
+    if not policy.may_see_incident(actor, incident.org_path):
         raise Forbidden("only designers and supervisors of the area may retry this incident")
     if incident.status != "open":
         raise Conflict(f"incident {incident_id} is already {incident.status}")

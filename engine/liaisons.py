@@ -72,7 +72,7 @@ def _one(s: Session, user: User) -> dict:
 def listing(s: Session, actor: org.Actor | None, *, department: str | None = None,
             username: str | None = None) -> list[dict]:
     """Each liaison (of a department, or one by name) with the unit codes she serves."""
-    if actor is not None and not (actor.has_role("admin") or actor.has_role("supervisor")):
+    if not policy.may_list_liaisons(actor):
         raise Forbidden("only administrators and supervisors list liaison areas")
     query = (select(User.username, Department.code, OrgUnit.code)
              .join(Department, Department.id == User.department_id)

@@ -35,7 +35,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEv
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import TaskState
 
-from . import definitions, inputs, org, readmodel, records
+from . import definitions, inputs, org, policy, readmodel, records
 from .errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
 from .model import MessageWait, ProcessDefinition
 
@@ -71,7 +71,7 @@ def send(rt: Engine, who, kind: str, name: str, correlation: dict, payload: dict
         s = cmd.session
         actor = org.actor(s, who) if who is not None else None
         catchers = _catchers(cmd, kind, name)
-        if catchers and not any(org.may_send(actor, c.senders) for _loaded, c in catchers):
+        if catchers and not any(policy.may_send(actor, c.senders) for _loaded, c in catchers):
             raise Forbidden(f"you may not send {kind} '{name}'")
         pairs = _key_candidates(rt.script_engine, catchers, payload) if kind == "message" else []
         uncorrelated = kind == "message" and not correlation and not pairs and instance_id is None
@@ -164,7 +164,7 @@ def _offer(cmd: Command, instance_id: int, kind: str, name: str, payload, values
                 break
     if not catching:
         return False
-    if not all(org.may_send(actor, definitions.senders_of(task.task_spec, d)) for task, d, _event in catching):
+    if not all(policy.may_send(actor, definitions.senders_of(task.task_spec, d)) for task, d, _event in catching):
         raise Forbidden(f"you may not send {kind} '{name}' to process instance {instance_id}")
     event = catching[0][2]
     event.payload = deepcopy(payload)  # the receiver's own copy (a thrower's payload is its data)
@@ -215,7 +215,7 @@ def _start(cmd: Command, name: str, payload, values: dict | None, actor: org.Act
         starts = [c for c in loaded.catchers.get(("message", name), []) if c.starts]
         if not starts or loaded.is_case_process:
             continue
-        if not all(org.may_send(actor, c.senders) for c in starts):
+        if not all(policy.may_send(actor, c.senders) for c in starts):
             raise Forbidden(f"you may not start '{loaded.key}' with message '{name}'")
         inst = cmd.start(loaded, actor_id, {})
         if not _offer(cmd, inst.id, "message", name, payload, values, {}, actor, actor_id, source):

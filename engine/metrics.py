@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session
 
-from . import rollups
+from . import policy, rollups
 from .errors import Forbidden, InvalidInput
 from .model import OPEN_SPAN, Case, CaseRollup, Department, OrgUnit
 from .org import LEVELS, Actor
@@ -104,22 +104,14 @@ def month(text: str) -> tuple[date, date]:
 def scope(s: Session, actor: Actor, area: str | None, department: str | None) -> tuple[str, str | None]:
     """The org path and department a user may read figures for, narrowed by what she asked.
 
-    Supervisors and coordinators read their unit's subtree (any department); a department
-    liaison reads her department within her unit's subtree; anyone else is refused."""
-    if actor.org_path is None or not any(r in actor.roles for r in ("supervisor", "coordinator", "dept_liaison")):
-        raise Forbidden("only supervisors, coordinators and department liaisons read the figures")
-    if not ("supervisor" in actor.roles or "coordinator" in actor.roles):
-        if not actor.department:
-            raise Forbidden("a liaison without a department has no figures")
-        if department and department != actor.department:
-            raise Forbidden("a department liaison reads only her own department's figures")
-        department = actor.department
+    Which department is ``policy.figures_department``'s rule, which area ``policy.may_read_figures_of``'s."""
+    department = policy.figures_department(actor, department)
     path = actor.org_path
     if area:
         path = s.scalar(select(OrgUnit.path).where(OrgUnit.code == area))
         if path is None:
             raise InvalidInput(f"unknown org unit '{area}'", fields={"area": "unknown org unit code"})
-        if not actor.covers(path):
+        if not policy.may_read_figures_of(actor, path):
             raise Forbidden(f"org unit '{area}' is outside your area")
     return path, department
 

@@ -17,12 +17,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from SpiffWorkflow.task import TaskState
 
-from . import org, records
+from . import org, policy, records
 from .definitions import definition_id
 from .errors import Conflict, InvalidInput, NotFound
 from .model import ProcessInstance, Task
 from .state import load_state
-from .versions import check_designer
 
 if TYPE_CHECKING:
     from .definitions import LoadedDefinition
@@ -86,7 +85,7 @@ def migrate(rt: Engine, user_id: int, key: str, from_version: int, to_version: i
     if instances is not None and len(instances) > MAX_INSTANCES:
         raise InvalidInput("too many instances", fields={"instances": f"at most {MAX_INSTANCES}"})
     with rt.db.reading() as s:
-        check_designer(org.actor(s, user_id))
+        policy.check_designer(org.actor(s, user_id))
         source_id, target = _targets(rt, s, key, from_version, to_version)
         query = select(ProcessInstance.id).where(ProcessInstance.definition_id == source_id,
                                                  ProcessInstance.status == "running")

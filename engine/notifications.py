@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from . import policy
 from .groups import roles_contain
 from .notification_text import Renderer
 from .model import Case, Notification, NotificationSetting, OutboxEvent, Task, User, Webhook
@@ -53,12 +54,12 @@ def _candidates(s: Session, task: Task) -> set[int]:
     if task.role is None:
         return set()
     users = s.scalars(select(User).where(User.active.is_(True), roles_contain(s, task.role)))
-    return {u.id for u in users if Actor.of(u).is_candidate(task)}
+    return {u.id for u in users if policy.is_candidate(Actor.of(u), task)}
 
 
 def _supervisors_of(s: Session, org_path: str) -> set[int]:
-    users = s.scalars(select(User).where(User.active.is_(True), roles_contain(s, "supervisor")))
-    return {u.id for u in users if Actor.of(u).covers(org_path)}
+    users = s.scalars(select(User).where(User.active.is_(True), roles_contain(s, policy.SUPERVISOR)))
+    return {u.id for u in users if policy.supervises(Actor.of(u), org_path)}
 
 
 def recipients(s: Session, event: OutboxEvent, case: Case | None, task: Task | None) -> set[int]:

@@ -1,6 +1,6 @@
 """The organisation: the grid tree, departments, users, roles, passwords and API tokens.
 
-Who may act on a task is decided here, once, for every caller (web, API, CLI, tests).
+Who may do what is decided in engine/policy.py; an ``Actor`` only says what a user is.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from .db import Database
 from .errors import InvalidInput, NotFound
-from .model import ApiToken, Department, OrgUnit, Task, User
+from .model import ApiToken, Department, OrgUnit, User
 
 LEVELS = ("city", "district", "street", "community", "grid")
 ROLES = ("acceptor", "grid_worker", "dept_liaison", "coordinator", "supervisor", "designer", "party_branch",
@@ -100,26 +100,6 @@ class Actor:
     def covers(self, org_path: str | None) -> bool:
         """True when ``org_path`` is this user's org unit or lies below it."""
         return bool(org_path and self.org_path and org_path.startswith(self.org_path))
-
-    def may_act_on(self, task: Task) -> bool:
-        """Candidate rule of the design: assigned to me, or open and matching my role and area."""
-        if task.assignee_id is not None:
-            return task.assignee_id == self.id
-        return self.is_candidate(task)
-
-    def is_candidate(self, task: Task) -> bool:
-        if getattr(task, "excluded_user_id", None) == self.id:
-            return False
-        if task.candidate_user_id is not None:
-            return task.candidate_user_id == self.id
-        if task.role is None or task.role not in self.roles:
-            return False
-        if task.department is not None and task.department != self.department:
-            return False
-        return task.org_path is None or self.covers(task.org_path)
-
-    def may_see(self, task: Task) -> bool:
-        return self.may_act_on(task) or ("supervisor" in self.roles and self.covers(task.org_path))
 
 
 # Built once; every command starts with this query.
@@ -229,10 +209,10 @@ def chain_above(unit: OrgUnit) -> list[str]:
 
 
 def grids(session: Session, actor: Actor) -> list[dict]:
-    """The grids a user may report for: those in her area (all of them for a city-level user)."""
-    query = select(OrgUnit.code, OrgUnit.name, OrgUnit.name_en).where(OrgUnit.level == "grid")
-    if actor.org_path:
-        query = query.where(OrgUnit.path >= actor.org_path, OrgUnit.path < actor.org_path + "\uffff")
+    """The grids a user may report for (``policy.reportable_grids``)."""
+    from .policy import reportable_grids  # the policy asks this module who a user is
+    query = select(OrgUnit.code, OrgUnit.name, OrgUnit.name_en).where(OrgUnit.level == "grid",
+                                                                      *reportable_grids(actor))
     return [dict(code=c, name=n, name_en=e) for c, n, e in session.execute(query.order_by(OrgUnit.code))]
 
 
@@ -283,13 +263,3 @@ def add_user(session: Session, username: str, password: str, roles: list[str], *
                 password_hash=hash_password(password), roles=list(roles), org_unit=org_unit, department=department)
     session.add(user)
     return user
-
-
-# Who may send a message or signal (engine/messaging.py): the roles a catch event's
-# ``senders`` property names, designers when it names none; the engine itself (an instance's
-# throw, a command run without a user) always.
-DEFAULT_SENDERS = ("designer",)
-
-
-def may_send(actor: Actor | None, senders: tuple[str, ...] | None) -> bool:
-    return actor is None or any(actor.has_role(role) for role in (senders if senders is not None else DEFAULT_SENDERS))

@@ -74,11 +74,10 @@ def public_places(s: Session) -> list[PlaceInfo]:
 
 def printable_communities(s: Session, actor: Actor) -> list[OrgUnit]:
     """The communities whose QR codes ``actor`` may print (those in her area)."""
-    if not any(actor.has_role(r) for r in policy.QR_PRINTERS) or not actor.org_path:
+    if not policy.may_print_qr_codes(actor):
         return []
     return list(s.scalars(select(OrgUnit).where(OrgUnit.level == "community",
-                                                OrgUnit.path.startswith(actor.org_path, autoescape=True))
-                          .order_by(OrgUnit.code)))
+                                                policy.within(OrgUnit.path, actor.org_path)).order_by(OrgUnit.code)))
 
 
 def community_places(s: Session, actor: Actor | None, community: str) -> tuple[OrgUnit, list[PlaceInfo]]:

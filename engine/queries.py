@@ -22,31 +22,24 @@ MAX_PER_PAGE = 200
 MAX_PAGE = 100_000  # deeper pages are a client's bug (and offsets beyond the databases' integers)
 
 
-def _area(column, path: str | None):
-    """``column`` lies in the subtree at ``path``: a range test the B-tree index serves."""
-    if not path:
-        return column.is_(None) & column.is_not(None)  # nothing
-    return and_(column >= path, column < path + "\uffff")
-
-
 def _scope_filter(actor: Actor, scope: str):
     """The scope as one condition: the rule that ``_parts`` splits into index-sized parts."""
     if scope == "mine":
         return and_(Task.assignee_id == actor.id, Task.status == "claimed")
     if scope == "claimable":
-        by_role = and_(Task.role.in_(actor.roles or ("-",)), Task.candidate_user_id.is_(None),
-                       or_(Task.department.is_(None), Task.department == actor.department),
-                       or_(Task.excluded_user_id.is_(None), Task.excluded_user_id != actor.id),
-                       or_(Task.org_path.is_(None), _area(Task.org_path, actor.org_path)))
-        return and_(Task.status == "open", or_(by_role, Task.candidate_user_id == actor.id))
+        return policy.offered(actor)
     if scope == "area":
-        if "supervisor" not in actor.roles:
-            raise Forbidden("only supervisors see all tasks of their area", reason="supervisors_only")
-        return and_(Task.status.in_(OPEN), _area(Task.org_path, actor.org_path))
+        _check_area_scope(actor)
+        return and_(Task.status.in_(OPEN), policy.within(Task.org_path, actor.org_path))
     if isinstance(scope, tuple):  # ("unassignable", the roles nobody has): see _unassignable
         return and_(Task.status == "open", Task.role.in_(scope[1] or ("-",)), Task.candidate_user_id.is_(None),
-                    or_(Task.org_path.is_(None), _area(Task.org_path, actor.org_path)))
+                    or_(Task.org_path.is_(None), policy.within(Task.org_path, actor.org_path)))
     raise InvalidInput(f"unknown scope '{scope}'", fields={"scope": f"one of {', '.join(SCOPES)}"})
+
+
+def _check_area_scope(actor: Actor) -> None:
+    if not policy.may_oversee_area(actor):
+        raise Forbidden("only supervisors see all tasks of their area", reason="supervisors_only")
 
 
 # How the inbox reads a scope at scale (1M cases, 100k open tasks: bench/inbox_query.py).
@@ -123,7 +116,7 @@ def _lit(value):
 
 
 def _range(path: str):
-    """org_path in the subtree at ``path`` (as ``_area``), as an index range."""
+    """org_path in the subtree at ``path`` (as ``policy.within``), as an index range."""
     return and_(_T.org_path >= _lit(path), _T.org_path < _lit(path + "\uffff"))
 
 
@@ -159,11 +152,11 @@ def _subtree(s: Session, path: str | None) -> tuple[tuple[str, ...] | None, floa
         return hit[1], hit[2]
     unit = OrgUnit.__table__
     rows = s.execute(select(unit.c.path, select(func.count()).select_from(unit).scalar_subquery())
-                     .where(_area(unit.c.path, path)).order_by(unit.c.path).limit(MAX_UNIT_ARMS + 1)).all()
+                     .where(policy.within(unit.c.path, path)).order_by(unit.c.path).limit(MAX_UNIT_ARMS + 1)).all()
     if not rows:
         units, share = (), 0.0
     elif len(rows) > MAX_UNIT_ARMS:
-        inside = s.scalar(select(func.count()).select_from(unit).where(_area(unit.c.path, path)))
+        inside = s.scalar(select(func.count()).select_from(unit).where(policy.within(unit.c.path, path)))
         units, share = None, min(1.0, inside / (rows[0][1] or 1))
     else:
         units, share = tuple(dict.fromkeys(p for p, _ in rows)), len(rows) / (rows[0][1] or 1)
@@ -193,8 +186,7 @@ def _parts(actor: Actor, scope: str) -> list[tuple[tuple, bool, tuple]]:
                     parts.append((base, True, pinned))
         return parts + [((_STATUS["open"], _T.candidate_user_id == _lit(actor.id)), False, ())]
     if scope == "area":
-        if "supervisor" not in actor.roles:
-            raise Forbidden("only supervisors see all tasks of their area", reason="supervisors_only")
+        _check_area_scope(actor)
         return [((_STATUS[status],), True, ()) for status in OPEN] if actor.org_path else []
     if isinstance(scope, tuple):  # per role nobody has: its tasks without an area, and those of hers
         parts = []
@@ -232,7 +224,7 @@ _count_statement = lru_cache(maxsize=2048)(_count_rows)
 
 @lru_cache(maxsize=1024)
 def _counts_statement(actor: Actor, cap: int):
-    scopes = ["mine", "claimable"] + (["area"] if "supervisor" in actor.roles else [])
+    scopes = [sc for sc in policy.inbox_scopes(actor) if sc in SCOPES and sc != "unassignable"]
     return scopes, select(*[_count_rows(actor, sc, (None, None, None), cap).scalar_subquery() for sc in scopes])
 
 
@@ -373,7 +365,7 @@ def tab_counts(s: Session, actor: Actor, now: datetime) -> dict[str, Total]:
     """The size of each inbox tab the actor has: her scopes (``inbox_counts``), a supervisor's
     overdue view, and for supervisors and designers the tasks nobody can take."""
     counts = inbox_counts(s, actor)
-    if actor.has_role("supervisor"):
+    if policy.may_oversee_area(actor):
         capped = select(Task.id).where(task_views.overdue_condition(actor, now)).limit(COUNT_CAP + 1).subquery()
         counts["overdue"] = _total(s.scalar(select(func.count()).select_from(capped)))
     if policy.may_see_unassignable(actor):
@@ -403,8 +395,7 @@ def visible_task(s: Session, actor: Actor, task_id: str, *options) -> Task:
     task = s.get(Task, task_id, options=list(options))
     if task is None:
         raise NotFound(f"task {task_id} not found", reason="task_not_found")
-    if not (actor.may_see(task) or policy.oversees_arealess(actor, task)) and \
-            not (task.status not in OPEN and task.completed_by_id == actor.id):
+    if not policy.may_see_task(actor, task):
         raise Forbidden("this task is not yours and not offered to you", reason="task_not_yours")
     return task
 
@@ -417,7 +408,7 @@ def task_for_submit(s: Session, actor: Actor, task_id: str, now: datetime) -> di
         return task_detail(s, actor, task_id, now)
     except Forbidden:
         task = s.get(Task, task_id)
-        if task is not None and task.status not in OPEN and actor.is_candidate(task):
+        if task is not None and task.status not in OPEN and policy.is_candidate(actor, task):
             raise policy.task_refusal(s, task, actor.id) from None
         raise
 
@@ -436,6 +427,7 @@ def task_detail(s: Session, actor: Actor, task_id: str, now: datetime) -> dict[s
     result["input"] = json.loads(task.input) if task.input is not None else None
     result["case"] = case_summary(case) if case else None
     result.update(policy.task_actions(actor, task))
+    result["can_ask_exception"] = policy.may_ask_on_task(actor, task)
     return result
 
 
@@ -476,14 +468,6 @@ def case_summary(c: Case) -> dict[str, Any]:
             "instance_id": c.instance_id, "source_instance_id": c.source_instance_id}
 
 
-def _case_visible(actor: Actor):
-    """Staff see the cases of their area; a liaison also those of her department."""
-    visible = _area(Case.org_path, actor.org_path)
-    if actor.department:
-        visible = or_(visible, Case.department == actor.department)
-    return visible
-
-
 def case_list(s: Session, actor: Actor, *, status: str | None = None, stage: str | None = None,
               category: str | None = None, grid: str | None = None, q: str | None = None,
               department: str | None = None, source: str | None = None, area: str | None = None,
@@ -493,12 +477,12 @@ def case_list(s: Session, actor: Actor, *, status: str | None = None, stage: str
     ``reported`` a ``[start, end)`` period, ``overdue_at`` keeps the cases open past their
     deadline at that time."""
     _check_paging(page, per_page)
-    where = [_case_visible(actor)]
+    where = [policy.visible_cases(actor)]
     if area:
         path = s.scalar(select(OrgUnit.path).where(OrgUnit.code == area))
         if path is None:
             raise InvalidInput(f"unknown org unit '{area}'", fields={"area": "unknown org unit code"})
-        where.append(_area(Case.org_path, path))
+        where.append(policy.within(Case.org_path, path))
     if department:
         where.append(Case.department == department)
     if source:
@@ -529,7 +513,7 @@ def get_case(s: Session, actor: Actor, case_id: int) -> Case:
         raise NotFound(f"case {case_id} not found", reason="case_not_found")
     holds = s.scalar(select(func.count()).select_from(Task).where(
         Task.case_id == case_id, or_(Task.assignee_id == actor.id, Task.completed_by_id == actor.id)))
-    if not (actor.covers(case.org_path) or (actor.department and actor.department == case.department) or holds):
+    if not policy.may_open_case(actor, case, bool(holds)):
         raise Forbidden("this case is outside your area", reason="case_outside_area")
     return case
 
@@ -630,11 +614,11 @@ def visible_instance(s: Session, actor: Actor, instance_id: int):
         raise NotFound(f"process instance {instance_id} not found")
     if inst.case_id is not None:
         get_case(s, actor, inst.case_id)
-    elif inst.started_by_id != actor.id and "designer" not in actor.roles and "supervisor" not in actor.roles:
+    elif not policy.may_see_instance(actor, inst.started_by_id, involved=False):
         tasks = s.scalar(select(func.count()).select_from(Task).where(
             Task.instance_id == instance_id, or_(Task.assignee_id == actor.id, Task.completed_by_id == actor.id,
                                                  Task.candidate_user_id == actor.id)))
-        if not tasks:
+        if not policy.may_see_instance(actor, inst.started_by_id, involved=bool(tasks)):
             raise Forbidden("this process instance is not yours")
     return inst
 
@@ -648,7 +632,7 @@ def instance_detail(s: Session, actor: Actor, instance_id: int, now: datetime) -
     return {**inst._asdict(), "open_tasks": open_tasks(s, now, instance_id=instance_id),
             "history": history(s, instance_id=instance_id),
             "reported_cases": [{"id": r.id, "number": r.number} for r in reported
-                               if actor.covers(r.org_path) or r.reported_by_id == actor.id]}
+                               if policy.may_see_reported(actor, r)]}
 
 
 _VARIABLES = (select(ProcessInstance.id, ProcessInstance.status, ProcessInstance.started_by_id, ProcessInstance.data,
@@ -663,9 +647,7 @@ def instance_variables(s: Session, actor: Actor, instance_id: int) -> dict[str, 
     row = s.connection().execute(_VARIABLES, {"iid": instance_id}).first()
     if row is None:
         raise NotFound(f"process instance {instance_id} not found")
-    supervises = actor.has_role("supervisor") and (row.case_id is None or actor.covers(row.org_path))
-    if not (actor.has_role("designer") or supervises or (row.started_by_id is not None
-                                                          and row.started_by_id == actor.id)):
+    if not policy.may_read_process_data(actor, row.started_by_id, row.org_path, row.case_id is not None):
         raise Forbidden("the process data of this instance is not yours to read")
     return {"id": row.id, "status": row.status,
             "variables": json.loads(row.data) if row.data is not None else None}
@@ -676,9 +658,7 @@ def instance_list(s: Session, actor: Actor, *, key: str | None = None, status: s
     """Process instances, newest first: all of them for designers and supervisors, the ones
     she started for anyone else; the total is capped like the inbox's."""
     _check_paging(page, per_page)
-    where = []
-    if "designer" not in actor.roles and "supervisor" not in actor.roles:
-        where.append(ProcessInstance.started_by_id == actor.id)
+    where = policy.visible_instances(actor)
     if key:
         where.append(ProcessInstance.key == key)
     if status:

@@ -24,7 +24,7 @@ from SpiffWorkflow.task import TaskState
 
 from . import (calendars, casereports, deadlines, definitions, exceptions, forms, groups, images, incidents, lint,
                messaging, migration, notifications, org, photostore, places, policy, readmodel, records, residents,
-               rollups, supervision, timers, trial, versions)
+               rollups, supervision, timers, trial)
 from .clock import Clock, FrozenClock
 from .command import Command, case_process, check_running
 from .db import Database
@@ -61,7 +61,7 @@ class Completed:
 
     def next_for(self, actor: org.Actor) -> list[records.TaskRow]:
         """The open tasks ``actor`` may act on now: where she continues."""
-        return [t for t in self.open_tasks if actor.may_act_on(t)]
+        return [t for t in self.open_tasks if policy.may_act_on(actor, t)]
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class Runtime:
                     lane_map: dict[str, str] | None = None) -> list[lint.Problem]:
         """What deploy would refuse, and the lint rules' findings (designers only)."""
         with self.db.reading() as s:
-            versions.check_designer(org.actor(s, user_id))
+            policy.check_designer(org.actor(s, user_id))
             return lint.check(sources, s, lane_map)
 
     def deploy_files(self, user_id: int, sources: dict[str, bytes],
@@ -138,7 +138,7 @@ class Runtime:
         """A designer deploys files as the CLI does (same checks, same refusals)."""
         with self.db.reading() as s:
             who = org.actor(s, user_id)
-            versions.check_designer(who)
+            policy.check_designer(who)
         return self.deploy(sources=sources, by=who.username, lane_map=lane_map)
 
     def try_draft(self, user_id: int, sources: dict[str, bytes], lane_map: dict[str, str] | None,
@@ -230,7 +230,7 @@ class Runtime:
         policy.check_start(reporter, loaded)
         report = forms.validate(loaded.start_form, report)
         grid = org.grid_by_code(s, report["grid"])
-        if not (reporter.covers(grid.path) or reporter.has_role("acceptor")):
+        if not policy.may_report_in(reporter, grid.path):
             raise Forbidden(f"grid '{grid.code}' is outside your area", reason="grid_outside_area")
         if external_ref is not None:
             check_text("external_ref", external_ref)
@@ -327,7 +327,7 @@ class Runtime:
             who = org.actor(s, user_id)
             user_id = who.id
             task = self._task(s, task_id)
-            self._check_candidate(who, task)
+            policy.check_may_take(who, task)
             now = self.clock.now()
             due = s.scalar(select(ProcessInstance.next_timer_at).where(ProcessInstance.id == task.instance_id))
             if due is not None and due <= now:  # a limit passed unseen: it acts before the claim
@@ -393,7 +393,7 @@ class Runtime:
                 cmd.open_rows[inst.id] = open_rows
             check_running(inst)
             if task.assignee_id is None:
-                self._check_candidate(who, task)
+                policy.check_may_take(who, task)
             if task.status not in ("open", "claimed") or (task.assignee_id not in (None, user_id)):
                 raise self._not_open(s, task, user_id)
             self._complete(cmd, inst, task, data, user_id)
@@ -498,14 +498,6 @@ class Runtime:
         if task is None:
             raise NotFound(f"task {task_id} not found", reason="task_not_found")
         return task
-
-    @staticmethod
-    def _check_candidate(who: org.Actor, task: Task) -> None:
-        if task.status in ("open", "claimed") and task.excluded_user_id == who.id:
-            raise Forbidden(f"you did an earlier step of this case that '{task.name}' must be independent of "
-                            "(you resolved it: someone else verifies it)")
-        if task.status in ("open", "claimed") and not who.is_candidate(task) and task.assignee_id != who.id:
-            raise Forbidden("this task is not offered to you (role, area or department)", reason="task_not_offered")
 
     @staticmethod
     def _not_open(s: Session, task: Task, user_id: int | None) -> EngineError:

@@ -40,10 +40,7 @@ def urge(rt: Engine, user_id: int, task_id: str, note: str | None = None) -> Tas
         task = s.get(Task, task_id)
         if task is None:
             raise NotFound(f"task {task_id} not found", reason="task_not_found")
-        if not who.has_role("supervisor"):
-            raise Forbidden("only supervisors may urge tasks", reason="supervisors_only")
-        if not who.covers(task.org_path):
-            raise Forbidden("this task is outside your area", reason="task_outside_area")
+        policy.check_urge(who, task)
         now = rt.clock.now()
         won = s.execute(update(Task).where(Task.id == task_id, Task.status.in_(OPEN))
                         .values(urged_at=now, urge_count=Task.urge_count + 1)
@@ -87,7 +84,7 @@ def assignable(s: Session, task: Task) -> list[User]:
     if task.role is None:
         return []
     users = s.scalars(select(User).where(User.active.is_(True), roles_contain(s, task.role)).order_by(User.username))
-    return [u for u in users if org.Actor.of(u).is_candidate(task)]
+    return [u for u in users if policy.is_candidate(org.Actor.of(u), task)]
 
 
 def assign(rt: Engine, user_id: int, task_id: str, username: str) -> Task:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from . import policy
 from .errors import Forbidden, InvalidInput
 from .model import Case, OrgUnit, Task, User
 from .org import Actor
@@ -124,9 +125,7 @@ def view(s: Session, actor: Actor, scope_condition, filters: TaskFilters, now: d
 
 def overdue_condition(actor: Actor, now: datetime):
     """A supervisor's overdue view: open tasks of her area a timer marked overdue or past due."""
-    if not actor.has_role("supervisor"):
+    if not policy.may_oversee_area(actor):
         raise Forbidden("only supervisors see the overdue work of their area")
-    if not actor.org_path:
-        return Task.id.is_(None) & Task.id.is_not(None)
-    return (Task.status.in_(OPEN) & (Task.org_path >= actor.org_path) & (Task.org_path < actor.org_path + "\uffff")
+    return (Task.status.in_(OPEN) & policy.within(Task.org_path, actor.org_path)
             & or_(Task.overdue_at.is_not(None), Task.due_at < now))

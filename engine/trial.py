@@ -17,12 +17,11 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import TaskState
 
-from . import definitions, forms, timers
+from . import definitions, forms, policy, timers
 from .errors import InvalidInput
 from .org import Actor
 from .readmodel import process_data, to_json
 from .scripting import ScriptBudgetError
-from .versions import check_designer
 
 MAX_STEPS = 200  # a trial longer than this is a loop, not a test of a draft
 
@@ -92,7 +91,7 @@ def run(actor: Actor, sources: dict[str, bytes], lane_map: dict[str, str] | None
     instance's diagram is marked), and the process data. A step that names a task not open,
     a role the task is not offered to, or data its form refuses is a 400 naming the step.
     A case process's start data is a report, made into its case's data by ``case_data``."""
-    check_designer(actor)
+    policy.check_designer(actor)
     if len(steps) > MAX_STEPS:
         raise InvalidInput(f"at most {MAX_STEPS} steps", fields={"steps": f"at most {MAX_STEPS}"})
     compiled = _pick(definitions.compile_sources(sources, lane_map), key)

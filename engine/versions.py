@@ -13,17 +13,12 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import org
+from . import org, policy
 from .definitions import BPMN_NS, SPIFF_NS, find_definition, parse_xml
-from .errors import Forbidden, NotFound
+from .errors import NotFound
 from .model import ProcessDefinition, ProcessInstance
 
 _B, _S = f"{{{BPMN_NS}}}", f"{{{SPIFF_NS}}}"
-
-
-def check_designer(actor: org.Actor) -> None:
-    if not actor.has_role("designer"):
-        raise Forbidden("only process designers see and change process definitions")
 
 
 def _running_by_definition(s: Session) -> dict[int, int]:
@@ -33,7 +28,7 @@ def _running_by_definition(s: Session) -> dict[int, int]:
 
 def overview(s: Session, actor: org.Actor) -> list[dict[str, Any]]:
     """Each key: name, newest version, how many versions, running instances (all versions)."""
-    check_designer(actor)
+    policy.check_designer(actor)
     running = _running_by_definition(s)
     keys: dict[str, dict[str, Any]] = {}
     for row in s.execute(select(ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.version,
@@ -49,7 +44,7 @@ def overview(s: Session, actor: org.Actor) -> list[dict[str, Any]]:
 
 def versions(s: Session, actor: org.Actor, key: str) -> list[dict[str, Any]]:
     """A key's versions, newest first: who deployed it, when, its content hash, running instances."""
-    check_designer(actor)
+    policy.check_designer(actor)
     running = _running_by_definition(s)
     rows = s.execute(select(ProcessDefinition.id, ProcessDefinition.version, ProcessDefinition.name,
                             ProcessDefinition.content_hash, ProcessDefinition.deployed_at,
@@ -71,7 +66,7 @@ def sources(s: Session, key: str, version: int | None) -> tuple[ProcessDefinitio
 def version_files(s: Session, actor: org.Actor, key: str, version: int | None = None) -> tuple[int, dict[str, str]]:
     """(version, all its files: BPMN, DMN and ``forms/*.json``) of ``key`` (newest unless
     given): what the modeler edits and deploys again."""
-    check_designer(actor)
+    policy.check_designer(actor)
     row, files = sources(s, key, version)
     for name, schema in (row.forms or {}).items():
         files[f"forms/{name}"] = json.dumps(schema, ensure_ascii=False, indent=2) + "\n"
@@ -80,7 +75,7 @@ def version_files(s: Session, actor: org.Actor, key: str, version: int | None = 
 
 def version_xml(s: Session, actor: org.Actor, key: str, version: int) -> tuple[str, str]:
     """(file name, BPMN text) of the file that holds the process ``key`` in that version."""
-    check_designer(actor)
+    policy.check_designer(actor)
     _, files = sources(s, key, version)
     return main_file(files, key)
 
@@ -147,7 +142,7 @@ def _elements(files: dict[str, str]) -> dict[str, dict[str, Any]]:
 def diff(s: Session, actor: org.Actor, key: str, old: int, new: int) -> dict[str, list[dict[str, Any]]]:
     """Elements (tasks, flows, conditions, timers, lanes, scripts, properties, DMN rules) added,
     removed or changed from version ``old`` to version ``new``."""
-    check_designer(actor)
+    policy.check_designer(actor)
     before = _elements(sources(s, key, old)[1])
     after = _elements(sources(s, key, new)[1])
     added = [{"id": i, "type": after[i]["type"], "name": after[i]["name"]} for i in after if i not in before]

@@ -1,6 +1,6 @@
 """The inbox's index-shaped reading (engine/queries.py: arms per org unit, due-ordered scans,
 sorted ranges, capped counts, tasks without a due time last) returns exactly what the
-permission rule says, in order, whichever way it reads: checked against ``Actor.is_candidate``
+permission rule says, in order, whichever way it reads: checked against ``policy.is_candidate``
 on a random read model, page by page."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert, select
 
-from gridloop.engine import definitions, org, queries
+from gridloop.engine import definitions, org, policy, queries
 from gridloop.engine.model import Case, OrgUnit, ProcessInstance, Task, User
 from gridloop.engine.runtime import Runtime
 from gridloop.engine.seed import seed_demo
@@ -73,7 +73,7 @@ def expected(rt: Runtime, actor: org.Actor, scope: str, category: str | None = N
     if scope == "mine":
         keep = [t for t in rows if t.status == "claimed" and t.assignee_id == actor.id]
     elif scope == "claimable":
-        keep = [t for t in rows if t.status == "open" and actor.is_candidate(t)]
+        keep = [t for t in rows if t.status == "open" and policy.is_candidate(actor, t)]
     else:
         keep = [t for t in rows if t.status in queries.OPEN and actor.covers(t.org_path)]
     keep = [t for t in keep if category is None or t.category == category]

@@ -70,7 +70,7 @@ def case(case_id: int):
     with reading() as s:
         detail = queries.case_detail(s, current_actor(), case_id, now())
         case_photos = photos.case_photos(s, current_actor(), case_id)
-        may_ask = detail["status"] == "open" and policy.may_ask_for_case(current_actor(), s.get(Case, case_id))
+        may_ask = policy.offers_case_exceptions(current_actor(), s.get(Case, case_id))
         events = readable_timeline(s, detail["history"], detail["satisfaction"])
     return render_template("case.html", active="cases", case=detail, timeline=events, photos=case_photos,
                            may_ask=may_ask,

@@ -153,7 +153,7 @@ def edit(key: str):
 @bp.get("/designer/new")
 @login_required
 def new():
-    versions.check_designer(current_actor())
+    policy.check_designer(current_actor())
     key = NEW_KEY
     files = {f"{key}.bpmn": render_template("new.bpmn", key=key), f"forms/{key}_task.json":
              '{\n  "type": "object",\n  "properties": {},\n  "required": []\n}\n'}
@@ -223,5 +223,5 @@ def start(key: str):
         return render_template("start.html", active="start", key=key, schema=schema, form_fields=form_fields,
                                values=request.form, errors=refusals.form_errors(exc)), 400
     flash(t("designer.started", process=key, id=started.id), "success")
-    mine = [task for task in started.open_tasks if actor.may_act_on(task)]
+    mine = [task for task in started.open_tasks if policy.may_act_on(actor, task)]
     return redirect(url_for("inbox.task", task_id=mine[0].id) if mine else url_for(".startable"))

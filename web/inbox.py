@@ -10,7 +10,7 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 
 from gridloop.engine import casebrief, org, photos, queries, saved_filters, supervision, task_views
 from gridloop.engine.errors import Conflict, InvalidInput
-from gridloop.engine.exceptions import APPROVAL_PROCESS, CALLBACK_PROCESS, ON_TASK
+from gridloop.engine.exceptions import ON_TASK
 
 from . import photos as page_photos
 from . import refusals, schema_forms
@@ -116,10 +116,8 @@ def delete_filter(filter_id: int):
 
 def _task_page(task: dict, values, errors: dict, extras: dict, status: int = 200, answers: dict | None = None):
     form_fields = schema_forms.fields(task["form"], data=answers) if task["can_act"] else []
-    may_extend = task["can_act"] and task["case_id"] and task["process_key"] not in (APPROVAL_PROCESS,
-                                                                                      CALLBACK_PROCESS)
     return render_template("task.html", task=task, form_fields=form_fields, values=values, errors=errors,
-                           max_photos=photos.MAX_PER_UPLOAD, may_extend=may_extend, **extras), status
+                           max_photos=photos.MAX_PER_UPLOAD, may_extend=task["can_ask_exception"], **extras), status
 
 
 def _task(task_id: str, submitting: bool = False) -> tuple[dict, dict]:

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, flash, g, redirect, request, session, url_for
 
-from gridloop.engine import org
+from gridloop.engine import org, policy
 from gridloop.engine.errors import NotFound
 
 from . import schema_forms
@@ -72,6 +72,22 @@ def nav_counts() -> dict[str, int | str]:
     return g.nav_counts
 
 
+def nav_sections() -> frozenset[str]:
+    """The pages the navigation offers the signed-in user (``policy.sections``)."""
+    if "nav_sections" not in g:
+        actor = current_actor()
+        if actor is None:
+            g.nav_sections = frozenset()
+        else:
+            try:
+                with reading() as s:
+                    _forms, properties = case_process_forms(s)
+            except NotFound:  # no case process deployed yet: nobody reports
+                properties = None
+            g.nav_sections = policy.sections(actor, properties)
+    return g.nav_sections
+
+
 def field_labels() -> dict[str, dict[str, str]]:
     """Names of enum values by field name (category, source, urgency, department, ...), in the
     current language, from the case process's forms: the designer's files stay the truth."""
@@ -122,6 +138,7 @@ def user_name(username: str | None) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_global(current_actor)
     app.add_template_global(nav_counts)
+    app.add_template_global(nav_sections)
     app.add_template_global(field_labels)
     app.add_template_global(enum_label)
     app.add_template_global(unit_name)
