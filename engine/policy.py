@@ -29,7 +29,7 @@ ADMIN = "admin"                     # may create groups and assign users to them
 SUPERVISOR = "supervisor"           # sees, urges and unclaims the work of her area
 DESIGNER = "designer"               # sees and changes process definitions
 LIVE = ("open", "claimed")          # a task's statuses while it waits for someone
-DEFAULT_STARTERS = ("designer",)    # who may start a process that names no ``starters``
+DEFAULT_STARTERS = (DESIGNER,)     # who may start a process that names no ``starters``
 STARTERS_PROPERTY = "starters"
 CALLABLE_ONLY_PROPERTY = "callableOnly"
 ORG_UNIT_KEYWORD = "x-org-unit"     # a start-form field naming an org unit (true or a level)
@@ -79,7 +79,7 @@ def is_candidate(actor: Actor, task) -> bool:
 
 
 def offered(actor: Actor):
-    """SQL: the open tasks ``is_candidate`` offers her (engine/inbox.py reads it in index-sized parts)."""
+    """SQL: the open tasks ``is_candidate`` offers her (the inbox planner reads it in index-sized parts)."""
     by_role = and_(Task.role.in_(actor.roles or ("-",)), Task.candidate_user_id.is_(None),
                    or_(Task.department.is_(None), Task.department == actor.department),
                    or_(Task.excluded_user_id.is_(None), Task.excluded_user_id != actor.id),

@@ -200,6 +200,8 @@ class TaskDetail(Task):
     input = fields.Dict(allow_none=True, metadata={
         "description": "the task's data when it became ready (a multi-instance task's includes its item); "
                        "dates and times as ISO 8601 text, durations in seconds"})
+    can_ask_exception = Bool(metadata={"description": "whether I may ask for its extension or suspension "
+                                                      "(POST /cases/{id}/exceptions)"})
     case = fields.Nested(CaseSummary, allow_none=True)
     brief = fields.Nested(lambda: CaseBrief(), metadata={"description": "what came before this task on its case"})
 
