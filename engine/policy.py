@@ -435,7 +435,7 @@ def may_export_hotline(actor: Actor | None) -> bool:
 def check_calendar(actor: Actor | None) -> None:
     """A holiday notice moves every open deadline of its year: designers load it (and the
     CLI's operator, ``None``)."""
-    if actor is not None and not actor.has_role("designer"):
+    if actor is not None and not may_design(actor):
         raise Forbidden("only process designers load holiday notices: a notice moves the open deadlines of its year")
 
 

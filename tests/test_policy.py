@@ -19,7 +19,7 @@ CITY, STREET, GRID = "/2101/", "/2101/210102/", "/2101/210102/21010200101/"
 OTHER_GRID = "/2101/210105/21010500101/"
 
 RULES = [
-    "callable_only", "check_designer", "check_exception_request", "check_may_take", "check_start",
+    "callable_only", "check_calendar", "check_designer", "check_exception_request", "check_may_take", "check_start",
     "check_start_data", "check_urge", "figures_department", "inbox_scopes", "is_candidate", "may_act_on",
     "may_add_case_photo", "may_add_task_photo", "may_administer_groups", "may_administer_webhooks",
     "may_ask_for_case", "may_ask_on_task", "may_assign", "may_design", "may_edit_notification_settings",
@@ -203,6 +203,10 @@ def test_designers_incidents_and_senders():
     assert policy.may_design(actor("designer")) and not policy.may_design(actor("supervisor"))
     with pytest.raises(Forbidden):
         policy.check_designer(actor("admin"))
+    policy.check_calendar(actor("designer"))
+    policy.check_calendar(None)
+    with pytest.raises(Forbidden, match="holiday notices"):
+        policy.check_calendar(actor("supervisor"))
     assert policy.may_see_incident(actor("designer", path=None), GRID)
     assert policy.may_see_incident(actor("supervisor", path=STREET), GRID)
     assert policy.may_see_incident(actor("supervisor", path=OTHER_GRID), None)
