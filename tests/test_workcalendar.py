@@ -1,5 +1,6 @@
 """Tests for engine.workcalendar against the real workflows/calendars/cn.json."""
 
+import json
 import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -248,3 +249,15 @@ BASE = {"timezone": "Asia/Shanghai", "workday_hours": [["09:00", "12:00"]], "wee
 def test_malformed_data_rejected(data):
     with pytest.raises(ValueError):
         WorkCalendar(data)
+
+
+def test_a_loaded_notice_takes_precedence_over_the_shipped_year_and_the_holidays_package(cal):
+    """Loaded notice > the shipped file's year > statutory holidays; the base data is kept."""
+    with open(ROOT / "tests" / "models" / "notice_2027.json", encoding="utf-8") as fh:
+        notice = json.load(fh)
+    loaded = cal.with_notices({2027: notice, 2026: {"holidays": [], "workdays": []}}, version=7)
+    assert (loaded.version, loaded.covered_years) == (7, (2025, 2026, 2027))
+    assert cal.is_workday(date(2027, 2, 12))  # statutory holidays only: Friday 12 Feb is worked
+    assert not loaded.is_workday(date(2027, 2, 12)) and loaded.is_workday(date(2027, 2, 20))  # the notice
+    assert loaded.is_workday(date(2026, 10, 1)) and not cal.is_workday(date(2026, 10, 1))  # the loaded 2026
+    assert loaded.with_notices({}, None).is_workday(date(2026, 10, 1)) is False  # the shipped file again
