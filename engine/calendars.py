@@ -68,13 +68,14 @@ def calendar_status(s: Session, actor: org.Actor, rt: Engine) -> dict[str, Any]:
             "provisional": provisional}
 
 
-def load(rt: Engine, user_id: int | None, raw: bytes | str) -> dict[str, Any]:
+def load(rt: Engine, actor: org.Actor | int | None, raw: bytes | str) -> dict[str, Any]:
     """Check and store a notice (designers; ``None`` is the system), then move the open
     provisional deadlines of its year: all in one transaction, nothing if anything is wrong."""
     with rt.command() as cmd:
         s = cmd.session
-        actor = org.actor(s, user_id) if user_id is not None else None
-        policy.check_calendar(actor)
+        who = org.actor(s, actor) if actor is not None else None
+        policy.check_calendar(who)
+        user_id = who.id if who is not None else None
         notice = notices.parse(raw, rt.calendar.weekend)
         now = rt.clock.now()
         replaces = rt.calendar.notices.get(notice.year)

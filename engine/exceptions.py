@@ -85,7 +85,7 @@ def decide_exception(approved: Any, note: Any = "") -> str:
 
 # ------------------------------------------------------------------------------ requests
 
-def request(rt: Engine, user_id: int, case_id: int, body: dict) -> int:
+def request(rt: Engine, actor: org.Actor | int, case_id: int, body: dict) -> int:
     """Ask for an exception (``body``: kind, reason; an extension's ``task_id`` and ``until``);
     returns the request's id. The approval process may refuse it at once (a cap)."""
     kind, reason = body.get("kind"), body.get("reason")
@@ -98,7 +98,7 @@ def request(rt: Engine, user_id: int, case_id: int, body: dict) -> int:
     check_text("reason", reason)
     with rt.command() as cmd:
         s = cmd.session
-        who = org.actor(s, user_id)
+        who = org.actor(s, actor)
         case = cmd.case(case_id)
         if case is None:
             raise NotFound(f"case {case_id} not found")

@@ -55,9 +55,9 @@ class Delivered(list):
         self.started = list(started)
 
 
-def send(rt: Engine, who, kind: str, name: str, correlation: dict, payload: dict,
+def send(rt: Engine, who: org.Actor | int | None, kind: str, name: str, correlation: dict, payload: dict,
          instance_id: int | None = None) -> Delivered:
-    """A sender's message or signal (``who``: a user, or None for the engine itself)."""
+    """A sender's message or signal (``who``: the acting user, or None for the engine itself)."""
     if not isinstance(correlation, dict) or not isinstance(payload, dict):
         raise InvalidInput("correlation and payload must be JSON objects")
     inputs.check_text("name", name)

@@ -79,13 +79,14 @@ def _targets(rt: Engine, s: Session, key: str, from_version: int, to_version: in
     return source_id, rt.specs.get(s, target_id)
 
 
-def migrate(rt: Engine, user_id: int, key: str, from_version: int, to_version: int,
+def migrate(rt: Engine, actor: org.Actor | int, key: str, from_version: int, to_version: int,
             instances: list[int] | None = None, dry_run: bool = True) -> list[dict[str, Any]]:
     """Per instance ``{"id", "ok", "reason"}``: whether it can move (dry run) or moved."""
     if instances is not None and len(instances) > MAX_INSTANCES:
         raise InvalidInput("too many instances", fields={"instances": f"at most {MAX_INSTANCES}"})
     with rt.db.reading() as s:
-        policy.check_designer(org.actor(s, user_id))
+        who = org.actor(s, actor)
+        policy.check_designer(who)
         source_id, target = _targets(rt, s, key, from_version, to_version)
         query = select(ProcessInstance.id).where(ProcessInstance.definition_id == source_id,
                                                  ProcessInstance.status == "running")
@@ -96,7 +97,7 @@ def migrate(rt: Engine, user_id: int, key: str, from_version: int, to_version: i
             return [{"id": i, "ok": (reason := blocker(_unpredicted(records.state_of(s, i)), target)) is None,
                      "reason": reason}
                     for i in ids] + _not_there(instances, ids, key, from_version)
-    results = [_move(rt, user_id, i, source_id, target, from_version) for i in ids]
+    results = [_move(rt, who.id, i, source_id, target, from_version) for i in ids]
     return results + _not_there(instances, ids, key, from_version)
 
 

@@ -22,7 +22,7 @@ from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .model import Case, Department, Open311Client, Place
 
 if TYPE_CHECKING:
-    from .runtime import Runtime
+    from .runtime import CaseRef, Runtime
 
 # Start-form fields Open311 fills from its own arguments; the others are a service's attributes.
 CORE_FIELDS = ("category", "description", "source", "grid", "reporter", "location")
@@ -207,7 +207,7 @@ def _attribute_values(start_form: dict, given: dict[str, list[str]]) -> dict[str
     return values
 
 
-def create_request(rt: Runtime, api_key: str | None, req: NewRequest) -> Case:
+def create_request(rt: Runtime, api_key: str | None, req: NewRequest) -> CaseRef:
     """POST requests: check the key, the service, the location; report the case."""
     with rt.db.reading() as s:
         client = client_for_key(s, api_key)

@@ -97,26 +97,26 @@ def _task_target(s: Session, who: org.Actor, task_id: str) -> Task:
     return task
 
 
-def add_to_case(rt: Engine, user_id: int, case_id: int, uploads: list[Upload]) -> list[dict[str, Any]]:
+def add_to_case(rt: Engine, actor: org.Actor | int, case_id: int, uploads: list[Upload]) -> list[dict[str, Any]]:
     """Add photos of what was reported (by its reporter, or anyone who may report there).
     Rights are checked before the files are processed and again in the command."""
     with rt.db.reading() as s:
-        _case_target(s, org.actor(s, user_id), case_id)
+        _case_target(s, org.actor(s, actor), case_id)
     stored = prepare(rt, uploads)
     with rt.command() as cmd:
-        who = org.actor(cmd.session, user_id)
+        who = org.actor(cmd.session, actor)
         case = _case_target(cmd.session, who, case_id)
         rows = record(cmd, case.id, case.instance_id, None, "report", stored, who.id)
         return [photo_dict(r, who.username) for r in rows]
 
 
-def add_to_task(rt: Engine, user_id: int, task_id: str, uploads: list[Upload]) -> list[dict[str, Any]]:
+def add_to_task(rt: Engine, actor: org.Actor | int, task_id: str, uploads: list[Upload]) -> list[dict[str, Any]]:
     """Add photos to an open task (its resolution, its verification): who may act on it only."""
     with rt.db.reading() as s:
-        _task_target(s, org.actor(s, user_id), task_id)
+        _task_target(s, org.actor(s, actor), task_id)
     stored = prepare(rt, uploads)
     with rt.command() as cmd:
-        who = org.actor(cmd.session, user_id)
+        who = org.actor(cmd.session, actor)
         task = _task_target(cmd.session, who, task_id)
         rows = record(cmd, task.case_id, task.instance_id, task.id, KIND_OF_STAGE.get(task.stage or "", "resolution"),
                       stored, who.id)

@@ -414,15 +414,15 @@ def task_for_submit(s: Session, actor: Actor, task_id: str, now: datetime) -> di
 
 
 def task_detail(s: Session, actor: Actor, task_id: str, now: datetime) -> dict[str, Any]:
-    """A task, its case summary and its form (JSON Schema), if the actor may see it."""
+    """A task, its case summary and its form's JSON Schema (``schema``; ``form`` is the form's
+    file name, as in every task dict), if the actor may see it."""
     task = visible_task(s, actor, task_id, undefer(Task.input))
     forms = instance_forms(s, task.instance_id)
     assignee = s.get(User, task.assignee_id) if task.assignee_id else None
     case = s.get(Case, task.case_id) if task.case_id else None
     result = task_dict(task, now, case.number if case else None, case.title if case else None,
                        assignee.username if assignee else None)
-    result["form"] = forms.get(task.form) if task.form else None
-    result["form_name"] = task.form
+    result["schema"] = forms.get(task.form) if task.form else None
     result["data"] = task.data
     result["input"] = json.loads(task.input) if task.input is not None else None
     result["case"] = case_summary(case) if case else None

@@ -116,6 +116,11 @@ class CaseRecord:
             object.__setattr__(self, "saved", dict(self.values))
 
 
+def task_row(task: Task) -> TaskRow:
+    """A ``Task`` model row as a plain ``TaskRow``: what a command answers (never an ORM row)."""
+    return TaskRow({name: getattr(task, name) for name in TaskRow.__slots__})
+
+
 def task_names(task) -> dict[str, Any]:
     """What history events say about a task: its element and its name in both languages."""
     return {"element": task.element_id, "name": task.name, "name_zh": task.name_zh}

@@ -15,7 +15,7 @@ from .errors import InvalidInput, NotFound
 from .model import Case, ProcessDefinition, ProcessInstance, Task
 
 if TYPE_CHECKING:
-    from .runtime import Runtime
+    from .runtime import CaseRef, Runtime
 
 # The sources of reports made without an account (Runtime.report_public).
 PUBLIC_SOURCES = ("resident", "qr", "open311")
@@ -36,7 +36,7 @@ class PublicReport:
 
 
 def report(rt: Runtime, place: places.PlaceInfo, answer: PublicReport, source: str,
-           uploads: list[photos.Upload] | tuple = ()) -> Case:
+           uploads: list[photos.Upload] | tuple = ()) -> CaseRef:
     """Report at a place: the QR code's (source ``qr``) or the compound picked on the plain
     page (``resident``), with at most ``photos.PUBLIC_MAX`` photos. The case process's start
     form checks the result."""

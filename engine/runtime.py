@@ -65,6 +65,20 @@ class Completed:
 
 
 @dataclass(frozen=True)
+class CaseRef:
+    """A case a command reported or answered for: what its caller shows or links to."""
+
+    id: int
+    number: str
+    instance_id: int | None
+    status_token: str | None  # the reporter's status link (public reports only)
+
+    @classmethod
+    def of(cls, case: Case | CaseRecord) -> CaseRef:
+        return cls(case.id, case.number, case.instance_id, case.status_token)
+
+
+@dataclass(frozen=True)
 class Started:
     """A started instance as its starting transaction left it, with its open tasks."""
 
@@ -126,48 +140,48 @@ class Runtime:
             return definitions.deploy(s, sources, by=by, now=self.clock.now(), lane_map=lane_map,
                                       check=lambda compiled: groups.deploy_warnings(s, compiled))
 
-    def check_files(self, user_id: int, sources: dict[str, bytes],
+    def check_files(self, actor: org.Actor | int, sources: dict[str, bytes],
                     lane_map: dict[str, str] | None = None) -> list[lint.Problem]:
         """What deploy would refuse, and the lint rules' findings (designers only)."""
         with self.db.reading() as s:
-            policy.check_designer(org.actor(s, user_id))
+            policy.check_designer(org.actor(s, actor))
             return lint.check(sources, s, lane_map)
 
-    def deploy_files(self, user_id: int, sources: dict[str, bytes],
+    def deploy_files(self, actor: org.Actor | int, sources: dict[str, bytes],
                      lane_map: dict[str, str] | None = None) -> list[definitions.Deployed]:
         """A designer deploys files as the CLI does (same checks, same refusals)."""
         with self.db.reading() as s:
-            who = org.actor(s, user_id)
+            who = org.actor(s, actor)
             policy.check_designer(who)
         return self.deploy(sources=sources, by=who.username, lane_map=lane_map)
 
-    def try_draft(self, user_id: int, sources: dict[str, bytes], lane_map: dict[str, str] | None,
+    def try_draft(self, actor: org.Actor | int, sources: dict[str, bytes], lane_map: dict[str, str] | None,
                   start: dict | None, steps: list[dict], key: str | None = None) -> dict:
         """Run a draft in memory as far as ``steps`` go (designers only); see :mod:`engine.trial`."""
         clock = FrozenClock(self.clock.now())  # the trial's own time: it passes only by wait steps
+        with self.db.reading() as s:
+            who = org.actor(s, actor)
 
         def case_data(report: dict) -> dict:  # a case process starts as reporting a case would
             with self.db.reading() as s:
                 grid = org.grid_by_code(s, report["grid"])
-                case = _new_case(report, grid, user_id, clock.now())
+                case = _new_case(report, grid, who.id, clock.now())
                 case.number = f"GL{clock.now():%Y%m%d}TRIAL"
                 return _case_data(case, grid)
 
         def wait(limit: str) -> None:
             clock.set(self.calendar.add(clock.now(), parse_limit(limit)))
 
-        with self.db.reading() as s:
-            who = org.actor(s, user_id)
         helpers = {"now": clock.now, "deadline": lambda limit, start=None: self.calendar.add(
             start or clock.now(), parse_limit(limit)).isoformat(),
                    "report_case": lambda report, process=None: None}  # a trial's cases go nowhere
         with timers.engine_clock(clock):  # timers compare with the trial's clock
             return trial.run(who, sources, lane_map, start, steps, make_script_engine(helpers), key, case_data, wait)
 
-    def migrate(self, user_id: int, key: str, from_version: int, to_version: int,
+    def migrate(self, actor: org.Actor | int, key: str, from_version: int, to_version: int,
                 instances: list[int] | None = None, dry_run: bool = True) -> list[dict]:
         """Move running instances between versions; see :mod:`engine.migration`."""
-        return migration.migrate(self, user_id, key, from_version, to_version, instances, dry_run)
+        return migration.migrate(self, actor, key, from_version, to_version, instances, dry_run)
 
     def categories(self, key: str = "closed_loop") -> list[dict]:
         """The case categories of a case process: names from its start form, department and
@@ -202,13 +216,13 @@ class Runtime:
 
     # ------------------------------------------------------------------ starting
 
-    def start_process(self, user_id: int | None, key: str, data: dict | None = None,
+    def start_process(self, actor: org.Actor | int | None, key: str, data: dict | None = None,
                       version: int | None = None) -> Started:
         """Start any deployed process by key (newest version unless one is given), if the
-        user may (``policy.check_start``; None: the system)."""
+        actor may (``policy.check_start``; None: the system)."""
         with self.command() as cmd:
             s = cmd.session
-            who = org.actor(s, user_id) if user_id is not None else None
+            who = org.actor(s, actor) if actor is not None else None
             definition_id = definitions.definition_id(s, key, version)
             if definition_id is None:
                 raise NotFound(f"process '{key}'" + (f" version {version}" if version else "") + " not deployed")
@@ -222,10 +236,10 @@ class Runtime:
             return Started(inst.id, inst.key, loaded.version, inst.status, inst.started_at, inst.ended_at,
                            inst.next_timer_at, cmd.open.get(inst.id, []))
 
-    def _admit(self, s: Session, user_id: int, report: dict, key: str, external_ref: str | None):
+    def _admit(self, s: Session, actor: org.Actor | int, report: dict, key: str, external_ref: str | None):
         """Everything report_case checks before it writes: the reporter, the case process, the
         report against its start form, the grid in her area, a ticket not yet imported."""
-        reporter = org.actor(s, user_id)
+        reporter = org.actor(s, actor)
         loaded = case_process(s, self.specs, key)
         policy.check_start(reporter, loaded)
         report = forms.validate(loaded.start_form, report)
@@ -240,23 +254,24 @@ class Runtime:
                 raise Conflict(f"{report['source']} ticket {external_ref} is already case {known}")
         return reporter, loaded, report, grid
 
-    def check_report(self, user_id: int, report: dict, key: str = "closed_loop",
+    def check_report(self, actor: org.Actor | int, report: dict, key: str = "closed_loop",
                      external_ref: str | None = None) -> dict:
         """What report_case would refuse, refused the same way, with nothing written (a dry run)."""
         with self.db.reading() as s:
-            return self._admit(s, user_id, report, key, external_ref)[2]
+            return self._admit(s, actor, report, key, external_ref)[2]
 
-    def report_case(self, user_id: int, report: dict, key: str = "closed_loop",
-                    external_ref: str | None = None, photos: list[StoredPhoto] | None = None) -> Case:
+    def report_case(self, actor: org.Actor | int, report: dict, key: str = "closed_loop",
+                    external_ref: str | None = None, photos: list[StoredPhoto] | None = None) -> CaseRef:
         """Report a case: validate it with the process's start form, create the case, start it.
         ``external_ref``: its number in the system it came from (one case per source and number);
         ``photos``: what was reported, prepared by ``engine.photos.prepare``."""
         with self.command() as cmd:
-            reporter, loaded, report, grid = self._admit(cmd.session, user_id, report, key, external_ref)
-            return self.open_case(cmd, loaded, report, grid, reporter.id, external_ref=external_ref, photos=photos)
+            reporter, loaded, report, grid = self._admit(cmd.session, actor, report, key, external_ref)
+            return CaseRef.of(self.open_case(cmd, loaded, report, grid, reporter.id, external_ref=external_ref,
+                                             photos=photos))
 
     def report_public(self, report: dict, key: str = "closed_loop", *, via: dict | None = None,
-                      photos: list[StoredPhoto] | None = None) -> Case:
+                      photos: list[StoredPhoto] | None = None) -> CaseRef:
         """A report from outside, without an account (a resident's page or QR code, an Open311
         client): one of ``residents.PUBLIC_SOURCES``; the case gets a status link's token.
         ``via`` (the QR place, the client application) goes into the case's history."""
@@ -272,7 +287,7 @@ class Runtime:
                                   photos=photos)
             if via:
                 cmd.event("reported_via", case.instance_id, case.id, actor_id=None, payload=via)
-            return case
+            return CaseRef.of(case)
 
     def open_case(self, cmd: Command, loaded: definitions.LoadedDefinition, report: dict, grid, user_id: int | None,
                   status_token: str | None = None, external_ref: str | None = None,
@@ -320,11 +335,11 @@ class Runtime:
 
     # ------------------------------------------------------------------ task commands
 
-    def claim(self, user_id: int, task_id: str) -> Task:
+    def claim(self, actor: org.Actor | int, task_id: str) -> records.TaskRow:
         """Claim ("report in"): one conditional UPDATE, so of N racers exactly one wins."""
         with self.command() as cmd:
             s = cmd.session
-            who = org.actor(s, user_id)
+            who = org.actor(s, actor)
             user_id = who.id
             task = self._task(s, task_id)
             policy.check_may_take(who, task)
@@ -347,12 +362,13 @@ class Runtime:
             if case is not None and task.stage == "department_handling" and case.claimed_at is None:
                 case.claimed_at = now
             cmd.event("task_claimed", task.instance_id, task.case_id, task.id, user_id, records.task_names(task))
-            return task
+            return records.task_row(task)
 
-    def unclaim(self, user_id: int, task_id: str) -> Task:
+    def unclaim(self, actor: org.Actor | int, task_id: str) -> records.TaskRow:
+        """Give a claimed task back (its holder, or a supervisor of its area)."""
         with self.command() as cmd:
             s = cmd.session
-            who = org.actor(s, user_id)
+            who = org.actor(s, actor)
             user_id = who.id
             task = self._task(s, task_id)
             if task.status != "claimed":
@@ -369,21 +385,21 @@ class Runtime:
                 raise Conflict("task changed meanwhile; reload it", reason="task_changed")
             s.refresh(task)
             cmd.event("task_unclaimed", task.instance_id, task.case_id, task.id, user_id, records.task_names(task))
-            return task
+            return records.task_row(task)
 
-    def urge(self, user_id: int, task_id: str, note: str | None = None) -> Task:
+    def urge(self, actor: org.Actor | int, task_id: str, note: str | None = None) -> records.TaskRow:
         """A supervisor urges (催办) an open task of her area; see :func:`supervision.urge`."""
-        return supervision.urge(self, user_id, task_id, note)
+        return supervision.urge(self, actor, task_id, note)
 
-    def assign(self, user_id: int, task_id: str, username: str) -> Task:
+    def assign(self, actor: org.Actor | int, task_id: str, username: str) -> records.TaskRow:
         """A supervisor or coordinator assigns (派单) a task of her area; see :func:`supervision.assign`."""
-        return supervision.assign(self, user_id, task_id, username)
+        return supervision.assign(self, actor, task_id, username)
 
-    def complete_task(self, user_id: int, task_id: str, data: Any) -> Completed:
+    def complete_task(self, actor: org.Actor | int, task_id: str, data: Any) -> Completed:
         """Complete a task with form data; a candidate may complete an open task directly."""
         with self.command() as cmd:
             s = cmd.session
-            who = org.actor(s, user_id)
+            who = org.actor(s, actor)
             user_id = who.id
             found = records.lock_task_instance(s, task_id)
             if found is None:
@@ -401,7 +417,7 @@ class Runtime:
             return Completed(task, cmd.open.get(inst.id, []), case.number if case else None,
                              case.title if case else None)
 
-    def submit_feedback(self, token: str, data: Any, *, citizen: bool = False) -> CaseRecord:
+    def submit_feedback(self, token: str, data: Any, *, citizen: bool = False) -> CaseRef:
         """The reporter's public answer: completes the feedback task as the callback would.
         ``citizen``: ``data`` answers the process's citizen feedback form (her questions, not
         the staff callback's), whose ``x-task-data`` is added before the task's form checks it."""
@@ -422,7 +438,7 @@ class Runtime:
             if citizen_form is not None:
                 data = {**forms.validate(citizen_form, data), **citizen_form.get("x-task-data", {})}
             self._complete(cmd, inst, task, data, None, via="public_link")
-            return case
+            return CaseRef.of(case)
 
     def _complete(self, cmd: Command, inst: Instance, task: records.TaskRow, data: Any, user_id: int | None,
                   via: str = "inbox") -> records.TaskRow:
@@ -467,23 +483,23 @@ class Runtime:
         self.advance(cmd, inst, loaded, wf, user_id, now)
         return task
 
-    def request_exception(self, user_id: int, case_id: int, body: dict) -> int:
+    def request_exception(self, actor: org.Actor | int, case_id: int, body: dict) -> int:
         """Ask for an extension, suspension, void or merge of a case, with approval; see
         :mod:`engine.exceptions`. Returns the request's id."""
-        return exceptions.request(self, user_id, case_id, body)
+        return exceptions.request(self, actor, case_id, body)
 
     # ------------------------------------------------------------------ messages and signals
 
-    def send_message(self, user_id, name: str, correlation: dict | None = None, payload: dict | None = None,
-                     instance_id: int | None = None) -> messaging.Delivered:
+    def send_message(self, actor: org.Actor | int | None, name: str, correlation: dict | None = None,
+                     payload: dict | None = None, instance_id: int | None = None) -> messaging.Delivered:
         """Deliver a BPMN message to the waiting instances it correlates with (``correlation``:
         variable -> value, and/or the message's correlation properties in ``payload``), or
         start the processes it starts; see :mod:`engine.messaging`."""
-        return messaging.send(self, user_id, "message", name, correlation or {}, payload or {}, instance_id)
+        return messaging.send(self, actor, "message", name, correlation or {}, payload or {}, instance_id)
 
-    def send_signal(self, user_id, name: str, payload: dict | None = None) -> messaging.Delivered:
+    def send_signal(self, actor: org.Actor | int | None, name: str, payload: dict | None = None) -> messaging.Delivered:
         """Broadcast a BPMN signal to every instance waiting for it."""
-        return messaging.send(self, user_id, "signal", name, {}, payload or {})
+        return messaging.send(self, actor, "signal", name, {}, payload or {})
 
     # ------------------------------------------------------------------ helpers
 
@@ -571,14 +587,14 @@ class Runtime:
         inst.status = "incident"
         incidents.open_incident(cmd, inst, "budget", element, message)
         cmd.incident = IncidentOpened(f"process instance {inst.id}: {message}; it is now an incident",
-                                            instance_id=inst.id, element=element)
+                                      instance_id=inst.id, element=element)
 
-    def retry_incident(self, user_id: int, incident_id: int) -> dict:
+    def retry_incident(self, actor: org.Actor | int, incident_id: int) -> dict:
         """Run an incident's instance again (after a fix or migration): its failed elements run
         anew; the incident is resolved if the instance moves on, else it counts the attempt."""
         with self.command() as cmd:
             s = cmd.session
-            who = org.actor(s, user_id)
+            who = org.actor(s, actor)
             incident = incidents.check_retry(who, s.get(Incident, incident_id), incident_id)
             inst = records.lock_instance(s, incident.instance_id)
             if inst.status not in ("incident", "running"):

@@ -27,7 +27,7 @@ OPEN = ("open", "claimed")
 MAX_NOTE = 500
 
 
-def urge(rt: Engine, user_id: int, task_id: str, note: str | None = None) -> Task:
+def urge(rt: Engine, actor: org.Actor | int, task_id: str, note: str | None = None) -> records.TaskRow:
     """Urge (催办) an open task: a supervisor whose area covers the task may; anyone else
     gets Forbidden, a finished task Conflict. Sets ``urged_at``, counts ``urge_count`` and
     records ``task_urged`` (with the note and the holder at that moment)."""
@@ -35,7 +35,7 @@ def urge(rt: Engine, user_id: int, task_id: str, note: str | None = None) -> Tas
         raise InvalidInput("bad note", fields={"note": f"text of at most {MAX_NOTE} characters"})
     with rt.command() as cmd:
         s = cmd.session
-        who = org.actor(s, user_id)
+        who = org.actor(s, actor)
         user_id = who.id
         task = s.get(Task, task_id)
         if task is None:
@@ -51,7 +51,7 @@ def urge(rt: Engine, user_id: int, task_id: str, note: str | None = None) -> Tas
         cmd.event("task_urged", task.instance_id, task.case_id, task.id, user_id,
                   {**records.task_names(task), "note": note, "urge_count": task.urge_count,
                    "holder_id": task.assignee_id})
-        return task
+        return records.task_row(task)
 
 
 def urgings(s: Session, actor: org.Actor, task_id: str) -> dict[str, Any]:
@@ -87,14 +87,14 @@ def assignable(s: Session, task: Task) -> list[User]:
     return [u for u in users if policy.is_candidate(org.Actor.of(u), task)]
 
 
-def assign(rt: Engine, user_id: int, task_id: str, username: str) -> Task:
+def assign(rt: Engine, actor: org.Actor | int, task_id: str, username: str) -> records.TaskRow:
     """Assign (派单) an open or claimed task of her area to a user it is offered to: she then
     holds it as if she had claimed it, and is told (``task_assigned``). Supervisors and
     coordinators of the task's area may (Forbidden otherwise); someone the task is not offered
     to is InvalidInput, a finished task Conflict."""
     with rt.command() as cmd:
         s = cmd.session
-        who = org.actor(s, user_id)
+        who = org.actor(s, actor)
         task = s.get(Task, task_id)
         if task is None:
             raise NotFound(f"task {task_id} not found")
@@ -120,7 +120,7 @@ def assign(rt: Engine, user_id: int, task_id: str, username: str) -> Task:
         cmd.event("task_assigned", task.instance_id, task.case_id, task.id, who.id,
                   {**records.task_names(task), "assignee": assignee.username, "assignee_id": assignee.id,
                    "previous_id": previous})
-        return task
+        return records.task_row(task)
 
 
 def overdue_tasks(s: Session, actor: org.Actor, now: datetime, *, page: int = 1, per_page: int = 20,

@@ -8,6 +8,7 @@ import time
 from sqlalchemy import func, select, text
 
 from gridloop.engine import org
+from gridloop.engine.records import TaskRow
 from gridloop.engine.errors import Conflict
 from gridloop.engine.model import Department, Event, ProcessInstance, Task
 from gridloop.engine.runtime import Completed, Runtime
@@ -48,9 +49,9 @@ def test_twenty_threads_claim_one_task_and_exactly_one_wins(pg_db, clock):
         s.flush()
         racers = [loop.ids["liaison_power"]] + [u.id for u in extra]
     results = race(20, lambda i: loop.rt.claim(racers[i], task.id))
-    winners = [r for r in results if isinstance(r, Task)]
+    winners = [r for r in results if isinstance(r, TaskRow)]
     assert len(winners) == 1, results
-    assert all(isinstance(r, Conflict) for r in results if not isinstance(r, Task))
+    assert all(isinstance(r, Conflict) for r in results if not isinstance(r, TaskRow))
     with pg_db.reading() as s:
         claims = s.scalar(select(func.count()).select_from(Event).where(Event.task_id == task.id,
                                                                         Event.type == "task_claimed"))

@@ -120,7 +120,7 @@ def report():
                                values=request.form, errors=page_photos.errors_of(exc),
                                max_photos=photos.MAX_PER_UPLOAD), 400
     try:
-        reported = runtime().report_case(actor.id, data, photos=stored)
+        reported = runtime().report_case(actor, data, photos=stored)
     except InvalidInput as exc:
         errors = refusals.form_errors(exc)
     except Forbidden as exc:  # the grid lies outside the reporter's area
@@ -139,7 +139,7 @@ def ask(case_id: int):
     """Ask to void (作废) a case reported in error, or merge (合并) a duplicate into its original."""
     body = {name: request.form.get(name, "").strip() for name in ("kind", "reason", "original")}
     try:
-        request_id = runtime().request_exception(current_actor().id, case_id, body)
+        request_id = runtime().request_exception(current_actor(), case_id, body)
     except InvalidInput as exc:
         flash(next(iter((exc.fields or {}).values()), exc.message), "error")
         return redirect(url_for(".case", case_id=case_id))

@@ -94,7 +94,7 @@ def migrate(key: str):
     if old is None or new is None:
         raise InvalidInput("choose both versions", fields={"to_version": "a version"})
     dry_run = request.form.get("action") != "move"
-    results = runtime().migrate(current_actor().id, key, old, new, None, dry_run)
+    results = runtime().migrate(current_actor(), key, old, new, None, dry_run)
     return _definition_page(key, {"from": old, "to": new, "dry_run": dry_run, "instances": results})
 
 
@@ -109,7 +109,7 @@ def calendar():
     if request.method == "POST":
         upload = request.files.get("notice")
         try:
-            loaded = calendars.load(runtime(), current_actor().id, upload.read() if upload else b"")
+            loaded = calendars.load(runtime(), current_actor(), upload.read() if upload else b"")
         except InvalidInput as exc:
             errors, code = {"notice": refusals.explain(exc), **refusals.field_messages(exc)}, 400
         else:
@@ -164,7 +164,7 @@ def new():
 @login_required
 def check():
     """The modeler's Check: ``{"files": {...}}`` in, every problem out (as the API's check)."""
-    return {"problems": [p.as_dict() for p in runtime().check_files(current_actor().id, *request_sources())]}
+    return {"problems": [p.as_dict() for p in runtime().check_files(current_actor(), *request_sources())]}
 
 
 @bp.post("/designer/deploy")
@@ -173,10 +173,10 @@ def deploy():
     """The modeler's Deploy: refused with its problems (400) as the API refuses it, else the
     new (or unchanged) version and where to see it."""
     sources, lanes = request_sources()
-    problems = runtime().check_files(current_actor().id, sources, lanes)
+    problems = runtime().check_files(current_actor(), sources, lanes)
     if any(p.severity == "error" for p in problems):
         return {"problems": [p.as_dict() for p in problems]}, 400
-    first = runtime().deploy_files(current_actor().id, sources, lanes)[0]
+    first = runtime().deploy_files(current_actor(), sources, lanes)[0]
     return {"key": first.key, "version": first.version, "created": first.created,
             "url": url_for(".definition", key=first.key, version=first.version)}, 201 if first.created else 200
 
@@ -185,7 +185,7 @@ def deploy():
 @login_required
 def trial():
     """The modeler's Try: the draft run in memory as far as the steps go (as the API's try)."""
-    return try_draft(current_actor().id)
+    return try_draft(current_actor())
 
 
 # ------------------------------------------------------------------------ starting
@@ -218,7 +218,7 @@ def start(key: str):
                                values=schema_forms.initial(schema, {}), errors={})
     actor = current_actor()
     try:
-        started = runtime().start_process(actor.id, key, schema_forms.read(schema, request.form))
+        started = runtime().start_process(actor, key, schema_forms.read(schema, request.form))
     except InvalidInput as exc:
         return render_template("start.html", active="start", key=key, schema=schema, form_fields=form_fields,
                                values=request.form, errors=refusals.form_errors(exc)), 400

@@ -115,7 +115,7 @@ def delete_filter(filter_id: int):
 
 
 def _task_page(task: dict, values, errors: dict, extras: dict, status: int = 200, answers: dict | None = None):
-    form_fields = schema_forms.fields(task["form"], data=answers) if task["can_act"] else []
+    form_fields = schema_forms.fields(task["schema"], data=answers) if task["can_act"] else []
     return render_template("task.html", task=task, form_fields=form_fields, values=values, errors=errors,
                            max_photos=photos.MAX_PER_UPLOAD, may_extend=task["can_ask_exception"], **extras), status
 
@@ -142,7 +142,7 @@ def _task(task_id: str, submitting: bool = False) -> tuple[dict, dict]:
 def task(task_id: str):
     task, extras = _task(task_id)
     # Fields that name a case attribute (e.g. the department routing proposed) start with its value.
-    return _task_page(task, schema_forms.initial(task["form"], task["case"] or {}), {}, extras)
+    return _task_page(task, schema_forms.initial(task["schema"], task["case"] or {}), {}, extras)
 
 
 @bp.post("/tasks/<task_id>")
@@ -150,16 +150,16 @@ def task(task_id: str):
 def complete(task_id: str):
     actor = current_actor()
     task, extras = _task(task_id, submitting=True)
-    data = schema_forms.read(task["form"], request.form)
+    data = schema_forms.read(task["schema"], request.form)
     files = page_photos.uploads()
     if files:  # added first: a refused photo leaves the task open, the form as filled in
         try:
-            photos.add_to_task(runtime(), actor.id, task_id, files)
+            photos.add_to_task(runtime(), actor, task_id, files)
         except InvalidInput as exc:
             return _task_page(task, request.form, page_photos.errors_of(exc), extras, 400,
                               answers=data)
     try:
-        done = runtime().complete_task(actor.id, task_id, data)
+        done = runtime().complete_task(actor, task_id, data)
     except InvalidInput as exc:
         return _task_page(task, request.form, refusals.form_errors(exc), extras, 400, answers=data)
     flash(t("task.completed", name=task_name(task)), "success")
@@ -172,7 +172,7 @@ def complete(task_id: str):
 @bp.post("/tasks/<task_id>/claim")
 @login_required
 def claim(task_id: str):
-    claimed = runtime().claim(current_actor().id, task_id)
+    claimed = runtime().claim(current_actor(), task_id)
     flash(t("task.claimed", name=pick(claimed.name_zh, claimed.name)), "success")
     return redirect(url_for(".task", task_id=task_id))
 
@@ -180,7 +180,7 @@ def claim(task_id: str):
 @bp.post("/tasks/<task_id>/unclaim")
 @login_required
 def unclaim(task_id: str):
-    runtime().unclaim(current_actor().id, task_id)
+    runtime().unclaim(current_actor(), task_id)
     flash(t("task.unclaimed"), "info")
     return redirect(safe_next(request.form.get("next")))
 
@@ -194,7 +194,7 @@ def urge(task_id: str):
     back = safe_next(target) if target else url_for(".task", task_id=task_id)
     note = request.form.get("note", "").strip() or None
     try:
-        urged = runtime().urge(current_actor().id, task_id, note)
+        urged = runtime().urge(current_actor(), task_id, note)
     except InvalidInput:
         flash(t("urge.note_too_long", n=supervision.MAX_NOTE), "error")
         return redirect(back)
@@ -207,7 +207,7 @@ def urge(task_id: str):
 def assign(task_id: str):
     """A supervisor or coordinator assigns (派单) the task to someone it is offered to."""
     try:
-        assigned = runtime().assign(current_actor().id, task_id, request.form.get("user", ""))
+        assigned = runtime().assign(current_actor(), task_id, request.form.get("user", ""))
     except InvalidInput:
         flash(t("assign.not_offered"), "error")
     else:
@@ -230,7 +230,7 @@ def ask(task_id: str):
     body = {"kind": kind if kind in ON_TASK else "extension", "task_id": task_id, "until": until.isoformat(),
             "reason": request.form.get("reason", "")}
     try:
-        request_id = runtime().request_exception(current_actor().id, task["case_id"] or 0, body)
+        request_id = runtime().request_exception(current_actor(), task["case_id"] or 0, body)
     except InvalidInput as exc:
         flash(next(iter((exc.fields or {}).values()), exc.message), "error")
         return redirect(url_for(".task", task_id=task_id))

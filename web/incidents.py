@@ -28,7 +28,7 @@ def index():
 @login_required
 def retry(incident_id: int):
     try:
-        done = runtime().retry_incident(current_actor().id, incident_id)
+        done = runtime().retry_incident(current_actor(), incident_id)
     except IncidentOpened as exc:
         flash(t("incident.failed_again", message=exc.message), "error")
     else:

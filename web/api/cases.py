@@ -24,7 +24,7 @@ def _case(case_id: int) -> dict:
 @errors(403, 404)
 def report(body):
     """Report a case; it starts the closed-loop process at its grid."""
-    return _case(runtime().report_case(actor().id, body).id)
+    return _case(runtime().report_case(actor(), body).id)
 
 
 @blp.route("/cases")

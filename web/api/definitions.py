@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, jsonify, request, url_for
 from marshmallow import ValidationError
 
-from gridloop.engine import calendars, diagram, versions
+from gridloop.engine import calendars, diagram, org, versions
 from gridloop.engine.definitions import parse_lane_map
 from gridloop.engine.errors import InvalidInput
 
@@ -54,10 +54,10 @@ def request_sources() -> tuple[dict[str, bytes], dict[str, str]]:
     return _sources(_encoded(body)), body["lanes"]
 
 
-def try_draft(user_id: int) -> dict:
+def try_draft(who: org.Actor) -> dict:
     """A trial of the draft in the request (``schemas.TrialRequest``) by that user."""
     body = _load(schemas.TrialRequest())
-    return runtime().try_draft(user_id, _sources(_encoded(body)), body["lanes"], body["start"], body["steps"],
+    return runtime().try_draft(who, _sources(_encoded(body)), body["lanes"], body["start"], body["steps"],
                                body.get("key"))
 
 
@@ -106,7 +106,7 @@ def version_diff(query, key):
 def check():
     """Deploy's validation and the lint rules, without deploying: every problem with file,
     line, element and severity."""
-    return {"problems": [p.as_dict() for p in runtime().check_files(actor().id, *request_sources())]}
+    return {"problems": [p.as_dict() for p in runtime().check_files(actor(), *request_sources())]}
 
 
 @blp.route("/definitions", methods=["POST"])
@@ -118,7 +118,7 @@ def deploy():
     nothing changed; 400 when the files have errors: the error and ``problems`` (as check's). ``warnings`` are the
     lint findings and the deploy's own (per lane that no active user staffs, per unknown starter)."""
     sources, lanes = request_sources()
-    problems = runtime().check_files(actor().id, sources, lanes)
+    problems = runtime().check_files(actor(), sources, lanes)
     errors = [p for p in problems if p.severity == "error"]
     if errors:  # the error, and every problem as check lists them
         refused = jsonify({**error_body("validation_error", f"{len(errors)} problem(s): {errors[0]}",
@@ -126,7 +126,7 @@ def deploy():
                            "problems": [p.as_dict() for p in problems]})
         refused.status_code = 400
         return refused
-    deployed = runtime().deploy_files(actor().id, sources, lanes)
+    deployed = runtime().deploy_files(actor(), sources, lanes)
     answer = {"key": deployed[0].key, "version": deployed[0].version,
               "deployed": [{"key": d.key, "version": d.version, "created": d.created} for d in deployed],
               "warnings": [p.as_dict() for p in problems] + [
@@ -143,7 +143,7 @@ def trial():
     ``steps`` (each an open task completed as a role), answer its open tasks, what was done,
     its elements' states and its data. Nothing is stored: no case, inbox, figure or history
     sees it. Designers only; 400 names the step a draft or a step fails at."""
-    return try_draft(actor().id)
+    return try_draft(actor())
 
 
 @blp.route("/definitions/<key>/migrate", methods=["POST"])
@@ -153,7 +153,7 @@ def trial():
 def migrate(body, key):
     """Move running instances of one version to another (a dry run by default): per instance
     whether it can move (or moved) and why not."""
-    results = runtime().migrate(actor().id, key, body["from_version"], body["to_version"],
+    results = runtime().migrate(actor(), key, body["from_version"], body["to_version"],
                                 body.get("instances"), body["dry_run"])
     return {"dry_run": body["dry_run"], "instances": results}
 
@@ -200,4 +200,4 @@ def load_notice():
     on (each move in the case's history); 400 names every bad field and changes nothing."""
     upload = request.files.get("file")
     raw = upload.read() if upload is not None else request.get_data()
-    return calendars.load(runtime(), actor().id, raw), 201
+    return calendars.load(runtime(), actor(), raw), 201

@@ -38,4 +38,4 @@ def incident(incident_id):
 def retry(incident_id):
     """Run the instance again from where it failed (after a fix or a migration): the answer is
     the incident, resolved if the instance moved on; 422 if it fails again (counted)."""
-    return runtime().retry_incident(actor().id, incident_id)
+    return runtime().retry_incident(actor(), incident_id)

@@ -194,8 +194,8 @@ class Task(Schema):
 
 
 class TaskDetail(Task):
-    form = fields.Dict(allow_none=True, metadata={"description": "the task's form as a JSON Schema"})
-    form_name = Str(allow_none=True)
+    form = fields.Dict(attribute="schema", allow_none=True,
+                       metadata={"description": "the task's form as a JSON Schema"})
     data = fields.Dict(allow_none=True, metadata={"description": "the submitted data, once completed"})
     input = fields.Dict(allow_none=True, metadata={
         "description": "the task's data when it became ready (a multi-instance task's includes its item); "

@@ -23,11 +23,6 @@ def _task_with_brief(task_id: str) -> dict:
     return task
 
 
-def _result(task: dict) -> dict:
-    """A command's answer: the task as ``schemas.Task`` shows it (``form`` is its file name)."""
-    return {**task, "form": task["form_name"]}
-
-
 @blp.route("/tasks")
 @blp.arguments(schemas.TaskQuery, location="query")
 @blp.response(200, schemas.TaskPage)
@@ -107,7 +102,7 @@ def detail(task_id):
 def claim(task_id):
     """Claim (a liaison's "report in"): of concurrent claims exactly one wins, the rest get 409."""
     runtime().claim(actor(), task_id)
-    return _result(_task(task_id))
+    return _task(task_id)
 
 
 @blp.route("/tasks/<task_id>/unclaim", methods=["POST"])
@@ -115,8 +110,8 @@ def claim(task_id):
 @errors(403, 404, 409)
 def unclaim(task_id):
     """Put a claimed task back into its queue (its holder, or a supervisor of the area)."""
-    runtime().unclaim(actor().id, task_id)
-    return _result(_task(task_id))
+    runtime().unclaim(actor(), task_id)
+    return _task(task_id)
 
 
 @blp.route("/tasks/<task_id>/complete", methods=["POST"])
@@ -142,8 +137,8 @@ def complete(body, task_id):
 def urge(body, task_id):
     """Urge (催办) an open task of my area, with an optional note for its holder (supervisors;
     403 outside the area, 409 for a finished task, 400 for a note over 500 characters)."""
-    runtime().urge(actor().id, task_id, body.get("note"))
-    return _result(_task(task_id))
+    runtime().urge(actor(), task_id, body.get("note"))
+    return _task(task_id)
 
 
 @blp.route("/tasks/<task_id>/assign", methods=["POST"])
@@ -154,5 +149,5 @@ def assign(body, task_id):
     """Assign (派单) an open or claimed task of my area to a user it is offered to; she holds it
     and is told (supervisors and coordinators; 400 for someone it is not offered to, 409 for a
     finished task or one she already holds)."""
-    runtime().assign(actor().id, task_id, body["user"])
-    return _result(_task(task_id))
+    runtime().assign(actor(), task_id, body["user"])
+    return _task(task_id)
