@@ -8,10 +8,9 @@ printed codes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from shapely import STRtree
-from shapely.geometry import Point, Polygon
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,6 +18,9 @@ from . import policy
 from .errors import Forbidden, InvalidInput, NotFound
 from .model import OrgUnit, Place
 from .org import Actor
+
+if TYPE_CHECKING:
+    from shapely import STRtree, Polygon
 
 _SALT = "gridloop.place"
 KINDS = ("compound", "building")
@@ -109,6 +111,7 @@ def add_place(s: Session, code: str, kind: str, name: str, grid: OrgUnit, addres
 
 def check_boundary(rings: list) -> Polygon:
     """A GeoJSON polygon's rings ([[lon, lat], ...]) as a valid shapely polygon."""
+    from shapely import Polygon  # shapely and numpy imported where used: they are large for every process to hold
     try:
         polygon = Polygon(rings[0], rings[1:])
     except (TypeError, ValueError, IndexError) as exc:
@@ -130,6 +133,7 @@ class GridLocator:
 
     def grid_at(self, s: Session, lat: float, lon: float) -> str | None:
         """The code of the grid whose boundary holds the point, None when no grid does."""
+        from shapely import Point, STRtree
         url = str(s.get_bind().url)
         if self._built is None or self._built[0] != url:
             rows = s.execute(select(OrgUnit.code, OrgUnit.boundary)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import io
 
-import segno
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 PAGE = (1240, 1754)  # A4 at 150 dpi
 COLUMNS, ROWS = 3, 4
@@ -14,6 +13,9 @@ FORMATS = ("png", "pdf")
 
 
 def _cell(url: str, caption: str, width: int, height: int) -> Image.Image:
+    import segno  # segno and Pillow's drawing imported on use: only printing needs them
+    from PIL import ImageDraw, ImageFont
+
     code = segno.make(url, error="m")
     scale = max(1, min(width - 20, height - 70) // code.symbol_size(border=4)[0])  # whole pixels per module
     out = io.BytesIO()
@@ -31,6 +33,7 @@ def _cell(url: str, caption: str, width: int, height: int) -> Image.Image:
 
 def svg(url: str, title: str) -> str:
     """One code as inline SVG markup, for a page the browser prints."""
+    import segno
     return segno.make(url, error="m").svg_inline(scale=4, title=title)
 
 

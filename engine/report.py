@@ -6,8 +6,6 @@ import csv
 import io
 from typing import Any, Callable, Iterable
 
-from openpyxl import Workbook
-
 from .metrics import Filters, figures, table
 from .org import LEVELS
 
@@ -23,6 +21,7 @@ def to_csv(result: dict[str, Any]) -> str:
 
 def to_xlsx(sheets: Iterable[tuple[str, dict[str, Any]]], progress: Callable[[], None] | None = None) -> bytes:
     """One worksheet per (title, figures result); empty cells for missing values."""
+    from openpyxl import Workbook  # imported on use: large, and only exports need it
     book = Workbook()
     book.remove(book.active)
     for title, result in sheets:

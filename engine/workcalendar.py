@@ -43,6 +43,7 @@ from typing import Literal, Mapping
 from zoneinfo import ZoneInfo
 
 import holidays
+from holidays.registry import EntityLoader
 
 __all__ = ["Limit", "WorkCalendar", "parse_limit"]
 
@@ -173,7 +174,8 @@ class WorkCalendar:
         self.covered_years: tuple[int, ...] = tuple(sorted(int(y) for y in years))
         """Years with a published notice; other years are provisional."""
         self.country: str | None = data.get("country")
-        if self.country is not None and self.country not in holidays.list_supported_countries():
+        # The registry's codes, not list_supported_countries(), which imports every country's module
+        if self.country is not None and self.country not in set(EntityLoader.get_country_codes()):
             raise ValueError(f"country {self.country!r} is not known to the holidays package")
         self._statutory_years: set[int] = set(self.covered_years)
         self._lock = threading.Lock()
