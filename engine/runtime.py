@@ -22,9 +22,9 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import TaskState
 
-from . import (calendars, casereports, deadlines, definitions, exceptions, forms, groups, images, incidents, lint,
-               messaging, migration, notifications, org, photostore, places, policy, readmodel, records, residents,
-               rollups, supervision, timers, trial)
+from . import (calendars, casereports, deadlines, definitions, exceptions, forms, groups, heap, images, incidents,
+               lint, messaging, migration, notifications, org, photostore, places, policy, readmodel, records,
+               residents, rollups, supervision, timers, trial)
 from .clock import Clock, FrozenClock
 from .command import Command, case_process, check_running
 from .db import Database
@@ -111,6 +111,7 @@ class Runtime:
                                                  "report_case": casereports.report_case,
                                                  "decide_exception": exceptions.decide_exception,
                                                  "resume_case": exceptions.resume_case})
+        heap.settle()  # the first runtime of a process: startup is over
 
     def deadline(self, limit: str, start: datetime | str | None = None) -> str:
         """``now()`` (or ``start``, a time or its ISO 8601 text such as ``due_at``) plus a time
