@@ -31,7 +31,8 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from types import BuiltinMethodType
+from typing import Any, Callable, Iterable, Iterator, Sized, SupportsIndex, cast
 
 from RestrictedPython.Guards import safer_getattr
 
@@ -92,7 +93,7 @@ class Budget:
         _local.budget = self
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         _local.budget = self._previous
 
     def fail(self, kind: str, message: str) -> BudgetExceeded:
@@ -153,8 +154,8 @@ def _size(value: Any) -> int:
     return 0
 
 
-_SIZED = ((str, 1), (bytes, 1), (bytearray, 1), (list, 8), (tuple, 8), (set, 8), (frozenset, 8), (dict, 8),
-          (range, 8))
+_SIZED: tuple[tuple[type[Sized], int], ...] = (
+    (str, 1), (bytes, 1), (bytearray, 1), (list, 8), (tuple, 8), (set, 8), (frozenset, 8), (dict, 8), (range, 8))
 
 
 def _length(value: Any) -> int:
@@ -212,7 +213,7 @@ def _spec_size(spec: str) -> int:
     return max((int(n) for n in _WIDTHS.findall(spec)), default=0)
 
 
-def _percent_size(template: str | bytes) -> int:
+def _percent_size(template: str | bytes | bytearray) -> int:
     text = template.decode("latin-1") if isinstance(template, (bytes, bytearray)) else template
     size = len(text)
     for width, precision in _PERCENT.findall(text):
@@ -271,7 +272,7 @@ def tick() -> None:
         budget.tick()
 
 
-def iterate(obj: Any):
+def iterate(obj: Iterable[Any]) -> Iterator[Any]:
     """``for`` loops and comprehensions: one step per item."""
     budget = _current()
     if budget is None:
@@ -282,29 +283,30 @@ def iterate(obj: Any):
         yield item
 
 
-def _width_arg(s, width, *rest):
+def _width_arg(s: str | bytes, width: Any, *rest: Any) -> int:
     return len(s) + max(width, 0) if isinstance(width, int) else 0
 
 
-def _join_size(sep, items):
-    items = list(items)
+def _join_size(sep: str | bytes, iterable: Iterable[Any]) -> tuple[int, list[Any]]:
+    items = list(iterable)
     return sum(_size(i) for i in items) + _size(sep) * max(len(items) - 1, 0), items
 
 
-def _replace_size(s, old, new, *count):
+def _replace_size(s: Any, old: Any, new: Any, *count: Any) -> int:
     n = s.count(old) if old else len(s) + 1
     if count and isinstance(count[0], int) and count[0] >= 0:
         n = min(n, count[0])
     return len(s) + n * max(len(new) - len(old), 0)
 
 
-def _split_size(s, sep=None, *rest):
+def _split_size(s: Any, sep: Any = None, *rest: Any) -> int:
     parts = (s.count(sep) + 1) if sep else (len(s) // 2 + 1)
     return 64 * parts + len(s)
 
 
-def _expandtabs_size(s, tabsize=8):
-    return len(s) + s.count("\t" if isinstance(s, str) else b"\t") * max(tabsize, 0)
+def _expandtabs_size(s: Any, tabsize: Any = 8) -> int:
+    size: int = len(s) + s.count("\t" if isinstance(s, str) else b"\t") * max(tabsize, 0)
+    return size
 
 
 _METHOD_SIZES: dict[str, Callable[..., int]] = {
@@ -315,11 +317,11 @@ _METHOD_SIZES: dict[str, Callable[..., int]] = {
 }
 
 
-def _guard_method(self_type: type, name: str, method: Callable, bound: bool) -> Callable:
+def _guard_method(self_type: type, name: str, method: Callable[..., Any], bound: bool) -> Callable[..., Any]:
     """A str/bytes method that checks the size of its result before making it."""
 
-    def call(*args, **kwargs):
-        full = args if not bound else (method.__self__, *args)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        full = args if not bound else (cast(BuiltinMethodType, method).__self__, *args)
         if name == "join":
             sep, iterable = full
             size, items = _join_size(sep, iterable)
@@ -335,7 +337,7 @@ def _guard_method(self_type: type, name: str, method: Callable, bound: bool) -> 
 _GUARDED_METHODS = frozenset({"join", *_METHOD_SIZES})
 
 
-def getattr_(obj: Any, name: str, default: Any = None, getattr: Callable = getattr) -> Any:
+def getattr_(obj: Any, name: str, default: Any = None, getattr: Callable[..., Any] = getattr) -> Any:
     """RestrictedPython's attribute guard, with the growing text methods size-checked."""
     value = safer_getattr(obj, name, default, getattr)
     if name in _GUARDED_METHODS:
@@ -346,8 +348,8 @@ def getattr_(obj: Any, name: str, default: Any = None, getattr: Callable = getat
     return value
 
 
-def _materializing(builtin: Callable) -> Callable:
-    def guarded(*args, **kwargs):
+def _materializing(builtin: Callable[..., Any]) -> Callable[..., Any]:
+    def guarded(*args: Any, **kwargs: Any) -> Any:
         if args:
             _charge(8 * _length(args[0]))
         return builtin(*args, **kwargs)
@@ -356,7 +358,7 @@ def _materializing(builtin: Callable) -> Callable:
     return guarded
 
 
-def _range(*args):
+def _range(*args: SupportsIndex) -> range:
     r = range(*args)
     budget = _current()
     if budget is not None and len(r) > budget.limits.steps:
@@ -365,20 +367,20 @@ def _range(*args):
     return r
 
 
-def _sum(iterable, /, start=0):
+def _sum(iterable: Iterable[Any], /, start: Any = 0) -> Any:
     if not isinstance(start, (int, float, complex)):
         raise TypeError("sum() adds numbers only in scripts; use ''.join() or a loop")
     return sum(iterable, start)
 
 
-def _pow(base, exp, mod=None):
+def _pow(base: Any, exp: Any, mod: Any = None) -> Any:
     if mod is None:
         return binop("**", base, exp)
     return pow(base, exp, mod)
 
 
-def _bytes_factory(builtin: type) -> Callable:
-    def guarded(*args, **kwargs):
+def _bytes_factory(builtin: type) -> Callable[..., Any]:
+    def guarded(*args: Any, **kwargs: Any) -> Any:
         if args and isinstance(args[0], int):
             _charge(args[0])
         return builtin(*args, **kwargs)

@@ -51,7 +51,7 @@ def calendar_status(s: Session, actor: org.Actor, rt: Engine) -> dict[str, Any]:
     published = set(calendar.covered_years)
     query = (select(Event.id, Event.instance_id, Event.case_id, Event.at, Event.payload)
              .where(Event.type == "deadline_provisional").order_by(Event.id.desc()).limit(MAX_LISTED))
-    provisional: list[dict] = []
+    provisional: list[dict[str, Any]] = []
     rows = s.execute(query).all()
     while rows and len(provisional) < MAX_LISTED:  # page back past the notes of years since published
         provisional += [{"instance_id": r.instance_id, "case_id": r.case_id, "at": r.at, **r.payload}
@@ -93,19 +93,21 @@ def load(rt: Engine, actor: org.Actor | int | None, raw: bytes | str) -> dict[st
             "moved": moved}
 
 
-def _recompute(cmd: Command, calendar: WorkCalendar, why: dict, actor_id: int | None,
-               now: datetime) -> list[dict]:
+def _recompute(cmd: Command, calendar: WorkCalendar, why: dict[str, Any], actor_id: int | None,
+               now: datetime) -> list[dict[str, Any]]:
     """Each running instance's provisional deadlines of the notice's year, counted again on
     ``calendar`` from the start and limit they were counted with; closed cases stay as they are."""
-    s, year, notes = cmd.session, why["year"], {}
+    s, year = cmd.session, why["year"]
+    notes: dict[int, list[dict[str, Any]]] = {}  # instance id: its provisional notes
     for instance_id, payload in s.execute(
             select(Event.instance_id, Event.payload).join(ProcessInstance, ProcessInstance.id == Event.instance_id)
             .where(Event.type == "deadline_provisional", ProcessInstance.status == "running").order_by(Event.id)):
         if year in (payload or {}).get("years", ()) and payload.get("start"):
             notes.setdefault(instance_id, []).append(payload)
-    moved = []
+    moved: list[dict[str, Any]] = []
     for instance_id, found in notes.items():
         inst = records.lock_instance(s, instance_id)
+        assert inst is not None  # (instances are never deleted)
         case = cmd.case(inst.case_id)
         if inst.status != "running" or (case is not None and case.status != "open"):
             continue
@@ -134,7 +136,7 @@ def _recompute(cmd: Command, calendar: WorkCalendar, why: dict, actor_id: int | 
 
 
 def _changes(s: Session, calendar: WorkCalendar, instance_id: int,
-             found: list[dict]) -> dict[datetime, tuple[datetime, str]]:
+             found: list[dict[str, Any]]) -> dict[datetime, tuple[datetime, str]]:
     """Old due time (as the instance holds it now) -> (new due time, limit). A deadline moved by
     earlier loads is followed to where each load, in turn, put it."""
     earlier: dict[int, dict[str, str]] = {}  # per load: from -> to

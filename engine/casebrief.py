@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from .model import Event, User
@@ -25,9 +25,11 @@ NOTE_FIELDS = {"resolution": ("resolution",), "return": ("return_reason",), "com
 UNSATISFIED = "unsatisfied"
 
 
-def _kind(payload: dict) -> str | None:
+def _kind(payload: dict[str, Any]) -> str | None:
     """Which kind of note a completed task's data is, from what it submitted."""
-    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        data = {}
     outcome = payload.get("outcome")
     if data.get("satisfaction") == UNSATISFIED:
         return "complaint"
@@ -44,8 +46,10 @@ def _kind(payload: dict) -> str | None:
     return None
 
 
-def _note(event) -> dict[str, Any] | None:
+def _note(event: Row[Any]) -> dict[str, Any] | None:
     payload = event.payload or {}
+    kind: str | None
+    text: str | None
     if event.type == "escalated":  # a climb the process made itself (a department let its limit pass)
         if event.actor_id is not None:
             return None  # the escalating task's completion already says who and why
@@ -76,7 +80,7 @@ def task_brief(s: Session, actor: Actor, task_id: str) -> dict[str, Any]:
                             User.username, User.display_name, User.display_name_en)
                      .outerjoin(User, User.id == Event.actor_id)
                      .where(Event.case_id == task.case_id).order_by(Event.id.desc())).all()
-    notes: dict[str, dict] = {}
+    notes: dict[str, dict[str, Any]] = {}
     for row in rows:
         note = _note(row)
         if note is not None and note["kind"] not in notes and note["task_id"] != task.id:

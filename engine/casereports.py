@@ -34,7 +34,7 @@ def report_case(report: Any, process: str = DEFAULT_PROCESS) -> None:
     _REQUESTED.ask("report_case", "opens a case", {"process": str(process), "report": copy.deepcopy(report)})
 
 
-def apply(cmd: Command, inst: Instance, requested: list[dict], actor_id: int | None) -> None:
+def apply(cmd: Command, inst: Instance, requested: list[dict[str, Any]], actor_id: int | None) -> None:
     """Open the cases asked for; a report its start form refuses fails the command (422)."""
     for request in requested:
         loaded = cmd.case_process(request["process"])

@@ -18,7 +18,7 @@ class FrozenClock(Clock):
     def now(self) -> datetime:
         return self._at
 
-    def advance(self, **delta) -> datetime:
+    def advance(self, **delta: float) -> datetime:
         self._at += timedelta(**delta)
         return self._at
 

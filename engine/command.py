@@ -28,6 +28,7 @@ from .records import CaseRecord, Instance, TaskRow
 from .state import load_state
 
 if TYPE_CHECKING:
+    from .rollups import Cell
     from SpiffWorkflow.bpmn.util.event import BpmnEvent
     from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
@@ -56,10 +57,10 @@ class Engine(Protocol):
     def advance(self, cmd: Command, inst: Instance, loaded: definitions.LoadedDefinition, wf: BpmnWorkflow,
                 actor_id: int | None, now: datetime) -> None: ...
 
-    def start(self, cmd: Command, loaded: definitions.LoadedDefinition, user_id: int | None, data: dict,
+    def start(self, cmd: Command, loaded: definitions.LoadedDefinition, user_id: int | None, data: dict[str, Any],
               case: Case | None, linked_case_id: int | None = None) -> Instance: ...
 
-    def open_case(self, cmd: Command, loaded: definitions.LoadedDefinition, report: dict, grid: Any,
+    def open_case(self, cmd: Command, loaded: definitions.LoadedDefinition, report: dict[str, Any], grid: Any,
                   user_id: int | None, status_token: str | None = None, external_ref: str | None = None,
                   source_instance_id: int | None = None, photos: list[Any] | None = None) -> Case: ...
 
@@ -78,15 +79,16 @@ class Command:
     open_rows: dict[int, dict[str, TaskRow]] = field(default_factory=dict)  # open task rows read before acting
     cases: dict[int, CaseRecord | None] = field(default_factory=dict)  # its one record of each case it touched
     thrown: list[tuple[Instance, int | None, BpmnEvent]] = field(default_factory=list)  # for other instances
-    decided: list[tuple[int, int | None, dict]] = field(default_factory=list)  # exception decisions of scripts
+    # the exception decisions of scripts
+    decided: list[tuple[int, int | None, dict[str, Any]]] = field(default_factory=list)
     incident: IncidentOpened | None = None  # raised once committed
-    rollup_delta: defaultdict[tuple, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    rollup_delta: defaultdict[Cell, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
 
     def now(self) -> datetime:
         return self.engine.clock.now()
 
     def event(self, type_: str, inst: Instance | int | None, case_id: Case | CaseRecord | int | None,
-              task_id: str | None = None, actor_id: int | None = None, payload: dict | None = None) -> None:
+              task_id: str | None = None, actor_id: int | None = None, payload: dict[str, Any] | None = None) -> None:
         """Append a history event (written with the others when the command ends)."""
         instance_id = inst.id if isinstance(inst, Instance) else inst
         case_id = case_id.id if isinstance(case_id, (Case, CaseRecord)) else case_id
@@ -143,13 +145,13 @@ class Command:
         """Run until the workflow waits, then store its state and sync the read model."""
         self.engine.advance(self, inst, loaded, wf, actor_id, now or self.engine.clock.now())
 
-    def start(self, loaded: definitions.LoadedDefinition, user_id: int | None, data: dict,
+    def start(self, loaded: definitions.LoadedDefinition, user_id: int | None, data: dict[str, Any],
               case: Case | None = None, linked_case_id: int | None = None) -> Instance:
         """Start an instance: of a case process for ``case``, or of any process, linked to the
         case ``linked_case_id`` (its tasks and history show on that case) or to none."""
         return self.engine.start(self, loaded, user_id, data, case, linked_case_id)
 
-    def open_case(self, loaded: definitions.LoadedDefinition, report: dict, grid: Any, user_id: int | None,
+    def open_case(self, loaded: definitions.LoadedDefinition, report: dict[str, Any], grid: Any, user_id: int | None,
                   **options: Any) -> Case:
         """Create a checked report's case and start its process (see ``Runtime.open_case``)."""
         return self.engine.open_case(self, loaded, report, grid, user_id, **options)
@@ -162,7 +164,7 @@ class Command:
         """Org units are never re-parented (codes are permanent), so their paths are cached."""
         path = self.engine.org_paths.get(code)
         if path is None:
-            path = self.engine.org_paths[code] = org.path_of(self.session, code)
+            path = self.engine.org_paths[code] = org.unit_by_code(self.session, code).path
         return path
 
 

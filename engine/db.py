@@ -4,12 +4,14 @@ from __future__ import annotations
 import os
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator, cast
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import CursorResult, Executable, create_engine, event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 DEFAULT_URL = "sqlite:///instance/gridloop.sqlite"
 PING_AFTER_IDLE = 10.0  # seconds a pooled server connection may rest before it is checked
@@ -25,7 +27,7 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):
+    def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -34,7 +36,7 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):
+    def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
@@ -47,11 +49,11 @@ def _server_engine(url: str) -> Engine:
     engine = create_engine(url, pool_size=10, max_overflow=20)
 
     @event.listens_for(engine.pool, "checkin")
-    def _checked_in(_dbapi_conn, record):
+    def _checked_in(_dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         record.info["idle_since"] = time.monotonic()
 
     @event.listens_for(engine.pool, "checkout")
-    def _checked_out(dbapi_conn, record, _proxy):
+    def _checked_out(dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection) -> None:
         idle_since = record.info.get("idle_since")
         if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
             return
@@ -61,6 +63,12 @@ def _server_engine(url: str) -> Engine:
             raise DisconnectionError(f"pooled connection is dead: {exc}") from exc  # the pool reconnects
 
     return engine
+
+
+def affected(s: Session | Connection, statement: Executable, params: dict[str, Any] | None = None) -> int:
+    """Run an UPDATE or DELETE; the rows it changed (SQLAlchemy types the result of
+    ``execute`` as any result, without ``rowcount``)."""
+    return cast("CursorResult[Any]", s.execute(statement, params)).rowcount
 
 
 class Database:

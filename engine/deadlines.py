@@ -63,14 +63,14 @@ def extend_due(until: Any, note: str = "") -> str:
     return when.isoformat()
 
 
-def first_due(case: CaseRecord, data: dict) -> None:
+def first_due(case: CaseRecord, data: dict[str, Any]) -> None:
     """The projection's part: the process's ``due_at`` becomes the case's deadline if it has none."""
     value = data.get("due_at")
     if case.due_at is None and value is not None:
         case.due_at = as_time(value, "due_at")
 
 
-def apply(cmd: Command, inst: Instance, wf: BpmnWorkflow, case: CaseRecord | None, requested: list[dict],
+def apply(cmd: Command, inst: Instance, wf: BpmnWorkflow, case: CaseRecord | None, requested: list[dict[str, Any]],
           actor_id: int | None, now: datetime) -> None:
     """Move the case's deadline as the process asked (in order; each must be later than the
     deadline it replaces, on a case still open)."""
@@ -114,8 +114,8 @@ def rearm(wf: BpmnWorkflow, until: datetime) -> int:
 
 
 def recompute(cmd: Command, inst: Instance, wf: BpmnWorkflow, case: CaseRecord | None,
-              changes: dict[datetime, tuple[datetime, str]], why: dict, actor_id: int | None,
-              now: datetime) -> list[dict]:
+              changes: dict[datetime, tuple[datetime, str]], why: dict[str, Any], actor_id: int | None,
+              now: datetime) -> list[dict[str, Any]]:
     """Every due time ``old`` of ``changes`` this open instance holds becomes ``new``: the case's
     deadline, its open tasks' due times, its waiting timers and its process variables (which
     the next steps count on). An overdue mark whose new time lies ahead is lifted. One
@@ -146,7 +146,7 @@ def recompute(cmd: Command, inst: Instance, wf: BpmnWorkflow, case: CaseRecord |
             rearmed[old] = rearmed.get(old, 0) + 1
     tasks = cmd.session.scalars(select(Task).where(Task.instance_id == inst.id, Task.status.in_(("open", "claimed")),
                                          Task.due_at.in_(list(changes)))).all()
-    events = []
+    events: list[dict[str, Any]] = []
     for old, (new, limit) in changes.items():
         on_tasks = [t for t in tasks if t.due_at == old]
         for task in on_tasks:
@@ -154,7 +154,7 @@ def recompute(cmd: Command, inst: Instance, wf: BpmnWorkflow, case: CaseRecord |
             if task.overdue_at is not None and new > now:
                 task.overdue_at = None
         on_case = case is not None and case.due_at == old
-        if on_case:
+        if case is not None and on_case:
             case.due_at, case.updated_at = new, now
             if case.overdue_at is not None and new > now:
                 case.overdue_at = None

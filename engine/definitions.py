@@ -22,17 +22,22 @@ from lxml import etree
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import CorrelationProperty, MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.dmn.specs.model import DecisionTable
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.task import Task as SpiffTask
 
 from .errors import DeployError
 from .inputs import INT32_MAX
@@ -216,9 +221,9 @@ def _refuse_camunda_decisions(name: str, tree: etree._ElementTree) -> None:
                               file=name, element=task.get("id"), line=task.sourceline)
 
 
-def _load_form(name: str, data: bytes) -> dict:
+def _load_form(name: str, data: bytes) -> dict[str, Any]:
     try:
-        schema = json.loads(data)
+        schema: dict[str, Any] = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise DeployError(f"form is not valid JSON: {exc}", file=name) from None
     try:
@@ -259,7 +264,7 @@ def parse_lane_map(value: str, *, file: str | None = None, element: str | None =
     return mapping
 
 
-def _map_lanes(bundle: _Bundle, converted: dict, overrides: dict[str, str]) -> dict[str, str]:
+def _map_lanes(bundle: _Bundle, converted: dict[str, Any], overrides: dict[str, str]) -> dict[str, str]:
     """Write each task's role into the serialized spec of one process: its lane's name unless
     the deploy's ``overrides`` or the process's ``laneMap`` map the lane to another role or
     group. Returns the process's lanes -> roles."""
@@ -294,7 +299,7 @@ def _process_properties(bundle: _Bundle, key: str) -> dict[str, str]:
     return {}
 
 
-def _check_specs(bundle: _Bundle, specs: list, properties: dict[str, str]) -> dict[str, Any]:
+def _check_specs(bundle: _Bundle, specs: list[BpmnProcessSpec], properties: dict[str, str]) -> dict[str, Any]:
     """Compile every expression and script; collect the forms the process uses."""
     forms: dict[str, Any] = {}
 
@@ -359,7 +364,7 @@ def _check_specs(bundle: _Bundle, specs: list, properties: dict[str, str]) -> di
     return forms
 
 
-def _check_decision(bundle: _Bundle, table) -> None:
+def _check_decision(bundle: _Bundle, table: DecisionTable) -> None:
     """Every cell of a decision table compiles as the DMN engine will run it, or the deploy
     names the DMN file, the cell's id and its line."""
     def check(element_id: str, source: str | None, kind: str) -> None:
@@ -462,17 +467,18 @@ def list_definitions(session: Session) -> list[ProcessDefinition]:
         .order_by(ProcessDefinition.key)))
 
 
-def decision_with_output(loaded: LoadedDefinition, output: str):
+def decision_with_output(loaded: LoadedDefinition, output: str) -> Callable[[SpiffTask], Any] | None:
     """The ``result(task)`` of the first decision table (of a business rule task) with that output."""
     for spec in (loaded.spec, *loaded.subprocess_specs.values()):
         for ts in spec.task_specs.values():
             engine = getattr(ts, "dmnEngine", None)
             if engine is not None and any(o.name == output for o in engine.decision_table.outputs):
-                return engine.result
+                result: Callable[[SpiffTask], Any] = engine.result
+                return result
     return None
 
 
-def senders_of(task_spec, definition=None) -> tuple[str, ...] | None:
+def senders_of(task_spec: TaskSpec, definition: EventDefinition | None = None) -> tuple[str, ...] | None:
     """The roles the ``senders`` property of the element catching ``definition`` names (comma
     or space separated), or None when it has none (then the default applies: see
     :func:`policy.may_send`). An event-based gateway catches for the events after it."""
@@ -482,7 +488,7 @@ def senders_of(task_spec, definition=None) -> tuple[str, ...] | None:
     return None if value is None else tuple(r for r in value.replace(",", " ").split() if r)
 
 
-def leaf_events(definition) -> list:
+def leaf_events(definition: EventDefinition | None) -> list[EventDefinition]:
     """The simple event definitions inside a (possibly multiple / event-gateway) definition."""
     if definition is None:
         return []
@@ -497,7 +503,7 @@ class Catcher:
     (retrieval expressions), who may send it, whether it starts the process."""
 
     element: str
-    correlation_properties: tuple
+    correlation_properties: tuple[CorrelationProperty, ...]
     senders: tuple[str, ...] | None
     starts: bool
 
@@ -539,12 +545,12 @@ class LoadedDefinition:
         return found
 
     @property
-    def start_form(self) -> dict | None:
-        return self.forms.get(self.properties.get(START_FORM_PROPERTY))
+    def start_form(self) -> dict[str, Any] | None:
+        return self.forms.get(self.properties.get(START_FORM_PROPERTY, ""))
 
     @property
-    def citizen_feedback_form(self) -> dict | None:
-        return self.forms.get(self.properties.get(CITIZEN_FEEDBACK_FORM_PROPERTY))
+    def citizen_feedback_form(self) -> dict[str, Any] | None:
+        return self.forms.get(self.properties.get(CITIZEN_FEEDBACK_FORM_PROPERTY, ""))
 
     @property
     def is_case_process(self) -> bool:
@@ -563,7 +569,7 @@ def restore(definition_id: int, key: str, version: int, spec_json: str, forms: d
 class SpecCache:
     """Specs are restored once per definition version and kept; instances never store them."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._items: dict[int, LoadedDefinition] = {}
         self._lock = threading.Lock()
 
@@ -571,6 +577,7 @@ class SpecCache:
         loaded = self._items.get(definition_id)
         if loaded is None:
             row = session.get(ProcessDefinition, definition_id)
+            assert row is not None, f"no process definition {definition_id}"
             loaded = restore(row.id, row.key, row.version, row.spec, row.forms, row.properties)
             with self._lock:
                 self._items.setdefault(definition_id, loaded)

@@ -28,11 +28,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
+from typing import Any
 
 from sqlalchemy import select, update
 
 from . import notifications
-from .db import Database
+from .clock import Clock
+from .db import Database, affected
 from .model import Notification, Webhook
 from .notification_text import Renderer
 
@@ -99,7 +101,7 @@ def verify(secret: str, timestamp: str, body: bytes, header: str) -> bool:
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     """A webhook that redirects is answered as an error: a POST is not replayed elsewhere."""
 
-    def redirect_request(self, *args, **kwargs):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
 
 
@@ -165,6 +167,7 @@ def lease(db: Database, now: datetime, limit: int = BATCH) -> list[Leased]:
 def settle(db: Database, item: Leased, error: str | None, now: datetime, backoff: tuple[float, ...]) -> str:
     """Record one send's outcome if the row is still this worker's lease; return the status
     it got, or "stale" when the lease had ended and another worker took the row."""
+    values: dict[str, Any]
     if error is None:
         values = {"status": "sent", "sent_at": now, "last_error": None}
     elif item.attempts <= len(backoff):
@@ -173,14 +176,15 @@ def settle(db: Database, item: Leased, error: str | None, now: datetime, backoff
     else:
         values = {"status": "failed", "last_error": error}
     with db.transaction() as s:
-        won = s.execute(update(Notification).where(Notification.id == item.id, Notification.status == "sending",
-                                                   Notification.attempts == item.attempts).values(**values)
-                        .execution_options(synchronize_session=False)).rowcount
+        won = affected(s, update(Notification).where(Notification.id == item.id, Notification.status == "sending",
+                                                     Notification.attempts == item.attempts).values(**values)
+                       .execution_options(synchronize_session=False))
     if not won:
         return "stale"
     if values["status"] == "failed":
         log.warning("notification %s failed after %s attempts: %s", item.id, item.attempts, error)
-    return values["status"]
+    status: str = values["status"]
+    return status
 
 
 def send(item: Leased, transport: Transport, now: datetime) -> str | None:
@@ -188,7 +192,7 @@ def send(item: Leased, transport: Transport, now: datetime) -> str | None:
     try:
         if item.channel == "email":
             send_email(transport, item.target, item.subject or "", item.body)
-        elif not item.hook_active:
+        elif not item.hook_active or item.secret is None:  # no secret: no webhook row joined
             return "the webhook was removed"
         else:
             post_webhook(item.target, item.secret, item.body, item.id, item.kind, now, transport.timeout)
@@ -197,7 +201,7 @@ def send(item: Leased, transport: Transport, now: datetime) -> str | None:
     return None
 
 
-def deliver_due(db: Database, clock, renderer: Renderer, transport: Transport,
+def deliver_due(db: Database, clock: Clock, renderer: Renderer, transport: Transport,
                 stop: threading.Event | None = None) -> dict[str, int]:
     """One pass: fan out the outbox, then send what is due; counts by outcome."""
     counts = {"expanded": 0, "sent": 0, "pending": 0, "failed": 0, "stale": 0}

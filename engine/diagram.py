@@ -27,7 +27,7 @@ _RANK = {"completed": 0, "active": 1, "overdue": 2, "incident": 3}
 def instance_diagram(s: Session, actor: Actor, instance_id: int, now: datetime) -> dict[str, Any]:
     inst = visible_instance(s, actor, instance_id)
     elements: dict[str, dict[str, Any]] = {}
-    counts: Counter[str] = Counter()
+    counts: Counter[str | None] = Counter()
 
     def mark(element: str | None, state: str) -> None:
         if element is None:

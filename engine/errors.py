@@ -15,7 +15,8 @@ class EngineError(Exception):
     code = "error"
 
     def __init__(self, message: str, *, fields: dict[str, str] | None = None, reason: str | None = None,
-                 params: dict[str, Any] | None = None, field_reasons: dict[str, tuple[str, dict]] | None = None):
+                 params: dict[str, Any] | None = None,
+                 field_reasons: dict[str, tuple[str, dict[str, Any]]] | None = None):
         super().__init__(message)
         self.message = message
         self.fields = fields

@@ -42,6 +42,8 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.exceptions import TaskNotFoundException
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.task import TaskState
 
 from . import deadlines, definitions, org, policy, records
@@ -53,6 +55,7 @@ from .model import Case, CaseException, MessageWait, OrgUnit, ProcessInstance, T
 
 if TYPE_CHECKING:
     from .command import Command, Engine
+    from .records import CaseRecord, Instance
 
 KINDS = ("extension", "suspension", "void", "merge")
 APPROVAL_PROCESS = "exception_approval"
@@ -85,7 +88,7 @@ def decide_exception(approved: Any, note: Any = "") -> str:
 
 # ------------------------------------------------------------------------------ requests
 
-def request(rt: Engine, actor: org.Actor | int, case_id: int, body: dict) -> int:
+def request(rt: Engine, actor: org.Actor | int, case_id: int, body: dict[str, Any]) -> int:
     """Ask for an exception (``body``: kind, reason; an extension's ``task_id`` and ``until``);
     returns the request's id. The approval process may refuse it at once (a cap)."""
     kind, reason = body.get("kind"), body.get("reason")
@@ -118,10 +121,12 @@ def request(rt: Engine, actor: org.Actor | int, case_id: int, body: dict) -> int
                             requested_by_id=who.id, requested_at=now)
         data = {"kind": kind, "case_number": case.number, "case_title": case.title, "reason": row.reason,
                 "requester_level": _level(s, who, task), "count": _approved(s, case_id, kind), "days": 0,
-                "until": None, "grid_chain": org.chain_above(s.get(OrgUnit, case.grid_id))}
+                "until": None, "grid_chain": org.chain_above(s.get_one(OrgUnit, case.grid_id))}
         if kind == "extension":
+            assert task is not None  # (ON_TASK: _task_of found it)
             _extension(s, row, task, body, now, data)
         elif kind == "suspension":
+            assert task is not None
             row.task_id, row.until = task.id, _review_date(body, now)
             data["until"] = row.until.isoformat()
         elif kind == "merge":
@@ -135,7 +140,7 @@ def request(rt: Engine, actor: org.Actor | int, case_id: int, body: dict) -> int
         return row.id
 
 
-def _task_of(s: Session, body: dict, case_id: int) -> Task:
+def _task_of(s: Session, body: dict[str, Any], case_id: int) -> Task:
     task_id = body.get("task_id")
     if not isinstance(task_id, str) or not task_id:
         raise InvalidInput("an extension names the task it is for", fields={"task_id": "required"})
@@ -147,7 +152,7 @@ def _task_of(s: Session, body: dict, case_id: int) -> Task:
     return task
 
 
-def _review_date(body: dict, now: datetime) -> datetime:
+def _review_date(body: dict[str, Any], now: datetime) -> datetime:
     try:
         until = deadlines.as_time(body.get("until"), "until")
     except ProcessError as exc:
@@ -157,7 +162,7 @@ def _review_date(body: dict, now: datetime) -> datetime:
     return until
 
 
-def _original(cmd: Command, who: org.Actor, case, body: dict):
+def _original(cmd: Command, who: org.Actor, case: CaseRecord, body: dict[str, Any]) -> CaseRecord:
     """A merge's original: another open case the requester may see, not itself merged."""
     from .queries import get_case
     s = cmd.session
@@ -168,7 +173,7 @@ def _original(cmd: Command, who: org.Actor, case, body: dict):
     if original_id is None:
         raise InvalidInput(f"unknown case '{number}'", fields={"original": "unknown case number"})
     get_case(s, who, original_id)
-    original = cmd.case(original_id)
+    original = _case_of(cmd, original_id)
     if original.id == case.id:
         raise InvalidInput("a case is not a duplicate of itself", fields={"original": "the same case"})
     if original.status != "open":
@@ -176,7 +181,8 @@ def _original(cmd: Command, who: org.Actor, case, body: dict):
     return original
 
 
-def _extension(s: Session, row: CaseException, task: Task, body: dict, now: datetime, data: dict) -> None:
+def _extension(s: Session, row: CaseException, task: Task, body: dict[str, Any], now: datetime,
+               data: dict[str, Any]) -> None:
     """An extension's new due time: later than the task's and than now; its days (rounded up)
     and those of the case's approved extensions go to the rules."""
     try:
@@ -191,7 +197,7 @@ def _extension(s: Session, row: CaseException, task: Task, body: dict, now: date
     row.days = math.ceil((until - since) / timedelta(days=1))
     before = s.scalar(select(func.coalesce(func.sum(CaseException.days), 0)).where(
         CaseException.case_id == row.case_id, CaseException.kind == "extension", CaseException.status == "approved"))
-    data.update(until=until.isoformat(), days=int(before) + row.days)
+    data.update(until=until.isoformat(), days=int(before or 0) + row.days)
 
 
 def _level(s: Session, who: org.Actor, task: Task | None) -> str:
@@ -207,7 +213,7 @@ def _level(s: Session, who: org.Actor, task: Task | None) -> str:
 
 def _approved(s: Session, case_id: int, kind: str) -> int:
     return s.scalar(select(func.count()).select_from(CaseException).where(
-        CaseException.case_id == case_id, CaseException.kind == kind, CaseException.status == "approved"))
+        CaseException.case_id == case_id, CaseException.kind == kind, CaseException.status == "approved")) or 0
 
 
 def _approval_definition(s: Session) -> int:
@@ -224,7 +230,14 @@ def _payload(row: CaseException) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------ decisions
 
-def apply(cmd: Command, decided: list[tuple[int, int | None, dict]]) -> None:
+def _case_of(cmd: Command, case_id: int | None) -> CaseRecord:
+    """The command's record of a case a request or an approval refers to (cases are never deleted)."""
+    case = cmd.case(case_id)
+    assert case is not None, f"case {case_id} not found"
+    return case
+
+
+def apply(cmd: Command, decided: list[tuple[int, int | None, dict[str, Any]]]) -> None:
     """Decide the requests whose approval instances called ``decide_exception`` in this
     command ((instance id, actor id, decision)); approved ones change their case."""
     s, now = cmd.session, cmd.now()
@@ -233,20 +246,22 @@ def apply(cmd: Command, decided: list[tuple[int, int | None, dict]]) -> None:
         if row is None:
             raise ProcessError("decide_exception(): this process was not started by an exception request")
         if decision.get("resume"):
-            _resume(cmd, row, cmd.case(row.case_id), actor_id, now)
+            _resume(cmd, row, _case_of(cmd, row.case_id), actor_id, now)
             continue
         if row.status != "pending":
             raise ProcessError(f"decide_exception(): request {row.id} is already {row.status}")
         row.status = "approved" if decision["approved"] else "refused"
         row.decided_by_id, row.decided_at, row.decision_note = actor_id, now, decision["note"]
-        case = cmd.case(row.case_id)
+        case = _case_of(cmd, row.case_id)
         if row.status == "approved" and case.status == "open":
             EFFECTS[row.kind](cmd, row, case, actor_id, now)
         cmd.event(f"exception_{row.status}", instance_id, row.case_id, row.task_id, actor_id,
                   {**_payload(row), "note": row.decision_note})
 
 
-def _extend(cmd: Command, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
+def _extend(cmd: Command, row: CaseException, case: CaseRecord, actor_id: int | None, now: datetime) -> None:
+    until = row.until
+    assert row.task_id is not None and until is not None  # (an extension's: _extension)
     s = cmd.session
     inst = cmd.lock(case.instance_id)
     loaded = cmd.loaded(inst)
@@ -254,26 +269,26 @@ def _extend(cmd: Command, row: CaseException, case, actor_id: int | None, now: d
     task = records.load_task(s, row.task_id)
     if task is not None and task.status in OPEN:
         try:
-            moved = move_limit_timers(wf.get_task_from_id(UUID(task.id)), task.due_at, row.until)
+            moved = move_limit_timers(wf.get_task_from_id(UUID(task.id)), task.due_at, until)
         except TaskNotFoundException:
             moved = 0
         s.execute(update(Task).where(Task.id == task.id).values(
-            due_at=row.until, overdue_at=None if row.until > now else task.overdue_at)
+            due_at=until, overdue_at=None if until > now else task.overdue_at)
             .execution_options(synchronize_session=False))
         cmd.event("task_extended", inst, case.id, task.id, actor_id,
                   {**records.task_names(task), "from": task.due_at.isoformat() if task.due_at else None,
-                   "to": row.until.isoformat(), "timers_moved": moved, "request": row.id})
-    if case.due_at is None or row.until > case.due_at:
-        deadlines.apply(cmd, inst, wf, case, [{"until": row.until, "note": row.reason}], actor_id, now)
+                   "to": until.isoformat(), "timers_moved": moved, "request": row.id})
+    if case.due_at is None or until > case.due_at:
+        deadlines.apply(cmd, inst, wf, case, [{"until": until, "note": row.reason}], actor_id, now)
     cmd.advance(inst, loaded, wf, actor_id, now)
 
 
-def _void(cmd: Command, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
+def _void(cmd: Command, row: CaseException, case: CaseRecord, actor_id: int | None, now: datetime) -> None:
     _end_case(cmd, case, "voided", actor_id, now, {"reason": row.reason, "request": row.id})
 
 
-def _merge(cmd: Command, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
-    original = cmd.case(row.original_case_id)
+def _merge(cmd: Command, row: CaseException, case: CaseRecord, actor_id: int | None, now: datetime) -> None:
+    original = _case_of(cmd, row.original_case_id)
     case.merged_into_id = original.id
     _end_case(cmd, case, "merged", actor_id, now, {"into": original.number, "reason": row.reason,
                                                       "request": row.id})
@@ -281,8 +296,8 @@ def _merge(cmd: Command, row: CaseException, case, actor_id: int | None, now: da
               {"from": case.number, "reason": row.reason, "request": row.id})
 
 
-def _end_case(cmd: Command, case, status: str, actor_id: int | None, now: datetime,
-              payload: dict) -> None:
+def _end_case(cmd: Command, case: CaseRecord, status: str, actor_id: int | None, now: datetime,
+              payload: dict[str, Any]) -> None:
     """End a case outside its process (voided, merged), suspended or not: the process instance
     is cancelled (its open tasks, timers and waits with it), the case closes with that status,
     no callback."""
@@ -293,13 +308,14 @@ def _end_case(cmd: Command, case, status: str, actor_id: int | None, now: dateti
     cmd.event(f"case_{status}", inst, case.id, None, actor_id, payload)
 
 
-def _lock_case(cmd: Command, case):
+def _lock_case(cmd: Command, case: CaseRecord) -> Instance:
     """Lock a case's instance: running, or suspended (a suspended case may still be voided or merged)."""
     inst = records.lock_instance(cmd.session, case.instance_id)
-    return inst if inst is not None and inst.status == "suspended" else check_running(inst)
+    assert inst is not None  # a case's instance is never deleted
+    return inst if inst.status == "suspended" else check_running(inst)
 
 
-def _cancel_instance(cmd: Command, inst, case_id: int, actor_id: int | None, now: datetime) -> None:
+def _cancel_instance(cmd: Command, inst: Instance, case_id: int, actor_id: int | None, now: datetime) -> None:
     """Cancel a locked instance: its open tasks leave the inboxes, its timers and waits end."""
     s = cmd.session
     s.execute(update(ProcessInstance.__table__).where(ProcessInstance.id == inst.id).values(
@@ -311,7 +327,7 @@ def _cancel_instance(cmd: Command, inst, case_id: int, actor_id: int | None, now
     s.execute(delete(MessageWait).where(MessageWait.instance_id == inst.id))
 
 
-def _suspend(cmd: Command, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
+def _suspend(cmd: Command, row: CaseException, case: CaseRecord, actor_id: int | None, now: datetime) -> None:
     """The clock stops: the case's instance is stored as ``suspended`` (no timer fires, no
     command runs on it) until :func:`_resume`; the figures count it overdue no more."""
     inst = cmd.lock(case.instance_id)
@@ -319,16 +335,17 @@ def _suspend(cmd: Command, row: CaseException, case, actor_id: int | None, now: 
         status="suspended", revision=inst.revision + 1))
     case.suspended_at, case.suspension_count, case.updated_at = now, (case.suspension_count or 0) + 1, now
     cmd.event("case_suspended", inst, case.id, None, actor_id,
-              {"reason": row.reason, "until": row.until.isoformat(), "request": row.id})
+              {"reason": row.reason, "until": row.until.isoformat() if row.until else None, "request": row.id})
 
 
-def _resume(cmd: Command, row: CaseException, case, actor_id: int | None, now: datetime) -> None:
+def _resume(cmd: Command, row: CaseException, case: CaseRecord, actor_id: int | None, now: datetime) -> None:
     """The clock goes on: every waiting timer, open task's due time and the case's deadline
     move by the time the case was suspended."""
     if row.kind != "suspension" or row.status != "approved" or case.suspended_at is None:
         raise ProcessError(f"resume_case(): request {row.id} did not suspend case {case.number}")
     s = cmd.session
     inst = records.lock_instance(s, case.instance_id)
+    assert inst is not None  # a case's instance is never deleted
     if inst.status != "suspended":
         raise Conflict(f"process instance {inst.id} is {inst.status}, not suspended")
     paused = now - case.suspended_at
@@ -350,7 +367,7 @@ def _resume(cmd: Command, row: CaseException, case, actor_id: int | None, now: d
     cmd.advance(inst, loaded, wf, actor_id, now)
 
 
-def shift_timers(wf, by: timedelta) -> int:
+def shift_timers(wf: BpmnWorkflow, by: timedelta) -> int:
     """Every waiting timer (a date, a duration's end, a cycle's next time) fires ``by`` later."""
     count = 0
     for task in wf.event_manager.tasks.values():
@@ -369,7 +386,7 @@ def shift_timers(wf, by: timedelta) -> int:
 EFFECTS = {"extension": _extend, "suspension": _suspend, "void": _void, "merge": _merge}
 
 
-def move_limit_timers(task, due: datetime | None, until: datetime) -> int:
+def move_limit_timers(task: SpiffTask, due: datetime | None, until: datetime) -> int:
     """The timers of a task's limit (boundary timers on the task or on the multi-instance step
     it is part of, waiting for about its due time or later, yet before ``until``; not those on
     the case's ``due_at``) now wait for ``until``. Returns how many."""
@@ -422,8 +439,9 @@ def withdraw(cmd: Command, ended: dict[int, tuple[str, int | None]]) -> None:
         inst = records.lock_instance(s, row.approval_instance_id) if row.approval_instance_id else None
         if row.status == "pending":
             ended_id = row.case_id if row.case_id in ended else row.original_case_id
+            assert ended_id is not None  # (selected as a merge into an ended case)
             how, actor_id = ended[ended_id]
-            number = cmd.case(ended_id).number
+            number = _case_of(cmd, ended_id).number
             whose = "case" if ended_id == row.case_id else "the original case"
             row.status, row.decided_by_id, row.decided_at = "cancelled", actor_id, now
             row.decision_note = f"withdrawn: {whose} {number} was {how} 案件{number}{ENDED_ZH[how]}，申请撤回"
@@ -447,9 +465,9 @@ def call_back_merged(cmd: Command, closed: list[int]) -> None:
         definition_id = definitions.definition_id(s, CALLBACK_PROCESS)
         if definition_id is None:
             raise NotFound(f"process '{CALLBACK_PROCESS}' not deployed")
-        loaded, original = cmd.engine.specs.get(s, definition_id), cmd.case(original_id)
+        loaded, original = cmd.engine.specs.get(s, definition_id), _case_of(cmd, original_id)
         for case_id in merged:
-            case = cmd.case(case_id)
+            case = _case_of(cmd, case_id)
             grid = s.scalar(select(OrgUnit.code).where(OrgUnit.id == case.grid_id))
             inst = cmd.start(loaded, None, {"case_number": case.number, "original_number": original.number,
                                             "grid": grid, "reporter_name": case.reporter_name,

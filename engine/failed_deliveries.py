@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, Select, func, select, update
 from sqlalchemy.orm import Session
 
 from . import policy
+from .db import affected
 from .errors import Conflict, Forbidden, NotFound
 from .model import Case, Notification, OutboxEvent, User
 from .org import Actor
@@ -23,7 +24,7 @@ def _check(actor: Actor | None) -> None:
         raise Forbidden("only administrators see and retry failed notification deliveries")
 
 
-def _item(row) -> dict[str, Any]:
+def _item(row: Row[tuple[Notification, str, int | None, str | None]]) -> dict[str, Any]:
     n = row.Notification
     return {"id": n.id, "event_id": n.event_id, "kind": n.kind, "channel": n.channel, "target": n.target,
             "user": row.username, "webhook_id": n.webhook_id, "subject": n.subject, "status": n.status,
@@ -31,7 +32,7 @@ def _item(row) -> dict[str, Any]:
             "next_attempt_at": n.next_attempt_at, "case_id": row.case_id, "case_number": row.number}
 
 
-def _select():
+def _select() -> Select[tuple[Notification, str, int | None, str | None]]:
     return (select(Notification, User.username, OutboxEvent.case_id, Case.number)
             .join(OutboxEvent, OutboxEvent.id == Notification.event_id)
             .outerjoin(User, User.id == Notification.user_id).outerjoin(Case, Case.id == OutboxEvent.case_id))
@@ -53,9 +54,9 @@ def retry(s: Session, actor: Actor | None, notification_id: int, now: datetime) 
     row = s.get(Notification, notification_id)
     if row is None:
         raise NotFound(f"notification {notification_id} not found")
-    won = s.execute(update(Notification).where(Notification.id == notification_id, Notification.status == FAILED)
+    won = affected(s, update(Notification).where(Notification.id == notification_id, Notification.status == FAILED)
                     .values(status="pending", attempts=0, next_attempt_at=now)
-                    .execution_options(synchronize_session=False)).rowcount
+                   .execution_options(synchronize_session=False))
     if not won:
         raise Conflict(f"notification {notification_id} is {row.status}; only failed ones are retried")
     return _item(s.execute(_select().where(Notification.id == notification_id).execution_options(

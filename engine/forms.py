@@ -9,10 +9,10 @@ from . import inputs
 from .errors import InvalidInput
 
 
-_validators: dict[int, tuple[dict, Draft202012Validator]] = {}
+_validators: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
 
 
-def _validator(schema: dict) -> Draft202012Validator:
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
     """Validators are built once per schema object (deployed forms are never mutated)."""
     cached = _validators.get(id(schema))
     if cached is None or cached[0] is not schema:
@@ -20,7 +20,7 @@ def _validator(schema: dict) -> Draft202012Validator:
     return cached[1]
 
 
-def validate(schema: dict | None, data: Any) -> dict:
+def validate(schema: dict[str, Any] | None, data: Any) -> dict[str, Any]:
     """Return ``data`` if it satisfies ``schema`` (or, without one, the limits of data no form
     describes); otherwise raise InvalidInput with ``fields``."""
     if not isinstance(data, dict):
@@ -31,7 +31,7 @@ def validate(schema: dict | None, data: Any) -> dict:
         return data
     validator = _validator(schema)
     fields: dict[str, str] = {}
-    reasons: dict[str, tuple[str, dict]] = {}
+    reasons: dict[str, tuple[str, dict[str, Any]]] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
         if error.validator == "required":
             missing = error.message.split("'")[1] if "'" in error.message else "?"
@@ -60,7 +60,7 @@ _REASONS = {"maxLength": "max_length", "minLength": "min_length", "maxItems": "m
             "pattern": "pattern", "format": "format", "uniqueItems": "unique", None: "not_applicable"}
 
 
-def _reason(keyword: str | None, value: Any) -> tuple[str, dict]:
+def _reason(keyword: str | None, value: Any) -> tuple[str, dict[str, Any]]:
     """A failed keyword as (reason, params): a minLength of 1 means the field must be filled."""
     if keyword == "minLength" and value == 1:
         return "required", {}

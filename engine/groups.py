@@ -10,14 +10,18 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, cast, select, text
+from sqlalchemy import ColumnElement, String, cast, select, text
 from sqlalchemy.orm import Session
 
 from . import policy
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .model import User, UserGroup
 from .org import ROLES, Actor
+
+if TYPE_CHECKING:
+    from .definitions import Compiled
 
 NAME = re.compile(r"^\w[\w.-]{0,39}$")  # fits task.role; no commas or "=" (property lists)
 
@@ -27,7 +31,7 @@ def _check_admin(actor: Actor | None) -> None:
         raise Forbidden("only administrators manage groups")
 
 
-def roles_contain(s: Session, name: str):
+def roles_contain(s: Session, name: str) -> ColumnElement[bool]:
     """``app_user.roles`` (a JSON list) contains ``name``: a pattern over its JSON text, case-
     sensitive on both databases (GLOB on SQLite, whose LIKE ignores case)."""
     token = json.dumps(name)  # as the list's JSON text spells the element
@@ -78,12 +82,12 @@ def _members(s: Session, name: str) -> list[str]:
                   if name in (roles or ()))
 
 
-def group_dict(s: Session, group: UserGroup) -> dict:
+def group_dict(s: Session, group: UserGroup) -> dict[str, Any]:
     return {"name": group.name, "title": group.title, "created_at": group.created_at,
             "created_by": group.created_by, "members": _members(s, group.name)}
 
 
-def create(s: Session, actor: Actor | None, name: str, title: str | None, now: datetime) -> dict:
+def create(s: Session, actor: Actor | None, name: str, title: str | None, now: datetime) -> dict[str, Any]:
     """A new, empty group; its name must be free and no built-in role's."""
     _check_admin(actor)
     if not isinstance(name, str) or not NAME.match(name):
@@ -106,7 +110,7 @@ def _user(s: Session, username: str) -> User:
     return user
 
 
-def add_members(s: Session, actor: Actor | None, name: str, usernames: list[str]) -> dict:
+def add_members(s: Session, actor: Actor | None, name: str, usernames: list[str]) -> dict[str, Any]:
     """Put users into a group (those already in it stay as they are)."""
     _check_admin(actor)
     group = _group(s, name)
@@ -118,7 +122,7 @@ def add_members(s: Session, actor: Actor | None, name: str, usernames: list[str]
     return group_dict(s, group)
 
 
-def remove_members(s: Session, actor: Actor | None, name: str, usernames: list[str]) -> dict:
+def remove_members(s: Session, actor: Actor | None, name: str, usernames: list[str]) -> dict[str, Any]:
     _check_admin(actor)
     group = _group(s, name)
     for username in usernames:
@@ -130,12 +134,12 @@ def remove_members(s: Session, actor: Actor | None, name: str, usernames: list[s
     return group_dict(s, group)
 
 
-def list_groups(s: Session, actor: Actor | None) -> list[dict]:
+def list_groups(s: Session, actor: Actor | None) -> list[dict[str, Any]]:
     _check_admin(actor)
     return [group_dict(s, g) for g in s.scalars(select(UserGroup).order_by(UserGroup.name))]
 
 
-def deploy_warnings(s: Session, compiled) -> list[str]:
+def deploy_warnings(s: Session, compiled: Compiled) -> list[str]:
     """What a deploy says about a process (``definitions.Compiled``) without refusing it: each
     lane whose role/group no active user has, and each unknown name among its starters."""
     warnings = []

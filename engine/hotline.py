@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import jsonschema
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from . import policy
 from .errors import Conflict, EngineError, Forbidden, InvalidInput
@@ -154,14 +155,16 @@ def import_rows(rt: Runtime, user_id: int, rows: list[dict[str, str]], mapping: 
                 progress: Callable[[], None] = lambda: None) -> list[Outcome]:
     """Each row as its own command, as ``user_id`` (within her rights); line numbers count
     the header as line 1. A dry run checks every row as the import would and stores nothing."""
-    outcomes, seen = [], {}
+    outcomes: list[Outcome] = []
+    seen: dict[str, int] = {}  # ticket: the line it was first on
     for line, row in enumerate(rows, start=2):
         outcomes.append(_import_row(rt, user_id, line, row, mapping, dry_run, seen))
         progress()
     return outcomes
 
 
-def _import_row(rt, user_id, line, row, mapping, dry_run, seen) -> Outcome:
+def _import_row(rt: Runtime, user_id: int, line: int, row: dict[str, str], mapping: Mapping, dry_run: bool,
+                seen: dict[str, int]) -> Outcome:
     try:
         ticket, report = to_report(row, mapping)
     except RowError as exc:
@@ -178,7 +181,7 @@ def _import_row(rt, user_id, line, row, mapping, dry_run, seen) -> Outcome:
         return Outcome(line, ticket, "exists", exc.message)
     except EngineError as exc:
         return Outcome(line, ticket, "rejected", _reason(exc, mapping))
-    return Outcome(line, ticket, "created", case.number)
+    return Outcome(line, ticket, "created", case.number or "")
 
 
 # ------------------------------------------------------------------------------ export
@@ -187,7 +190,13 @@ def _yes_no(value: bool | None) -> str:
     return "" if value is None else ("yes" if value else "no")
 
 
-def export_rows(s, actor: Actor | None, since: datetime, mapping: Mapping) -> tuple[list[str], list[list[Any]]]:
+def _exported(mapping: Mapping, name: str, value: str | datetime | None) -> str | datetime | None:
+    """A text value as the mapping's [export] values translate it."""
+    return mapping.export_values.get(name, {}).get(value, value) if isinstance(value, str) else value
+
+
+def export_rows(s: Session, actor: Actor | None, since: datetime, mapping: Mapping
+                ) -> tuple[list[str], list[list[Any]]]:
     """Every hotline case changed since ``since`` (of the actor's area; None: the operator,
     everything): its ticket, case number, status, stage, what was done, the callback's
     answers and its times, headed and translated as the mapping's [export] says."""
@@ -208,13 +217,13 @@ def export_rows(s, actor: Actor | None, since: datetime, mapping: Mapping) -> tu
         for case_id, data in done:
             if isinstance(data, dict) and data.get("resolution"):
                 results[case_id] = data["resolution"]
-    rows = []
+    rows: list[list[Any]] = []
     for case in cases:
-        plain = {"ticket": case.external_ref, "number": case.number, "status": case.status, "stage": case.stage,
-                 "result": results.get(case.id, ""), "contacted": _yes_no(case.feedback_contacted),
-                 "resolved": _yes_no(case.feedback_resolved), "satisfaction": case.satisfaction or "",
-                 "comment": case.feedback_comment or "", "feedback_at": case.feedback_at, "due_at": case.due_at,
-                 "closed_at": case.closed_at}
-        rows.append([mapping.export_values.get(f, {}).get(plain[f], plain[f]) if isinstance(plain[f], str) else plain[f]
-                     for f in EXPORT_FIELDS])
+        plain: dict[str, str | datetime | None] = {
+            "ticket": case.external_ref, "number": case.number, "status": case.status, "stage": case.stage,
+            "result": results.get(case.id, ""), "contacted": _yes_no(case.feedback_contacted),
+            "resolved": _yes_no(case.feedback_resolved), "satisfaction": case.satisfaction or "",
+            "comment": case.feedback_comment or "", "feedback_at": case.feedback_at, "due_at": case.due_at,
+            "closed_at": case.closed_at}
+        rows.append([_exported(mapping, f, plain[f]) for f in EXPORT_FIELDS])
     return [mapping.export_columns[f] for f in EXPORT_FIELDS], rows

@@ -62,7 +62,7 @@ class Processed:
     gps: dict[str, float] | None
 
 
-def _refuse(name: str, why: str, reason: str, cls: type[InvalidInput] = InvalidInput, **params) -> InvalidInput:
+def _refuse(name: str, why: str, reason: str, cls: type[InvalidInput] = InvalidInput, **params: Any) -> InvalidInput:
     """The refusal of file ``name``, with the reason pages translate (``field.<reason>``)."""
     return cls(f"{name}: {why}", fields={name: why}, reason=reason, field_reasons={name: (reason, params)})
 

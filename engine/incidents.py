@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.task import TaskState
 
 from . import org, policy
@@ -41,9 +42,10 @@ MAX_TIMER_ATTEMPTS = int(os.environ.get("GRIDLOOP_TIMER_MAX_ATTEMPTS", "5"))
 TIMER_RETRY_BASE = timedelta(minutes=5)  # doubled after each failed attempt
 
 
-def budget_cause(exc: BaseException) -> ScriptBudgetError | None:
+def budget_cause(error: BaseException) -> ScriptBudgetError | None:
     """The budget error behind a process failure, however SpiffWorkflow wrapped it."""
-    seen = set()
+    seen: set[int] = set()
+    exc: BaseException | None = error
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, ScriptBudgetError):
             return exc
@@ -57,7 +59,7 @@ def failed_element(exc: BaseException) -> str | None:
     return (task.task_spec.bpmn_id or task.task_spec.name) if task is not None else None
 
 
-def stalled(wf: BpmnWorkflow, ready: list) -> tuple[str | None, str] | None:
+def stalled(wf: BpmnWorkflow, ready: list[SpiffTask]) -> tuple[str | None, str] | None:
     """(element, reason) if the running workflow can never move again by itself or by anyone:
     no user task ready, no event or timer awaited, nothing left for the engine to run."""
     if ready or wf.is_completed() or wf.event_manager.tasks:
@@ -99,11 +101,13 @@ def timer_failed(cmd: Command, inst: Instance, error: str) -> datetime | None:
     s = cmd.session
     open_incident(cmd, inst, "timer", None, error)
     attempts = s.scalar(select(Incident.attempts).where(Incident.instance_id == inst.id, Incident.status == "open"))
+    assert attempts is not None  # open_incident just opened or counted it
     if attempts >= MAX_TIMER_ATTEMPTS:
         s.execute(update(ProcessInstance).where(ProcessInstance.id == inst.id)
                   .values(status="incident", error=error))
         return None
-    return cmd.now() + TIMER_RETRY_BASE * 2 ** (attempts - 1)
+    delay: timedelta = TIMER_RETRY_BASE * 2 ** (attempts - 1)  # (int ** int is typed Any: it may be a float)
+    return cmd.now() + delay
 
 
 def resolve(cmd: Command, inst: Instance, actor_id: int | None) -> None:
@@ -116,7 +120,7 @@ def resolve(cmd: Command, inst: Instance, actor_id: int | None) -> None:
         cmd.event("incident_resolved", inst, inst.case_id, None, actor_id, {"incident": incident_id})
 
 
-def errored_tasks(wf: BpmnWorkflow) -> list:
+def errored_tasks(wf: BpmnWorkflow) -> list[SpiffTask]:
     return [t for w in (wf, *wf.subprocesses.values()) for t in w.tasks.values() if t.state == TaskState.ERROR]
 
 
@@ -130,7 +134,8 @@ def incident_dict(row: Incident, key: str | None = None) -> dict[str, Any]:
 
 
 def incident_list(s: Session, actor: org.Actor, *, status: str | None = "open", kind: str | None = None,
-                  instance_id: int | None = None, page: int = 1, per_page: int = 20) -> tuple[list[dict], int]:
+                  instance_id: int | None = None, page: int = 1, per_page: int = 20
+                  ) -> tuple[list[dict[str, Any]], int]:
     """Incidents newest first, as the actor may see them, filtered and paged in SQL."""
     if status is not None and status not in STATUSES:
         raise InvalidInput("bad status", fields={"status": f"one of {', '.join(STATUSES)}"})
@@ -143,7 +148,7 @@ def incident_list(s: Session, actor: org.Actor, *, status: str | None = "open", 
         where.append(Incident.kind == kind)
     if instance_id is not None:
         where.append(Incident.instance_id == instance_id)
-    total = s.scalar(select(func.count()).select_from(Incident).where(*where))
+    total = s.scalar(select(func.count()).select_from(Incident).where(*where)) or 0
     rows = s.execute(select(Incident, ProcessInstance.key)
                      .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
                      .where(*where).order_by(Incident.id.desc()).limit(per_page).offset((page - 1) * per_page))

@@ -81,7 +81,7 @@ _WORD_KEY = re.compile(r"\w+")
 MAX_KEY_LENGTH = 100
 
 
-def check_free_data(data: dict) -> None:
+def check_free_data(data: dict[str, Any]) -> None:
     """Data no form describes (a process without a start form, a task without a form) becomes
     process variables as it is: keys of word characters (letters, digits, ``_``; a list's
     positions "0", "1" … too, as SpiffWorkflow's own tests use them) not starting with ``_``,

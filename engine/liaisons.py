@@ -10,11 +10,13 @@ offer it is refused, blaming that field, and nothing is saved.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, literal, select
 from sqlalchemy.orm import Session
 
 from . import org, policy
+from .db import affected
 from .errors import Forbidden, InvalidInput, NotFound
 from .model import Department, LiaisonArea, OrgUnit, User
 
@@ -37,7 +39,7 @@ def _liaison(s: Session, username: str) -> User:
     return user
 
 
-def bind(s: Session, actor: org.Actor | None, username: str, unit_code: str, now: datetime) -> dict:
+def bind(s: Session, actor: org.Actor | None, username: str, unit_code: str, now: datetime) -> dict[str, Any]:
     """Bind a liaison to a street, community or grid inside her own org unit (a no-op if bound)."""
     _check_admin(actor)
     user = _liaison(s, username)
@@ -55,22 +57,22 @@ def bind(s: Session, actor: org.Actor | None, username: str, unit_code: str, now
     return _one(s, user)
 
 
-def unbind(s: Session, actor: org.Actor | None, username: str, unit_code: str) -> dict:
+def unbind(s: Session, actor: org.Actor | None, username: str, unit_code: str) -> dict[str, Any]:
     _check_admin(actor)
     user = _liaison(s, username)
     unit = org.unit_by_code(s, unit_code)
-    if not s.execute(delete(LiaisonArea).where(LiaisonArea.user_id == user.id,
-                                               LiaisonArea.org_unit_id == unit.id)).rowcount:
+    if not affected(s, delete(LiaisonArea).where(LiaisonArea.user_id == user.id,
+                                                 LiaisonArea.org_unit_id == unit.id)):
         raise NotFound(f"'{username}' is not bound to '{unit_code}'")
     return _one(s, user)
 
 
-def _one(s: Session, user: User) -> dict:
+def _one(s: Session, user: User) -> dict[str, Any]:
     return next(b for b in listing(s, None, username=user.username))
 
 
 def listing(s: Session, actor: org.Actor | None, *, department: str | None = None,
-            username: str | None = None) -> list[dict]:
+            username: str | None = None) -> list[dict[str, Any]]:
     """Each liaison (of a department, or one by name) with the unit codes she serves."""
     if not policy.may_list_liaisons(actor):
         raise Forbidden("only administrators and supervisors list liaison areas")
@@ -83,7 +85,7 @@ def listing(s: Session, actor: org.Actor | None, *, department: str | None = Non
         query = query.where(Department.code == department)
     if username:
         query = query.where(User.username == username)
-    found: dict[str, dict] = {}
+    found: dict[str, dict[str, Any]] = {}
     for name, dept, unit in s.execute(query):
         entry = found.setdefault(name, {"username": name, "department": dept, "units": []})
         if unit:

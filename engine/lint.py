@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import json
 from dataclasses import asdict, dataclass
-from typing import Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from lxml import etree
 from sqlalchemy import select
@@ -40,7 +40,7 @@ class Problem:
     message: str
     severity: str = "error"  # error: deploy refuses it; warning: it deploys but will go wrong
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def __str__(self) -> str:
@@ -73,13 +73,14 @@ def _roles_with_users(session: Session) -> set[str]:
     return {role for roles in session.scalars(select(User.roles).where(User.active.is_(True))) for role in roles or []}
 
 
-def _local(el) -> str:
-    return etree.QName(el).localname
+def _local(el: etree._Element) -> str:
+    name: str = etree.QName(el).localname
+    return name
 
 
-def _lint_process(file: str, process, forms: dict, roles: set[str] | None,
+def _lint_process(file: str, process: etree._Element, forms: dict[str, Any], roles: set[str] | None,
                   lane_map: dict[str, str]) -> Iterable[Problem]:
-    def problem(el, message, severity="warning"):
+    def problem(el: etree._Element | None, message: str, severity: str = "warning") -> Problem:
         return Problem(file, el.sourceline if el is not None else None, el.get("id") if el is not None else None,
                        message, severity)
 
@@ -92,8 +93,8 @@ def _lint_process(file: str, process, forms: dict, roles: set[str] | None,
     offered = {**parse_lane_map(next((p.get("value", "") for p in own.iter(f"{_S}property")
                                       if p.get("name") == LANE_MAP_PROPERTY), "") if own is not None else ""),
                **lane_map}  # lane -> the role or group its tasks are offered to
-    outgoing: dict[str, list] = {}
-    incoming: dict[str, list] = {}
+    outgoing: dict[str, list[etree._Element]] = {}
+    incoming: dict[str, list[etree._Element]] = {}
     for flow in flows:
         outgoing.setdefault(flow.get("sourceRef"), []).append(flow)
         incoming.setdefault(flow.get("targetRef"), []).append(flow)
@@ -165,9 +166,10 @@ def _lint_process(file: str, process, forms: dict, roles: set[str] | None,
             yield problem(nodes[i], "no path from here reaches an end event")
 
 
-def _forms_before(gateway, incoming: dict, nodes: dict, forms: dict) -> dict:
+def _forms_before(gateway: etree._Element, incoming: dict[str, list[etree._Element]], nodes: dict[str, etree._Element],
+                  forms: dict[str, Any]) -> dict[str, Any]:
     """The forms of the user tasks that lead straight into ``gateway`` (all forms if others do)."""
-    found = {}
+    found: dict[str, Any] = {}
     for flow in incoming.get(gateway.get("id"), []):
         source = nodes.get(flow.get("sourceRef"))
         name = next((p.get("value") for p in source.iter(f"{_S}property") if p.get("name") == FORM_PROPERTY),
@@ -179,7 +181,8 @@ def _forms_before(gateway, incoming: dict, nodes: dict, forms: dict) -> dict:
 
 
 def _walk(starts: list[str], edges: dict[str, list[str]]) -> set[str]:
-    seen, stack = set(), list(starts)
+    seen: set[str] = set()
+    stack = list(starts)
     while stack:
         node = stack.pop()
         if node in seen:
@@ -189,7 +192,9 @@ def _walk(starts: list[str], edges: dict[str, list[str]]) -> set[str]:
     return seen
 
 
-def _conditions_against_form(problem, task, gateway, flows, form: dict | None, form_name: str | None):
+def _conditions_against_form(problem: Callable[..., Problem], task: etree._Element, gateway: etree._Element,
+                             flows: list[etree._Element], form: dict[str, Any] | None,
+                             form_name: str | None) -> Iterator[Problem]:
     fields = (form or {}).get("properties", {})
     for flow in flows:
         condition = flow.find(f"{_B}conditionExpression")
@@ -215,22 +220,27 @@ _ANY = object()
 _COMPLEMENTS = {(ast.Eq, ast.NotEq), (ast.Lt, ast.GtE), (ast.Gt, ast.LtE)}
 
 
-def _tests(node) -> list[tuple[str, type, object]] | None:
+def _tests(node: ast.AST) -> list[tuple[str, type[ast.cmpop], object]] | None:
     """``x == 1 or x == 2`` → [(x, Eq, 1), (x, Eq, 2)]; None for anything else."""
     if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
-        parts = [_tests(v) for v in node.values]
-        return None if any(p is None for p in parts) else [t for p in parts for t in p]
+        tests = []
+        for value in node.values:
+            part = _tests(value)
+            if part is None:
+                return None
+            tests.extend(part)
+        return tests
     if (isinstance(node, ast.Compare) and isinstance(node.left, ast.Name) and len(node.ops) == 1
             and isinstance(node.comparators[0], ast.Constant)):
         return [(node.left.id, type(node.ops[0]), node.comparators[0].value)]
     return None
 
 
-def _covered(flows, forms: dict) -> bool:
+def _covered(flows: list[etree._Element], forms: dict[str, Any]) -> bool:
     """Whether the conditions of a gateway's flows always leave one true: complementary tests
     (``x == v`` / ``x != v``, ``x < v`` / ``x >= v``), or ``x == ...`` for every value the form
     before the gateway lets ``x`` take."""
-    tests = []
+    tests: list[tuple[str, type[ast.cmpop], object]] = []
     for flow in flows:
         try:
             node = ast.parse((flow.find(f"{_B}conditionExpression").text or "").strip(), mode="eval").body
@@ -251,7 +261,7 @@ def _covered(flows, forms: dict) -> bool:
     return bool(enums) and all(set(enum) <= equal for enum in enums)
 
 
-def _fields(schema: dict):
+def _fields(schema: object) -> Iterator[tuple[str, dict[str, Any]]]:
     """(name, field schema) of a form, including those of ``if/then`` branches."""
     if not isinstance(schema, dict):
         return
@@ -264,9 +274,9 @@ def _fields(schema: dict):
         yield from _fields(sub)
 
 
-def _equality_tests(tree) -> Iterable[tuple[str, object]]:
+def _equality_tests(tree: ast.AST) -> Iterable[tuple[str, object]]:
     """(variable, literal) of ``variable == literal`` tests; (variable, _ANY) for other uses."""
-    compared = set()
+    compared: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name) and len(node.ops) == 1 \
                 and isinstance(node.ops[0], (ast.Eq, ast.NotEq)) and isinstance(node.comparators[0], ast.Constant):

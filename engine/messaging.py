@@ -25,14 +25,18 @@ from __future__ import annotations
 
 import json
 from copy import deepcopy
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from SpiffWorkflow.bpmn.util import BpmnEvent
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import CorrelationProperty, MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.task import TaskState
 
 from . import definitions, inputs, org, policy, readmodel, records
@@ -46,17 +50,17 @@ if TYPE_CHECKING:
 MAX_DELIVERIES = 200
 
 
-class Delivered(list):
+class Delivered(list[int]):
     """The ids of the instances a message or signal reached, in id order; ``started`` are
     those it started."""
 
-    def __init__(self, reached=(), started=()):
+    def __init__(self, reached: Iterable[int] = (), started: Iterable[int] = ()) -> None:
         super().__init__(reached)
         self.started = list(started)
 
 
-def send(rt: Engine, who: org.Actor | int | None, kind: str, name: str, correlation: dict, payload: dict,
-         instance_id: int | None = None) -> Delivered:
+def send(rt: Engine, who: org.Actor | int | None, kind: str, name: str, correlation: dict[str, Any],
+         payload: dict[str, Any], instance_id: int | None = None) -> Delivered:
     """A sender's message or signal (``who``: the acting user, or None for the engine itself)."""
     if not isinstance(correlation, dict) or not isinstance(payload, dict):
         raise InvalidInput("correlation and payload must be JSON objects")
@@ -75,7 +79,7 @@ def send(rt: Engine, who: org.Actor | int | None, kind: str, name: str, correlat
             raise Forbidden(f"you may not send {kind} '{name}'")
         pairs = _key_candidates(rt.script_engine, catchers, payload) if kind == "message" else []
         uncorrelated = kind == "message" and not correlation and not pairs and instance_id is None
-        reached = []
+        reached: list[int] = []
         if not uncorrelated:
             query = select(MessageWait.instance_id, MessageWait.correlation).where(
                 MessageWait.name == name, MessageWait.kind == kind, *readmodel.correlated(s, correlation))
@@ -87,7 +91,7 @@ def send(rt: Engine, who: org.Actor | int | None, kind: str, name: str, correlat
                               if readmodel.matches(values, correlation)})
             reached = [iid for iid in targets
                        if _offer(cmd, iid, kind, name, payload, None, correlation, actor, _id_of(actor))]
-        started = []
+        started: list[int] = []
         if kind == "message" and not reached and instance_id is None:
             started = _start(cmd, name, payload, None, actor, _id_of(actor))
             if not started and uncorrelated:
@@ -125,7 +129,8 @@ def dispatch(cmd: Command) -> None:
             MessageWait.name == definition.name, MessageWait.kind == kind, MessageWait.instance_id != inst.id)
         if kind == "message":
             query = query.where(*readmodel.keyed(s, list(values.items())))
-        reached, started = [], []
+        reached: list[int] = []
+        started: list[int] = []
         for iid in sorted(set(s.scalars(query))):
             if _offer(cmd, iid, kind, definition.name, payload, values, {}, None, actor_id, source=inst.id):
                 reached.append(iid)
@@ -138,8 +143,9 @@ def dispatch(cmd: Command) -> None:
                    "to": reached, "started": started})
 
 
-def _offer(cmd: Command, instance_id: int, kind: str, name: str, payload, values: dict | None,
-           correlation: dict, actor: org.Actor | None, actor_id: int | None, source: int | None = None) -> bool:
+def _offer(cmd: Command, instance_id: int, kind: str, name: str, payload: Any, values: dict[str, Any] | None,
+           correlation: dict[str, Any], actor: org.Actor | None, actor_id: int | None,
+           source: int | None = None) -> bool:
     """Deliver to one instance if it (still) waits for this with matching correlation.
     ``values`` are the message's BPMN correlation values (None: computed from the payload by
     the catching element's own retrieval expressions)."""
@@ -148,7 +154,7 @@ def _offer(cmd: Command, instance_id: int, kind: str, name: str, payload, values
         return False
     inst, loaded, wf = target
     cmd.catch_up(inst, loaded, wf)  # a time limit that came first wins
-    catching = []
+    catching: list[tuple[SpiffTask, EventDefinition, BpmnEvent]] = []
     for task in list(wf.event_manager.tasks.values()):
         if task.state != TaskState.WAITING or not readmodel.matches(readmodel.task_values(task), correlation):
             continue
@@ -185,7 +191,8 @@ def _offer(cmd: Command, instance_id: int, kind: str, name: str, payload, values
     return True
 
 
-def _take(cmd: Command, instance_id: int):
+def _take(cmd: Command, instance_id: int
+          ) -> tuple[records.Instance, definitions.LoadedDefinition, BpmnWorkflow] | None:
     """The instance locked with its live workflow: the command's own if it already acted on
     it, else locked now (None if it is no longer running)."""
     live = cmd.saved.get(instance_id)
@@ -193,23 +200,23 @@ def _take(cmd: Command, instance_id: int):
         inst, wf = live
         return inst, cmd.loaded(inst), wf
     try:
-        inst = records.lock_instance(cmd.session, instance_id)
+        locked = records.lock_instance(cmd.session, instance_id)
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) == "40P01":  # two throwers waited for each other
             raise Conflict("instances sending each other messages collided; retry") from None
         raise
-    if inst is None or inst.status != "running":
+    if locked is None or locked.status != "running":
         return None
-    loaded = cmd.loaded(inst)
-    return inst, loaded, cmd.restore(inst, loaded)
+    loaded = cmd.loaded(locked)
+    return locked, loaded, cmd.restore(locked, loaded)
 
 
-def _start(cmd: Command, name: str, payload, values: dict | None, actor: org.Actor | None,
+def _start(cmd: Command, name: str, payload: Any, values: dict[str, Any] | None, actor: org.Actor | None,
            actor_id: int | None, source: int | None = None) -> list[int]:
     """Start each deployed process (newest version) whose start event catches message ``name``."""
     s = cmd.session
     newest = s.scalars(select(func.max(ProcessDefinition.id)).group_by(ProcessDefinition.key)).all()
-    started = []
+    started: list[int] = []
     for definition_id in sorted(newest):
         loaded = cmd.engine.specs.get(s, definition_id)
         starts = [c for c in loaded.catchers.get(("message", name), []) if c.starts]
@@ -224,17 +231,19 @@ def _start(cmd: Command, name: str, payload, values: dict | None, actor: org.Act
     return started
 
 
-def _catchers(cmd: Command, kind: str, name: str) -> list[tuple[definitions.LoadedDefinition, Any]]:
+def _catchers(cmd: Command, kind: str, name: str) -> list[tuple[definitions.LoadedDefinition, definitions.Catcher]]:
     """Every element of any deployed version that catches this message or signal."""
     s, specs = cmd.session, cmd.engine.specs
     ids = s.scalars(select(ProcessDefinition.id).order_by(ProcessDefinition.id)).all()
     return [(loaded, c) for loaded in (specs.get(s, i) for i in ids) for c in loaded.catchers.get((kind, name), [])]
 
 
-def _key_candidates(script_engine, catchers, payload: dict) -> list[tuple[str, dict]]:
+def _key_candidates(script_engine: PythonScriptEngine,
+                    catchers: list[tuple[definitions.LoadedDefinition, definitions.Catcher]],
+                    payload: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """The correlation key values each catching element's retrieval expressions find in the
     payload: the candidates the database looks for (each instance is then checked with its own)."""
-    pairs: list[tuple[str, dict]] = []
+    pairs: list[tuple[str, dict[str, Any]]] = []
     for _loaded, c in catchers:
         for pair in correlations_from(script_engine, c.correlation_properties, payload).items():
             if pair not in pairs:
@@ -242,10 +251,11 @@ def _key_candidates(script_engine, catchers, payload: dict) -> list[tuple[str, d
     return pairs
 
 
-def correlations_from(script_engine, properties, payload) -> dict[str, dict]:
+def correlations_from(script_engine: PythonScriptEngine, properties: Iterable[CorrelationProperty], payload: Any
+                      ) -> dict[str, dict[str, Any]]:
     """Correlation key -> {property: value}, as SpiffWorkflow computes them, with the engine's
     restricted evaluator; a property the payload does not carry is left out."""
-    found: dict[str, dict] = {}
+    found: dict[str, dict[str, Any]] = {}
     if not isinstance(payload, dict):
         return found
     for prop in properties:
@@ -258,6 +268,6 @@ def correlations_from(script_engine, properties, payload) -> dict[str, dict]:
     return found
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     """A payload as history can store it (JSON; anything else as text)."""
     return json.loads(json.dumps(value, default=str))

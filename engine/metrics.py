@@ -36,8 +36,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, literal, literal_column, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Label, and_, case, func, literal, literal_column, or_, select
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from . import policy, rollups
 from .errors import Forbidden, InvalidInput
@@ -101,24 +101,26 @@ def month(text: str) -> tuple[date, date]:
 
 # ------------------------------------------------------------------------------- rights
 
-def scope(s: Session, actor: Actor, area: str | None, department: str | None) -> tuple[str, str | None]:
+def scope(s: Session, actor: Actor, area: str | None, department: str | None) -> tuple[str | None, str | None]:
     """The org path and department a user may read figures for, narrowed by what she asked.
 
     Which department is ``policy.figures_department``'s rule, which area ``policy.may_read_figures_of``'s."""
     department = policy.figures_department(actor, department)
     path = actor.org_path
     if area:
-        path = s.scalar(select(OrgUnit.path).where(OrgUnit.code == area))
-        if path is None:
+        area_path = s.scalar(select(OrgUnit.path).where(OrgUnit.code == area))
+        if area_path is None:
             raise InvalidInput(f"unknown org unit '{area}'", fields={"area": "unknown org unit code"})
-        if not policy.may_read_figures_of(actor, path):
+        if not policy.may_read_figures_of(actor, area_path):
             raise Forbidden(f"org unit '{area}' is outside your area")
+        path = area_path
     return path, department
 
 
 # ----------------------------------------------------------------------------- figures
 
-def _seconds(dialect: str, later, earlier):
+def _seconds(dialect: str, later: QueryableAttribute[datetime | None], earlier: QueryableAttribute[datetime | None]
+             ) -> ColumnElement[Any]:
     if dialect == "postgresql":
         return func.extract("epoch", later - earlier)
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
@@ -143,8 +145,8 @@ class _Populations:
         self.overdue = and_(self.open, Case.due_at < f.asof, Case.suspended_at.is_(None))  # 挂账: clock stopped
         self.measured_report_in = and_(self.closed, Case.whistled_at.is_not(None), Case.claimed_at.is_not(None))
 
-    def filters(self) -> list:
-        f, where = self.f, []
+    def filters(self) -> list[ColumnElement[bool]]:
+        f, where = self.f, list[ColumnElement[bool]]()
         if f.area_path:
             where += [Case.org_path >= f.area_path, Case.org_path < f.area_path + "\uffff"]
         for column, value in ((Case.department, f.department), (Case.category, f.category),
@@ -153,11 +155,11 @@ class _Populations:
                 where.append(column == value)
         return where
 
-    def parts(self, name: str) -> tuple[Any, Any]:
+    def parts(self, name: str) -> tuple[ColumnElement[bool], ColumnElement[bool] | None]:
         """(denominator, numerator) conditions of a figure; the numerator is None for the
         figures that are not a share of cases (medians, the composite score)."""
         c = self
-        table = {
+        table: dict[str, tuple[ColumnElement[bool], ColumnElement[bool] | None]] = {
             "response_rate": (c.valid, and_(c.valid, Case.feedback_contacted.is_(True))),
             "resolution_rate": (c.valid, and_(c.valid, Case.feedback_resolved.is_(True))),
             "satisfaction_rate": (c.valid, and_(c.valid, Case.satisfaction.in_(ANSWERS[:2]))),
@@ -185,29 +187,31 @@ FIGURES = ("response_rate", "resolution_rate", "satisfaction_rate", "composite_s
            "suspension_rate", "void_rate", "merge_rate", "report_in_minutes", "close_hours", "overdue_open")
 
 
-def _group_key(grouping: str | None, rows=Case):
+def _group_key(grouping: str | None, rows: type[Case] | type[CaseRollup] = Case) -> ColumnElement[Any]:
     """The group key over case rows, or over rollup rows (``rows=CaseRollup``)."""
     if grouping is None:
         return literal("all")
     if grouping in LEVELS:  # "/city/district/street/community/grid/": level i is field i + 2
         return func.split_part(rows.org_path, "/", LEVELS.index(grouping) + 2)
     if grouping in ("department", "category", "source"):
-        return getattr(rows, grouping)
+        column: ColumnElement[Any] = getattr(rows, grouping)
+        return column
     raise InvalidInput(f"cannot group by '{grouping}'", fields={"group_by": f"one of {', '.join(GROUPINGS)}"})
 
 
 class _Percentile:
     """SQLite aggregate ``gl_percentile(value, fraction)``: PostgreSQL's ``percentile_cont``."""
 
-    def __init__(self):
-        self.values, self.fraction = [], 0.5
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.fraction = 0.5
 
-    def step(self, value, fraction):
+    def step(self, value: float | None, fraction: float) -> None:
         if value is not None:
             self.values.append(value)
         self.fraction = fraction
 
-    def finalize(self):
+    def finalize(self) -> float | None:
         return _percentile(sorted(self.values), self.fraction)
 
 
@@ -221,7 +225,7 @@ def _percentile(values: list[float], fraction: float) -> float | None:
     return values[low] + (values[high] - values[low]) * (pos - low)
 
 
-def _split_part(text, sep, n):
+def _split_part(text: str | None, sep: str, n: int) -> str:
     parts = (text or "").split(sep)
     return parts[n - 1] if 0 < n <= len(parts) else ""
 
@@ -233,7 +237,7 @@ def _unprepared(s: Session) -> Iterator[None]:
     took ten times as long at 1M cases (bench/metrics.py)."""
     raw = s.connection().connection.driver_connection
     threshold = getattr(raw, "prepare_threshold", None)
-    if threshold is None:
+    if threshold is None or raw is None:
         yield
         return
     raw.prepare_threshold = None
@@ -248,20 +252,25 @@ def _prepare(s: Session) -> str:
     dialect = s.get_bind().dialect.name
     if dialect == "sqlite":
         raw = s.connection().connection.driver_connection
+        assert raw is not None  # a live connection has its driver's
         raw.create_function("split_part", 3, _split_part, deterministic=True)
         raw.create_aggregate("gl_percentile", 2, _Percentile)
     return dialect
 
 
-def _pct(dialect: str, value, fraction: float):
+def _pct(dialect: str, value: ColumnElement[Any], fraction: float) -> ColumnElement[Any]:
     if dialect == "postgresql":
         return func.percentile_cont(fraction).within_group(value)
     return func.gl_percentile(value, fraction)
 
 
-def _row_queries(f: Filters, p: _Populations, dialect: str) -> dict[str, tuple[Any, list]]:
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.count().filter(condition)
+
+
+def _row_queries(f: Filters, p: _Populations, dialect: str) -> dict[str, tuple[ColumnElement[bool], list[Label[Any]]]]:
     """The case-row queries of the figures' counts: (condition, columns) by population."""
-    n = lambda cond: func.count().filter(cond)  # noqa: E731
+    n = _count
     close_s = _seconds(dialect, Case.closed_at, Case.reported_at)
     running = Case.suspended_at.is_(None)  # a suspended case's clock stands still: never overdue
     report_in_s = case((Case.whistled_at.is_not(None) & Case.claimed_at.is_not(None),
@@ -322,7 +331,7 @@ def _aggregates(s: Session, f: Filters, grouping: str | None, *, exact: bool = F
     return groups
 
 
-def _rare_row_queries(p: _Populations) -> dict[str, tuple[Any, list]]:
+def _rare_row_queries(p: _Populations) -> dict[str, tuple[ColumnElement[bool], list[Label[Any]]]]:
     """Beside the rollup, the exceptions' counts read only the rare cases they count (suspended
     closed cases by ix_case_suspended_closed, voided and merged ones by ix_case_status_reported),
     not every case of the period; a group's ``received`` is then its reported cases plus these."""
@@ -335,7 +344,8 @@ def _rare_row_queries(p: _Populations) -> dict[str, tuple[Any, list]]:
                           func.count().filter(Case.status == "merged").label("merged")])}
 
 
-def _from_rollup(s: Session, f: Filters, grouping: str | None, parts) -> dict[str, dict[str, Any]]:
+def _from_rollup(s: Session, f: Filters, grouping: str | None, parts: list[tuple[str, date, date]]
+                 ) -> dict[str, dict[str, Any]]:
     """The closed and reported counts from the rollup, medians from its histograms."""
     r, where = CaseRollup, [_rollup_units(f.area_path, grouping)]
     for column, value in ((r.department, f.department), (r.category, f.category), (r.source, f.source)):
@@ -356,7 +366,7 @@ def _from_rollup(s: Session, f: Filters, grouping: str | None, parts) -> dict[st
     return groups
 
 
-def _rollup_units(area_path: str | None, grouping: str | None):
+def _rollup_units(area_path: str | None, grouping: str | None) -> ColumnElement[bool]:
     """Which units' rollup rows hold an area's figures: the area's own (a case counts in every
     unit above it), or, broken down by a level below the area, those of that level's units in
     it; no area: the roots."""
@@ -372,28 +382,34 @@ def _rollup_units(area_path: str | None, grouping: str | None):
     return CaseRollup.org_path.in_(select(u.path).where(u.parent_id.is_(None)))
 
 
-def _band(asof: datetime, low: int, high: int | None):
+def _band(asof: datetime, low: int, high: int | None) -> ColumnElement[bool]:
     """Overdue by at least ``low`` and less than ``high`` days at ``asof``."""
     cond = Case.due_at <= asof - timedelta(days=low) if low else Case.due_at < asof
     return and_(cond, Case.due_at > asof - timedelta(days=high)) if high is not None else cond
 
 
-def _ratio(numerator, denominator) -> dict[str, Any]:
+def _ratio(numerator: float, denominator: float) -> dict[str, Any]:
     value = None if not denominator else round(numerator / denominator, 6)
     return {"value": value, "numerator": numerator, "denominator": denominator}
 
 
 def _figures(a: dict[str, Any], weights: dict[str, float]) -> dict[str, dict[str, Any]]:
     """The figures of one group from its counts (all counts 0 when the group had no rows)."""
-    g = lambda name: a.get(name) or 0  # noqa: E731
+    def g(name: str) -> Any:  # a count (0 for none); ``satisfied`` points may be fractional
+        return a.get(name) or 0
+
     valid = g("valid")
     satisfied_points = round(g("satisfied") + BASICALLY * g("basically"), 6)
     three = {"response_rate": _ratio(g("contacted"), valid), "resolution_rate": _ratio(g("resolved"), valid),
              "satisfaction_rate": _ratio(satisfied_points, valid)}
     composite_points = round(weights["response"] * g("contacted") + weights["resolution"] * g("resolved")
                              + weights["satisfaction"] * satisfied_points, 6)
-    hours = lambda sec: None if sec is None else round(float(sec) / 3600, 4)  # noqa: E731
-    minutes = lambda sec: None if sec is None else round(float(sec) / 60, 2)  # noqa: E731
+    def hours(sec: float | None) -> float | None:
+        return None if sec is None else round(float(sec) / 3600, 4)
+
+    def minutes(sec: float | None) -> float | None:
+        return None if sec is None else round(float(sec) / 60, 2)
+
     return {
         **three,
         "composite_score": _ratio(composite_points, valid),
@@ -463,12 +479,13 @@ def figures(s: Session, f: Filters, *, group_by: str | None = None, rank_by: str
     with _unprepared(s):
         overall = _aggregates(s, f, None, exact=exact).get("all", {})
         groups = _aggregates(s, f, group_by, exact=exact) if group_by is not None else {}
-    result = {"figures": _figures(overall, weights), "groups": []}
+    result: dict[str, Any] = {"figures": _figures(overall, weights), "groups": []}
     if group_by is None:
         return result
     names = _names(s, group_by, [k for k in groups if k is not None])
-    rows = [{"key": key, "name": names.get(key, (key, key))[0], "name_en": names.get(key, (key, key))[1],
-             "figures": _figures(a, weights)} for key, a in groups.items()]
+    rows: list[dict[str, Any]] = [
+        {"key": key, "name": names.get(key, (key, key))[0], "name_en": names.get(key, (key, key))[1],
+         "figures": _figures(a, weights)} for key, a in groups.items()]
     sign = 1 if rank_by in LOWER_IS_BETTER else -1
     rows.sort(key=lambda r: (r["figures"][rank_by]["value"] is None, sign * (r["figures"][rank_by]["value"] or 0),
                              str(r["key"])))
@@ -502,24 +519,33 @@ def figure_cases(s: Session, f: Filters, figure: str, part: str, *, page: int = 
         raise InvalidInput(f"{figure} is not a share of cases: only its denominator lists cases",
                            fields={"part": "denominator"})
     where = [condition, *p.filters()]
-    total = s.scalar(select(func.count()).select_from(Case).where(*where))
+    total = s.scalar(select(func.count()).select_from(Case).where(*where)) or 0
     rows = s.scalars(select(Case).where(*where).order_by(Case.id).limit(per_page).offset((page - 1) * per_page))
     return list(rows), total
+
+
+def _at(*path: str) -> Callable[[dict[str, Any]], Any]:
+    """What a group's figures hold at ``path`` (figure, part, ...)."""
+    def get(figures: dict[str, Any]) -> Any:
+        value: Any = figures
+        for key in path:
+            value = value[key]
+        return value
+    return get
 
 
 def table(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     """The figures as one table (a row for the whole selection, then one per group) for
     CSV / XLSX: each figure's value, numerator and denominator in columns."""
     header = ["key", "name", "rank"]
-    columns: list[tuple[str, Callable[[dict], Any]]] = []
+    columns: list[tuple[str, Callable[[dict[str, Any]], Any]]] = []
     for name in FIGURES:
         for part in ("value", "numerator", "denominator"):
-            columns.append((f"{name}.{part}", lambda fig, n=name, p=part: fig[n][p]))
-    columns += [("escalation_rate.max_level", lambda fig: fig["escalation_rate"]["max_level"]),
-                ("report_in_minutes.p90", lambda fig: fig["report_in_minutes"]["p90"]),
-                ("close_hours.p90", lambda fig: fig["close_hours"]["p90"])]
-    columns += [(f"overdue_open.{band}", lambda fig, b=band: fig["overdue_open"]["bands"][b])
-                for band, _l, _h in BANDS]
+            columns.append((f"{name}.{part}", _at(name, part)))
+    columns += [("escalation_rate.max_level", _at("escalation_rate", "max_level")),
+                ("report_in_minutes.p90", _at("report_in_minutes", "p90")),
+                ("close_hours.p90", _at("close_hours", "p90"))]
+    columns += [(f"overdue_open.{band}", _at("overdue_open", "bands", band)) for band, _l, _h in BANDS]
     header += [c for c, _ in columns]
     rows = [["all", "", None] + [get(result["figures"]) for _c, get in columns]]
     rows += [[g["key"], g["name"], g["rank"]] + [get(g["figures"]) for _c, get in columns] for g in result["groups"]]

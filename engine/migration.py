@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import TaskState
 
 from . import org, policy, records
@@ -33,10 +34,10 @@ MAX_INSTANCES = 1000  # per request; a larger move is done in several
 _NOT_YET = TaskState.PREDICTED_MASK | TaskState.FUTURE
 
 
-def _unpredicted(state_json: str) -> dict:
+def _unpredicted(state_json: str) -> dict[str, Any]:
     """The stored state without the tasks SpiffWorkflow merely expects to come (FUTURE and
     predicted): those follow the old version's flows, and are predicted anew on the target."""
-    state = json.loads(state_json)
+    state: dict[str, Any] = json.loads(state_json)
     for tree in (state, *state.get("subprocesses", {}).values()):
         gone = {i for i, t in tree["tasks"].items() if t["state"] & _NOT_YET}
         tree["tasks"] = {i: t for i, t in tree["tasks"].items() if i not in gone}
@@ -45,14 +46,14 @@ def _unpredicted(state_json: str) -> dict:
     return state
 
 
-def _predict(wf) -> None:
+def _predict(wf: BpmnWorkflow) -> None:
     for w in (wf, *wf.subprocesses.values()):
         for task in list(w.tasks.values()):
             if task.state & (TaskState.READY | TaskState.WAITING | TaskState.STARTED):
                 task.task_spec._predict(task, mask=TaskState.PREDICTED_MASK | TaskState.DEFINITE_MASK)
 
 
-def blocker(state: dict, target: LoadedDefinition) -> str | None:
+def blocker(state: dict[str, Any], target: LoadedDefinition) -> str | None:
     """Why an instance with this (unpredicted) stored state cannot run on ``target``."""
     names = set(target.spec.task_specs)
     for task in state["tasks"].values():
@@ -69,7 +70,8 @@ def blocker(state: dict, target: LoadedDefinition) -> str | None:
     return None
 
 
-def _targets(rt: Engine, s: Session, key: str, from_version: int, to_version: int):
+def _targets(rt: Engine, s: Session, key: str, from_version: int, to_version: int
+             ) -> tuple[int, LoadedDefinition]:
     source_id, target_id = definition_id(s, key, from_version), definition_id(s, key, to_version)
     if source_id is None or target_id is None:
         missing = from_version if source_id is None else to_version

@@ -18,9 +18,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Iterable
+from typing import Any, Iterable, cast
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
 
 from .errors import InvalidInput
 
@@ -64,11 +65,11 @@ def parse(raw: bytes | str, weekend: Iterable[int]) -> Notice:
     problems = {_where(list(e.absolute_path), e): _say(e) for e in _VALIDATOR.iter_errors(data)}
     if problems:
         raise InvalidInput("the notice does not have the shape of a holiday notice", fields=problems)
-    problems = _check_dates(data, frozenset(weekend))
-    if problems:
+    wrong = _check_dates(data, frozenset(weekend))
+    if wrong:
         raise InvalidInput(f"the {data['year']} notice has wrong dates",
-                           fields={field: message for field, (message, _) in problems.items()},
-                           field_reasons={field: reason for field, (_, reason) in problems.items()})
+                           fields={field: message for field, (message, _) in wrong.items()},
+                           field_reasons={field: reason for field, (_, reason) in wrong.items()})
     year = int(data["year"])  # JSON Schema's integer takes 2027.0 too
     content = {"source": data["source"], "holidays": data["holidays"], "workdays": sorted(data["workdays"])}
     digest = hashlib.sha256(json.dumps({"year": year, **content}, sort_keys=True,
@@ -76,30 +77,31 @@ def parse(raw: bytes | str, weekend: Iterable[int]) -> Notice:
     return Notice(year, content, digest)
 
 
-def _where(path: list, error) -> str:
+def _where(path: list[str | int], error: ValidationError) -> str:
     if error.validator in ("required", "additionalProperties"):  # the field itself, not its parent
-        names = [n for n in (error.validator_value if error.validator == "required" else error.instance)
-                 if n in error.message.split("'")]
-        path = path + names[:1]
+        listed = cast("list[str]", error.validator_value if error.validator == "required" else error.instance)
+        names = [n for n in listed if n in error.message.split("'")]  # of the required, or the object's
+        path = [*path, *names[:1]]
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "notice"
 
 
-def _say(error) -> str:
+def _say(error: ValidationError) -> str:
     if error.validator == "required":
         return "required"
     if error.validator == "additionalProperties":
         return "not a field of a holiday notice"
     if error.validator == "pattern":
         return f"{error.instance!r} is not a date written YYYY-MM-DD"
-    return error.message
+    return str(error.message)
 
 
-def _check_dates(data: dict, weekend: frozenset[int]) -> dict[str, tuple[str, tuple[str, dict]]]:
+def _check_dates(data: dict[str, Any], weekend: frozenset[int]) -> dict[str, tuple[str, tuple[str, dict[str, Any]]]]:
     """Field -> (message, (reason, params)): the reason names the page's text (web/i18n.py)."""
-    year, problems = data["year"], {}
+    year = data["year"]
+    problems: dict[str, tuple[str, tuple[str, dict[str, Any]]]] = {}
     holidays: dict[date, str] = {}
 
-    def bad(field: str, reason: str, message: str, **params) -> None:
+    def bad(field: str, reason: str, message: str, **params: Any) -> None:
         problems[field] = (message, (f"notice_{reason}", params))
 
     def day(text: str, field: str) -> date | None:

@@ -72,7 +72,8 @@ def recipients(s: Session, event: OutboxEvent, case: Case | None, task: Task | N
         return found  # taken or gone before it could be offered: news to nobody
     if event.kind == "task_assigned":
         assignee = (event.payload or {}).get("assignee_id")
-        if task is not None and task.status == "claimed" and task.assignee_id == assignee:
+        if (task is not None and task.status == "claimed" and task.assignee_id is not None
+                and task.assignee_id == assignee):
             found = {assignee}
     elif task is not None and event.kind in ("task_offered", "overdue", "urged"):
         found = _candidates(s, task)

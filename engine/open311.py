@@ -59,7 +59,7 @@ def revoke_client(s: Session, name: str, now: datetime) -> None:
     client.revoked_at = client.revoked_at or now
 
 
-def clients(s: Session) -> list[dict]:
+def clients(s: Session) -> list[dict[str, Any]]:
     return [{"name": c.name, "created_at": c.created_at, "revoked_at": c.revoked_at}
             for c in s.scalars(select(Open311Client).order_by(Open311Client.name))]
 
@@ -77,7 +77,7 @@ def client_for_key(s: Session, key: str | None) -> str:
 
 # ------------------------------------------------------------------------------ services
 
-def _datatype(prop: dict) -> str:
+def _datatype(prop: dict[str, Any]) -> str:
     if "enum" in prop:
         return "singlevaluelist"
     if prop.get("type") == "array" and "enum" in prop.get("items", {}):
@@ -89,10 +89,10 @@ def _datatype(prop: dict) -> str:
     return "text" if (prop.get("maxLength") or 0) > 200 else "string"
 
 
-def attributes(start_form: dict) -> list[dict]:
+def attributes(start_form: dict[str, Any]) -> list[dict[str, Any]]:
     """The start form's fields Open311 has no argument for, as service attributes."""
     required = set(start_form.get("required", [])) - set(FILLED_IN)
-    found = []
+    found: list[dict[str, Any]] = []
     for name, prop in start_form.get("properties", {}).items():
         if name in CORE_FIELDS:
             continue
@@ -109,10 +109,10 @@ def attributes(start_form: dict) -> list[dict]:
 
 
 def _departments(s: Session) -> dict[str, str]:
-    return dict(s.execute(select(Department.code, Department.name)).all())
+    return {code: name for code, name in s.execute(select(Department.code, Department.name))}
 
 
-def services(rt: Runtime, s: Session) -> list[dict]:
+def services(rt: Runtime, s: Session) -> list[dict[str, Any]]:
     """Every category of the case process, as an Open311 service (realtime: the request id
     is answered at once)."""
     has_attributes = bool(attributes(rt.case_start_form()))
@@ -123,7 +123,7 @@ def services(rt: Runtime, s: Session) -> list[dict]:
             for c in rt.categories()]
 
 
-def service_definition(rt: Runtime, code: str) -> dict:
+def service_definition(rt: Runtime, code: str) -> dict[str, Any]:
     if code not in {c["code"] for c in rt.categories()}:
         raise NotFound(f"service_code '{code}' not found")
     return {"service_code": code, "attributes": attributes(rt.case_start_form())}
@@ -170,7 +170,7 @@ def _locate(rt: Runtime, s: Session, req: NewRequest) -> tuple[str, dict[str, An
         if grid is None:
             raise InvalidInput(f"the location {lat},{lon} lies outside every grid of this jurisdiction",
                                fields={"lat": "outside every grid", "long": "outside every grid"})
-        location = {"lat": lat, "lon": lon}
+        location: dict[str, Any] = {"lat": lat, "lon": lon}
         if req.address_string:
             location["address"] = req.address_string[:200]
         return grid, location
@@ -191,7 +191,7 @@ def _locate(rt: Runtime, s: Session, req: NewRequest) -> tuple[str, dict[str, An
     return place.grid.code, location
 
 
-def _attribute_values(start_form: dict, given: dict[str, list[str]]) -> dict[str, Any]:
+def _attribute_values(start_form: dict[str, Any], given: dict[str, list[str]]) -> dict[str, Any]:
     known = {a["code"]: a for a in attributes(start_form)}
     values: dict[str, Any] = {}
     for code, raw in given.items():
@@ -266,7 +266,7 @@ def _codes(value: str | None) -> list[str]:
 
 def requests(rt: Runtime, s: Session, now: datetime, *, service_request_id: str | None = None,
              service_code: str | None = None, start_date: str | None = None, end_date: str | None = None,
-             status: str | None = None) -> list[dict]:
+             status: str | None = None) -> list[dict[str, Any]]:
     """GET requests: by ids (which override every other filter), else the public-channel cases
     of a window of at most 90 days (the last 90 by default), newest first, at most 1000."""
     query = select(Case).where(Case.source.in_(residents.PUBLIC_SOURCES))
@@ -298,14 +298,14 @@ def requests(rt: Runtime, s: Session, now: datetime, *, service_request_id: str 
     return [_request(c, departments, names) for c in rows]
 
 
-def request(rt: Runtime, s: Session, number: str, now: datetime) -> dict:
+def request(rt: Runtime, s: Session, number: str, now: datetime) -> dict[str, Any]:
     found = requests(rt, s, now, service_request_id=number) if "," not in number else []
     if not found:
         raise NotFound(f"service request '{number}' not found")
     return found[0]
 
 
-def token(s: Session, value: str) -> dict:
+def token(s: Session, value: str) -> dict[str, Any]:
     """A status link's token (what a resident got back) -> the request it follows."""
     number = s.scalar(select(Case.number).where(Case.status_token == value))
     if number is None:

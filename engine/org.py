@@ -11,13 +11,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from argon2 import Parameters, PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from .db import Database
+from .db import Database, affected
 from .errors import InvalidInput, NotFound
 from .model import ApiToken, Department, OrgUnit, User
 
@@ -185,7 +186,7 @@ def issue_token(session: Session, user: User, now: datetime) -> str:
 
 def revoke_token(session: Session, token: str) -> bool:
     """Sign a bearer token out; False if it was not (or no longer) valid."""
-    return session.execute(delete(ApiToken).where(ApiToken.token_hash == _token_hash(token))).rowcount == 1
+    return affected(session, delete(ApiToken).where(ApiToken.token_hash == _token_hash(token))) == 1
 
 
 def unit_by_code(session: Session, code: str) -> OrgUnit:
@@ -208,7 +209,7 @@ def chain_above(unit: OrgUnit) -> list[str]:
     return list(reversed(codes[:-1]))
 
 
-def grids(session: Session, actor: Actor) -> list[dict]:
+def grids(session: Session, actor: Actor) -> list[dict[str, Any]]:
     """The grids a user may report for (``policy.reportable_grids``)."""
     from .policy import reportable_grids  # the policy asks this module who a user is
     query = select(OrgUnit.code, OrgUnit.name, OrgUnit.name_en).where(OrgUnit.level == "grid",
@@ -217,7 +218,7 @@ def grids(session: Session, actor: Actor) -> list[dict]:
 
 
 def areas(session: Session, actor: Actor, levels: tuple[str, ...] = ("district", "street", "community"),
-          limit: int | None = None) -> list[dict] | None:
+          limit: int | None = None) -> list[dict[str, Any]] | None:
     """The units of ``levels`` in a user's area, in tree order: what a list can be narrowed to;
     None when there are more than ``limit`` (a list that long is no help: a code is typed)."""
     query = select(OrgUnit.code, OrgUnit.name, OrgUnit.name_en, OrgUnit.level).where(OrgUnit.level.in_(levels))

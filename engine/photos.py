@@ -9,7 +9,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from . import images, org, policy, queries
@@ -118,6 +118,7 @@ def add_to_task(rt: Engine, actor: org.Actor | int, task_id: str, uploads: list[
     with rt.command() as cmd:
         who = org.actor(cmd.session, actor)
         task = _task_target(cmd.session, who, task_id)
+        assert task.case_id is not None  # _task_target refuses a task of no case
         rows = record(cmd, task.case_id, task.instance_id, task.id, KIND_OF_STAGE.get(task.stage or "", "resolution"),
                       stored, who.id)
         return [photo_dict(r, who.username) for r in rows]
@@ -131,7 +132,7 @@ def photo_dict(photo: Photo, uploaded_by: str | None) -> dict[str, Any]:
             "gps": photo.gps, "uploaded_at": photo.uploaded_at, "uploaded_by": uploaded_by}
 
 
-def _listed(s: Session, where) -> list[dict[str, Any]]:
+def _listed(s: Session, where: ColumnElement[bool]) -> list[dict[str, Any]]:
     rows = s.execute(select(Photo, User.username).outerjoin(User, User.id == Photo.uploaded_by_id)
                      .where(where).order_by(Photo.id))
     return [photo_dict(photo, username) for photo, username in rows]

@@ -109,7 +109,7 @@ def add_place(s: Session, code: str, kind: str, name: str, grid: OrgUnit, addres
 
 # ------------------------------------------------------------------------------ location -> grid
 
-def check_boundary(rings: list) -> Polygon:
+def check_boundary(rings: list[list[list[float]]]) -> Polygon:
     """A GeoJSON polygon's rings ([[lon, lat], ...]) as a valid shapely polygon."""
     from shapely import Polygon  # shapely and numpy imported where used: they are large for every process to hold
     try:
@@ -125,7 +125,7 @@ class GridLocator:
     """Grids by location: the grids' boundaries in an R-tree (STRtree), read once and read
     again when a grid's boundary changes (``forget``) or another database is asked."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._built: tuple[str, STRtree, list[str]] | None = None
 
     def forget(self) -> None:
@@ -134,7 +134,7 @@ class GridLocator:
     def grid_at(self, s: Session, lat: float, lon: float) -> str | None:
         """The code of the grid whose boundary holds the point, None when no grid does."""
         from shapely import Point, STRtree
-        url = str(s.get_bind().url)
+        url = str(s.get_bind().engine.url)
         if self._built is None or self._built[0] != url:
             rows = s.execute(select(OrgUnit.code, OrgUnit.boundary)
                              .where(OrgUnit.level == "grid", OrgUnit.boundary.is_not(None))).all()

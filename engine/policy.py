@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, and_, or_, select
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from .definitions import CALLED_BY_PROPERTY
 from . import org
@@ -23,6 +23,8 @@ from .model import Case, Incident, OrgUnit, ProcessInstance, Task, User
 from .org import Actor
 
 if TYPE_CHECKING:
+    from .model import ProcessDefinition
+    from .records import CaseRecord, TaskRow
     from .definitions import LoadedDefinition
 
 ADMIN = "admin"                     # may create groups and assign users to them
@@ -43,7 +45,8 @@ def names(value: str | None) -> tuple[str, ...]:
 
 # ------------------------------------------------------------------------------ areas
 
-def within(column, path: str | None):
+def within(column: ColumnElement[str | None] | QueryableAttribute[str | None], path: str | None
+           ) -> ColumnElement[bool]:
     """SQL: ``column`` lies in the subtree at ``path`` (``Actor.covers`` as a condition a B-tree
     range serves); nothing without a path."""
     if not path:
@@ -63,7 +66,7 @@ def may_oversee_area(actor: Actor) -> bool:
 
 # ------------------------------------------------------------------------------ who may take a task
 
-def is_candidate(actor: Actor, task) -> bool:
+def is_candidate(actor: Actor, task: Task | TaskRow) -> bool:
     """The candidate rule of the design: offered to her by name, or to her role (or group), her
     department if it names one, and an area covering it if it has one; never to whom the task
     must be independent of (``excluded_user_id``: she resolved what it verifies)."""
@@ -78,7 +81,7 @@ def is_candidate(actor: Actor, task) -> bool:
     return task.org_path is None or actor.covers(task.org_path)
 
 
-def offered(actor: Actor):
+def offered(actor: Actor) -> ColumnElement[bool]:
     """SQL: the open tasks ``is_candidate`` offers her (the inbox planner reads it in index-sized parts)."""
     by_role = and_(Task.role.in_(actor.roles or ("-",)), Task.candidate_user_id.is_(None),
                    or_(Task.department.is_(None), Task.department == actor.department),
@@ -87,14 +90,14 @@ def offered(actor: Actor):
     return and_(Task.status == "open", or_(by_role, Task.candidate_user_id == actor.id))
 
 
-def may_act_on(actor: Actor, task) -> bool:
+def may_act_on(actor: Actor, task: Task | TaskRow) -> bool:
     """Complete (or claim) a task: hers if she holds it, else if it is offered to her."""
     if task.assignee_id is not None:
         return task.assignee_id == actor.id
     return is_candidate(actor, task)
 
 
-def check_may_take(actor: Actor, task) -> None:
+def check_may_take(actor: Actor, task: Task | TaskRow) -> None:
     """Forbidden, saying why, to claim or complete a live task that is not offered to her."""
     if task.status not in LIVE:
         return
@@ -105,7 +108,7 @@ def check_may_take(actor: Actor, task) -> None:
         raise Forbidden("this task is not offered to you (role, area or department)", reason="task_not_offered")
 
 
-def may_see_task(actor: Actor, task) -> bool:
+def may_see_task(actor: Actor, task: Task | TaskRow) -> bool:
     """Open a task: one she may act on, one of her area (supervisors), one nobody can take
     (``oversees_arealess``), or one she completed."""
     return (may_act_on(actor, task) or supervises(actor, task.org_path) or oversees_arealess(actor, task)
@@ -137,7 +140,7 @@ def may_start(actor: Actor | None, properties: dict[str, Any]) -> bool:
     return actor is None or any(actor.has_role(name) for name in starters(properties))
 
 
-def startable(s: Session, actor: Actor) -> list:
+def startable(s: Session, actor: Actor) -> list[ProcessDefinition]:
     """The newest version of each process ``actor`` may start from the browser (not case
     processes, which start by a report; not those only ever called)."""
     from .definitions import list_definitions
@@ -159,7 +162,7 @@ def check_start(actor: Actor | None, loaded: LoadedDefinition) -> None:
         raise Forbidden(f"you may not start '{loaded.key}' (starters: {', '.join(starters(loaded.properties))})")
 
 
-def check_start_data(s: Session, actor: Actor | None, loaded: LoadedDefinition, data: dict) -> None:
+def check_start_data(s: Session, actor: Actor | None, loaded: LoadedDefinition, data: dict[str, Any]) -> None:
     """Starting "for another area": an org unit named in the start data (a field its start
     form marks ``x-org-unit``: true, or the level it must have) must exist and lie in the
     starter's area (InvalidInput, Forbidden)."""
@@ -181,14 +184,14 @@ def may_report_in(actor: Actor, org_path: str | None) -> bool:
     return actor.covers(org_path) or actor.has_role("acceptor")
 
 
-def reportable_grids(actor: Actor) -> list:
+def reportable_grids(actor: Actor) -> list[ColumnElement[bool]]:
     """SQL on org units: ``may_report_in`` for the report form's list of grids."""
     return [] if actor.has_role("acceptor") else [within(OrgUnit.path, actor.org_path)]
 
 
 # ------------------------------------------------------------------------------ cases
 
-def visible_cases(actor: Actor):
+def visible_cases(actor: Actor) -> ColumnElement[bool]:
     """SQL: the cases staff see: those of their area; a liaison's also those of her department."""
     visible = within(Case.org_path, actor.org_path)
     if actor.department:
@@ -196,19 +199,19 @@ def visible_cases(actor: Actor):
     return visible
 
 
-def may_open_case(actor: Actor, case, involved: bool) -> bool:
+def may_open_case(actor: Actor, case: Case | CaseRecord, involved: bool) -> bool:
     """One case, by ``visible_cases``' rule, or one she holds or did a task of (``involved``)."""
     return (actor.covers(case.org_path) or bool(actor.department and actor.department == case.department)
             or involved)
 
 
-def may_see_reported(actor: Actor, case) -> bool:
+def may_see_reported(actor: Actor, case: Case | CaseRecord | Row[Any]) -> bool:
     """A case a process instance reported is named on the instance's page to those of its
     area and to whoever reported it."""
     return actor.covers(case.org_path) or case.reported_by_id == actor.id
 
 
-def may_see_feedback_link(actor: Actor, case) -> bool:
+def may_see_feedback_link(actor: Actor, case: Case | CaseRecord) -> bool:
     """The reporter's feedback link lets its holder score the case: only those who make the
     callback (acceptors) and supervisors, of the case's area, see it."""
     return (actor.has_role("acceptor") or actor.has_role(SUPERVISOR)) and actor.covers(case.org_path)
@@ -216,12 +219,12 @@ def may_see_feedback_link(actor: Actor, case) -> bool:
 
 # ------------------------------------------------------------------------------ tasks
 
-def may_urge(actor: Actor, task) -> bool:
+def may_urge(actor: Actor, task: Task | TaskRow) -> bool:
     """Urging (催办) an open task: supervisors whose area covers it."""
     return supervises(actor, task.org_path)
 
 
-def check_urge(actor: Actor, task) -> None:
+def check_urge(actor: Actor, task: Task | TaskRow) -> None:
     """``may_urge``, refused saying which half failed."""
     if not actor.has_role(SUPERVISOR):
         raise Forbidden("only supervisors may urge tasks", reason="supervisors_only")
@@ -229,7 +232,7 @@ def check_urge(actor: Actor, task) -> None:
         raise Forbidden("this task is outside your area", reason="task_outside_area")
 
 
-def may_assign(actor: Actor, task) -> bool:
+def may_assign(actor: Actor, task: Task | TaskRow) -> bool:
     """Assigning (派单) a task to someone it is offered to: supervisors and coordinators whose
     area covers it."""
     return (actor.has_role(SUPERVISOR) or actor.has_role("coordinator")) and actor.covers(task.org_path)
@@ -237,13 +240,13 @@ def may_assign(actor: Actor, task) -> bool:
 
 # ------------------------------------------------------------------------------ photos
 
-def may_add_case_photo(actor: Actor, case) -> bool:
+def may_add_case_photo(actor: Actor, case: Case | CaseRecord) -> bool:
     """Photos of what was reported: whoever reported the case, or may report in its grid (her
     area, or an acceptor's anywhere), while it is open."""
     return case.status == "open" and (case.reported_by_id == actor.id or may_report_in(actor, case.org_path))
 
 
-def may_add_task_photo(actor: Actor, task) -> bool:
+def may_add_task_photo(actor: Actor, task: Task | TaskRow) -> bool:
     """Photos of a resolution or verification: only who may act on the task, while it is open."""
     return task.status in LIVE and may_act_on(actor, task)
 
@@ -251,17 +254,17 @@ def may_add_task_photo(actor: Actor, task) -> bool:
 EXCEPTION_REQUESTERS = ("acceptor", "coordinator", "grid_worker")
 
 
-def may_ask_for_case(actor: Actor, case) -> bool:
+def may_ask_for_case(actor: Actor, case: Case | CaseRecord) -> bool:
     """Whether ``actor`` may ask to void or merge ``case`` (anything with an ``org_path``)."""
     return any(actor.has_role(r) for r in EXCEPTION_REQUESTERS) and actor.covers(case.org_path)
 
 
-def offers_case_exceptions(actor: Actor, case) -> bool:
+def offers_case_exceptions(actor: Actor, case: Case | CaseRecord) -> bool:
     """The case page offers to void or merge an open case to whom ``may_ask_for_case``."""
     return case.status == "open" and may_ask_for_case(actor, case)
 
 
-def may_ask_on_task(actor: Actor, task) -> bool:
+def may_ask_on_task(actor: Actor, task: Task | TaskRow) -> bool:
     """An extension or suspension is asked for by the handler (whoever may act on it now) of a
     case's own live task: not of an exception's approval nor of a merged case's callback."""
     from .exceptions import APPROVAL_PROCESS, CALLBACK_PROCESS
@@ -269,7 +272,7 @@ def may_ask_on_task(actor: Actor, task) -> bool:
             and task.process_key not in (APPROVAL_PROCESS, CALLBACK_PROCESS) and may_act_on(actor, task))
 
 
-def check_exception_request(actor: Actor, kind: str, case, task) -> None:
+def check_exception_request(actor: Actor, kind: str, case: Case | CaseRecord, task: Task | TaskRow | None) -> None:
     """An extension or suspension is asked for on a task (``may_ask_on_task``); voiding or
     merging a case, by acceptors, coordinators and grid workers of its area."""
     if task is not None:
@@ -290,7 +293,7 @@ def sees_all_instances(actor: Actor) -> bool:
     return actor.has_role(DESIGNER) or actor.has_role(SUPERVISOR)
 
 
-def visible_instances(actor: Actor) -> list:
+def visible_instances(actor: Actor) -> list[ColumnElement[bool]]:
     """SQL for instance lists: all for ``sees_all_instances``, else those she started."""
     return [] if sees_all_instances(actor) else [ProcessInstance.started_by_id == actor.id]
 
@@ -343,7 +346,7 @@ def may_see_incident(actor: Actor, org_path: str | None) -> bool:
     return actor.has_role(SUPERVISOR) and (org_path is None or actor.covers(org_path))
 
 
-def visible_incidents(actor: Actor) -> list:
+def visible_incidents(actor: Actor) -> list[ColumnElement[bool]]:
     """SQL: ``may_see_incident`` for lists (Forbidden for anyone who sees none)."""
     if actor.has_role(DESIGNER):
         return []
@@ -460,7 +463,7 @@ def may_edit_saved_filter(actor: Actor, owner_id: int) -> bool:
     return actor.id == owner_id
 
 
-def oversees_arealess(actor: Actor, task) -> bool:
+def oversees_arealess(actor: Actor, task: Task | TaskRow) -> bool:
     """A task offered to a role alone (no area, no user: e.g. a lane of a model made
     elsewhere) is seen, read-only, by supervisors and designers: one nobody can take shows in
     their ``unassignable`` scope and must open from there."""
@@ -470,7 +473,7 @@ def oversees_arealess(actor: Actor, task) -> bool:
 
 # ------------------------------------------------------------------------------ tasks
 
-def task_refusal(s: Session, task, user_id: int | None) -> EngineError:
+def task_refusal(s: Session, task: Task | TaskRow, user_id: int | None) -> EngineError:
     """Why a task that is not open to ``user_id`` (finished, cancelled, held by another) was
     refused, with what the user may be told: who holds or finished it and when, only to those
     who may see the task or could have taken it; never to the public link (``user_id`` None)."""
@@ -495,13 +498,13 @@ def task_refusal(s: Session, task, user_id: int | None) -> EngineError:
     return Conflict("task is already claimed by you", reason="task_claimed_by_you", params=params)
 
 
-def may_unclaim(actor: Actor, task) -> bool:
+def may_unclaim(actor: Actor, task: Task | TaskRow) -> bool:
     """A claimed task goes back to its queue by its holder, or by a supervisor of its area
     (when the holder cannot go on); never a task someone holds elsewhere."""
     return task.status == "claimed" and (task.assignee_id == actor.id or supervises(actor, task.org_path))
 
 
-def task_actions(actor: Actor, task) -> dict[str, bool | str | None]:
+def task_actions(actor: Actor, task: Task | TaskRow) -> dict[str, bool | str | None]:
     """What ``actor`` may do with a task, for lists and the task page to offer just that:
     ``can_act`` (complete it: 办理, else only look: 查看), ``can_claim``, ``can_unclaim`` and
     ``unclaim_as`` (why she may: "holder" or "supervisor")."""

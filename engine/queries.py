@@ -6,10 +6,12 @@ import time
 from datetime import datetime, timezone, tzinfo
 from functools import lru_cache
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import and_, bindparam, func, literal, literal_column, or_, select, union_all
+from sqlalchemy import (BindParameter, ColumnElement, CompoundSelect, Row, Select, and_, bindparam, func, literal,
+                        literal_column, or_, select, union_all)
 from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm.interfaces import ORMOption
 
 from . import groups, policy, task_views
 from .errors import Forbidden, InvalidInput, NotFound
@@ -18,11 +20,16 @@ from .org import Actor
 
 SCOPES = ("mine", "claimable", "area", "unassignable")
 OPEN = ("open", "claimed")
+Scope = str | tuple[str, tuple[str, ...]]  # a scope's name, or ("unassignable", the roles nobody has)
+Filters = tuple[str | None, str | None, str | None]  # category, stage, grid
+# A part of a scope: its conditions, whether org_path must lie in the actor's subtree, the
+# index columns it pins with IS NULL (see _parts).
+Part = tuple[tuple[ColumnElement[bool], ...], bool, tuple[ColumnElement[Any], ...]]
 MAX_PER_PAGE = 200
 MAX_PAGE = 100_000  # deeper pages are a client's bug (and offsets beyond the databases' integers)
 
 
-def _scope_filter(actor: Actor, scope: str):
+def _scope_filter(actor: Actor, scope: Scope) -> ColumnElement[bool]:
     """The scope as one condition: the rule that ``_parts`` splits into index-sized parts."""
     if scope == "mine":
         return and_(Task.assignee_id == actor.id, Task.status == "claimed")
@@ -87,7 +94,7 @@ class Total(int):
 
     capped: bool
 
-    def __new__(cls, value: int, capped: bool = False):
+    def __new__(cls, value: int, capped: bool = False) -> Total:
         total = super().__new__(cls, value)
         total.capped = capped
         return total
@@ -106,21 +113,24 @@ def _total(n: int) -> Total:
 class _Row:
     """A result row as attributes (for ``task_dict``), cheaper to read than a Row."""
 
-    def __init__(self, values: dict):
+    def __init__(self, values: dict[str, Any]) -> None:
         self.__dict__ = values
 
+    if TYPE_CHECKING:
+        def __getattr__(self, name: str) -> Any: ...  # the row's columns
 
-def _lit(value):
+
+def _lit(value: Any) -> BindParameter[Any]:
     """A value written into the SQL text, not bound."""
     return literal(value, literal_execute=True)
 
 
-def _range(path: str):
+def _range(path: str) -> ColumnElement[bool]:
     """org_path in the subtree at ``path`` (as ``policy.within``), as an index range."""
     return and_(_T.org_path >= _lit(path), _T.org_path < _lit(path + "\uffff"))
 
 
-def _in_range(path: str, dialect: str):
+def _in_range(path: str, dialect: str) -> ColumnElement[bool]:
     """The subtree as the filter of a due-ordered scan. PostgreSQL gets the plain range and
     weighs it with its statistics; SQLite (whose statistics know no ranges) gets one that no index
     range serves, else it may prefer the range and a sort of the whole subtree."""
@@ -130,7 +140,7 @@ def _in_range(path: str, dialect: str):
     return and_(value >= _lit(path), value < _lit(path + "\uffff"))
 
 
-def _unit_arms(path: str, units: tuple[str, ...]) -> list:
+def _unit_arms(path: str, units: tuple[str, ...]) -> list[ColumnElement[bool]]:
     """org_path conditions splitting the subtree at ``path`` into one arm per org unit (in index
     order) and one arm for the rest of the range; ``units`` are sorted as the database sorts."""
     if not units:
@@ -146,7 +156,7 @@ def _subtree(s: Session, path: str | None) -> tuple[tuple[str, ...] | None, floa
     MAX_UNIT_ARMS) and the share of all org units they are; reused for _SUBTREE_TTL."""
     if not path:
         return (), 0.0
-    key, now = (str(s.get_bind().url), path), time.monotonic()
+    key, now = (str(s.get_bind().engine.url), path), time.monotonic()
     hit = _subtrees.get(key)
     if hit and hit[0] > now:
         return hit[1], hit[2]
@@ -156,7 +166,7 @@ def _subtree(s: Session, path: str | None) -> tuple[tuple[str, ...] | None, floa
     if not rows:
         units, share = (), 0.0
     elif len(rows) > MAX_UNIT_ARMS:
-        inside = s.scalar(select(func.count()).select_from(unit).where(policy.within(unit.c.path, path)))
+        inside = s.scalar(select(func.count()).select_from(unit).where(policy.within(unit.c.path, path))) or 0
         units, share = None, min(1.0, inside / (rows[0][1] or 1))
     else:
         units, share = tuple(dict.fromkeys(p for p, _ in rows)), len(rows) / (rows[0][1] or 1)
@@ -166,7 +176,7 @@ def _subtree(s: Session, path: str | None) -> tuple[tuple[str, ...] | None, floa
     return units, share
 
 
-def _parts(actor: Actor, scope: str) -> list[tuple[tuple, bool, tuple]]:
+def _parts(actor: Actor, scope: Scope) -> list[Part]:
     """The scope as disjoint parts: (conditions, whether org_path must lie in the actor's
     subtree, the index columns between the equalities and due_at that the part pins with IS NULL).
     A part orders by those columns first (a no-op: they are NULL in all its rows): PostgreSQL only
@@ -174,13 +184,14 @@ def _parts(actor: Actor, scope: str) -> list[tuple[tuple, bool, tuple]]:
     if scope == "mine":
         return [((_T.assignee_id == _lit(actor.id), _STATUS["claimed"]), False, ())]
     if scope == "claimable":
-        parts = []
+        parts: list[Part] = []
         for role in dict.fromkeys(actor.roles):
             for department in (None, actor.department) if actor.department else (None,):
-                base = (_STATUS["open"], _T.role == _lit(role), _T.candidate_user_id.is_(None),
+                base: tuple[ColumnElement[bool], ...] = (
+                    _STATUS["open"], _T.role == _lit(role), _T.candidate_user_id.is_(None),
                         _T.department.is_(None) if department is None else _T.department == _lit(department),
                         or_(_T.excluded_user_id.is_(None), _T.excluded_user_id != _lit(actor.id)))
-                pinned = (_T.candidate_user_id, _T.department)
+                pinned: tuple[ColumnElement[Any], ...] = (_T.candidate_user_id, _T.department)
                 parts.append((base + (_T.org_path.is_(None),), False, pinned + (_T.org_path,)))
                 if actor.org_path:
                     parts.append((base, True, pinned))
@@ -199,21 +210,23 @@ def _parts(actor: Actor, scope: str) -> list[tuple[tuple, bool, tuple]]:
     raise InvalidInput(f"unknown scope '{scope}'", fields={"scope": f"one of {', '.join(SCOPES)}"})
 
 
-def _extra(filters: tuple[str | None, str | None, str | None]) -> list:
+def _extra(filters: Filters) -> list[ColumnElement[bool]]:
     category, stage, grid = filters
     return ([_T.category == _lit(category)] if category else []) + ([_T.stage == _lit(stage)] if stage else []) \
         + ([_T.org_unit_code == _lit(grid)] if grid else [])
 
 
-def _count_rows(actor: Actor, scope: str, filters, cap: int | None, due_only: bool = False):
+def _count_rows(actor: Actor, scope: Scope, filters: Filters, cap: int | None, due_only: bool = False
+                ) -> Select[tuple[int]]:
     """A statement counting the scope's rows, stopping at ``cap`` + 1 (None: exact)."""
     extra = _extra(filters) + ([_T.due_at.is_not(None)] if due_only else [])
-    arms = [select(literal_column("1").label("one")).select_from(Task.__table__)
-            .where(*conds, *extra, *((_range(actor.org_path),) if ranged else ()))
+    path = actor.org_path or ""  # (parts are ranged only for an actor with an area)
+    arms: list[Select[tuple[Any]]] = [select(literal_column("1").label("one")).select_from(Task.__table__)
+            .where(*conds, *extra, *((_range(path),) if ranged else ()))
             for conds, ranged, _pinned in _parts(actor, scope)]
     if not arms:
         return select(literal_column("0"))
-    rows = union_all(*arms) if len(arms) > 1 else arms[0]
+    rows: CompoundSelect[tuple[Any]] | Select[tuple[Any]] = union_all(*arms) if len(arms) > 1 else arms[0]
     if cap is not None:
         rows = rows.limit(_lit(cap + 1))
     return select(func.count()).select_from(rows.subquery())
@@ -223,12 +236,12 @@ _count_statement = lru_cache(maxsize=2048)(_count_rows)
 
 
 @lru_cache(maxsize=1024)
-def _counts_statement(actor: Actor, cap: int):
+def _counts_statement(actor: Actor, cap: int) -> tuple[list[str], Select[Any]]:
     scopes = [sc for sc in policy.inbox_scopes(actor) if sc in SCOPES and sc != "unassignable"]
     return scopes, select(*[_count_rows(actor, sc, (None, None, None), cap).scalar_subquery() for sc in scopes])
 
 
-def _way(parts, units, share: float, total: Total, need: int, due: bool) -> str:
+def _way(parts: list[Part], units: tuple[str, ...] | None, share: float, total: Total, need: int, due: bool) -> str:
     """How to read the subtree parts ("unit", "scan" or "sort"): the way with the least cost
     (rows read, plus _SORT_COST - 1 per row the merge sorts, plus _ARM_COST per arm)."""
     ranged = sum(1 for _c, r, _p in parts if r)
@@ -241,33 +254,36 @@ def _way(parts, units, share: float, total: Total, need: int, due: bool) -> str:
     if due and share > 0:
         rows = ranged * need
         costs["scan"] = rows / share + (rows * (_SORT_COST - 1) if several else 0) + _ARM_COST * ranged
-    return min(costs, key=costs.get)
+    return min(costs, key=costs.__getitem__)
 
 
 @lru_cache(maxsize=2048)
-def _page_statement(actor: Actor, scope: str, filters, units, way: str, due: bool, offset: int, limit: int,
-                    dialect: str):
+def _page_statement(actor: Actor, scope: Scope, filters: Filters, units: tuple[str, ...] | None, way: str, due: bool,
+                    offset: int, limit: int, dialect: str) -> Select[Any]:
     """Rows offset..offset+limit of the scope among its rows with (without) a due time, with
     their case number and title and the holder's username."""
-    arms = []  # (conditions, ORDER BY prefix or None: read whole, unordered)
+    # (conditions, ORDER BY prefix or None: read whole, unordered)
+    arms: list[tuple[tuple[ColumnElement[bool], ...], tuple[ColumnElement[Any], ...] | None]] = []
+    path = actor.org_path or ""  # (parts are ranged only for an actor with an area)
     for conds, ranged, pinned in _parts(actor, scope):
         if not ranged:
             arms.append((conds, pinned))
         elif way == "unit":
-            *by_unit, rest = _unit_arms(actor.org_path, units)
+            assert units is not None  # (_way reads by unit only a subtree of known units)
+            *by_unit, rest = _unit_arms(path, units)
             arms += [(conds + (cond,), pinned + (_T.org_path,)) for cond in by_unit]
             # The rest of the range is normally empty: read it whole, so that no planner walks a
             # due-ordered index through the queue to find out.
             arms.append((conds + (rest,), None if by_unit else pinned))
         else:
-            arms.append((conds + (_in_range(actor.org_path, dialect) if way == "scan" else _range(actor.org_path),),
+            arms.append((conds + (_in_range(path, dialect) if way == "scan" else _range(path),),
                          pinned))
     extra = _extra(filters) + [_T.due_at.is_not(None) if due else _T.due_at.is_(None)]
     columns = (_T.id, _T.due_at, _T.created_at)
     order = (_T.due_at, _T.created_at, _T.id) if due else (_T.created_at, _T.id)
     if len(arms) == 1:
-        (conds, pinned), = arms
-        page = (select(*columns).where(*conds, *extra).order_by(*pinned, *order)
+        (conds, only), = arms  # (never read whole: a part read whole is one of several)
+        page = (select(*columns).where(*conds, *extra).order_by(*(only or ()), *order)
                 .limit(_lit(limit)).offset(_lit(offset)).subquery("page"))
     else:
         # An unordered arm is still a LIMITed subquery: else SQLite merges it into the outer ORDER
@@ -286,7 +302,8 @@ def _page_statement(actor: Actor, scope: str, filters, units, way: str, due: boo
             .order_by(*[page.c[c.key] for c in order]))
 
 
-def _page(s: Session, actor, scope, filters, subtree, total, due: bool, offset: int, limit: int, now) -> list[dict]:
+def _page(s: Session, actor: Actor, scope: Scope, filters: Filters, subtree: tuple[tuple[str, ...] | None, float],
+          total: Total, due: bool, offset: int, limit: int, now: datetime) -> list[dict[str, Any]]:
     parts = _parts(actor, scope)
     if not parts:
         return []
@@ -295,7 +312,7 @@ def _page(s: Session, actor, scope, filters, subtree, total, due: bool, offset: 
     rows = s.execute(_page_statement(actor, scope, filters, units if way == "unit" else None, way, due, offset,
                                      limit, s.get_bind().dialect.name))
     return [task_dict(row, now, r.case_number, r.case_title, r.assignee_name) | policy.task_actions(actor, row)
-            for r in rows for row in (_Row(r._asdict()),)]
+            for r in rows for row in (cast(Task, _Row(r._asdict())),)]  # (a Task's columns as attributes)
 
 
 def _check_paging(page: int, per_page: int) -> None:
@@ -314,11 +331,12 @@ def _unassignable(s: Session, actor: Actor) -> tuple[str, tuple[str, ...]]:
 
 def unassignable_count(s: Session, actor: Actor) -> Total:
     scope = _unassignable(s, actor)
-    return _total(s.scalar(_count_statement(actor, scope, (None, None, None), COUNT_CAP))) if scope[1] else Total(0)
+    counted = s.scalar(_count_statement(actor, scope, (None, None, None), COUNT_CAP)) if scope[1] else 0
+    return _total(counted or 0)
 
 
-def inbox(s: Session, actor: Actor, scope: str, *, now: datetime, tz: tzinfo = timezone.utc, page: int = 1,
-          per_page: int = 20, **values: str | None) -> tuple[list[dict], Total]:
+def inbox(s: Session, actor: Actor, scope: Scope, *, now: datetime, tz: tzinfo = timezone.utc, page: int = 1,
+          per_page: int = 20, **values: str | None) -> tuple[list[dict[str, Any]], Total]:
     """A page of tasks in ``scope`` (or a supervisor's ``overdue`` view) and its total.
 
     ``values`` are ``task_views.TaskFilters``' (``tz``: the local day and week of the due
@@ -334,7 +352,7 @@ def inbox(s: Session, actor: Actor, scope: str, *, now: datetime, tz: tzinfo = t
         if not scope[1]:
             return [], Total(0)
     filters = (chosen.category, chosen.stage, chosen.grid)
-    total = _total(s.scalar(_count_statement(actor, scope, filters, COUNT_CAP)))
+    total = _total(s.scalar(_count_statement(actor, scope, filters, COUNT_CAP)) or 0)
     offset = (page - 1) * per_page
     if not total or (offset >= total and not total.capped):
         return [], total
@@ -342,14 +360,14 @@ def inbox(s: Session, actor: Actor, scope: str, *, now: datetime, tz: tzinfo = t
     items = _page(s, actor, scope, filters, subtree, total, True, offset, per_page, now)
     if len(items) < per_page and (total.capped or offset + len(items) < total):  # tasks without a due time
         with_due = offset + len(items) if items or not offset else \
-            s.scalar(_count_rows(actor, scope, filters, None, due_only=True))
+            s.scalar(_count_rows(actor, scope, filters, None, due_only=True)) or 0
         start = max(0, offset - with_due)
         items += _page(s, actor, scope, filters, subtree, total, False, start, per_page - len(items), now)
     return items, total
 
 
-def _view(s: Session, actor: Actor, scope: str, filters: task_views.TaskFilters, now: datetime, tz: tzinfo,
-          page: int, per_page: int) -> tuple[list[dict], Total]:
+def _view(s: Session, actor: Actor, scope: Scope, filters: task_views.TaskFilters, now: datetime, tz: tzinfo,
+          page: int, per_page: int) -> tuple[list[dict[str, Any]], Total]:
     if scope == "overdue":
         condition = task_views.overdue_condition(actor, now)
     elif scope == "unassignable":
@@ -367,19 +385,20 @@ def tab_counts(s: Session, actor: Actor, now: datetime) -> dict[str, Total]:
     counts = inbox_counts(s, actor)
     if policy.may_oversee_area(actor):
         capped = select(Task.id).where(task_views.overdue_condition(actor, now)).limit(COUNT_CAP + 1).subquery()
-        counts["overdue"] = _total(s.scalar(select(func.count()).select_from(capped)))
+        counts["overdue"] = _total(s.scalar(select(func.count()).select_from(capped)) or 0)
     if policy.may_see_unassignable(actor):
         counts["unassignable"] = unassignable_count(s, actor)
     return counts
 
 
-def inbox_counts(s: Session, actor: Actor) -> dict[str, int]:
+def inbox_counts(s: Session, actor: Actor) -> dict[str, Total]:
     """The size of each of the actor's inbox scopes (each a ``Total``, see ``inbox``), in one statement."""
     scopes, statement = _counts_statement(actor, COUNT_CAP)
     return {sc: _total(n) for sc, n in zip(scopes, s.execute(statement).one(), strict=True)}
 
 
-def task_dict(t: Task, now: datetime, case_number=None, case_title=None, assignee=None) -> dict[str, Any]:
+def task_dict(t: Task, now: datetime, case_number: str | None = None, case_title: str | None = None,
+              assignee: str | None = None) -> dict[str, Any]:
     return {"id": t.id, "instance_id": t.instance_id, "case_id": t.case_id, "case_number": case_number,
             "case_title": case_title, "process_key": t.process_key, "name": t.name, "name_zh": t.name_zh,
             "element_id": t.element_id, "stage": t.stage, "role": t.role, "org_unit": t.org_unit_code,
@@ -389,7 +408,7 @@ def task_dict(t: Task, now: datetime, case_number=None, case_title=None, assigne
             "urge_count": t.urge_count, "urged_at": t.urged_at, "overdue_at": t.overdue_at, "form": t.form}
 
 
-def visible_task(s: Session, actor: Actor, task_id: str, *options) -> Task:
+def visible_task(s: Session, actor: Actor, task_id: str, *options: ORMOption) -> Task:
     """The task row if ``actor`` may see it: hers, offered to her, of her area (supervisors),
     or one she completed (NotFound, Forbidden)."""
     task = s.get(Task, task_id, options=list(options))
@@ -431,7 +450,7 @@ def task_detail(s: Session, actor: Actor, task_id: str, now: datetime) -> dict[s
     return result
 
 
-_forms_by_definition: dict[tuple[str, int, str], dict] = {}
+_forms_by_definition: dict[tuple[str, int, str], dict[str, Any]] = {}
 
 
 def instance_forms(s: Session, instance_id: int) -> dict[str, Any]:
@@ -443,7 +462,7 @@ def instance_forms(s: Session, instance_id: int) -> dict[str, Any]:
         ProcessInstance.id == instance_id)).first()
     if row is None:
         return {}
-    key = (str(s.get_bind().url), row.id, row.content_hash)
+    key = (str(s.get_bind().engine.url), row.id, row.content_hash)
     forms = _forms_by_definition.get(key)
     if forms is None:
         forms = _forms_by_definition[key] = s.scalar(
@@ -472,7 +491,7 @@ def case_list(s: Session, actor: Actor, *, status: str | None = None, stage: str
               category: str | None = None, grid: str | None = None, q: str | None = None,
               department: str | None = None, source: str | None = None, area: str | None = None,
               reported: tuple[datetime, datetime] | None = None, overdue_at: datetime | None = None,
-              page: int = 1, per_page: int = 20) -> tuple[list[dict], int]:
+              page: int = 1, per_page: int = 20) -> tuple[list[dict[str, Any]], int]:
     """Cases she may see, newest first; ``area`` is any org unit (its whole subtree),
     ``reported`` a ``[start, end)`` period, ``overdue_at`` keeps the cases open past their
     deadline at that time."""
@@ -501,7 +520,7 @@ def case_list(s: Session, actor: Actor, *, status: str | None = None, stage: str
         where.append(Case.grid_id == select(OrgUnit.id).where(OrgUnit.code == grid).scalar_subquery())
     if q:
         where.append(or_(Case.number == q, Case.title.contains(q, autoescape=True)))  # % and _ are text
-    total = s.scalar(select(func.count()).select_from(Case).where(*where))
+    total = s.scalar(select(func.count()).select_from(Case).where(*where)) or 0
     rows = s.scalars(select(Case).where(*where).order_by(Case.reported_at.desc(), Case.id.desc())
                      .limit(per_page).offset((page - 1) * per_page))
     return [case_summary(c) for c in rows], total
@@ -539,7 +558,7 @@ def case_detail(s: Session, actor: Actor, case_id: int, now: datetime) -> dict[s
     return result
 
 
-def _open_tasks_of(column):
+def _open_tasks_of(column: ColumnElement[Any]) -> Select[Any]:
     table = Task.__table__
     return (select(*_PAGE_COLUMNS, table.c.data, User.username.label("assignee_name"))
             .outerjoin(User, User.id == table.c.assignee_id)
@@ -557,12 +576,13 @@ def _open_task_rows(s: Session, case_id: int | None, instance_id: int | None) ->
     return [(Task(**{k: v for k, v in r._mapping.items() if k != "assignee_name"}), r.assignee_name) for r in rows]
 
 
-def open_tasks(s: Session, now: datetime, *, case_id: int | None = None, instance_id: int | None = None) -> list[dict]:
+def open_tasks(s: Session, now: datetime, *, case_id: int | None = None, instance_id: int | None = None
+               ) -> list[dict[str, Any]]:
     """A case's (or an instance's) open tasks and who holds them."""
     return [task_dict(t, now, assignee=u) for t, u in _open_task_rows(s, case_id, instance_id)]
 
 
-def history(s: Session, *, case_id: int | None = None, instance_id: int | None = None) -> list[dict]:
+def history(s: Session, *, case_id: int | None = None, instance_id: int | None = None) -> list[dict[str, Any]]:
     where = Event.case_id == case_id if case_id is not None else Event.instance_id == instance_id
     rows = s.execute(select(Event.id, Event.type, Event.at, User.username.label("actor"),
                             User.display_name.label("actor_name"), User.display_name_en.label("actor_name_en"),
@@ -606,7 +626,7 @@ _INSTANCE = (select(ProcessInstance.id, ProcessInstance.key, ProcessDefinition.v
 _INSTANCE_BY_ID = _INSTANCE.where(ProcessInstance.id == bindparam("iid"))
 
 
-def visible_instance(s: Session, actor: Actor, instance_id: int):
+def visible_instance(s: Session, actor: Actor, instance_id: int) -> Row[Any]:
     """The instance's summary row if ``actor`` may see it: its case is visible to her, or she
     started it or has a task in it (designers and supervisors see caseless instances)."""
     inst = s.connection().execute(_INSTANCE_BY_ID, {"iid": instance_id}).first()
@@ -654,7 +674,7 @@ def instance_variables(s: Session, actor: Actor, instance_id: int) -> dict[str, 
 
 
 def instance_list(s: Session, actor: Actor, *, key: str | None = None, status: str | None = None,
-                  page: int = 1, per_page: int = 20) -> tuple[list[dict], Total]:
+                  page: int = 1, per_page: int = 20) -> tuple[list[dict[str, Any]], Total]:
     """Process instances, newest first: all of them for designers and supervisors, the ones
     she started for anyone else; the total is capped like the inbox's."""
     _check_paging(page, per_page)
@@ -664,7 +684,7 @@ def instance_list(s: Session, actor: Actor, *, key: str | None = None, status: s
     if status:
         where.append(ProcessInstance.status == status)
     capped = select(ProcessInstance.id).where(*where).limit(COUNT_CAP + 1).subquery()
-    total = _total(s.scalar(select(func.count()).select_from(capped)))
+    total = _total(s.scalar(select(func.count()).select_from(capped)) or 0)
     rows = s.execute(_INSTANCE.where(*where).order_by(ProcessInstance.id.desc())
                      .limit(per_page).offset((page - 1) * per_page))
     return [row._asdict() for row in rows], total
@@ -697,4 +717,4 @@ def feedback_link(s: Session, token: str, now: datetime) -> dict[str, Any]:
     form = task.form if task else None
     return {"state": state, "number": case.number, "title": case.title, "category": case.category,
             "reported_at": case.reported_at, "resolved_at": case.resolved_at, "form": form,
-            "schema": instance_forms(s, task.instance_id).get(form) if form else None}
+            "schema": instance_forms(s, task.instance_id).get(form) if form and task is not None else None}

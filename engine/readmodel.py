@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, false, func, insert, or_, select, type_coerce, update
+from sqlalchemy import ColumnElement, and_, delete, false, func, insert, or_, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
+from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.task import TaskState
 
 from . import deadlines, definitions, liaisons, records
@@ -27,6 +29,7 @@ from .workcalendar import parse_limit
 
 if TYPE_CHECKING:
     from .command import Command
+    from .records import CaseRecord
 
 # Task-data variables mirrored into the case row after every step (see docs/modelling.md);
 # ``due_at`` is taken once, then moved only by an extension (engine/deadlines.py).
@@ -40,7 +43,7 @@ STAGE_TIMESTAMPS = {"grid_handling": "dispatched_at", "department_handling": "wh
                     "feedback": "verified_at", "closed": "closed_at", "rejected": "closed_at"}
 
 
-def sync_tasks(cmd: Command, inst: Instance, ready: list, case, now) -> None:
+def sync_tasks(cmd: Command, inst: Instance, ready: list[SpiffTask], case: CaseRecord | None, now: datetime) -> None:
     """Task rows follow the READY user tasks: new ones get a row, rows whose task is gone
     (not completed by this command) are cancelled. Leaves the instance's open tasks in
     ``cmd.open`` for the command's answer."""
@@ -69,13 +72,14 @@ def sync_tasks(cmd: Command, inst: Instance, ready: list, case, now) -> None:
     kept = [t for task_id, t in rows.items() if task_id not in gone and task_id not in cmd.done]
     cmd.open[inst.id] = kept + [records.TaskRow(r) for r in new_rows]
 
-def _new_task_row(cmd: Command, inst: Instance, spiff_task, case, now) -> dict[str, Any]:
+def _new_task_row(cmd: Command, inst: Instance, spiff_task: SpiffTask, case: CaseRecord | None, now: datetime
+                  ) -> dict[str, Any]:
     """The task row for a READY user task: candidates, form, stage and due time from its
     lane and extension properties (evaluated against the task's data)."""
     spec = spiff_task.task_spec
     props = (getattr(spec, "extensions", None) or {}).get("properties", {})
 
-    def prop(name):
+    def prop(name: str) -> Any:
         expr = props.get(name)
         if not expr:
             return None
@@ -96,7 +100,8 @@ def _new_task_row(cmd: Command, inst: Instance, spiff_task, case, now) -> dict[s
         raise ProcessError(f"dueIn of task '{spec.bpmn_name}': {exc}") from None
     calendar = cmd.engine.calendar
     due_at = calendar.add(now, parsed) if parsed else None
-    if parsed and parsed.kind != "elapsed" and (years := calendar.provisional_years(now, due_at)):
+    if parsed and due_at is not None and parsed.kind != "elapsed" \
+            and (years := calendar.provisional_years(now, due_at)):
         cmd.event("deadline_provisional", inst, case.id if case else None, str(spiff_task.id), None,
                   {"limit": str(limit), "start": now.isoformat(), "due": due_at.isoformat(), "years": years,
                    "task": str(spiff_task.id)})
@@ -134,7 +139,8 @@ def _excluded(cmd: Command, inst: Instance, not_by: str | None) -> int | None:
                                           Event.type == "task_completed")).order_by(Event.id.desc()).limit(1))
 
 
-def sync_case(cmd: Command, inst: Instance, wf: BpmnWorkflow, ready: list, case, actor_id, now) -> None:
+def sync_case(cmd: Command, inst: Instance, wf: BpmnWorkflow, ready: list[SpiffTask], case: CaseRecord,
+              actor_id: int | None, now: datetime) -> None:
     """The case row follows the process's variables, its open task's stage and its status,
     with a history event for each change users follow (stage, escalation, rework, return,
     closing)."""
@@ -177,7 +183,8 @@ def sync_case(cmd: Command, inst: Instance, wf: BpmnWorkflow, ready: list, case,
                   {"stage": case.stage, "satisfaction": case.satisfaction})
 
 
-def _escalation_notices(cmd: Command, inst: Instance, case, data: dict, changes: dict, actor_id) -> None:
+def _escalation_notices(cmd: Command, inst: Instance, case: CaseRecord, data: dict[str, Any], changes: dict[str, Any],
+                        actor_id: int | None) -> None:
     """A climb that notifies the department's superior (escalation.dmn) and a hand-down (交办,
     the level going down) each get their own history event."""
     if "escalation_level" not in changes:
@@ -193,7 +200,7 @@ def _escalation_notices(cmd: Command, inst: Instance, case, data: dict, changes:
                   {"escalation_level": after, "consult_unit": case.consult_unit})
 
 
-def waits(wf: BpmnWorkflow) -> list[tuple[str, str, dict]]:
+def waits(wf: BpmnWorkflow) -> list[tuple[str, str, dict[str, Any]]]:
     """(kind, name, correlation values) of each message or signal the workflow waits for;
     the values are the waiting task's scalar data, and for a message its BPMN correlation
     (:func:`bpmn_correlation`)."""
@@ -210,12 +217,12 @@ def waits(wf: BpmnWorkflow) -> list[tuple[str, str, dict]]:
     return found
 
 
-def task_values(task) -> dict:
+def task_values(task: SpiffTask) -> dict[str, Any]:
     """A waiting task's data a sender may correlate on: its scalar values."""
     return {k: v for k, v in task.data.items() if isinstance(v, (str, int, float, bool)) and len(str(v)) <= 200}
 
 
-def bpmn_correlation(task, definition) -> dict:
+def bpmn_correlation(task: SpiffTask, definition: EventDefinition) -> dict[str, Any]:
     """What a message wait records of BPMN correlation (SpiffWorkflow's rule): a message whose
     definition has correlation properties, once its (sub)process holds correlation values,
     catches only messages that share one key's values: ``{"@keys": values}``; any other wait
@@ -231,7 +238,7 @@ def bpmn_correlation(task, definition) -> dict:
     return {"@any": True}
 
 
-def matches(values: dict, correlation: dict) -> bool:
+def matches(values: dict[str, Any], correlation: dict[str, Any]) -> bool:
     return all(values.get(k) == v for k, v in correlation.items())
 
 
@@ -249,7 +256,7 @@ def sync_waits(s: Session, inst: Instance, wf: BpmnWorkflow) -> None:
                                         for k, n, c in wanted])
 
 
-def correlated(s: Session, correlation: dict) -> list:
+def correlated(s: Session, correlation: dict[str, Any]) -> list[ColumnElement[bool]]:
     """Conditions finding the waits whose values include ``correlation``: one indexed JSONB
     containment on PostgreSQL, a JSON lookup per key elsewhere. Only scalar values are
     recorded, so any other value matches nothing."""
@@ -262,7 +269,7 @@ def correlated(s: Session, correlation: dict) -> list:
     return [func.json_extract(MessageWait.correlation, f"$.{k}") == v for k, v in correlation.items()]
 
 
-def keyed(s: Session, candidates: list[tuple[str, dict]]) -> list:
+def keyed(s: Session, candidates: list[tuple[str, dict[str, Any]]]) -> list[ColumnElement[bool]]:
     """Conditions finding the message waits that may catch a message with these BPMN
     correlation values ((key, {property: value}) pairs): those that catch anything, and those
     sharing one key's values. Indexed containment on PostgreSQL; on SQLite only keyed or
@@ -275,7 +282,7 @@ def keyed(s: Session, candidates: list[tuple[str, dict]]) -> list:
     return []
 
 
-def process_data(wf: BpmnWorkflow, ready: list) -> dict:
+def process_data(wf: BpmnWorkflow, ready: list[SpiffTask]) -> dict[str, Any]:
     """The instance's process data for ``GET /process-instances/{id}/variables``: the top-level
     workflow's data as its latest task sees it. That is the newest READY user task's (inside a
     subprocess too: its data objects and variables are what the user works with), else the
@@ -288,12 +295,13 @@ def process_data(wf: BpmnWorkflow, ready: list) -> dict:
     if wf.is_completed():
         return wf.data or (wf.last_task.data if wf.last_task else {})
     latest = ready or [t for t in wf.event_manager.tasks.values() if t.state == TaskState.WAITING]
-    if not latest:
-        return wf.last_task.data if wf.last_task is not None else wf.task_tree.data
-    return max(latest, key=lambda t: t.last_state_change).data
+    newest = max(latest, key=lambda t: t.last_state_change) if latest else \
+        wf.last_task if wf.last_task is not None else wf.task_tree
+    data: dict[str, Any] = newest.data
+    return data
 
 
-def _json_value(value):
+def _json_value(value: Any) -> Any:
     """Task data values JSON has no type for: dates and times in ISO 8601, durations in
     seconds, anything else (UUIDs, sets) as text."""
     if isinstance(value, date):
@@ -305,15 +313,16 @@ def _json_value(value):
     return str(value)
 
 
-def to_json(data: dict) -> str:
+def to_json(data: dict[str, Any]) -> str:
     """Task data as the JSON text the read model stores."""
     return json.dumps(data, default=_json_value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _current_data(wf: BpmnWorkflow, ready) -> dict:
+def _current_data(wf: BpmnWorkflow, ready: list[SpiffTask]) -> dict[str, Any]:
     """The freshest task data: an open user task's, else the last task run, else the end result."""
     if ready:
-        return max(ready, key=lambda t: t.last_state_change).data
+        data: dict[str, Any] = max(ready, key=lambda t: t.last_state_change).data
+        return data
     if wf.is_completed():
         return wf.data or (wf.last_task.data if wf.last_task else {})
     return wf.last_task.data if wf.last_task is not None else {}

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
 from . import rollups
@@ -59,8 +60,36 @@ class TaskRow:
     ``Task`` model's, without the ORM's bookkeeping (a command builds several of these)."""
 
     __slots__ = tuple(c.key for c in _TASK)
+    id: str
+    instance_id: int
+    case_id: int | None
+    process_key: str
+    element_id: str
+    name: str
+    name_zh: str | None
+    form: str | None
+    stage: str | None
+    role: str | None
+    org_unit_code: str | None
+    org_path: str | None
+    department: str | None
+    candidate_user_id: int | None
+    excluded_user_id: int | None
+    assignee_id: int | None
+    status: str
+    priority: int
+    category: str | None
+    due_at: datetime | None
+    created_at: datetime
+    claimed_at: datetime | None
+    completed_at: datetime | None
+    completed_by_id: int | None
+    data: dict[str, Any] | None
+    urged_at: datetime | None
+    urge_count: int
+    overdue_at: datetime | None
 
-    def __init__(self, values):
+    def __init__(self, values: Mapping[str, Any] | RowMapping) -> None:
         for name in self.__slots__:
             setattr(self, name, values.get(name))
 
@@ -88,19 +117,22 @@ class CaseRecord:
     ends; ``saved`` holds the row as stored (what the rollup counts until then)."""
 
     __slots__ = ("values", "changes", "saved")
+    values: dict[str, Any]
+    changes: dict[str, Any]
+    saved: dict[str, Any]
 
-    def __init__(self, values: dict):
+    def __init__(self, values: dict[str, Any]):
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "changes", {})
         object.__setattr__(self, "saved", dict(values))
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:  # the row's columns
         try:
             return self.values[name]
         except KeyError:
             raise AttributeError(name) from None
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         if name not in self.values:
             raise AttributeError(name)
         self.values[name] = value
@@ -121,7 +153,7 @@ def task_row(task: Task) -> TaskRow:
     return TaskRow({name: getattr(task, name) for name in TaskRow.__slots__})
 
 
-def task_names(task) -> dict[str, Any]:
+def task_names(task: TaskRow | Task) -> dict[str, Any]:
     """What history events say about a task: its element and its name in both languages."""
     return {"element": task.element_id, "name": task.name, "name_zh": task.name_zh}
 
@@ -152,12 +184,15 @@ def lock_task_instance(s: Session, task_id: str) -> tuple[Instance, TaskRow, dic
     inst = Instance(*rows[0][:n])
     tasks = {t.id: t for t in (TaskRow(dict(zip(keys, row[n + 1:], strict=True))) for row in rows)}
     if rows[0][n] != inst.revision:
-        return inst, load_task(s, task_id), None
+        task = load_task(s, task_id)
+        assert task is not None  # it was there when the statement began; tasks are never deleted
+        return inst, task, None
     return inst, tasks[task_id], {task_id: t for task_id, t in tasks.items() if t.status in _OPEN}
 
 
 def state_of(s: Session, instance_id: int) -> str:
-    return s.connection().execute(_STATE, {"iid": instance_id}).scalar_one()
+    state: str = s.connection().execute(_STATE, {"iid": instance_id}).scalar_one()
+    return state
 
 
 def save_instance(s: Session, inst: Instance) -> bool:

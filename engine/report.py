@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Callable, Iterable
+from functools import partial
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .metrics import Filters, figures, table
 from .org import LEVELS
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def to_csv(result: dict[str, Any]) -> str:
@@ -23,7 +27,7 @@ def to_xlsx(sheets: Iterable[tuple[str, dict[str, Any]]], progress: Callable[[],
     """One worksheet per (title, figures result); empty cells for missing values."""
     from openpyxl import Workbook  # imported on use: large, and only exports need it
     book = Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])  # the empty sheet a new workbook has
     for title, result in sheets:
         sheet = book.create_sheet(title[:31])
         header, rows = table(result)
@@ -38,14 +42,14 @@ def to_xlsx(sheets: Iterable[tuple[str, dict[str, Any]]], progress: Callable[[],
     return out.getvalue()
 
 
-def monthly(s, f: Filters, area_level: str | None, weights: dict[str, float] | None = None
+def monthly(s: Session, f: Filters, area_level: str | None, weights: dict[str, float] | None = None
             ) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     """The monthly report's sheets, each computed when called: the figures of the area (with
     the previous month's), then per org level below the area, per department, category
     and source."""
     below = LEVELS[LEVELS.index(area_level) + 1:] if area_level in LEVELS else LEVELS[1:]
-    sheets = [("summary", lambda: figures(s, f, weights=weights)),
+    sheets: list[tuple[str, Callable[[], dict[str, Any]]]] = [("summary", lambda: figures(s, f, weights=weights)),
               ("previous period", lambda: figures(s, f.previous(), weights=weights))]
     for grouping in (*below, "department", "category", "source"):
-        sheets.append((f"by {grouping}", lambda g=grouping: figures(s, f, group_by=g, weights=weights)))
+        sheets.append((f"by {grouping}", partial(figures, s, f, group_by=grouping, weights=weights)))
     return sheets

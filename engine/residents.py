@@ -36,7 +36,7 @@ class PublicReport:
 
 
 def report(rt: Runtime, place: places.PlaceInfo, answer: PublicReport, source: str,
-           uploads: list[photos.Upload] | tuple = ()) -> CaseRef:
+           uploads: list[photos.Upload] | tuple[photos.Upload, ...] = ()) -> CaseRef:
     """Report at a place: the QR code's (source ``qr``) or the compound picked on the plain
     page (``resident``), with at most ``photos.PUBLIC_MAX`` photos. The case process's start
     form checks the result."""
@@ -65,8 +65,9 @@ def _resolution(s: Session, case_id: int) -> str | None:
     """What was done, as the handler wrote it (the newest completed task that said so)."""
     for (data,) in s.execute(select(Task.data).where(Task.case_id == case_id, Task.status == "completed")
                              .order_by(Task.completed_at.desc(), Task.id.desc())):
-        if isinstance(data, dict) and isinstance(data.get("resolution"), str) and data["resolution"].strip():
-            return data["resolution"].strip()
+        resolution = data.get("resolution") if isinstance(data, dict) else None
+        if isinstance(resolution, str) and resolution.strip():
+            return resolution.strip()
     return None
 
 
@@ -99,6 +100,8 @@ def feedback_link(s: Session, token: str, now: datetime) -> dict[str, Any]:
     properties = s.scalar(select(ProcessDefinition.properties).join(
         ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
         .where(ProcessInstance.id == case.instance_id)) or {}
+    assert case.instance_id is not None  # a case with a feedback link was handled by a process
     forms = queries.instance_forms(s, case.instance_id)
-    citizen = forms.get(properties.get(definitions.CITIZEN_FEEDBACK_FORM_PROPERTY))
+    citizen_form = properties.get(definitions.CITIZEN_FEEDBACK_FORM_PROPERTY)
+    citizen = forms.get(citizen_form) if citizen_form is not None else None
     return {**link, "schema": citizen or link["schema"], "resolution": _resolution(s, case.id)}

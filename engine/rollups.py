@@ -39,11 +39,13 @@ from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy import Date, Float, and_, bindparam, case, cast, delete, func, insert, literal, or_, select, text
+from sqlalchemy import (ColumnElement, Date, Float, and_, bindparam, case, cast, delete, func, insert, literal, or_,
+                        select, text)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 
@@ -64,8 +66,9 @@ CASE_FIELDS = ("status", "reported_at", "closed_at", "org_path", "department", "
                "feedback_contacted", "feedback_resolved", "due_at", "rework_count", "return_count",
                "escalation_level", "extension_count", "whistled_at", "claimed_at")
 MAX_LEVEL = 4  # escalation levels above the grid: community, street, district, city
+Cell = tuple[str, str, date, date, str, str, str, str]  # a rollup row's KEY
 # A command's change to the rollup, not yet written: row key -> column -> difference.
-Delta = dict[tuple, dict[str, int]]
+Delta = dict[Cell, dict[str, int]]
 
 
 def _bucket(base: float, seconds: float) -> int:
@@ -76,7 +79,7 @@ def _bucket(base: float, seconds: float) -> int:
     return min(BUCKETS - 1, math.floor(2 * math.log(seconds / base) / math.log(2)) + 1)
 
 
-def _sql_bucket(base: float, seconds):
+def _sql_bucket(base: float, seconds: ColumnElement[Any]) -> ColumnElement[int]:
     exact = func.floor(2 * func.ln(cast(seconds, Float) / base) / func.ln(cast(2, Float))) + 1
     return case((seconds < base, 0), else_=func.least(BUCKETS - 1, exact))
 
@@ -85,14 +88,14 @@ def _month(day: date) -> date:
     return day.replace(day=1)
 
 
-def contributions(case: Mapping[str, Any] | None, tz: ZoneInfo) -> dict[tuple, dict[str, int]]:
+def contributions(case: Mapping[str, Any] | RowMapping | None, tz: ZoneInfo) -> Delta:
     """What one case adds to the rollup: {row key: {column: count}} (nothing when not counted)."""
     if case is None or case["status"] in NOT_COUNTED or case["reported_at"] is None:
         return {}
     rest = (case["department"] or "", case["category"], case["source"])
     reported = case["reported_at"].astimezone(tz).date()
     paths = ancestors(case["org_path"])
-    rows = {}
+    rows: Delta = {}
     for path in paths:
         rows[("day", "reported", reported, reported, path, *rest)] = {"cases": 1}
         rows[("month", "reported", _month(reported), _month(reported), path, *rest)] = {"cases": 1}
@@ -101,7 +104,8 @@ def contributions(case: Mapping[str, Any] | None, tz: ZoneInfo) -> dict[tuple, d
         return rows
     answer, level = case["satisfaction"], case["escalation_level"] or 0
     valid = answer in ANSWERS
-    counts = {"cases": 1, "valid": valid, "contacted": valid and case["feedback_contacted"] is True,
+    counts: dict[str, int | bool] = {
+              "cases": 1, "valid": valid, "contacted": valid and case["feedback_contacted"] is True,
               "resolved": valid and case["feedback_resolved"] is True, "satisfied": answer == "satisfied",
               "basically": answer == "basically_satisfied",
               "on_time": case["due_at"] is not None and closed_at <= case["due_at"],
@@ -114,11 +118,11 @@ def contributions(case: Mapping[str, Any] | None, tz: ZoneInfo) -> dict[tuple, d
         counts["report_in"] = 1
         counts[REPORT_IN_BUCKETS[_bucket(REPORT_IN_BASE, (case["claimed_at"] - case["whistled_at"])
                                          .total_seconds())]] = 1
-    counts = {name: int(value) for name, value in counts.items() if value}
+    counted = {name: int(value) for name, value in counts.items() if value}
     day = closed_at.astimezone(tz).date()
     for path in paths:
-        rows[("day", "closed", day, reported, path, *rest)] = counts
-        rows[("month", "closed", _month(day), _month(reported), path, *rest)] = counts
+        rows[("day", "closed", day, reported, path, *rest)] = counted
+        rows[("month", "closed", _month(day), _month(reported), path, *rest)] = counted
     return rows
 
 
@@ -128,7 +132,7 @@ def ancestors(path: str) -> list[str]:
     return ["/" + "/".join(codes[:n]) + "/" for n in range(1, len(codes) + 1)]
 
 
-def _add(total: dict[tuple, dict[str, int]], rows: dict[tuple, dict[str, int]], sign: int) -> None:
+def _add(total: Delta, rows: Delta, sign: int) -> None:
     for key, counts in rows.items():
         into = total[key]
         for name, value in counts.items():
@@ -151,7 +155,7 @@ def write(s: Session, delta: Delta) -> None:
         _upsert(s, {key: counts for key, counts in delta.items() if any(counts.values())})
 
 
-def _upsert(s: Session, delta: dict[tuple, dict[str, int]]) -> None:
+def _upsert(s: Session, delta: Delta) -> None:
     """Add ``delta`` to its rows, creating the missing ones; rows in key order, so concurrent
     commands lock shared rows in the same order."""
     if not delta:
@@ -183,8 +187,8 @@ def rebuild(s: Session, tz: ZoneInfo, batch: int = 20_000) -> int:
     s.execute(delete(CaseRollup))
     if s.get_bind().dialect.name == "postgresql":
         _rebuild_in_sql(s, tz)
-        return s.scalar(select(func.count()).select_from(CaseRollup))
-    total: dict[tuple, dict[str, int]] = defaultdict(dict)
+        return s.scalar(select(func.count()).select_from(CaseRollup)) or 0
+    total: Delta = defaultdict(dict)
     columns = [getattr(Case, name) for name in CASE_FIELDS]
     for row in s.execute(select(*columns).execution_options(yield_per=batch)).mappings():
         _add(total, contributions(row, tz), 1)
@@ -212,11 +216,13 @@ def _rebuild_in_sql(s: Session, tz: ZoneInfo) -> None:
                        else_=None).label("rb")).where(c.reported_at.is_not(None)).subquery()
     r = rows.c
 
-    def local(column, grain):
+    def local(column: ColumnElement[datetime], grain: str) -> ColumnElement[date]:
         day = func.timezone(tz.key, column)
         return cast(func.date_trunc("month", day) if grain == "month" else day, Date)
 
-    n = lambda cond: func.count().filter(cond)  # noqa: E731
+    def n(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.count().filter(condition)
+
     valid = r.satisfaction.in_(ANSWERS)
     level = func.coalesce(r.escalation_level, 0)
     closed_counts = {
@@ -246,9 +252,9 @@ def _rebuild_in_sql(s: Session, tz: ZoneInfo) -> None:
     length = func.array_length(codes, 1) - 2  # "/a/b/" -> ["", "a", "b", ""]: 2 codes
     for depth in range(1, (s.scalar(select(func.max(length))) or 0) + 1):
         unit = func.array_to_string(codes[1:depth + 1], "/").op("||")("/")
-        keys = [unit if k == "org_path" else o[k] for k in KEY]
-        query = (select(*keys, *(func.coalesce(func.sum(o[col]), 0) for col in COLUMNS))
-                 .where(length >= depth).group_by(*keys))
+        unit_keys = [unit if k == "org_path" else o[k] for k in KEY]
+        query = (select(*unit_keys, *(func.coalesce(func.sum(o[col]), 0) for col in COLUMNS))
+                 .where(length >= depth).group_by(*unit_keys))
         s.execute(insert(table).from_select([*KEY, *COLUMNS], query))
     own.drop(s.connection())
     # An area's rows of a period next to each other on disk: reading a month of the city, a
@@ -282,28 +288,30 @@ def spans(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[str, date,
     return result
 
 
-def _in(kind: str, parts: list[tuple[str, date, date]]):
+def _in(kind: str, parts: list[tuple[str, date, date]]) -> ColumnElement[bool]:
     r = CaseRollup
     return and_(r.kind == kind, or_(*(and_(r.grain == grain, r.period >= low, r.period <= high)
                                        for grain, low, high in parts)))
 
 
-def sums(s: Session, parts: list[tuple[str, date, date]], first: date, key, where: Iterable) -> dict[Any, dict]:
+def sums(s: Session, parts: list[tuple[str, date, date]], first: date, key: ColumnElement[Any],
+         where: Iterable[ColumnElement[bool]]) -> dict[Any, dict[str, Any]]:
     """Per group key, the rollup's sums over the periods ``parts``: ``reported`` (cases
     reported), ``reported_closed`` (of those, closed by the end), the closed counts under
     their own names (``cases`` as ``closed``) and the two histograms as lists."""
     r = CaseRollup
+    cases = CaseRollup.__table__.c.cases  # (a column the model adds in a loop: not typed on the class)
     where = list(where)
-    groups: dict[Any, dict] = {}
-    for row in s.execute(select(key.label("key"), func.sum(r.cases).label("reported"))
+    groups: dict[Any, dict[str, Any]] = {}
+    for row in s.execute(select(key.label("key"), func.sum(cases).label("reported"))
                          .where(_in("reported", parts), *where).group_by(key)
-                         .having(func.sum(r.cases) > 0)):  # rows a case moved out of hold zeros
+                         .having(func.sum(cases) > 0)):  # rows a case moved out of hold zeros
         groups.setdefault(row.key, {})["reported"] = int(row.reported or 0)
     closed = [func.sum(getattr(r, c)).label(c) for c in COLUMNS]
-    from_start = func.sum(case((r.since >= first, r.cases), else_=0))
+    from_start = func.sum(case((r.since >= first, cases), else_=0))
     for row in s.execute(select(key.label("key"), *closed, from_start.label("reported_closed"))
                          .where(_in("closed", parts), *where).group_by(key)
-                         .having(func.sum(r.cases) > 0)):
+                         .having(func.sum(cases) > 0)):
         values = {c: int(getattr(row, c) or 0) for c in COLUMNS}
         group = groups.setdefault(row.key, {})
         group.update({name: values[name] for name in CASE_ROLLUP_COUNTS if name != "cases"})

@@ -18,6 +18,7 @@ from uuid import UUID
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import TaskState
@@ -27,13 +28,13 @@ from . import (calendars, casereports, deadlines, definitions, exceptions, forms
                residents, rollups, supervision, timers, trial)
 from .clock import Clock, FrozenClock
 from .command import Command, case_process, check_running
-from .db import Database
+from .db import Database, affected
 from .errors import Conflict, EngineError, Forbidden, IncidentOpened, InvalidInput, NotFound, ProcessError
 from .inputs import check_text
-from .model import Case, Incident, ProcessInstance, Task
+from .model import Case, Incident, OrgUnit, ProcessInstance, Task
 from .photos import Stored as StoredPhoto
 from .photos import record as record_photos
-from .records import CaseRecord, Instance
+from .records import CaseRecord, Instance, TaskRow
 from .scripting import ScriptBudgetError, make_script_engine
 from .state import WorkflowCache, compact, dump_state, load_state
 from .workcalendar import WorkCalendar, parse_limit
@@ -42,7 +43,7 @@ WORKFLOWS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__f
 CALENDAR_FILE = os.path.join(WORKFLOWS_DIR, "calendars", "cn.json")
 
 # Deadlines computed by the running command that count days of a year with no published notice.
-_PROVISIONAL: ContextVar[list[dict] | None] = ContextVar("gridloop_provisional_deadlines", default=None)
+_PROVISIONAL: ContextVar[list[dict[str, Any]] | None] = ContextVar("gridloop_provisional_deadlines", default=None)
 
 FEEDBACK_FIELDS = {"contacted": "feedback_contacted", "resolved": "feedback_resolved",
                    "satisfaction": "satisfaction", "comment": "feedback_comment"}
@@ -69,7 +70,7 @@ class CaseRef:
     """A case a command reported or answered for: what its caller shows or links to."""
 
     id: int
-    number: str
+    number: str | None
     instance_id: int | None
     status_token: str | None  # the reporter's status link (public reports only)
 
@@ -102,7 +103,7 @@ class Runtime:
         self.specs = definitions.SpecCache()
         self.org_paths: dict[str, str] = {}  # org unit code -> path (codes are permanent)
         self.workflows = WorkflowCache()
-        self._categories: dict[int, list[dict]] = {}
+        self._categories: dict[int, list[dict[str, Any]]] = {}
         self.grid_locator = places.GridLocator()
         self.photo_store: photostore.PhotoStore = photostore.from_env()
         self.photo_limits = images.Limits.from_env()
@@ -157,13 +158,13 @@ class Runtime:
         return self.deploy(sources=sources, by=who.username, lane_map=lane_map)
 
     def try_draft(self, actor: org.Actor | int, sources: dict[str, bytes], lane_map: dict[str, str] | None,
-                  start: dict | None, steps: list[dict], key: str | None = None) -> dict:
+                  start: dict[str, Any] | None, steps: list[dict[str, Any]], key: str | None = None) -> dict[str, Any]:
         """Run a draft in memory as far as ``steps`` go (designers only); see :mod:`engine.trial`."""
         clock = FrozenClock(self.clock.now())  # the trial's own time: it passes only by wait steps
         with self.db.reading() as s:
             who = org.actor(s, actor)
 
-        def case_data(report: dict) -> dict:  # a case process starts as reporting a case would
+        def case_data(report: dict[str, Any]) -> dict[str, Any]:  # a case process starts as reporting a case would
             with self.db.reading() as s:
                 grid = org.grid_by_code(s, report["grid"])
                 case = _new_case(report, grid, who.id, clock.now())
@@ -180,11 +181,11 @@ class Runtime:
             return trial.run(who, sources, lane_map, start, steps, make_script_engine(helpers), key, case_data, wait)
 
     def migrate(self, actor: org.Actor | int, key: str, from_version: int, to_version: int,
-                instances: list[int] | None = None, dry_run: bool = True) -> list[dict]:
+                instances: list[int] | None = None, dry_run: bool = True) -> list[dict[str, Any]]:
         """Move running instances between versions; see :mod:`engine.migration`."""
         return migration.migrate(self, actor, key, from_version, to_version, instances, dry_run)
 
-    def categories(self, key: str = "closed_loop") -> list[dict]:
+    def categories(self, key: str = "closed_loop") -> list[dict[str, Any]]:
         """The case categories of a case process: names from its start form, department and
         grid admission from its routing decision table (evaluated, so the DMN stays the truth)."""
         with self.db.reading() as s:
@@ -196,13 +197,13 @@ class Runtime:
             self._categories[loaded.id] = self._evaluate_categories(loaded)
         return self._categories[loaded.id]
 
-    def case_start_form(self, key: str = "closed_loop") -> dict:
+    def case_start_form(self, key: str = "closed_loop") -> dict[str, Any]:
         """The report form of the newest version of a case process."""
         with self.db.reading() as s:
             return case_process(s, self.specs, key).start_form or {}
 
-    def _evaluate_categories(self, loaded: definitions.LoadedDefinition) -> list[dict]:
-        schema = loaded.forms.get(loaded.properties.get(definitions.START_FORM_PROPERTY)) or {}
+    def _evaluate_categories(self, loaded: definitions.LoadedDefinition) -> list[dict[str, Any]]:
+        schema = loaded.start_form or {}
         field = schema.get("properties", {}).get("category", {})
         labels = field.get("x-enum-labels", {})
         decide = definitions.decision_with_output(loaded, "department")
@@ -217,7 +218,7 @@ class Runtime:
 
     # ------------------------------------------------------------------ starting
 
-    def start_process(self, actor: org.Actor | int | None, key: str, data: dict | None = None,
+    def start_process(self, actor: org.Actor | int | None, key: str, data: dict[str, Any] | None = None,
                       version: int | None = None) -> Started:
         """Start any deployed process by key (newest version unless one is given), if the
         actor may (``policy.check_start``; None: the system)."""
@@ -234,10 +235,12 @@ class Runtime:
             data = forms.validate(loaded.start_form, data or {})
             policy.check_start_data(s, who, loaded, data)
             inst = cmd.start(loaded, who.id if who else None, dict(data))
+            assert inst.started_at is not None  # (cmd.start sets it)
             return Started(inst.id, inst.key, loaded.version, inst.status, inst.started_at, inst.ended_at,
                            inst.next_timer_at, cmd.open.get(inst.id, []))
 
-    def _admit(self, s: Session, actor: org.Actor | int, report: dict, key: str, external_ref: str | None):
+    def _admit(self, s: Session, actor: org.Actor | int, report: dict[str, Any], key: str, external_ref: str | None
+               ) -> tuple[org.Actor, definitions.LoadedDefinition, dict[str, Any], OrgUnit]:
         """Everything report_case checks before it writes: the reporter, the case process, the
         report against its start form, the grid in her area, a ticket not yet imported."""
         reporter = org.actor(s, actor)
@@ -255,13 +258,13 @@ class Runtime:
                 raise Conflict(f"{report['source']} ticket {external_ref} is already case {known}")
         return reporter, loaded, report, grid
 
-    def check_report(self, actor: org.Actor | int, report: dict, key: str = "closed_loop",
-                     external_ref: str | None = None) -> dict:
+    def check_report(self, actor: org.Actor | int, report: dict[str, Any], key: str = "closed_loop",
+                     external_ref: str | None = None) -> dict[str, Any]:
         """What report_case would refuse, refused the same way, with nothing written (a dry run)."""
         with self.db.reading() as s:
             return self._admit(s, actor, report, key, external_ref)[2]
 
-    def report_case(self, actor: org.Actor | int, report: dict, key: str = "closed_loop",
+    def report_case(self, actor: org.Actor | int, report: dict[str, Any], key: str = "closed_loop",
                     external_ref: str | None = None, photos: list[StoredPhoto] | None = None) -> CaseRef:
         """Report a case: validate it with the process's start form, create the case, start it.
         ``external_ref``: its number in the system it came from (one case per source and number);
@@ -271,7 +274,7 @@ class Runtime:
             return CaseRef.of(self.open_case(cmd, loaded, report, grid, reporter.id, external_ref=external_ref,
                                              photos=photos))
 
-    def report_public(self, report: dict, key: str = "closed_loop", *, via: dict | None = None,
+    def report_public(self, report: dict[str, Any], key: str = "closed_loop", *, via: dict[str, Any] | None = None,
                       photos: list[StoredPhoto] | None = None) -> CaseRef:
         """A report from outside, without an account (a resident's page or QR code, an Open311
         client): one of ``residents.PUBLIC_SOURCES``; the case gets a status link's token.
@@ -290,7 +293,8 @@ class Runtime:
                 cmd.event("reported_via", case.instance_id, case.id, actor_id=None, payload=via)
             return CaseRef.of(case)
 
-    def open_case(self, cmd: Command, loaded: definitions.LoadedDefinition, report: dict, grid, user_id: int | None,
+    def open_case(self, cmd: Command, loaded: definitions.LoadedDefinition, report: dict[str, Any], grid: OrgUnit,
+                  user_id: int | None,
                   status_token: str | None = None, external_ref: str | None = None,
                   source_instance_id: int | None = None, photos: list[StoredPhoto] | None = None) -> Case:
         """In ``cmd``: create the case of a checked report (``grid``: its grid's row) and start
@@ -316,7 +320,7 @@ class Runtime:
         s.refresh(case)
         return case
 
-    def start(self, cmd: Command, loaded: definitions.LoadedDefinition, user_id: int | None, data: dict,
+    def start(self, cmd: Command, loaded: definitions.LoadedDefinition, user_id: int | None, data: dict[str, Any],
               case: Case | None, linked_case_id: int | None = None) -> Instance:
         """In ``cmd``: start an instance (see ``Command.start``)."""
         s, now = cmd.session, self.clock.now()
@@ -351,10 +355,10 @@ class Runtime:
                 loaded = cmd.loaded(inst)
                 cmd.catch_up(inst, loaded, cmd.restore(inst, loaded))
                 s.refresh(task)
-            won = s.execute(update(Task).where(Task.id == task_id, Task.status == "open",
-                                               Task.assignee_id.is_(None))
-                            .values(status="claimed", assignee_id=user_id, claimed_at=now)
-                            .execution_options(synchronize_session=False)).rowcount
+            won = affected(s, update(Task).where(Task.id == task_id, Task.status == "open",
+                                                 Task.assignee_id.is_(None))
+                              .values(status="claimed", assignee_id=user_id, claimed_at=now)
+                              .execution_options(synchronize_session=False))
             if not won:
                 s.refresh(task)
                 raise self._not_open(s, task, user_id)
@@ -378,10 +382,10 @@ class Runtime:
             if not policy.may_unclaim(who, task):
                 raise Forbidden("only the holder (or a supervisor of the area) may unclaim this task",
                                 reason="unclaim_not_allowed")
-            won = s.execute(update(Task).where(Task.id == task_id, Task.status == "claimed",
-                                               Task.assignee_id == task.assignee_id)
-                            .values(status="open", assignee_id=None, claimed_at=None)
-                            .execution_options(synchronize_session=False)).rowcount
+            won = affected(s, update(Task).where(Task.id == task_id, Task.status == "claimed",
+                                                 Task.assignee_id == task.assignee_id)
+                              .values(status="open", assignee_id=None, claimed_at=None)
+                              .execution_options(synchronize_session=False))
             if not won:
                 raise Conflict("task changed meanwhile; reload it", reason="task_changed")
             s.refresh(task)
@@ -484,21 +488,22 @@ class Runtime:
         self.advance(cmd, inst, loaded, wf, user_id, now)
         return task
 
-    def request_exception(self, actor: org.Actor | int, case_id: int, body: dict) -> int:
+    def request_exception(self, actor: org.Actor | int, case_id: int, body: dict[str, Any]) -> int:
         """Ask for an extension, suspension, void or merge of a case, with approval; see
         :mod:`engine.exceptions`. Returns the request's id."""
         return exceptions.request(self, actor, case_id, body)
 
     # ------------------------------------------------------------------ messages and signals
 
-    def send_message(self, actor: org.Actor | int | None, name: str, correlation: dict | None = None,
-                     payload: dict | None = None, instance_id: int | None = None) -> messaging.Delivered:
+    def send_message(self, actor: org.Actor | int | None, name: str, correlation: dict[str, Any] | None = None,
+                     payload: dict[str, Any] | None = None, instance_id: int | None = None) -> messaging.Delivered:
         """Deliver a BPMN message to the waiting instances it correlates with (``correlation``:
         variable -> value, and/or the message's correlation properties in ``payload``), or
         start the processes it starts; see :mod:`engine.messaging`."""
         return messaging.send(self, actor, "message", name, correlation or {}, payload or {}, instance_id)
 
-    def send_signal(self, actor: org.Actor | int | None, name: str, payload: dict | None = None) -> messaging.Delivered:
+    def send_signal(self, actor: org.Actor | int | None, name: str, payload: dict[str, Any] | None = None
+                    ) -> messaging.Delivered:
         """Broadcast a BPMN signal to every instance waiting for it."""
         return messaging.send(self, actor, "signal", name, {}, payload or {})
 
@@ -517,7 +522,7 @@ class Runtime:
         return task
 
     @staticmethod
-    def _not_open(s: Session, task: Task, user_id: int | None) -> EngineError:
+    def _not_open(s: Session, task: Task | TaskRow, user_id: int | None) -> EngineError:
         return policy.task_refusal(s, task, user_id)
 
     def advance(self, cmd: Command, inst: Instance, loaded: definitions.LoadedDefinition,
@@ -535,7 +540,7 @@ class Runtime:
             casereports.apply(cmd, inst, reports, actor_id)
 
     def _step(self, cmd: Command, inst: Instance, loaded: definitions.LoadedDefinition, wf: BpmnWorkflow,
-              actor_id: int | None, now: datetime) -> list[dict]:
+              actor_id: int | None, now: datetime) -> list[dict[str, Any]]:
         """The engine steps and the read model's sync; returns the cases its scripts report."""
         s = cmd.session
         noted = _PROVISIONAL.set([])
@@ -547,7 +552,7 @@ class Runtime:
             self._over_budget(cmd, inst, exc)
             fired, reports = [], []
         finally:
-            provisional = _PROVISIONAL.get()
+            provisional = _PROVISIONAL.get() or []
             _PROVISIONAL.reset(noted)
         for note in provisional:
             cmd.event("deadline_provisional", inst, inst.case_id, payload=note)
@@ -590,7 +595,7 @@ class Runtime:
         cmd.incident = IncidentOpened(f"process instance {inst.id}: {message}; it is now an incident",
                                       instance_id=inst.id, element=element)
 
-    def retry_incident(self, actor: org.Actor | int, incident_id: int) -> dict:
+    def retry_incident(self, actor: org.Actor | int, incident_id: int) -> dict[str, Any]:
         """Run an incident's instance again (after a fix or migration): its failed elements run
         anew; the incident is resolved if the instance moves on, else it counts the attempt."""
         with self.command() as cmd:
@@ -598,6 +603,7 @@ class Runtime:
             who = org.actor(s, actor)
             incident = incidents.check_retry(who, s.get(Incident, incident_id), incident_id)
             inst = records.lock_instance(s, incident.instance_id)
+            assert inst is not None  # (instances are never deleted)
             if inst.status not in ("incident", "running"):
                 raise Conflict(f"process instance {inst.id} is {inst.status}")
             loaded = cmd.loaded(inst)
@@ -638,7 +644,7 @@ class Runtime:
             raise cmd.incident
 
 
-def _new_case(report: dict, grid, user_id: int, now: datetime) -> Case:
+def _new_case(report: dict[str, Any], grid: OrgUnit, user_id: int | None, now: datetime) -> Case:
     """The case row of a checked report (not yet added to any session)."""
     reporter_info, location = report.get("reporter") or {}, report.get("location") or {}
     return Case(title=report["title"], description=report.get("description", ""),
@@ -649,7 +655,7 @@ def _new_case(report: dict, grid, user_id: int, now: datetime) -> Case:
                 reported_by_id=user_id, reported_at=now, updated_at=now)
 
 
-def _case_data(case: Case, grid) -> dict:
+def _case_data(case: Case, grid: OrgUnit) -> dict[str, Any]:
     """A case process's start data: the case as its process sees it."""
     return {"title": case.title, "description": case.description, "category": case.category,
             "urgency": case.urgency, "source": case.source, "grid": grid.code,
@@ -661,7 +667,7 @@ def _case_data(case: Case, grid) -> dict:
 class _Probe:
     """Just enough of a task for evaluating a decision table outside a running workflow."""
 
-    def __init__(self, data: dict, script_engine):
+    def __init__(self, data: dict[str, Any], script_engine: PythonScriptEngine) -> None:
         self.data = data
         self.workflow = self
         self.script_engine = script_engine

@@ -41,7 +41,7 @@ def _scope(actor: Actor, scope: Any) -> str:
     if scope not in policy.inbox_scopes(actor):
         raise InvalidInput(f"unknown scope '{scope}'",
                            fields={"scope": f"one of {', '.join(policy.inbox_scopes(actor))}"})
-    return scope
+    return str(scope)
 
 
 def _own(s: Session, actor: Actor, filter_id: int) -> SavedFilter:
@@ -75,7 +75,8 @@ def create(s: Session, actor: Actor, name: Any, scope: Any, params: Any, now: da
     if not isinstance(params, dict):
         raise InvalidInput("bad filter params", fields={"params": "an object of filters"})
     clean = TaskFilters.of(params).as_dict()
-    if s.scalar(select(func.count()).select_from(SavedFilter).where(SavedFilter.user_id == actor.id)) >= MAX_PER_USER:
+    saved = s.scalar(select(func.count()).select_from(SavedFilter).where(SavedFilter.user_id == actor.id)) or 0
+    if saved >= MAX_PER_USER:
         raise Conflict(f"at most {MAX_PER_USER} saved filters; delete one first")
     _taken(s, actor, name)
     row = SavedFilter(user_id=actor.id, name=name, scope=scope, params=clean, created_at=now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Iterator
+from typing import Any, Iterator
 
 from .errors import ProcessError
 
@@ -15,17 +15,17 @@ class ScriptRequests:
     reads what they asked from ``collecting()``. Outside a command, asking is an error."""
 
     def __init__(self, name: str):
-        self._requested: ContextVar[list[dict] | None] = ContextVar(f"gridloop_{name}", default=None)
+        self._requested: ContextVar[list[dict[str, Any]] | None] = ContextVar(f"gridloop_{name}", default=None)
 
-    def ask(self, function: str, purpose: str, request: dict) -> None:
+    def ask(self, function: str, purpose: str, request: dict[str, Any]) -> None:
         requested = self._requested.get()
         if requested is None:
             raise ProcessError(f"{function}() {purpose}; it runs only inside a process step")
         requested.append(request)
 
     @contextmanager
-    def collecting(self) -> Iterator[list[dict]]:
-        requested: list[dict] = []
+    def collecting(self) -> Iterator[list[dict[str, Any]]]:
+        requested: list[dict[str, Any]] = []
         token = self._requested.set(requested)
         try:
             yield requested

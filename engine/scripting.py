@@ -18,19 +18,23 @@ import re
 import types
 import warnings
 from datetime import date, datetime, timedelta, timezone
+from typing import Any, Callable, Literal, Sequence, TypeVar, cast
 
-from RestrictedPython import PrintCollector, compile_restricted, safe_builtins
+from RestrictedPython.compile import compile_restricted
 from RestrictedPython.Eval import default_guarded_getitem
 from RestrictedPython.Guards import (
     full_write_guard,
+    safe_builtins,
     guarded_iter_unpack_sequence,
     guarded_unpack_sequence,
 )
+from RestrictedPython.PrintCollector import PrintCollector
 from RestrictedPython.transformer import RestrictingNodeTransformer
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task as SpiffTask
 
 from . import budget
 from .budget import Budget, BudgetExceeded, Limits
@@ -54,7 +58,7 @@ class ScriptError(ValueError):
     RestrictedPython produces.
     """
 
-    def __init__(self, message, line=None, offset=None):
+    def __init__(self, message: str, line: int | None = None, offset: int | None = None) -> None:
         super().__init__(message)
         self.line = line
         self.offset = offset
@@ -63,7 +67,7 @@ class ScriptError(ValueError):
 class ScriptBudgetError(ScriptError):
     """Model code went over its CPU-time or memory budget (see ``engine/budget.py``)."""
 
-    def __init__(self, exceeded: BudgetExceeded):
+    def __init__(self, exceeded: BudgetExceeded) -> None:
         super().__init__(f"over budget: {exceeded.message}")
         self.kind = exceeded.kind
 
@@ -76,11 +80,15 @@ _DENIED_NAMES = frozenset({
 })
 
 
-def _call(name, *args):
+def _call(name: str, *args: ast.expr) -> ast.Call:
     return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=list(args), keywords=[])
 
 
-def _located(new, old):
+_Node = TypeVar("_Node", bound=ast.AST)
+_Body = TypeVar("_Body", ast.While, ast.FunctionDef)
+
+
+def _located(new: _Node, old: ast.AST) -> _Node:
     """``new`` (and the nodes made for it) at ``old``'s place in the source."""
     return ast.fix_missing_locations(ast.copy_location(new, old))
 
@@ -95,22 +103,22 @@ class _Policy(RestrictingNodeTransformer):
     guards: a step at every loop iteration and call, size checks before the operations that
     can make a huge value at once (``engine/budget.py``)."""
 
-    def _refuse_import(self, node):
+    def _refuse_import(self, node: ast.Import | ast.ImportFrom) -> ast.AST:
         names = ", ".join(a.name for a in node.names)
-        module = f"{node.module}: " if getattr(node, "module", None) else ""
+        module = f"{node.module}: " if isinstance(node, ast.ImportFrom) and node.module else ""
         self.error(node, f"import is not allowed ({module}{names}); "
                          "use the helper functions the engine provides")
         return node
 
     visit_Import = visit_ImportFrom = _refuse_import
 
-    def visit_Name(self, node):
+    def visit_Name(self, node: ast.Name) -> ast.AST:
         if node.id in _DENIED_NAMES:
             self.error(node, f'"{node.id}" is not available in scripts')
-        return super().visit_Name(node)
+        return cast(ast.AST, super().visit_Name(node))
 
-    def visit_BinOp(self, node):
-        node = super().visit_BinOp(node)
+    def visit_BinOp(self, binop: ast.BinOp) -> ast.AST:
+        node = cast(ast.BinOp, super().visit_BinOp(binop))  # the visitors return the node they were given
         symbol = _BINOPS.get(type(node.op))
         if symbol is not None:
             return _located(_call("_budget_binop_", ast.Constant(symbol), node.left, node.right), node)
@@ -118,8 +126,8 @@ class _Policy(RestrictingNodeTransformer):
             return _located(_call("_budget_percent_", node.left, node.right), node)
         return node
 
-    def visit_FormattedValue(self, node):
-        node = super().visit_FormattedValue(node)
+    def visit_FormattedValue(self, formatted: ast.FormattedValue) -> ast.AST:
+        node = cast(ast.FormattedValue, super().visit_FormattedValue(formatted))
         value = node.value
         if node.conversion in _CONVERSIONS:
             value = _call(_CONVERSIONS[node.conversion], value)
@@ -127,18 +135,18 @@ class _Policy(RestrictingNodeTransformer):
         return _located(ast.FormattedValue(value=_call("_budget_format_", value, spec),
                                            conversion=-1, format_spec=None), node)
 
-    def _ticking(self, node):
+    def _ticking(self, node: _Body) -> _Body:
         node.body.insert(0, _located(ast.Expr(_call(_TICK)), node))
         return node
 
-    def visit_While(self, node):
-        return self._ticking(super().visit_While(node))
+    def visit_While(self, node: ast.While) -> ast.While:
+        return self._ticking(cast(ast.While, super().visit_While(node)))
 
-    def visit_FunctionDef(self, node):
-        return self._ticking(super().visit_FunctionDef(node))
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        return self._ticking(cast(ast.FunctionDef, super().visit_FunctionDef(node)))
 
-    def visit_Lambda(self, node):
-        node = super().visit_Lambda(node)
+    def visit_Lambda(self, lambda_: ast.Lambda) -> ast.Lambda:
+        node = cast(ast.Lambda, super().visit_Lambda(lambda_))
         node.body = _located(ast.BoolOp(op=ast.Or(), values=[_call(_TICK), node.body]), node.body)
         return node
 
@@ -151,15 +159,16 @@ _LINE_RE = re.compile(r"^Line (\d+):")
 
 
 @functools.lru_cache(maxsize=4096)
-def _compile(source, mode):
+def _compile(source: str, mode: Literal["eval", "exec"]) -> types.CodeType:
     """Restricted-compile once per (source, mode): conditions run thousands of times."""
     try:
-        return compile_restricted(source, "<string>", mode, policy=_Policy)
+        code: types.CodeType = compile_restricted(source, "<string>", mode, policy=_Policy)
+        return code
     except SyntaxError as err:
         raise _to_script_error(source, mode, err) from None
 
 
-def _to_script_error(source, mode, err):
+def _to_script_error(source: str, mode: Literal["eval", "exec"], err: SyntaxError) -> ScriptError:
     """Turn RestrictedPython's SyntaxError(tuple of 'Line N: ...') into ScriptError."""
     messages = err.args[0] if err.args else str(err)
     if isinstance(messages, str):
@@ -186,7 +195,7 @@ def check_script(source: str) -> None:
     _compile(source, "exec")
 
 
-_INPLACE_OPS = {
+_INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul,
     "/=": operator.itruediv, "//=": operator.ifloordiv, "%=": operator.imod,
     "**=": operator.ipow, "<<=": operator.ilshift, ">>=": operator.irshift,
@@ -196,7 +205,7 @@ _INPLACE_TYPES = (bool, int, float, complex, str, bytes, tuple, list, dict, set,
                   frozenset)
 
 
-def _inplacevar(op, target, value):
+def _inplacevar(op: str, target: Any, value: Any) -> Any:
     """``x += y`` and friends, only on plain data types."""
     fn = _INPLACE_OPS.get(op)
     if fn is None or type(target) not in _INPLACE_TYPES:
@@ -205,7 +214,7 @@ def _inplacevar(op, target, value):
     return fn(target, value)
 
 
-def _apply(func, *args, **kwargs):
+def _apply(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return func(*args, **kwargs)
 
 
@@ -215,7 +224,8 @@ def _apply(func, *args, **kwargs):
 _LAZY_IMPORTS = frozenset({"time", "_strptime"})
 
 
-def _lazy_import(name, globals=None, locals=None, fromlist=(), level=0):
+def _lazy_import(name: str, globals: dict[str, Any] | None = None, locals: dict[str, Any] | None = None,
+                 fromlist: Sequence[str] = (), level: int = 0) -> types.ModuleType:
     if name not in _LAZY_IMPORTS or level:
         raise ImportError(f"import is not allowed ({name})")
     return importlib.import_module(name)
@@ -226,7 +236,7 @@ def _lazy_import(name, globals=None, locals=None, fromlist=(), level=0):
 SCRIPT_NAMES = {"datetime": datetime, "date": date, "timedelta": timedelta, "timezone": timezone}
 
 
-_BUILTINS = dict(safe_builtins)
+_BUILTINS: dict[str, Any] = dict(safe_builtins)
 _BUILTINS.update({
     f.__name__: f for f in (len, min, max, sum, sorted, abs, round, int, float,
                             str, bool, list, dict, set, tuple, any, all, range,
@@ -251,7 +261,7 @@ _GUARDS = {
 }
 
 
-class RestrictedScriptEnvironment(TaskDataEnvironment):
+class RestrictedScriptEnvironment(TaskDataEnvironment):  # type: ignore[misc]  # SpiffWorkflow ships no types
     """Spiff environment running task data through RestrictedPython.
 
     ``SCRIPT_NAMES`` and ``helpers`` (name -> callable, e.g. ``now``,
@@ -260,21 +270,24 @@ class RestrictedScriptEnvironment(TaskDataEnvironment):
     under a fresh :class:`~engine.budget.Budget` of ``limits``.
     """
 
-    def __init__(self, helpers=None, limits: Limits | None = None):
+    def __init__(self, helpers: dict[str, Any] | None = None, limits: Limits | None = None) -> None:
         super().__init__({**SCRIPT_NAMES, **(helpers or {})})
         self.limits = limits or budget.limits_from_env()
 
-    def check_for_overwrite(self, context, external_context):
+    def check_for_overwrite(self, context: dict[str, Any], external_context: dict[str, Any]) -> None:
         """Task data may shadow ``SCRIPT_NAMES`` (a form field called ``date``), not helpers."""
-        if not SCRIPT_NAMES.keys() & context.keys():
-            return super().check_for_overwrite(context, external_context)
-        return super().check_for_overwrite({k: v for k, v in context.items() if k not in SCRIPT_NAMES},
-                                           external_context)
+        if SCRIPT_NAMES.keys() & context.keys():
+            context = {k: v for k, v in context.items() if k not in SCRIPT_NAMES}
+        super().check_for_overwrite(context, external_context)
 
-    def _run(self, code, ns, mode):
+    def _run(self, code: types.CodeType, ns: dict[str, Any], mode: str) -> Any:
         with Budget(self.limits) as allowance:
+            result = None  # what an expression gives; a script gives nothing
             try:
-                result = eval(code, ns) if mode == "eval" else exec(code, ns)
+                if mode == "eval":
+                    result = eval(code, ns)
+                else:
+                    exec(code, ns)
             except BudgetExceeded as exc:
                 raise ScriptBudgetError(exc) from None
             try:
@@ -283,18 +296,20 @@ class RestrictedScriptEnvironment(TaskDataEnvironment):
                 raise ScriptBudgetError(exc) from None
         return result
 
-    def _namespace(self, context, external_context):
-        ns = dict(self.globals)
+    def _namespace(self, context: dict[str, Any], external_context: dict[str, Any] | None) -> dict[str, Any]:
+        ns: dict[str, Any] = dict(self.globals)
         if external_context:
             ns.update(external_context)
         ns.update(context)
         ns.update(_GUARDS)
         return ns
 
-    def evaluate(self, expression, context, external_context=None):
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None
+                 ) -> Any:
         return self._run(_compile(expression, "eval"), self._namespace(context, external_context), "eval")
 
-    def execute(self, script, context, external_context=None):
+    def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None
+                ) -> bool:
         external_context = external_context or {}
         self.check_for_overwrite(context, external_context)
         code = _compile(script, "exec")
@@ -305,7 +320,7 @@ class RestrictedScriptEnvironment(TaskDataEnvironment):
         self._copy_back(ns, context, external_context)
         return True
 
-    def _copy_back(self, ns, context, external_context):
+    def _copy_back(self, ns: dict[str, Any], context: dict[str, Any], external_context: dict[str, Any]) -> None:
         for name in [n for n in context if n not in ns]:
             del context[name]  # the script deleted it
         for name, value in ns.items():
@@ -316,14 +331,14 @@ class RestrictedScriptEnvironment(TaskDataEnvironment):
             context[name] = value
 
 
-class RestrictedScriptEngine(PythonScriptEngine):
+class RestrictedScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # SpiffWorkflow ships no types
     """Spiff's engine; errors keep their message and line number.
 
     Spiff drops the cause's message from expression errors and reports
     line 0 for errors not raised inside the script's own frames.
     """
 
-    def evaluate(self, task, expression, external_context=None):
+    def evaluate(self, task: SpiffTask, expression: str, external_context: dict[str, Any] | None = None) -> Any:
         try:
             return self.environment.evaluate(expression, task.data, external_context)
         except SpiffWorkflowException as err:
@@ -336,7 +351,7 @@ class RestrictedScriptEngine(PythonScriptEngine):
                 line_number=getattr(err, "line", None),
                 offset=getattr(err, "offset", None)) from err
 
-    def create_task_exec_exception(self, task, script, err):
+    def create_task_exec_exception(self, task: SpiffTask, script: str, err: Exception) -> WorkflowTaskException:
         if not isinstance(err, ScriptError):
             return super().create_task_exec_exception(task, script, err)
         lines = script.splitlines()
@@ -346,6 +361,6 @@ class RestrictedScriptEngine(PythonScriptEngine):
             offset=err.offset, error_line=error_line)
 
 
-def make_script_engine(helpers: dict | None = None, limits: Limits | None = None) -> PythonScriptEngine:
+def make_script_engine(helpers: dict[str, Any] | None = None, limits: Limits | None = None) -> PythonScriptEngine:
     """The script engine every workflow of ours runs with."""
     return RestrictedScriptEngine(environment=RestrictedScriptEnvironment(helpers, limits))

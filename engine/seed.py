@@ -5,12 +5,16 @@ Idempotent: running it again changes nothing.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import org, places
 from .model import Department, LiaisonArea, OrgUnit, Place, User
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
 
 DEMO_PASSWORD = "demo"
 
@@ -52,7 +56,7 @@ def grid_code(community: str, n: int) -> str:
     return f"{community}{n:03d}"
 
 
-def _unit(s: Session, code, name, name_en, level, parent) -> OrgUnit:
+def _unit(s: Session, code: str, name: str, name_en: str | None, level: str, parent: OrgUnit | None) -> OrgUnit:
     unit = s.scalars(select(OrgUnit).where(OrgUnit.code == code)).first()
     if unit is None:
         unit = org.add_unit(s, code, name, level, parent, name_en=name_en)
@@ -90,7 +94,7 @@ COMPOUND_NAMES = [("阳光花园", "Sunshine Garden"), ("锦绣家园", "Jinxiu 
 BUILDINGS = 2
 
 
-def grid_square(index: int) -> list:
+def grid_square(index: int) -> list[list[list[float]]]:
     """The demo boundary of the index-th grid: one closed ring of [lon, lat]."""
     lon = GRID_ORIGIN[0] + (index % GRID_COLUMNS) * GRID_SIZE
     lat = GRID_ORIGIN[1] + (index // GRID_COLUMNS) * GRID_SIZE
@@ -109,6 +113,7 @@ def seed_places(s: Session, units: dict[str, OrgUnit]) -> None:
         lon, lat = (ring[0][0] + ring[2][0]) / 2, (ring[0][1] + ring[2][1]) / 2
         name, name_en = COMPOUND_NAMES[(index % GRIDS_PER_COMMUNITY) % len(COMPOUND_NAMES)]
         community = grid.parent
+        assert community is not None  # a grid is part of a community
         compound_code = f"{code}-C1"
         if compound_code in existing:
             continue
@@ -133,7 +138,7 @@ def demo_users() -> list[tuple[str, str, str, list[str], str | None, str | None]
     grids = all_grids()
     first_grid = grids[0]
     community, street, district = first_grid[:11], first_grid[:9], first_grid[:6]
-    users = [
+    users: list[tuple[str, str, str, list[str], str | None, str | None]] = [
         ("acceptor1", "王芳", "Wang Fang", ["acceptor"], CITY[0], None),
         ("community1", "李娜", "Li Na", ["coordinator"], community, None),
         ("street1", "张伟", "Zhang Wei", ["coordinator"], street, None),
@@ -177,7 +182,7 @@ def liaison_areas() -> list[tuple[str, str]]:
 
 def seed_liaison_areas(s: Session) -> None:
     units = {u.code: u.id for u in s.scalars(select(OrgUnit))}
-    users = dict(s.execute(select(User.username, User.id)).all())
+    users = {username: user_id for username, user_id in s.execute(select(User.username, User.id))}
     bound = set(s.execute(select(LiaisonArea.user_id, LiaisonArea.org_unit_id)).all())
     for username, unit in liaison_areas():
         key = (users[username], units[unit])
@@ -196,7 +201,7 @@ RESOLVED = {"outcome": "resolved", "resolution": "已现场处置 Handled on sit
 FEEDBACK_OK = {"contacted": True, "resolved": True, "satisfaction": "satisfied", "comment": "很满意 Thanks"}
 
 # (reporter, report fields, steps) — each step is (username, data); the case stops where its steps end.
-DEMO_CASES = [
+DEMO_CASES: list[tuple[str, dict[str, str], list[tuple[str, dict[str, Any] | str]]]] = [
     ("grid1", dict(title="楼道堆放杂物 Clutter in stairwell", category="garbage", source="patrol"), []),
     ("acceptor1", dict(title="12345: 小区停电 Power cut in compound", category="power_outage", source="hotline",
                        urgency="urgent"), []),
@@ -227,13 +232,13 @@ DEMO_CASES = [
 ]
 
 
-def seed_demo_cases(runtime) -> int:
+def seed_demo_cases(runtime: Runtime) -> int:
     """Report the demo cases and walk each to its stage; skipped when cases already exist."""
     from .model import Case, Task
     with runtime.db.reading() as s:
         if s.scalar(select(Case.id).limit(1)) is not None:
             return 0
-        ids = dict(s.execute(select(User.username, User.id)).all())
+        ids = {username: user_id for username, user_id in s.execute(select(User.username, User.id))}
     for reporter, fields, steps in DEMO_CASES:
         report = {"description": fields["title"], "grid": all_grids()[0],
                   "reporter": {"name": "李先生", "phone": "13900000000"},
@@ -242,6 +247,7 @@ def seed_demo_cases(runtime) -> int:
         for username, data in steps:
             with runtime.db.reading() as s:
                 task_id = s.scalar(select(Task.id).where(Task.case_id == case.id, Task.status == "open"))
+            assert task_id is not None, f"{fields['title']}: no open task for step {username}"
             if data == "claim":
                 runtime.claim(ids[username], task_id)
             else:

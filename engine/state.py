@@ -13,16 +13,20 @@ import threading
 from collections import OrderedDict
 from datetime import date, timedelta, timezone
 from itertools import pairwise
+from typing import Any
 from uuid import UUID
 from weakref import WeakKeyDictionary
 
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin, StartEventJoin
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.task import TaskState
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
@@ -36,16 +40,17 @@ _DONE = TaskState.COMPLETED | TaskState.CANCELLED
 _LOCAL_JOINS = (BoundaryEventJoin, StartEventJoin)
 
 
-class _StateConverter(BpmnWorkflowConverter):
+class _StateConverter(BpmnWorkflowConverter):  # type: ignore[misc]  # SpiffWorkflow ships no types
     """Like SpiffWorkflow's converter, but the spec is left out and supplied on restore."""
 
-    def to_dict(self, workflow):
-        dct = WorkflowConverter.to_dict(self, workflow)
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct: dict[str, Any] = WorkflowConverter.to_dict(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
-    def from_dict(self, dct, spec=None, subprocess_specs=None):
+    def from_dict(self, dct: dict[str, Any], spec: BpmnProcessSpec | None = None,
+                  subprocess_specs: dict[str, BpmnProcessSpec] | None = None) -> BpmnWorkflow:
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
@@ -110,10 +115,11 @@ def _unstorable(workflow: BpmnWorkflow, ser: BpmnWorkflowSerializer) -> str | No
     return None
 
 
-def load_state(text: str, spec, subprocess_specs, script_engine) -> BpmnWorkflow:
+def load_state(text: str, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec],
+               script_engine: PythonScriptEngine) -> BpmnWorkflow:
     dct = json.loads(text)
     dct.pop("format", None)
-    workflow = _serializer().registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
+    workflow: BpmnWorkflow = _serializer().registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
     workflow.script_engine = script_engine
     return workflow
 
@@ -130,7 +136,7 @@ def compact(workflow: BpmnWorkflow) -> int:
     return dropped
 
 
-def _compact_tree(wf) -> int:
+def _compact_tree(wf: BpmnWorkflow) -> int:
     """Keep the unfinished tasks and what SpiffWorkflow may still consult about the past:
 
     * the tree below the deepest finished task above all unfinished ones (boundary event and
@@ -177,9 +183,9 @@ def _compact_tree(wf) -> int:
     return before - len(wf.tasks)
 
 
-def _subtree(top) -> dict:
+def _subtree(top: SpiffTask) -> dict[UUID, SpiffTask]:
     """The tasks under ``top`` by id, in pre-order: a parent is restored before its children."""
-    tasks = {}
+    tasks: dict[UUID, SpiffTask] = {}
     stack = [top]
     while stack:
         task = stack.pop()
@@ -188,12 +194,14 @@ def _subtree(top) -> dict:
     return tasks
 
 
-def _nearest_ancestors(root) -> list:
+def _nearest_ancestors(root: SpiffTask) -> list[SpiffTask]:
     """The ancestors of ``root`` a join may look for, top first: the workflow's start task and
     the nearest one of each spec that is a join, a join's input or a structured join's split
     (boundary and start event joins need none), and a kept join's input."""
     relevant = _join_relevant(root.workflow.spec)
-    chain, seen, below = [], set(), root
+    chain: list[SpiffTask] = []
+    seen: set[str] = set()
+    below = root
     node = root.parent
     while node is not None:
         name = node.task_spec.name
@@ -206,10 +214,10 @@ def _nearest_ancestors(root) -> list:
     return chain
 
 
-_RELEVANT: WeakKeyDictionary = WeakKeyDictionary()
+_RELEVANT: WeakKeyDictionary[BpmnProcessSpec, frozenset[str]] = WeakKeyDictionary()
 
 
-def _join_relevant(spec) -> frozenset[str]:
+def _join_relevant(spec: BpmnProcessSpec) -> frozenset[str]:
     """The spec names of :func:`_nearest_ancestors`, once per process spec (specs never change)."""
     names = _RELEVANT.get(spec)
     if names is None:
@@ -221,7 +229,8 @@ def _join_relevant(spec) -> frozenset[str]:
     return names
 
 
-def _join_evidence(wf, root, kept: dict) -> list:
+def _join_evidence(wf: BpmnWorkflow, root: SpiffTask, kept: dict[UUID, SpiffTask]
+                   ) -> list[tuple[SpiffTask, SpiffTask]]:
     """(input task, join task) of finished join tasks cut away from sibling branches (not from
     above ``root``: joins ignore their ancestors; not of boundary or start event joins, whose
     finished tasks nothing counts), one of each kind. A merge takes over the
@@ -231,21 +240,21 @@ def _join_evidence(wf, root, kept: dict) -> list:
              and not isinstance(t.task_spec, _LOCAL_JOINS) and t.id not in kept and t.parent is not None]
     if not found:
         return []
-    above = set()
+    above: set[UUID] = set()
     node = root.parent
     while node is not None:
         above.add(node.id)
         node = node.parent
     found = [t for t in found if t.id not in above]
-    kinds = {}
+    kinds: dict[tuple[str, str, int, int], list[SpiffTask]] = {}
     for task in sorted(found, key=lambda t: t.last_state_change):
         kinds.setdefault((task.task_spec.name, task.parent.task_spec.name, task.parent.state, task.state),
                          []).append(task)
-    evidence = []
+    evidence: list[tuple[SpiffTask, SpiffTask]] = []
     for joins in kinds.values():
         newest = joins[-1]
         if len(joins) > 1 and newest.parent.id not in kept and newest.parent.id not in above:
-            merged = {}
+            merged: dict[str, Any] = {}
             for join in joins:
                 DeepMerge.merge(merged, join.parent.data)
             newest.parent.data = merged
@@ -253,9 +262,9 @@ def _join_evidence(wf, root, kept: dict) -> list:
     return evidence
 
 
-def _new_root(unfinished):
+def _new_root(unfinished: list[SpiffTask]) -> SpiffTask:
     """The deepest finished task above (or at) the common ancestor of all unfinished tasks."""
-    common = None
+    common: list[SpiffTask] | None = None
     for task in unfinished:
         chain = []
         node = task
@@ -270,13 +279,14 @@ def _new_root(unfinished):
             while n < len(common) and n < len(chain) and common[n] is chain[n]:
                 n += 1
             common = common[:n]
+    assert common is not None  # the compacted workflow has unfinished tasks
     for node in reversed(common):
         if node.state & _DONE:
             return node
     return common[0]
 
 
-def _prune_finished_branches(root) -> None:
+def _prune_finished_branches(root: SpiffTask) -> None:
     """Under unfinished tasks, remove child subtrees that are entirely finished (e.g. the
     branches a repeating timer has already run) and waiting duplicates of one join (a cycle
     timer adds one per pass; when the join fires it keeps one and cancels the rest anyway).
@@ -285,7 +295,8 @@ def _prune_finished_branches(root) -> None:
     while stack:
         task = stack.pop()
         if not task.state & _DONE and not isinstance(task.task_spec, LoopTask):
-            kept, joins = [], set()
+            kept: list[SpiffTask] = []
+            joins: set[str] = set()
             for child in task.children:
                 if _all_done(child):
                     continue
@@ -299,7 +310,7 @@ def _prune_finished_branches(root) -> None:
         stack.extend(task.children)
 
 
-def _all_done(task) -> bool:
+def _all_done(task: SpiffTask) -> bool:
     stack = [task]
     while stack:
         node = stack.pop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from marshmallow import ValidationError
 from marshmallow.validate import Email
@@ -121,6 +121,7 @@ def add_webhook(s: Session, actor: Actor | None, url: str, *, events: list[str] 
     _check_admin(actor)
     events = list(events or [])
     problems = {}
+    parts: SplitResult | None
     try:
         parts = urlsplit(url)
         host = parts.hostname

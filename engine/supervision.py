@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from . import org, policy, queries, records, task_views
+from .db import affected
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .groups import roles_contain
 from .model import Event, Task, User
@@ -42,9 +43,9 @@ def urge(rt: Engine, actor: org.Actor | int, task_id: str, note: str | None = No
             raise NotFound(f"task {task_id} not found", reason="task_not_found")
         policy.check_urge(who, task)
         now = rt.clock.now()
-        won = s.execute(update(Task).where(Task.id == task_id, Task.status.in_(OPEN))
-                        .values(urged_at=now, urge_count=Task.urge_count + 1)
-                        .execution_options(synchronize_session=False)).rowcount
+        won = affected(s, update(Task).where(Task.id == task_id, Task.status.in_(OPEN))
+                          .values(urged_at=now, urge_count=Task.urge_count + 1)
+                          .execution_options(synchronize_session=False))
         if not won:
             raise Conflict(f"task is {task.status}; only open tasks can be urged")
         s.refresh(task)
@@ -111,9 +112,9 @@ def assign(rt: Engine, actor: org.Actor | int, task_id: str, username: str) -> r
             raise Conflict(f"task is already held by {username}")
         now = rt.clock.now()
         held = Task.assignee_id.is_(None) if previous is None else Task.assignee_id == previous
-        won = s.execute(update(Task).where(Task.id == task_id, Task.status == task.status, held)
-                        .values(status="claimed", assignee_id=assignee.id, claimed_at=now)
-                        .execution_options(synchronize_session=False)).rowcount
+        won = affected(s, update(Task).where(Task.id == task_id, Task.status == task.status, held)
+                          .values(status="claimed", assignee_id=assignee.id, claimed_at=now)
+                          .execution_options(synchronize_session=False))
         if not won:
             raise Conflict("task changed meanwhile; reload it")
         s.refresh(task)

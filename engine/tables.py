@@ -111,7 +111,7 @@ def write(path: str, header: list[str], rows: Iterable[list[Any]]) -> None:
             out.writerows([_inert(v) for v in row] for row in rows)
         return
     book = Workbook()
-    ws = book.active
+    ws = book.worksheets[0]  # the sheet a new workbook has
     ws.append(header)
     for r, row in enumerate(rows, start=2):
         for c, value in enumerate(row, start=1):

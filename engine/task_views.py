@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, Row, func, or_, select
 from sqlalchemy.orm import Session
 
 from . import policy
@@ -88,9 +88,9 @@ def due_window(window: str, now: datetime, tz: tzinfo) -> tuple[datetime | None,
     return now, end
 
 
-def conditions(s: Session, actor: Actor, filters: TaskFilters, now: datetime, tz: tzinfo) -> list:
+def conditions(s: Session, actor: Actor, filters: TaskFilters, now: datetime, tz: tzinfo) -> list[ColumnElement[bool]]:
     """The filters as SQL conditions on ``Task`` (and ``Case``, joined by the caller for ``q``)."""
-    where = []
+    where: list[ColumnElement[bool]] = []
     for column, value in ((Task.category, filters.category), (Task.stage, filters.stage),
                           (Task.org_unit_code, filters.grid)):
         if value:
@@ -110,20 +110,20 @@ def conditions(s: Session, actor: Actor, filters: TaskFilters, now: datetime, tz
     return where
 
 
-def view(s: Session, actor: Actor, scope_condition, filters: TaskFilters, now: datetime, tz: tzinfo, *,
-         page: int, per_page: int) -> tuple[list[tuple], int]:
+def view(s: Session, actor: Actor, scope_condition: ColumnElement[bool], filters: TaskFilters, now: datetime,
+         tz: tzinfo, *, page: int, per_page: int) -> tuple[list[Row[tuple[Task, str | None, str, str]]], int]:
     """A page of the tasks meeting ``scope_condition`` and the filters, in the filters' order,
     with the exact total: rows of (task, case number, case title, holder's username)."""
     where = [scope_condition, *conditions(s, actor, filters, now, tz)]
     joined = Task.__table__.outerjoin(Case.__table__, Case.id == Task.case_id)
-    total = s.scalar(select(func.count()).select_from(joined).where(*where))
+    total = s.scalar(select(func.count()).select_from(joined).where(*where)) or 0
     rows = s.execute(select(Task, Case.number, Case.title, User.username).select_from(joined)
                      .outerjoin(User, User.id == Task.assignee_id).where(*where)
                      .order_by(*SORTS[filters.sort or "due"]).limit(per_page).offset((page - 1) * per_page))
     return list(rows), total
 
 
-def overdue_condition(actor: Actor, now: datetime):
+def overdue_condition(actor: Actor, now: datetime) -> ColumnElement[bool]:
     """A supervisor's overdue view: open tasks of her area a timer marked overdue or past due."""
     if not policy.may_oversee_area(actor):
         raise Forbidden("only supervisors see the overdue work of their area")

@@ -30,10 +30,10 @@ import logging
 import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Iterator
+from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any, Iterator
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import DBAPIError
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
@@ -41,10 +41,12 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefi
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.task import TaskState
 
 from . import incidents, records
 from .clock import Clock
+from .db import affected
 from .definitions import OVERDUE_MODES, leaf_events
 from .errors import EngineError, IncidentOpened
 from .model import Case, ProcessInstance, Task
@@ -63,7 +65,7 @@ class _EngineDatetime(datetime):
     the command running in this context, or the real clock outside commands."""
 
     @classmethod
-    def now(cls, tz=None):
+    def now(cls, tz: tzinfo | None = None) -> _EngineDatetime:
         clock = _clock.get()
         if clock is None:
             return super().now(tz)
@@ -88,7 +90,7 @@ def engine_clock(clock: Clock) -> Iterator[None]:
 
 # ---------------------------------------------------------------------------------- firing
 
-def run_steps(wf: BpmnWorkflow) -> list[dict]:
+def run_steps(wf: BpmnWorkflow) -> list[dict[str, Any]]:
     """Run engine steps until no engine task is ready; return the timers that fired.
 
     Timers that came due while the instance was stored are refreshed first, so they run in
@@ -98,9 +100,9 @@ def run_steps(wf: BpmnWorkflow) -> list[dict]:
     is about to run has fired; so has an event-based gateway that is about to run because of
     a timer, and a cycle timer whose branch starts while the timer itself keeps waiting.
     """
-    fired: list[dict] = []
+    fired: list[dict[str, Any]] = []
 
-    def will_run(task):
+    def will_run(task: SpiffTask) -> None:
         definition = getattr(task.task_spec, "event_definition", None)
         if isinstance(definition, TimerEventDefinition) and not isinstance(definition, CycleTimerEventDefinition):
             fired.append(_fired(task, task._get_internal_data("event_value")))
@@ -124,7 +126,7 @@ def run_steps(wf: BpmnWorkflow) -> list[dict]:
             return fired
 
 
-def _fired(task, due, name: str | None = None) -> dict:
+def _fired(task: SpiffTask, due: Any, name: str | None = None) -> dict[str, Any]:
     spec = task.task_spec
     attached = None
     if isinstance(spec, BoundaryEvent) and task.parent is not None:
@@ -137,7 +139,7 @@ def _fired(task, due, name: str | None = None) -> dict:
                               .get("marksOverdue"))}
 
 
-def _instances(attached) -> list[str | None]:
+def _instances(attached: SpiffTask | None) -> list[str | None]:
     """The task rows a boundary timer is about: the task it is attached to or, on a multi-
     instance activity (joint handling), each of its unfinished instances."""
     if attached is None:
@@ -148,7 +150,7 @@ def _instances(attached) -> list[str | None]:
     return [str(attached.id)]
 
 
-def record(cmd: Command, inst: Instance, fired: list[dict]) -> None:
+def record(cmd: Command, inst: Instance, fired: list[dict[str, Any]]) -> None:
     """One ``timer_fired`` event per fired timer and task it is attached to; a timer with
     ``marksOverdue`` marks that task overdue (``always``, or only while nobody has claimed
     it: ``unclaimed``), which the supervisor's view shows and ``task_overdue`` records."""
@@ -159,7 +161,8 @@ def record(cmd: Command, inst: Instance, fired: list[dict]) -> None:
             _record_one(cmd, inst, dict(fired_timer), mode, task_id, now)
 
 
-def _record_one(cmd: Command, inst: Instance, timer: dict, mode, task_id, now: datetime) -> None:
+def _record_one(cmd: Command, inst: Instance, timer: dict[str, Any], mode: str | None, task_id: str | None,
+                now: datetime) -> None:
     marked = False
     if mode == "case":
         _mark_case(cmd, inst, timer, now)
@@ -167,8 +170,8 @@ def _record_one(cmd: Command, inst: Instance, timer: dict, mode, task_id, now: d
         where = [Task.id == task_id, Task.status.in_(("open", "claimed")), Task.overdue_at.is_(None)]
         if mode == "unclaimed":
             where.append(Task.assignee_id.is_(None))
-        marked = cmd.session.execute(update(Task).where(*where).values(overdue_at=now)
-                           .execution_options(synchronize_session=False)).rowcount == 1
+        marked = affected(cmd.session, update(Task).where(*where).values(overdue_at=now)
+                             .execution_options(synchronize_session=False)) == 1
     cmd.event("timer_fired", inst, inst.case_id, task_id, None, {**timer, "marked_overdue": marked})
     if marked:
         cmd.event("task_overdue", inst, inst.case_id, task_id, None,
@@ -176,11 +179,11 @@ def _record_one(cmd: Command, inst: Instance, timer: dict, mode, task_id, now: d
                    "due": timer["due"]})
 
 
-def _mark_case(cmd: Command, inst: Instance, timer: dict, now: datetime) -> None:
+def _mark_case(cmd: Command, inst: Instance, timer: dict[str, Any], now: datetime) -> None:
     """``marksOverdue=case``: the whole case passed its deadline; marked once, while open."""
-    marked = cmd.session.execute(
-        update(Case).where(Case.id == inst.case_id, Case.status == "open", Case.overdue_at.is_(None))
-        .values(overdue_at=now).execution_options(synchronize_session=False)).rowcount == 1
+    marked = affected(cmd.session,
+          update(Case).where(Case.id == inst.case_id, Case.status == "open", Case.overdue_at.is_(None))
+          .values(overdue_at=now).execution_options(synchronize_session=False)) == 1
     if marked:
         cmd.event("case_overdue", inst, inst.case_id, None, None,
                   {"limit": timer["name"] or timer["element"], "due": timer["due"]})
@@ -205,7 +208,7 @@ def next_due(wf: BpmnWorkflow) -> datetime | None:
 
 # ---------------------------------------------------------------------------------- due work
 
-def _due(now: datetime, instance_id: int | None):
+def _due(now: datetime, instance_id: int | None) -> Select[tuple[int, str | None]]:
     pi = ProcessInstance
     query = (select(pi.id, pi.error).where(pi.status == "running", pi.next_timer_at < now)
              .order_by(pi.next_timer_at).limit(1).with_for_update(skip_locked=True))
@@ -224,7 +227,7 @@ def fire_next(rt: Engine, now: datetime, instance_id: int | None = None) -> int 
     committed together; a runner killed half-way commits nothing, and the next one finds
     the instance still due.
     """
-    claimed = None
+    claimed: int | None = None
     try:
         with rt.command() as cmd:
             s = cmd.session
@@ -259,6 +262,7 @@ def _postpone(rt: Engine, instance_id: int, exc: Exception) -> None:
     log.warning("timers of instance %s failed: %s", instance_id, error, exc_info=not isinstance(exc, EngineError))
     with rt.command() as cmd:
         inst = records.lock_instance(cmd.session, instance_id)
+        assert inst is not None  # (instances are never deleted)
         retry_at = incidents.timer_failed(cmd, inst, error)
         if retry_at is not None:
             cmd.session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)

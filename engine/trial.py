@@ -13,8 +13,10 @@ import json
 from collections import Counter
 from typing import Any, Callable
 
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.task import TaskState
 
 from . import definitions, forms, policy, timers
@@ -37,17 +39,19 @@ def _pick(compiled: list[definitions.Compiled], key: str | None) -> definitions.
     return (callable_ or compiled)[0]
 
 
-def _ready(wf: BpmnWorkflow) -> list:
-    return wf.get_tasks(state=TaskState.READY, manual=True)
+def _ready(wf: BpmnWorkflow) -> list[SpiffTask]:
+    ready: list[SpiffTask] = wf.get_tasks(state=TaskState.READY, manual=True)
+    return ready
 
 
-def _offered(task) -> str | None:
+def _offered(task: SpiffTask) -> str | None:
     """The role a task is offered to: its ``candidateRole`` if it names one, else its lane's."""
     expr = (getattr(task.task_spec, "extensions", None) or {}).get("properties", {}).get("candidateRole")
-    return (task.workflow.script_engine.evaluate(task, expr) if expr else None) or task.task_spec.lane
+    role: str | None = (task.workflow.script_engine.evaluate(task, expr) if expr else None) or task.task_spec.lane
+    return role
 
 
-def _task_dict(task, loaded: definitions.LoadedDefinition) -> dict[str, Any]:
+def _task_dict(task: SpiffTask, loaded: definitions.LoadedDefinition) -> dict[str, Any]:
     spec = task.task_spec
     props = (getattr(spec, "extensions", None) or {}).get("properties", {})
     form = props.get(definitions.FORM_PROPERTY)
@@ -56,12 +60,13 @@ def _task_dict(task, loaded: definitions.LoadedDefinition) -> dict[str, Any]:
             "schema": loaded.forms.get(form) if form else None, "input": _plain(task.data)}
 
 
-def _plain(data: dict) -> dict:
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
     """Task data as JSON can carry it (the trial answers what the form would be pre-filled with)."""
-    return json.loads(to_json(data))
+    plain: dict[str, Any] = json.loads(to_json(data))
+    return plain
 
 
-def _run(wf: BpmnWorkflow, where: str, field: str = "steps") -> list[dict]:
+def _run(wf: BpmnWorkflow, where: str, field: str = "steps") -> list[dict[str, Any]]:
     """Engine steps until the draft waits; the timers that fired."""
     try:
         return timers.run_steps(wf)
@@ -69,7 +74,7 @@ def _run(wf: BpmnWorkflow, where: str, field: str = "steps") -> list[dict]:
         raise InvalidInput(f"the draft failed {where}: {exc}", fields={field: str(exc)}) from None
 
 
-def _wait(wf: BpmnWorkflow, wait: Callable[[str], None] | None, limit: str, number: int) -> list[dict]:
+def _wait(wf: BpmnWorkflow, wait: Callable[[str], None] | None, limit: str, number: int) -> list[dict[str, Any]]:
     """Let time pass; the timers then due fire. Returns them."""
     if wait is None:
         raise InvalidInput(f"step {number}: time cannot pass here", fields={f"steps.{number}": "no wait"})
@@ -80,9 +85,9 @@ def _wait(wf: BpmnWorkflow, wait: Callable[[str], None] | None, limit: str, numb
     return _run(wf, f"after step {number}", f"steps.{number}")
 
 
-def run(actor: Actor, sources: dict[str, bytes], lane_map: dict[str, str] | None, start: dict | None,
-        steps: list[dict], script_engine, key: str | None = None,
-        case_data: Callable[[dict], dict] | None = None,
+def run(actor: Actor, sources: dict[str, bytes], lane_map: dict[str, str] | None, start: dict[str, Any] | None,
+        steps: list[dict[str, Any]], script_engine: PythonScriptEngine, key: str | None = None,
+        case_data: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         wait: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Start the draft with ``start`` (checked by its start form) and replay ``steps``
     (``{"task": element id, "as": role, "data": {...}}``, or ``{"wait": limit}``: ``wait``
@@ -132,7 +137,7 @@ def run(actor: Actor, sources: dict[str, bytes], lane_map: dict[str, str] | None
         done.append({"element": row["element"], "name": row["name"], "as": step["as"], "data": submitted})
         _run(wf, f"after step {number}")
     open_tasks = [_task_dict(t, loaded) for t in _ready(wf)]
-    elements = {e: {"state": "completed", "count": n} for e, n in counts.items()}
+    elements: dict[str, dict[str, Any]] = {e: {"state": "completed", "count": n} for e, n in counts.items()}
     for t in open_tasks:
         entry = elements.setdefault(t["element"], {"state": "active", "count": 0})
         entry["state"], entry["count"] = "active", entry["count"] + 1

@@ -7,6 +7,7 @@ texts (never a spec or a workflow).
 from __future__ import annotations
 
 import json
+from operator import itemgetter
 from typing import Any
 
 from lxml import etree
@@ -22,8 +23,9 @@ _B, _S = f"{{{BPMN_NS}}}", f"{{{SPIFF_NS}}}"
 
 
 def _running_by_definition(s: Session) -> dict[int, int]:
-    return dict(s.execute(select(ProcessInstance.definition_id, func.count())
-                          .where(ProcessInstance.status == "running").group_by(ProcessInstance.definition_id)).all())
+    return {definition_id: n for definition_id, n in s.execute(
+        select(ProcessInstance.definition_id, func.count())
+        .where(ProcessInstance.status == "running").group_by(ProcessInstance.definition_id))}
 
 
 def overview(s: Session, actor: org.Actor) -> list[dict[str, Any]]:
@@ -90,14 +92,14 @@ def main_file(files: dict[str, str], key: str) -> tuple[str, str]:
 
 # ---------------------------------------------------------------------------------- diff
 
-def _text(el, path: str) -> str | None:
+def _text(el: etree._Element, path: str) -> str | None:
     found = el.find(path)
     return found.text.strip() if found is not None and found.text else None
 
 
-def _elements(files: dict[str, str]) -> dict[str, dict[str, Any]]:
+def _elements(files: dict[str, str]) -> dict[str | None, dict[str, Any]]:
     """id -> what a designer would call a change of it, for every BPMN element and DMN rule."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str | None, dict[str, Any]] = {}  # (an element without an id: None)
     for name, text in files.items():
         root = parse_xml(name, text.encode()).getroot()
         if name.endswith(".dmn"):
@@ -121,7 +123,7 @@ def _elements(files: dict[str, str]) -> dict[str, dict[str, Any]]:
                 item.update(source=el.get("sourceRef"), target=el.get("targetRef"),
                             condition=_text(el, f"{_B}conditionExpression"))
             else:
-                item["lane"] = lanes.get(el.get("id"))
+                item["lane"] = lanes.get(el.get("id", ""))
             for timer in el.findall(f"{_B}timerEventDefinition"):
                 for t in ("timeDuration", "timeDate", "timeCycle"):
                     if _text(timer, f"{_B}{t}"):
@@ -154,8 +156,5 @@ def diff(s: Session, actor: org.Actor, key: str, old: int, new: int) -> dict[str
                    if f != "file" and before[i].get(f) != after[i].get(f)}
         if changes:
             changed.append({"id": i, "type": after[i]["type"], "name": after[i]["name"], "changes": changes})
-    def by_id(element: dict) -> str:
-        return element["id"]
-
-    return {"added": sorted(added, key=by_id), "removed": sorted(removed, key=by_id),
-            "changed": sorted(changed, key=by_id)}
+    return {"added": sorted(added, key=itemgetter("id")), "removed": sorted(removed, key=itemgetter("id")),
+            "changed": sorted(changed, key=itemgetter("id"))}

@@ -39,7 +39,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Any, Iterator, Literal, Mapping
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -138,7 +138,8 @@ class WorkCalendar:
     a deadline is computed in the middle of a running process.
     """
 
-    def __init__(self, data: Mapping, notices: Mapping[int, Mapping] | None = None, version: int | None = None):
+    def __init__(self, data: Mapping[str, Any], notices: Mapping[int, Mapping[str, Any]] | None = None,
+                 version: int | None = None):
         # ``notices`` (year -> a loaded notice's ``holidays`` and ``workdays``) replace the data's
         # years; ``version`` says which loads they are (engine/calendars.py).
         self.data, self.notices, self.version = data, dict(notices or {}), version
@@ -185,7 +186,7 @@ class WorkCalendar:
         with open(path, encoding="utf-8") as f:
             return cls(json.load(f))
 
-    def with_notices(self, notices: Mapping[int, Mapping], version: int | None) -> WorkCalendar:
+    def with_notices(self, notices: Mapping[int, Mapping[str, Any]], version: int | None) -> WorkCalendar:
         """This calendar's data with ``notices`` over its years (the data's own years stay the
         defaults for the years no notice names)."""
         return WorkCalendar(self.data, notices, version)
@@ -250,15 +251,19 @@ class WorkCalendar:
             raise ValueError("start must be a timezone-aware datetime")
         lim = limit if isinstance(limit, Limit) else parse_limit(limit)
         start_utc = start.astimezone(timezone.utc)
+        amount = lim.amount
         if lim.kind == "elapsed":
-            return start_utc + lim.amount
+            assert isinstance(amount, timedelta)
+            return start_utc + amount
         if lim.kind == "workdays":
+            assert isinstance(amount, int)
             anchor = self._next_working_instant(start.astimezone(self.tz))
             day = anchor.date()
-            for _ in range(lim.amount):
+            for _ in range(amount):
                 day = self._next_workday(day)
             return datetime.combine(day, anchor.time(), tzinfo=self.tz).astimezone(timezone.utc)
-        return self._add_work_hours(start_utc, lim.amount)
+        assert isinstance(amount, timedelta)
+        return self._add_work_hours(start_utc, amount)
 
     # -- internals ----------------------------------------------------------
 
@@ -268,7 +273,7 @@ class WorkCalendar:
             d += timedelta(days=1)
         return d
 
-    def _window_bounds(self, day: date):
+    def _window_bounds(self, day: date) -> Iterator[tuple[datetime, datetime]]:
         """UTC bounds of each working window of ``day``.
 
         Durations are measured in UTC so that a DST change inside a window
