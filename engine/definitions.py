@@ -58,6 +58,8 @@ SENDERS_PROPERTY = "senders"  # on a message/signal catch event: the roles that 
 OVERDUE_MODES = ("always", "unclaimed", "case")  # values of a timer's marksOverdue property
 LANE_MAP_PROPERTY = "laneMap"  # process property: "LANE=ROLE, ..." (lanes not named keep their name)
 CALLED_BY_PROPERTY = "calledBy"  # set at deploy: the processes of its bundle that call it
+# The processes engine/exceptions.py starts for a case: a request's approval, a merged case's callback.
+APPROVAL_PROCESS, CALLBACK_PROCESS = "exception_approval", "merged_callback"
 MAX_ROLE_LENGTH = 40  # task.role
 MAX_FILE_BYTES = 5 * 1024 * 1024
 

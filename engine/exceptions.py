@@ -48,6 +48,7 @@ from SpiffWorkflow.task import TaskState
 
 from . import deadlines, definitions, org, policy, records
 from .command import check_running
+from .definitions import APPROVAL_PROCESS, CALLBACK_PROCESS
 from .errors import Conflict, InvalidInput, NotFound, ProcessError
 from .script_requests import ScriptRequests
 from .inputs import check_text
@@ -58,8 +59,6 @@ if TYPE_CHECKING:
     from .records import CaseRecord, Instance
 
 KINDS = ("extension", "suspension", "void", "merge")
-APPROVAL_PROCESS = "exception_approval"
-CALLBACK_PROCESS = "merged_callback"
 MAX_REASON = 500
 OPEN = ("open", "claimed")
 ON_TASK = ("extension", "suspension")  # asked for by the handler of one of the case's tasks

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Row, and_, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from .definitions import CALLED_BY_PROPERTY
+from .definitions import APPROVAL_PROCESS, CALLBACK_PROCESS, CALLED_BY_PROPERTY
 from . import org
 from .errors import Conflict, EngineError, Forbidden, InvalidInput
 from .model import Case, Incident, OrgUnit, ProcessInstance, Task, User
@@ -267,7 +267,6 @@ def offers_case_exceptions(actor: Actor, case: Case | CaseRecord) -> bool:
 def may_ask_on_task(actor: Actor, task: Task | TaskRow) -> bool:
     """An extension or suspension is asked for by the handler (whoever may act on it now) of a
     case's own live task: not of an exception's approval nor of a merged case's callback."""
-    from .exceptions import APPROVAL_PROCESS, CALLBACK_PROCESS
     return (task.case_id is not None and task.status in LIVE
             and task.process_key not in (APPROVAL_PROCESS, CALLBACK_PROCESS) and may_act_on(actor, task))
 
