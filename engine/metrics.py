@@ -41,7 +41,7 @@ from sqlalchemy.orm import QueryableAttribute, Session
 
 from . import policy, rollups
 from .errors import Forbidden, InvalidInput
-from .model import OPEN_SPAN, Case, CaseRollup, Department, OrgUnit
+from .model import BACKLOG_BANDS, OPEN_SPAN, Case, CaseBacklog, CaseRollup, Department, OrgUnit
 from .org import LEVELS, Actor
 
 ANSWERS = ("satisfied", "basically_satisfied", "unsatisfied")
@@ -49,7 +49,7 @@ DEFAULT_WEIGHTS = {"response": 0.1, "resolution": 0.5, "satisfaction": 0.4}
 BASICALLY = 0.9  # weight of 基本满意 in the satisfaction rate
 GROUPINGS = (*LEVELS[1:], "department", "category", "source")
 # Age bands of overdue open cases (time past their deadline at the cut-off), in days.
-BANDS = (("lt_1d", 0, 1), ("1d_3d", 1, 3), ("3d_7d", 3, 7), ("ge_7d", 7, None))
+BANDS = BACKLOG_BANDS
 RANKING = ("composite_score", "response_rate", "resolution_rate", "satisfaction_rate", "closure_rate",
            "on_time_closure_rate")
 # Up to this many closed cases in a selection, medians and p90 are computed from the case rows.
@@ -141,7 +141,8 @@ class _Populations:
             closed_later = and_(Case.status == literal_column("'closed'"), OPEN_SPAN.op("@>")(f.asof))
         else:
             closed_later = and_(Case.status == "closed", Case.closed_at >= f.asof, Case.reported_at < f.asof)
-        self.open = or_(and_(Case.status == "open", Case.reported_at < f.asof), closed_later)
+        self.still_open = and_(Case.status == "open", Case.reported_at < f.asof)
+        self.open = or_(self.still_open, closed_later)
         self.overdue = and_(self.open, Case.due_at < f.asof, Case.suspended_at.is_(None))  # 挂账: clock stopped
         self.measured_report_in = and_(self.closed, Case.whistled_at.is_not(None), Case.claimed_at.is_not(None))
 
@@ -313,6 +314,9 @@ def _aggregates(s: Session, f: Filters, grouping: str | None, *, exact: bool = F
     queries = _row_queries(f, p, dialect)
     parts = rollups.spans(f.start, f.end, f.tz) if f.tz is not None and not exact else None
     groups: dict[str, dict[str, Any]] = {}
+    cutoff = _cutoff_day(f) if parts is not None else None
+    if cutoff is not None:  # the closed cases open at the cut-off come from the backlog
+        queries["open"] = (p.still_open, queries["open"][1])
     if parts is not None:
         groups = _from_rollup(s, f, grouping, parts)
         if sum(g.get("closed", 0) for g in groups.values()) > EXACT_LIMIT:
@@ -325,6 +329,11 @@ def _aggregates(s: Session, f: Filters, grouping: str | None, *, exact: bool = F
         for row in rows:
             values = row._asdict()
             groups.setdefault(values.pop("key"), {}).update(values)
+    if cutoff is not None:
+        for key_value, counts in _from_backlog(s, f, grouping, cutoff).items():
+            values = groups.setdefault(key_value, {})
+            for name, count in counts.items():
+                values[name] = (values.get(name) or 0) + count
     if parts is not None:  # received = reported (the rollup's) + voided + merged
         for values in groups.values():
             values["received"] = sum(values.get(name) or 0 for name in ("reported", "voided", "merged"))
@@ -366,20 +375,48 @@ def _from_rollup(s: Session, f: Filters, grouping: str | None, parts: list[tuple
     return groups
 
 
-def _rollup_units(area_path: str | None, grouping: str | None) -> ColumnElement[bool]:
-    """Which units' rollup rows hold an area's figures: the area's own (a case counts in every
-    unit above it), or, broken down by a level below the area, those of that level's units in
-    it; no area: the roots."""
+def _cutoff_day(f: Filters) -> date | None:
+    """The local day whose midnight is the cut-off, when it is one (a period's end, not now),
+    on the calendar's wall clock as the age bands' ``asof - timedelta(days=...)`` count."""
+    if getattr(f.asof.tzinfo, "key", None) != f.tz.key or f.asof.time() != time():
+        return None
+    return f.asof.date()
+
+
+def _from_backlog(s: Session, f: Filters, grouping: str | None, day: date) -> dict[Any, dict[str, int]]:
+    """Per group key, the closed cases open at the cut-off (the start of ``day``), overdue,
+    and by age band, from the backlog's rows of the area (:func:`_rollup_units`)."""
+    b = CaseBacklog
+    where = [b.day == day, _rollup_units(f.area_path, grouping, b)]
+    for column, value in ((b.department, f.department), (b.category, f.category), (b.source, f.source)):
+        if value:
+            where.append(column == value)
+    names = {"cases": "open", "overdue": "overdue", **{f"band_{name}": name for name, _l, _h in BANDS}}
+    key = _group_key(grouping, b).label("key")
+    rows = s.execute(select(key, *(func.sum(getattr(b, column)).label(column) for column in names))
+                     .where(*where).group_by(key).having(func.sum(b.cases) > 0))
+    result = {}
+    for row in rows:
+        group = (row.key or None) if grouping == "department" else row.key  # "" for no department
+        result[group] = {name: int(getattr(row, column) or 0) for column, name in names.items()}
+    return result
+
+
+def _rollup_units(area_path: str | None, grouping: str | None,
+                  rows: type[CaseRollup] | type[CaseBacklog] = CaseRollup) -> ColumnElement[bool]:
+    """Which units' rollup (or backlog) rows hold an area's figures: the area's own (a case
+    counts in every unit above it), or, broken down by a level below the area, those of that
+    level's units in it; no area: the roots."""
     u = OrgUnit
     depth = area_path.count("/") - 2 if area_path else -1
     if grouping in LEVELS and LEVELS.index(grouping) > depth:
         units = select(u.path).where(u.level == grouping)
         if area_path:
             units = units.where(u.path >= area_path, u.path < area_path + "\uffff")
-        return CaseRollup.org_path.in_(units)
+        return rows.org_path.in_(units)
     if area_path:
-        return CaseRollup.org_path == area_path
-    return CaseRollup.org_path.in_(select(u.path).where(u.parent_id.is_(None)))
+        return rows.org_path == area_path
+    return rows.org_path.in_(select(u.path).where(u.parent_id.is_(None)))
 
 
 def _band(asof: datetime, low: int, high: int | None) -> ColumnElement[bool]:

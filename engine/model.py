@@ -309,6 +309,34 @@ for _column in (*CASE_ROLLUP_COUNTS, *CLOSE_BUCKETS, *REPORT_IN_BUCKETS):
     setattr(CaseRollup, _column, mapped_column(_column, Integer, nullable=False, default=0, server_default="0"))
 
 
+# What a case_backlog row counts (engine/rollups.py): closed cases open at the cut-off, those
+# overdue then, and those by time past the deadline (engine/metrics.py's age bands).
+BACKLOG_BANDS = (("lt_1d", 0, 1), ("1d_3d", 1, 3), ("3d_7d", 3, 7), ("ge_7d", 7, None))
+CASE_BACKLOG_COUNTS = ("cases", "overdue", *(f"band_{name}" for name, _low, _high in BACKLOG_BANDS))
+
+
+class CaseBacklog(Base):
+    """The closed cases that were open at the start (local midnight) of one day × org unit
+    (a case's own and each above it) × department × category × source, kept current by the
+    commands with the rollup (engine/rollups.py): the figures' backlog at a past cut-off
+    without reading the case rows, whose number at a cut-off grows with the volume."""
+
+    __tablename__ = "case_backlog"
+    __table_args__ = (UniqueConstraint("day", "org_path", "department", "category", "source",
+                                       name="uq_case_backlog_cell"),
+                      Index("ix_case_backlog_unit", "org_path", "day"))  # an area's rows of a cut-off
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    day: Mapped[date]                                    # the cut-off is this day's local midnight
+    org_path: Mapped[str] = mapped_column(String(400))
+    department: Mapped[str] = mapped_column(String(40))  # "" for none
+    category: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(16))
+
+
+for _column in CASE_BACKLOG_COUNTS:
+    setattr(CaseBacklog, _column, mapped_column(_column, Integer, nullable=False, default=0, server_default="0"))
+
+
 def _live(condition: str = "") -> dict[str, Any]:
     """Partial-index options: only the rows of live tasks (and ``condition``)."""
     where = text(f"{condition}(status = 'open' OR status = 'claimed')")

@@ -39,8 +39,8 @@ from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy import (ColumnElement, Date, Float, and_, bindparam, case, cast, delete, func, insert, literal, or_,
-                        select, text)
+from sqlalchemy import (ColumnElement, Date, Float, and_, bindparam, case, cast, delete, func, insert, literal,
+                        literal_column, or_, select, text)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -49,7 +49,8 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 
-from .model import CASE_ROLLUP_COUNTS, CLOSE_BUCKETS, REPORT_IN_BUCKETS, Case, CaseRollup
+from .model import (BACKLOG_BANDS, CASE_BACKLOG_COUNTS, CASE_ROLLUP_COUNTS, CLOSE_BUCKETS, REPORT_IN_BUCKETS, Case,
+                    CaseBacklog, CaseRollup)
 
 ANSWERS = ("satisfied", "basically_satisfied", "unsatisfied")
 # Cases that count in no figure's population but their own (engine/metrics.py): rejected at
@@ -65,10 +66,14 @@ KEY = ("grain", "kind", "period", "since", "org_path", "department", "category",
 CASE_FIELDS = ("status", "reported_at", "closed_at", "org_path", "department", "category", "source", "satisfaction",
                "feedback_contacted", "feedback_resolved", "due_at", "rework_count", "return_count",
                "escalation_level", "extension_count", "whistled_at", "claimed_at")
+BACKLOG_KEY = ("day", "org_path", "department", "category", "source")
+# What the backlog counts by besides CASE_FIELDS (a suspended case is never overdue).
+WATCHED = (*CASE_FIELDS, "suspended_at")
 MAX_LEVEL = 4  # escalation levels above the grid: community, street, district, city
-Cell = tuple[str, str, date, date, str, str, str, str]  # a rollup row's KEY
-# A command's change to the rollup, not yet written: row key -> column -> difference.
-Delta = dict[Cell, dict[str, int]]
+# A command's change to the rollup and the backlog, not yet written: (table, *cell) -> column -> difference.
+Delta = dict[tuple, dict[str, int]]
+TABLES = {"case_rollup": (CaseRollup.__table__, KEY, COLUMNS),
+          "case_backlog": (CaseBacklog.__table__, BACKLOG_KEY, CASE_BACKLOG_COUNTS)}
 
 
 def _bucket(base: float, seconds: float) -> int:
@@ -126,6 +131,34 @@ def contributions(case: Mapping[str, Any] | RowMapping | None, tz: ZoneInfo) -> 
     return rows
 
 
+def backlog(case: Mapping[str, Any] | None, tz: ZoneInfo) -> dict[tuple, dict[str, int]]:
+    """What one case adds to the backlog: for each local midnight ``t`` with reported_at < t
+    <= closed_at (the days after the day it came, up to the day it closed), a closed case
+    counts as open at ``t``, overdue when due_at < t (not suspended), in the band of t − due_at
+    (engine/metrics.py's conditions, with ``t`` as the cut-off). Open cases add nothing: the
+    figures read the live backlog from the case rows."""
+    if case is None or case["status"] != "closed" or case["closed_at"] is None or case["reported_at"] is None:
+        return {}
+    rest = (case["department"] or "", case["category"], case["source"])
+    due, running = case["due_at"], case["suspended_at"] is None
+    day, last = case["reported_at"].astimezone(tz).date() + timedelta(days=1), case["closed_at"].astimezone(tz).date()
+    paths = ancestors(case["org_path"])
+    rows = {}
+    while day <= last:
+        cutoff = datetime.combine(day, time(), tz)
+        counts = {"cases": 1}
+        if running and due is not None and due < cutoff:
+            counts["overdue"] = 1
+            for name, low, high in BACKLOG_BANDS:
+                if (due <= cutoff - timedelta(days=low) if low else True) and \
+                        (high is None or due > cutoff - timedelta(days=high)):
+                    counts[f"band_{name}"] = 1
+        for path in paths:
+            rows[(day, path, *rest)] = counts
+        day += timedelta(days=1)
+    return rows
+
+
 def ancestors(path: str) -> list[str]:
     """A materialized org path and those of the units above it: ``/a/b/`` -> ``/a/``, ``/a/b/``."""
     codes = path.strip("/").split("/")
@@ -140,74 +173,92 @@ def _add(total: Delta, rows: Delta, sign: int) -> None:
 
 
 def change(pending: Delta, tz: ZoneInfo, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:
-    """Add to the command's pending rollup change (a ``defaultdict(dict)``) what a case's change
-    does to it (``before`` None: a new case); :func:`write` stores it when the command ends.
-    Nothing when none of the fields it counts by changed (most saves: a new stage, a new updated_at)."""
-    if before is not None and after is not None and all(before[f] == after[f] for f in CASE_FIELDS):
+    """Add to the command's pending change (a ``defaultdict(dict)``) what a case's change does
+    to the rollup and the backlog (``before`` None: a new case); :func:`write` stores it when
+    the command ends. Nothing when none of the fields they count by changed (most saves: a new
+    stage, a new updated_at)."""
+    if before is not None and after is not None and all(before[f] == after[f] for f in WATCHED):
         return
-    _add(pending, contributions(before, tz), -1)
-    _add(pending, contributions(after, tz), 1)
+    for name, count in _COUNT.items():
+        for sign, row in ((-1, before), (1, after)):
+            _add(pending, {(name, *cell): counts for cell, counts in count(row, tz).items()}, sign)
 
 
 def write(s: Session, delta: Delta) -> None:
-    """Store the command's pending rollup change: one upsert, whatever cases it changed."""
-    if delta:
-        _upsert(s, {key: counts for key, counts in delta.items() if any(counts.values())})
+    """Store the command's pending change: one upsert per table it changed, whatever cases it
+    changed (the backlog's only when a closed case changed)."""
+    tables: dict[str, Delta] = defaultdict(dict)
+    for (name, *cell), counts in delta.items():
+        if any(counts.values()):
+            tables[name][tuple(cell)] = counts
+    for name in TABLES:
+        if tables.get(name):
+            _upsert(s, name, tables[name])
 
 
-def _upsert(s: Session, delta: Delta) -> None:
+def _upsert(s: Session, name: str, delta: dict[tuple, dict[str, int]]) -> None:
     """Add ``delta`` to its rows, creating the missing ones; rows in key order, so concurrent
     commands lock shared rows in the same order."""
     if not delta:
         return
-    rows = [{**dict(zip(KEY, key, strict=True)), **{c: delta[key].get(c, 0) for c in COLUMNS}}
-            for key in sorted(delta, key=lambda k: tuple(str(v) for v in k))]
-    s.connection().execute(_upsert_statement(s.get_bind().dialect.name), rows)
+    _table, key, columns = TABLES[name]
+    rows = [{**dict(zip(key, cell, strict=True)), **{c: delta[cell].get(c, 0) for c in columns}}
+            for cell in sorted(delta, key=lambda k: tuple(str(v) for v in k))]
+    s.connection().execute(_upsert_statement(s.get_bind().dialect.name, name), rows)
 
 
 @lru_cache(maxsize=None)
-def _upsert_statement(dialect: str) -> TextClause:
+def _upsert_statement(dialect: str, name: str) -> TextClause:
     """INSERT ... ON CONFLICT (the cell) DO UPDATE SET each count = count + the new one.
     SQLAlchemy caches no compiled form of the dialects' ON CONFLICT inserts (it would compile
     this one in every command that changes a case): compiled once here, kept as text with
     the columns' typed parameters."""
-    table = CaseRollup.__table__
+    table, key, columns = TABLES[name]
     pg = dialect == "postgresql"
-    statement = (pg_insert if pg else sqlite_insert)(table).inline().values({c: bindparam(c) for c in (*KEY, *COLUMNS)})
-    statement = statement.on_conflict_do_update(index_elements=list(KEY),
-                                                set_={c: table.c[c] + statement.excluded[c] for c in COLUMNS})
+    statement = (pg_insert if pg else sqlite_insert)(table).inline().values({c: bindparam(c) for c in (*key, *columns)})
+    statement = statement.on_conflict_do_update(index_elements=list(key),
+                                                set_={c: table.c[c] + statement.excluded[c] for c in columns})
     sql = str(statement.compile(dialect=(postgresql.dialect if pg else sqlite.dialect)(paramstyle="named")))
-    return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in (*KEY, *COLUMNS)))
+    return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in (*key, *columns)))
 
 
-def rebuild(s: Session, tz: ZoneInfo, batch: int = 20_000) -> int:
-    """Recompute the whole rollup from the case rows; returns the rows written. PostgreSQL
-    counts in SQL (:func:`_rebuild_in_sql`, the same rules as :func:`contributions`), other
-    databases stream the rows through :func:`contributions`."""
-    s.execute(delete(CaseRollup))
+def rebuild(s: Session, tz: ZoneInfo, batch: int = 20_000, *, tables: tuple[str, ...] = tuple(TABLES)) -> int:
+    """Recompute the rollup and the backlog (or only those of ``tables``: a migration fills
+    the table it adds) from the case rows; returns the rows written. PostgreSQL counts in SQL
+    (:func:`_rebuild_in_sql`, :func:`_backlog_in_sql`: the same rules as :func:`contributions`
+    and :func:`backlog`), other databases stream the rows through those two."""
+    for name in tables:
+        s.execute(delete(TABLES[name][0]))
     if s.get_bind().dialect.name == "postgresql":
-        _rebuild_in_sql(s, tz)
-        return s.scalar(select(func.count()).select_from(CaseRollup)) or 0
-    total: Delta = defaultdict(dict)
-    columns = [getattr(Case, name) for name in CASE_FIELDS]
+        for name in tables:
+            _IN_SQL[name](s, tz)
+            # An area's rows of a period next to each other on disk: reading a month of the city, a district
+            # or a grid touches a few pages, not one per row (commands later add rows at the end).
+            s.execute(text(f"CLUSTER {name} USING {_UNIT_INDEX[name]}"))
+        return sum(s.scalar(select(func.count()).select_from(TABLES[name][0])) for name in tables)
+    totals: dict[str, dict[tuple, dict[str, int]]] = {name: defaultdict(dict) for name in tables}
+    # Only the columns counted: migrations run this against older schemas of the case table.
+    columns = [getattr(Case, name) for name in (WATCHED if "case_backlog" in tables else CASE_FIELDS)]
     for row in s.execute(select(*columns).execution_options(yield_per=batch)).mappings():
-        _add(total, contributions(row, tz), 1)
-    rows = [{**dict(zip(KEY, key, strict=True)), **{c: counts.get(c, 0) for c in COLUMNS}}
-            for key, counts in total.items()]
-    for start in range(0, len(rows), batch):
-        s.connection().execute(insert(CaseRollup.__table__), rows[start:start + batch])
-    return len(rows)
+        for name, total in totals.items():
+            _add(total, _COUNT[name](row, tz), 1)
+    written = 0
+    for name, total in totals.items():
+        table, key, counted = TABLES[name]
+        rows = [{**dict(zip(key, cell, strict=True)), **{c: counts.get(c, 0) for c in counted}}
+                for cell, counts in total.items()]
+        for start in range(0, len(rows), batch):
+            s.connection().execute(insert(table), rows[start:start + batch])
+        written += len(rows)
+    return written
 
 
 def _rebuild_in_sql(s: Session, tz: ZoneInfo) -> None:
     """On PostgreSQL: the cases' own cells counted with INSERT ... SELECT ... GROUP BY per grain
     and kind into a temporary table (each case's histogram buckets computed once, in a
     subquery), then added up into the rollup for each unit and the units above it."""
-    c, table = Case, CaseRollup.__table__
-    own = sa.Table("rollup_own", sa.MetaData(), *(sa.Column(name, table.c[name].type) for name in (*KEY, *COLUMNS)),
-                   prefixes=["TEMPORARY"])
-    own.create(s.connection())
-    s.execute(text("SET LOCAL work_mem = '128MB'"))  # the groupings hash in memory, not sorted on disk
+    c = Case
+    own = _own_cells(s, "case_rollup")
     report_in = and_(c.whistled_at.is_not(None), c.claimed_at.is_not(None))
     # Only the columns it counts: migrations run this against older schemas of the case table.
     rows = select(*(getattr(c, name) for name in CASE_FIELDS),
@@ -245,21 +296,70 @@ def _rebuild_in_sql(s: Session, tz: ZoneInfo) -> None:
             keys = (literal(grain), literal(kind), period, reported, *cell)
             query = select(*keys, *counts.values()).where(where).group_by(*keys[2:])
             s.execute(insert(own).from_select([*KEY, *counts], query))
-    # Each own cell once per unit on its path (ancestors()), one level at a time: the units at
-    # depth d hold the own cells of depth >= d, grouped by their path's first d codes.
+    _add_up(s, own, "case_rollup")
+
+
+def _own_cells(s: Session, name: str) -> sa.Table:
+    """A temporary table for the cases' own cells of ``name``'s table."""
+    table, key, columns = TABLES[name]
+    own = sa.Table(f"{name}_own", sa.MetaData(), *(sa.Column(c, table.c[c].type) for c in (*key, *columns)),
+                   prefixes=["TEMPORARY"])
+    own.create(s.connection())
+    s.execute(text("SET LOCAL work_mem = '128MB'"))  # the groupings hash in memory, not sorted on disk
+    return own
+
+
+def _add_up(s: Session, own: sa.Table, name: str) -> None:
+    """Each own cell into ``name``'s table once per unit on its path (ancestors()), one level at
+    a time: the units at depth d hold the own cells of depth >= d, grouped by their path's first
+    d codes; then the temporary table is dropped."""
+    table, key, columns = TABLES[name]
     o = own.c
     codes = func.string_to_array(o.org_path, "/", type_=ARRAY(sa.String))
     length = func.array_length(codes, 1) - 2  # "/a/b/" -> ["", "a", "b", ""]: 2 codes
     for depth in range(1, (s.scalar(select(func.max(length))) or 0) + 1):
         unit = func.array_to_string(codes[1:depth + 1], "/").op("||")("/")
-        unit_keys = [unit if k == "org_path" else o[k] for k in KEY]
-        query = (select(*unit_keys, *(func.coalesce(func.sum(o[col]), 0) for col in COLUMNS))
-                 .where(length >= depth).group_by(*unit_keys))
-        s.execute(insert(table).from_select([*KEY, *COLUMNS], query))
+        keys = [unit if k == "org_path" else o[k] for k in key]
+        query = (select(*keys, *(func.coalesce(func.sum(o[col]), 0) for col in columns))
+                 .where(length >= depth).group_by(*keys))
+        s.execute(insert(table).from_select([*key, *columns], query))
     own.drop(s.connection())
-    # An area's rows of a period next to each other on disk: reading a month of the city, a
-    # district or a grid touches a few pages, not one per row (commands later add rows at the end).
-    s.execute(text("CLUSTER case_rollup USING ix_case_rollup_unit"))
+
+
+def _backlog_in_sql(s: Session, tz: ZoneInfo) -> None:
+    """On PostgreSQL: each closed case once per local midnight it was open at (a day series
+    from the day after it came to the day it closed), counted per cell as :func:`backlog`
+    does, then added up for the units above."""
+    c = Case
+    own = _own_cells(s, "case_backlog")
+    series = func.generate_series(cast(func.timezone(tz.key, c.reported_at), Date) + 1,
+                                  cast(func.timezone(tz.key, c.closed_at), Date),
+                                  literal_column("interval '1 day'", sa.Interval)).table_valued("day").render_derived()
+    local_day = cast(series.c.day, sa.DateTime)  # the local midnight, as wall-clock time
+
+    def cutoff_minus(days: int):  # as Python's aware datetime - timedelta(days): on the wall clock
+        return func.timezone(tz.key, local_day - literal_column(f"interval '{days} days'", sa.Interval)
+                             if days else local_day)
+
+    n = lambda cond: func.count().filter(cond)  # noqa: E731
+    overdue = and_(c.suspended_at.is_(None), c.due_at < cutoff_minus(0))
+    bands = {}
+    for name, low, high in BACKLOG_BANDS:
+        cond = [overdue] + ([c.due_at <= cutoff_minus(low)] if low else [])
+        cond += [c.due_at > cutoff_minus(high)] if high is not None else []
+        bands[f"band_{name}"] = n(and_(*cond))
+    counts = {"cases": func.count(), "overdue": n(overdue), **bands}
+    keys = (cast(series.c.day, Date), c.org_path, func.coalesce(c.department, ""), c.category, c.source)
+    query = (select(*keys, *counts.values()).select_from(c).join(series, literal(True))
+             .where(c.status == "closed", c.closed_at.is_not(None), c.reported_at.is_not(None))
+             .group_by(*keys))
+    s.execute(insert(own).from_select([*BACKLOG_KEY, *counts], query))
+    _add_up(s, own, "case_backlog")
+
+
+_COUNT = {"case_rollup": contributions, "case_backlog": backlog}
+_IN_SQL = {"case_rollup": _rebuild_in_sql, "case_backlog": _backlog_in_sql}
+_UNIT_INDEX = {"case_rollup": "ix_case_rollup_unit", "case_backlog": "ix_case_backlog_unit"}
 
 
 # --------------------------------------------------------------------------------- reading

@@ -312,7 +312,7 @@ class Runtime:
             raise Conflict(f"{case.source} ticket {external_ref} is already a case") from None
         case.number = f"GL{now:%Y%m%d}{case.id:06d}"
         rollups.change(cmd.rollup_delta, self.calendar.tz, None,
-                       {name: getattr(case, name) for name in rollups.CASE_FIELDS})
+                       {name: getattr(case, name) for name in rollups.WATCHED})
         cmd.start(loaded, user_id, _case_data(case, grid), case=case)
         if photos:
             record_photos(cmd, case.id, case.instance_id, None, "report", photos, user_id)
