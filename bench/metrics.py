@@ -7,9 +7,9 @@ closed without feedback), each on the engine's clock somewhere in the 12 months.
 bulk-loaded with COPY into the case table in the sample's shape: the same grids, categories,
 sources and departments (from the routing decision table), deadlines from the case limits of
 time_limits.dmn (plain time; working-day limits as calendar days x 7/5), stage timestamps in
-the same order, 2 % extended once. The figures read the case table and its rollup, so after
-each load the rollup is recounted from all case rows (``rollups.rebuild``, the same counting
-the commands do; the sample's rows, kept by the commands, come out the same).
+the same order, 2 % extended once. The figures read the case table, its rollup and its
+backlog, so after each load both are recounted from all case rows (``rollups.rebuild``, the
+same counting the commands do; the sample's rows, kept by the commands, come out the same).
 
 Measured (median of ``--runs`` calls, each a fresh read session, after a warm-up), as the
 dashboard asks: ``figures`` = November 2026 (the last of the 12 months) grouped one level down
@@ -22,7 +22,8 @@ Works in a PostgreSQL database of its own (bench/scratch_db.py), created and dro
 script; the server is GRIDLOOP_BENCH_PG_ADMIN (default postgres@127.0.0.1:5432). Loading 1M
 cases takes long on a busy machine: ``--keep`` keeps the two states as databases
 ``gridloop_bench_metrics_<small>`` and ``gridloop_bench_metrics_<cases>``, and ``--reuse``
-measures them again (``--recount``: after recounting their rollups, when the rollup changed).
+measures them again (``--recount``: after recounting their rollups and backlogs, when those
+changed; a new table comes with ``gridloop init-db``, whose migration fills it).
 """
 from __future__ import annotations
 

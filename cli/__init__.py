@@ -148,7 +148,7 @@ def setup_demo() -> None:
 
 @main.command("rebuild-rollups")
 def rebuild_rollups() -> None:
-    """Recount the figures' rollup from the case rows (after cases were loaded outside the
+    """Recount the figures' rollup and backlog from the case rows (after cases were loaded outside the
     engine, or the working calendar's time zone changed); one transaction."""
     from gridloop.engine import rollups
     rt = _runtime()

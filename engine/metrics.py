@@ -22,9 +22,12 @@ it: :func:`_rollup_units`) whenever the period begins and ends at local midnight
 period asked through the API, the pages and the report does; otherwise from the case rows.
 Medians and p90 come from the rollup's histograms (within their √2-wide bucket) when the
 selection holds more than ``EXACT_LIMIT`` closed cases, and exactly from the case rows
-otherwise. Open cases at the cut-off are always read from the case
-rows: those still open by ``(status, reported_at)``, those closed later by a GiST index on
-PostgreSQL (``ix_case_open_span``). Drill-down lists are case rows, paged. Nothing here
+otherwise. Open cases at the cut-off: those still open from the case rows (``(status,
+reported_at)``: the live backlog, however long the history); those closed since from the
+backlog (``case_backlog``, kept with the rollup: per local midnight and cell, the closed
+cases open then, overdue and by age band) when the cut-off is a local midnight, as a past
+period's end is, else (the cut-off is now: hardly any) by a GiST index on PostgreSQL
+(``ix_case_open_span``). Drill-down lists are case rows, paged. Nothing here
 touches a workflow. Grouping by a level of the org tree reads the level's code out of the
 materialized ``org_path`` (``/city/district/street/community/grid/``).
 """

@@ -22,6 +22,13 @@ in the command's transaction, so the rollup never disagrees with the case table 
 :func:`rebuild` recomputes the whole table from the case rows with the same :func:`contributions`
 (after a bulk load, or a change of the calendar's time zone, which fixes where days begin).
 
+Beside it, ``case_backlog`` (:func:`backlog`) holds for each local midnight × unit × cell the
+closed cases that were open then (reported before, closed at or after it), overdue then, and
+by age band: a past cut-off's backlog is one day's rows, not the case rows open across it,
+whose number grows with the volume. Cases still open are left to the case rows (their number
+is the live backlog's, not the history's). The same :func:`change` keeps it, with one more
+upsert when a closed case changed.
+
 A period is read as whole months plus the days left over at its end (:func:`spans`); a
 period starting inside a month is read in days. Counts are exact. Medians and p90 from the
 histograms place each value evenly inside its bucket (:func:`percentile`): off by less than
