@@ -3,7 +3,7 @@ by age band (the figures' backlog at a past cut-off without reading case rows); 
 the cases stored
 
 Revision ID: a7e4c2b9d615
-Revises: d227ece14096
+Revises: 24ddd11401d1
 Create Date: 2026-12-01 17:40:00
 """
 from alembic import op
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 
 revision = 'a7e4c2b9d615'
-down_revision = 'd227ece14096'
+down_revision = '24ddd11401d1'
 branch_labels = None
 depends_on = None
 
