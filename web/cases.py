@@ -7,6 +7,7 @@ from math import ceil
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from gridloop.engine import exceptions, metrics, org, photos, policy, queries
+from gridloop.engine import timeline as timelines
 from gridloop.engine.errors import Forbidden, InvalidInput
 from gridloop.engine.model import Case
 
@@ -20,8 +21,6 @@ from .services import now, reading, report_form, runtime
 bp = Blueprint("cases", __name__)
 PER_PAGE = 20
 FILTERS = ("status", "stage", "category", "grid", "q", "department", "source", "area", "from", "to", "overdue")
-# Events whose payloads name the consultation unit by code.
-UNIT_EVENTS = ("escalated", "rework", "returned", "superior_notified", "handed_down")
 
 
 def feedback_url(token: str | None) -> str | None:
@@ -78,17 +77,8 @@ def case(case_id: int):
 
 
 def readable_timeline(s, history: list[dict], satisfaction: str | None = None) -> list[dict]:
-    """History events as timeline sentences in the page's language, naming the consultation
-    units, departments and satisfaction labels the payloads code."""
-    units = queries.unit_names(s, {(e["payload"] or {}).get("consult_unit") for e in history
-                           if e["type"] in UNIT_EVENTS} - {None})
-    processes = queries.process_names(s, {(e["payload"] or {}).get("key") for e in history
-                                          if e["type"] == "instance_started"} - {None})
-    users = queries.user_names(s, {(e["payload"] or {}).get("assignee") for e in history
-                           if e["type"] == "task_assigned"} - {None})
-    return timeline(history, units=units, satisfaction=satisfaction,
-                    satisfaction_labels=field_labels().get("satisfaction", {}),
-                    departments=field_labels().get("department", {}), processes=processes, users=users)
+    """History as the engine reads it (engine/timeline.py), in the page's language."""
+    return timeline(timelines.read(s, history, satisfaction), field_labels())
 
 
 def _grid_choice(form_fields: list, grids: list[dict]) -> list:

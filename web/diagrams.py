@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, url_for
 
 from gridloop.engine import diagram, queries, versions
+from gridloop.engine import timeline as timelines
 
 from .i18n import localtime, timeline
 from .pages import current_actor, login_required
@@ -15,17 +16,13 @@ from .services import now, reading
 bp = Blueprint("diagrams", __name__)
 
 
-def element_events(history: list[dict]) -> dict[str, list[dict]]:
-    """History events by the BPMN element they concern: a task's events through its
-    ``task_created`` event (which names the element), timers by their payload."""
-    elements = {e["task_id"]: e["payload"]["element"] for e in history
-                if e["type"] == "task_created" and e.get("task_id") and (e.get("payload") or {}).get("element")}
+def element_events(items: list[dict]) -> dict[str, list[dict]]:
+    """Timeline items (engine/timeline.py) by the BPMN element they concern, in the page's language."""
     out: dict[str, list[dict]] = {}
-    for event, told in zip(history, timeline(history), strict=True):
-        element = (event.get("payload") or {}).get("element") or elements.get(event.get("task_id"))
-        if element:
-            out.setdefault(element, []).append({"at": event["at"].isoformat(), "when": localtime(event["at"]),
-                                                "text": told["text"]})
+    for told in timeline(items):
+        if told["element"]:
+            out.setdefault(told["element"], []).append({"at": told["at"].isoformat(), "when": localtime(told["at"]),
+                                                        "text": told["text"]})
     return out
 
 
@@ -34,7 +31,7 @@ def element_events(history: list[dict]) -> dict[str, list[dict]]:
 def state(instance_id: int):
     with reading() as s:
         found = diagram.instance_diagram(s, current_actor(), instance_id, now())
-        found["events"] = element_events(queries.history(s, instance_id=instance_id))
+        found["events"] = element_events(timelines.read(s, queries.history(s, instance_id=instance_id)))
     found["xml_url"] = url_for(".xml", instance_id=instance_id)
     return found
 

@@ -686,7 +686,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 
-# Timeline sentences by event type; placeholders are filled by ``describe_event``.
+# Timeline sentences by the key of engine/timeline.py's items; placeholders are filled by ``describe``.
 EVENTS: dict[str, tuple[str, str]] = {
     "instance_started": ("流程「{process}」启动（第 {version} 版）", "Process “{process}” (version {version}) started"),
     "case_reported": ("{actor} 上报案件 {number}", "{actor} reported case {number}"),
@@ -742,14 +742,8 @@ EVENTS: dict[str, tuple[str, str]] = {
 }
 # How a case closed, by its satisfaction: the feedback limit passing closes it without one.
 CLOSED_HOW = {"no_feedback": ("(回访期限内未获上报人评价)", " (no feedback from the reporter within the limit)")}
-# Roles whose claim is a "report in" (报到): the liaison answering a whistle.
-REPORTS_IN = ("dept_liaison",)
 # A name written "English 中文", as the workflows name their processes, timers and events.
 _BILINGUAL = re.compile(r"^(?P<en>[^\u3000-\u9fff]*?[A-Za-z0-9)\].])\s+(?P<zh>[\u3000-\u9fff].*)$")
-# Free text an event carries, shown under its sentence: the submitted form's, an urging's note.
-NOTE_FIELDS = ("resolution", "note", "comment", "return_reason", "reason")
-# Events that move a due time from ``from`` to ``to``.
-MOVES_DUE = ("due_extended", "task_extended", "deadline_recomputed")
 
 
 def lang() -> str:
@@ -834,98 +828,57 @@ def _closed_how(satisfaction: str | None, labels: dict[str, str]) -> str:
     return ""
 
 
-def describe_event(event: dict, context: dict | None = None) -> str:
-    """One readable timeline sentence for a history event.
-
-    ``context`` (see :func:`timeline`) names what the payload only codes: tasks by id (events
-    about a task that carry no Chinese name, timers), org units by code, and the case's
-    satisfaction (for ``case_closed``, unless the payload carries it) with its labels.
-    """
-    context = context or {}
-    payload = event.get("payload") or {}
-    kind = event["type"]
-    known = context.get("tasks", {}).get(event.get("task_id"))
-    if kind == "task_claimed" and (known or payload).get("role") in REPORTS_IN:
-        kind = "task_reported_in"
-    elif kind == "task_completed" and payload.get("via") == "public_link":
-        kind = "feedback_by_link"
-    template = EVENTS.get(kind)
+def describe(item: dict, labels: dict | None = None) -> str:
+    """A timeline item (engine/timeline.py) as its sentence in the page's language; ``labels``
+    names coded values by the case process's forms (``satisfaction``, ``department``)."""
+    labels = labels or {}
+    values = item["values"]
+    template = EVENTS.get(item["key"])
     if template is None:
-        return event["type"].replace("_", " ")
-    if event["type"] in ("timer_fired", "task_overdue"):  # the payload names the timer, not the task
-        names = known or {"element": payload.get("attached_to") or payload.get("element")}
-    else:
-        names = payload if payload.get("name_zh") or not known else {**payload, **known}
-    name = task_name(names)
-    unit = context.get("units", {}).get(payload.get("consult_unit"))
-    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
-    satisfaction = payload.get("satisfaction") or data.get("satisfaction") or context.get("satisfaction")
-    outcome = payload.get("outcome")
+        return item["type"].replace("_", " ")
+    actor = item["actor"] or {}
+    name = task_name(item["task"])
+    moves = item["moves_due"]
     params = {
-        **{k: v for k, v in payload.items() if isinstance(v, (str, int, float))},
-        "actor": pick(event.get("actor_name"), event.get("actor_name_en")) or event.get("actor")
-        or pick("系统", "the system"),
-        "process": bilingual(context.get("processes", {}).get(payload.get("key"))) or payload.get("key"),
-        "assignee": pick(*context.get("users", {}).get(payload.get("assignee"), (None, None)))
-        or payload.get("assignee") or "",
+        **values,
+        "actor": pick(actor.get("name"), actor.get("name_en")) or actor.get("username") or pick("系统", "the system"),
+        "process": bilingual(item["process"]) or item["process"],
+        "assignee": pick(*item["assignee"]) if item["assignee"] else "",
         "name": name,
-        "role": label("role", payload.get("role")) or pick("发起人", "the initiator"),
-        "due": (pick("，截止 ", ", due ") + _iso_local(payload["due_at"])) if payload.get("due_at") else "",
-        "outcome": f" — {label('outcome', outcome)}" if outcome else "",
-        "from_stage": label("stage", payload.get("from")) or "—",
-        "to_stage": label("stage", payload.get("to")),
-        "level": label("escalation", payload.get("escalation_level")),
-        "unit": _paren(pick(*unit) if unit else payload.get("consult_unit")),
-        "timer": bilingual(payload.get("name") or payload.get("element") or ""),
+        "role": label("role", values.get("role")) or pick("发起人", "the initiator"),
+        "due": (pick("，截止 ", ", due ") + _iso_local(values["due_at"])) if values.get("due_at") else "",
+        "outcome": f" — {label('outcome', values['outcome'])}" if values.get("outcome") else "",
+        "from_stage": label("stage", values.get("from")) or "—",
+        "to_stage": label("stage", values.get("to")),
+        "level": label("escalation", values.get("escalation_level")),
+        "unit": _paren(pick(*item["unit"]) if item["unit"] else None),
+        "timer": bilingual(values.get("name") or values.get("element") or ""),
         "on_task": (pick(f"，任务「{name}」", f" on “{name}”") if name else ""),
-        "limit": _paren(bilingual(payload.get("limit"))),
-        "old_due": _iso_local(payload.get("from")) if event["type"] in MOVES_DUE else "",
-        "new_due": _iso_local(payload.get("to")) if event["type"] in MOVES_DUE else "",
-        "kind_name": label("exception_kind", payload.get("kind")).lower(),
-        "review": _iso_local(payload.get("until")),
-        "from_case": payload.get("from") if event["type"] == "case_merged_from" else "",
-        "ended_case": payload.get("ended_case") or "",
-        "ended": label("case_status", payload.get("ended")) if payload.get("ended") else "",
-        "until": (pick("至 ", " until ") + _iso_local(payload["until"])) if payload.get("until") else "",
-        "note": _paren(payload.get("note")),
-        "retry_at": _iso_local(payload.get("retry_at")),
-        "urge_count": payload.get("urge_count") or "",
-        "how": _closed_how(satisfaction, context.get("satisfaction_labels", {})),
-        "department_name": context.get("departments", {}).get(payload.get("department")) or payload.get("department"),
+        "limit": _paren(bilingual(values.get("limit"))),
+        "old_due": _iso_local(values.get("from")) if moves else "",
+        "new_due": _iso_local(values.get("to")) if moves else "",
+        "kind_name": label("exception_kind", values.get("kind")).lower(),
+        "review": _iso_local(values.get("until")),
+        "from_case": values.get("from") if item["type"] == "case_merged_from" else "",
+        "ended_case": values.get("ended_case") or "",
+        "ended": label("case_status", values.get("ended")) if values.get("ended") else "",
+        "until": (pick("至 ", " until ") + _iso_local(values["until"])) if values.get("until") else "",
+        "note": _paren(values.get("note")),
+        "retry_at": _iso_local(values.get("retry_at")),
+        "urge_count": values.get("urge_count") or "",
+        "how": _closed_how(item["satisfaction"], labels.get("satisfaction", {})),
+        "department_name": labels.get("department", {}).get(values.get("department")) or values.get("department"),
     }
-    text = pick(*template)
     try:
-        return text.format(**params)
+        return pick(*template).format(**params)
     except (KeyError, IndexError, ValueError):
-        return event["type"].replace("_", " ")
+        return item["type"].replace("_", " ")
 
 
-def event_note(event: dict) -> str | None:
-    """The free text an event carries: a form's resolution or comment, an urging's note, an error."""
-    payload = event.get("payload") or {}
-    if event["type"] == "timer_failed":
-        return payload.get("error")
-    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
-    for source in (data, payload):
-        found = next((source[f] for f in NOTE_FIELDS if isinstance(source.get(f), str) and source[f]), None)
-        if found:
-            return found
-    return None
-
-
-def timeline(history: list[dict], *, units: dict | None = None, satisfaction: str | None = None,
-             satisfaction_labels: dict[str, str] | None = None, departments: dict[str, str] | None = None,
-             processes: dict[str, str] | None = None, users: dict[str, tuple] | None = None) -> list[dict]:
-    """The case page's timeline: each event with its sentence and note. Task names come from
-    the ``task_created`` events of the same history, so events that name a task only by id
-    (timers, overdue marks) or in English only still read in the page's language."""
-    tasks = {e["task_id"]: e["payload"] for e in history
-             if e["type"] == "task_created" and e.get("task_id") and e.get("payload")}
-    context = {"tasks": tasks, "units": units or {}, "satisfaction": satisfaction,
-               "satisfaction_labels": satisfaction_labels or {}, "departments": departments or {},
-               "processes": processes or {}, "users": users or {}}
-    return [{"type": e["type"], "at": e["at"], "text": describe_event(e, context), "note": event_note(e)}
-            for e in history]
+def timeline(items: list[dict], labels: dict | None = None) -> list[dict]:
+    """Timeline items with their sentences in the page's language: what the pages list."""
+    return [{"type": i["type"], "at": i["at"], "element": i["element"], "text": describe(i, labels), "note": i["note"]}
+            for i in items]
 
 
 def init_app(app: Flask) -> None:
@@ -934,7 +887,6 @@ def init_app(app: Flask) -> None:
     app.add_template_global(label)
     app.add_template_global(task_name)
     app.add_template_global(bilingual)
-    app.add_template_global(describe_event)
     app.add_template_global(lang)
     app.add_template_global(due_hint)
     app.add_template_filter(localtime)

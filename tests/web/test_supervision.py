@@ -262,6 +262,7 @@ def test_timeline_names_the_satisfaction_of_a_closed_case(api, as_user):
 
 
 def test_timeline_sentences_for_failed_timers_and_events_without_chinese_names(app):
+    from gridloop.engine import timeline
     from gridloop.web import i18n
     task_id = "0f6c5b9e-0000-4000-8000-000000000001"
     history = [
@@ -273,10 +274,10 @@ def test_timeline_sentences_for_failed_timers_and_events_without_chinese_names(a
          "payload": {"error": "name 'missing_name' is not defined", "retry_at": "2026-03-02T01:05:00+00:00"}},
     ]
     with app.test_request_context(headers=ZH):
-        zh = i18n.timeline(history)
+        zh = i18n.timeline(timeline.items(history))
     assert [e["text"] for e in zh[1:]] == ["community1 领取任务「审核」", "定时处理出错，将于 2026-03-02 09:05 重试"]
     assert zh[2]["note"] == "name 'missing_name' is not defined"
     with app.test_request_context(headers=EN):
-        en = i18n.timeline(history)
+        en = i18n.timeline(timeline.items(history))
     assert [e["text"] for e in en[1:]] == ["community1 claimed “Review”",
                                            "Handling a time limit failed; retrying at 2026-03-02 09:05"]
