@@ -25,7 +25,8 @@ import time
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASE_PROCESS = '<spiffworkflow:property name="caseProcess" value="true" />'
-STARTERS = '<spiffworkflow:property name="starters" value="acceptor, grid_worker" />'
+ADOPTED = ("starters", "caseVariables", "stageTimestamps", "stageTimestampsLatest", "claimTimestamps", "feedbackStage",
+           "feedbackFields")
 
 
 def child(tree: str, what: str, n: int, workflows: str | None, loop_n: int) -> dict:
@@ -123,14 +124,21 @@ def main() -> None:
 
 
 def reference_workflows(base: str, tmp: str) -> str:
-    """The reference tree's workflows, with the one declaration this tree's engine needs to let
-    the bench's acceptor report a case (``starters``; the older engine ignores it)."""
+    """The reference tree's workflows, with the process properties this tree's engine needs to
+    run its closed_loop as the older engine did, copied from this tree's closed_loop: who may
+    report a case (``starters``) and the case projection (engine/caseprojection.py). The older
+    engine ignores them."""
     flows = shutil.copytree(os.path.join(base, "workflows"), os.path.join(tmp, "workflows"))
     path = os.path.join(flows, "closed_loop.bpmn")
     with open(path, encoding="utf-8") as f:
         xml = f.read()
-    if STARTERS not in xml:
-        xml = xml.replace(CASE_PROCESS, CASE_PROCESS + "\n        " + STARTERS, 1)
+    with open(os.path.join(HERE, "workflows", "closed_loop.bpmn"), encoding="utf-8") as f:
+        own = f.read()
+    adopted = [line.strip() for line in own.splitlines()
+               if any(f'<spiffworkflow:property name="{name}" ' in line for name in ADOPTED)]
+    missing = [line for line in adopted if line.split('" value=', 1)[0] not in xml]
+    if missing:
+        xml = xml.replace(CASE_PROCESS, "\n        ".join([CASE_PROCESS, *missing]), 1)
         with open(path, "w", encoding="utf-8") as f:
             f.write(xml)
     return flows

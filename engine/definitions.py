@@ -39,6 +39,7 @@ from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.task import Task as SpiffTask
 
+from . import caseprojection
 from .errors import DeployError
 from .inputs import INT32_MAX
 from .org import ROLES
@@ -188,6 +189,9 @@ def compile_sources(sources: dict[str, bytes], lane_map: dict[str, str] | None =
         if callers.get(key):
             properties[CALLED_BY_PROPERTY] = ",".join(sorted(callers[key]))
         forms = _check_specs(bundle, specs, properties)
+        problems = caseprojection.check(properties, specs, forms)
+        if problems:
+            raise DeployError("; ".join(problems), file=spec.file, element=key, line=bundle.line_of(spec.file, key))
         spec_dict = {"spec": SERIALIZER.registry.convert(spec),
                      "subprocess_specs": {k: SERIALIZER.registry.convert(v) for k, v in subprocess_specs.items()}}
         lanes = {}
@@ -557,6 +561,11 @@ class LoadedDefinition:
     @property
     def is_case_process(self) -> bool:
         return self.properties.get("caseProcess", "").lower() == "true"
+
+    @cached_property
+    def projection(self) -> caseprojection.CaseProjection:
+        """What its steps write into its case row (the runtime's hooks)."""
+        return caseprojection.CaseProjection.of(self.properties)
 
 
 def restore(definition_id: int, key: str, version: int, spec_json: str, forms: dict[str, Any],

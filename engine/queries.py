@@ -552,8 +552,9 @@ def case_detail(s: Session, actor: Actor, case_id: int, now: datetime) -> dict[s
     result = case_summary(case)
     result["open_tasks"] = open_tasks(s, now, case_id=case_id)
     result["history"] = history(s, case_id=case_id)
-    # Waiting for the callback: in the feedback stage, or merged into a case that closed.
-    waiting = case.feedback_at is None and (case.stage == "feedback" or case.status == "merged")
+    # Waiting for the callback: its feedback task is open, or merged into a case that closed.
+    waiting = case.feedback_at is None and (case.status == "merged" or any(
+        t["id"] == case.feedback_task_id for t in result["open_tasks"]))
     result["feedback_token"] = case.feedback_token if waiting and policy.may_see_feedback_link(actor, case) else None
     return result
 

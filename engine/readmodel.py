@@ -1,13 +1,13 @@
 """The read model: after every step, what reads need of a workflow is mirrored into tables.
 
 Task rows for the READY user tasks (candidates, form, stage, due time from lane and
-extension properties), the case row (variables, stage, status, stage timestamps) and the
-messages and signals an instance waits for. Reads query these; none restores a workflow.
+extension properties), the case row (stage, status, and what the process's case projection
+says: engine/caseprojection.py) and the messages and signals an instance waits for. Reads
+query these; none restores a workflow.
 """
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -28,25 +28,16 @@ from .records import Instance
 from .workcalendar import parse_limit
 
 if TYPE_CHECKING:
+    from .caseprojection import CaseProjection
     from .command import Command
     from .records import CaseRecord
 
-# Task-data variables mirrored into the case row after every step (see docs/modelling.md);
-# ``due_at`` is taken once, then moved only by an extension (engine/deadlines.py).
-CASE_VARIABLES = ("category", "urgency", "department", "escalation_level", "consult_unit",
-                  "rework_count", "return_count", "timeout_count", "satisfaction")
-# Task-data variables whose dict a change's history event carries (why it escalated, whom to tell).
-EVENT_DETAILS = {"escalated": "last_escalation"}
-# Case timestamps set when the case first (or, for resolved/verified, last) enters a stage.
-STAGE_TIMESTAMPS = {"grid_handling": "dispatched_at", "department_handling": "whistled_at",
-                    "verification": "resolved_at",
-                    "feedback": "verified_at", "closed": "closed_at", "rejected": "closed_at"}
 
-
-def sync_tasks(cmd: Command, inst: Instance, ready: list[SpiffTask], case: CaseRecord | None, now: datetime) -> None:
-    """Task rows follow the READY user tasks: new ones get a row, rows whose task is gone
-    (not completed by this command) are cancelled. Leaves the instance's open tasks in
-    ``cmd.open`` for the command's answer."""
+def sync_tasks(cmd: Command, inst: Instance, ready: list[SpiffTask], case: CaseRecord | None,
+               projection: CaseProjection, now: datetime) -> None:
+    """Task rows follow the READY user tasks: new ones get a row (the case's projection is
+    told), rows whose task is gone (not completed by this command) are cancelled. Leaves the
+    instance's open tasks in ``cmd.open`` for the command's answer."""
     s = cmd.session
     rows = cmd.open_rows.pop(inst.id, None)
     if rows is None:
@@ -60,8 +51,7 @@ def sync_tasks(cmd: Command, inst: Instance, ready: list[SpiffTask], case: CaseR
             cmd.event("task_cancelled", inst, inst.case_id, task_id, None, records.task_names(rows[task_id]))
     new_rows = [_new_task_row(cmd, inst, t, case, now) for t in ready if str(t.id) not in rows]
     for row in new_rows:
-        if case is not None and row["stage"] == "feedback":
-            case.feedback_token, case.feedback_task_id, case.feedback_at = secrets.token_urlsafe(24), row["id"], None
+        projection.offered(case, row)
         cmd.event("task_created", inst, row["case_id"], row["id"], None,
                   {"element": row["element_id"], "name": row["name"], "name_zh": row["name_zh"],
                    "role": row["role"],
@@ -140,64 +130,24 @@ def _excluded(cmd: Command, inst: Instance, not_by: str | None) -> int | None:
 
 
 def sync_case(cmd: Command, inst: Instance, wf: BpmnWorkflow, ready: list[SpiffTask], case: CaseRecord,
-              actor_id: int | None, now: datetime) -> None:
-    """The case row follows the process's variables, its open task's stage and its status,
-    with a history event for each change users follow (stage, escalation, rework, return,
-    closing)."""
+              projection: CaseProjection, actor_id: int | None, now: datetime) -> None:
+    """The case row follows the process as its projection says (engine/caseprojection.py),
+    with a history event for each change users follow (stage, the projection's, closing)."""
     data = _current_data(wf, ready)
     deadlines.first_due(case, data)
-    changes = {}
-    for name in CASE_VARIABLES:
-        value = data.get(name)
-        if value is not None and getattr(case, name) != value:
-            changes[name] = (getattr(case, name), value)
-            setattr(case, name, value)
     # The stage is the open task's; between tasks (closed, rejected) a script sets ``stage``.
     stages = [(getattr(t.task_spec, "extensions", None) or {}).get("properties", {}).get("stage") for t in ready]
     stage = next((st for st in stages if st), None) or (data.get("stage") if not ready else None)
-    if stage and stage != case.stage:
-        changes["stage"] = (case.stage, stage)
-        case.stage = stage
-    status = data.get("case_status")
-    if status in ("open", "closed", "rejected") and status != case.status:
-        changes["case_status"] = (case.status, status)
-        case.status = status
+    changes = projection.stepped(case, data, stage, data.get("case_status"), now)
     if not changes:
         return
-    case.updated_at = now
     if "stage" in changes:
-        column = STAGE_TIMESTAMPS.get(case.stage)
-        if column and (getattr(case, column) is None or column in ("resolved_at", "verified_at")):
-            setattr(case, column, now)
-        cmd.event("stage_changed", inst, case.id, None, actor_id,
-                  {"from": changes["stage"][0], "to": case.stage})
-    for name, event in (("escalation_level", "escalated"), ("rework_count", "rework"),
-                        ("return_count", "returned")):
-        if name in changes and (changes[name][1] or 0) > (changes[name][0] or 0):
-            cmd.event(event, inst, case.id, None, actor_id,
-                      {name: changes[name][1], "consult_unit": case.consult_unit,
-                       **(data.get(EVENT_DETAILS[event]) or {} if event in EVENT_DETAILS else {})})
-    _escalation_notices(cmd, inst, case, data, changes, actor_id)
+        cmd.event("stage_changed", inst, case.id, None, actor_id, {"from": changes["stage"][0], "to": case.stage})
+    for event, payload in projection.events(case, data, changes):
+        cmd.event(event, inst, case.id, None, actor_id, payload)
     if "case_status" in changes and case.status != "open":
         cmd.event(f"case_{case.status}", inst, case.id, None, actor_id,
                   {"stage": case.stage, "satisfaction": case.satisfaction})
-
-
-def _escalation_notices(cmd: Command, inst: Instance, case: CaseRecord, data: dict[str, Any], changes: dict[str, Any],
-                        actor_id: int | None) -> None:
-    """A climb that notifies the department's superior (escalation.dmn) and a hand-down (交办,
-    the level going down) each get their own history event."""
-    if "escalation_level" not in changes:
-        return
-    before, after = (changes["escalation_level"][0] or 0), changes["escalation_level"][1] or 0
-    detail = data.get(EVENT_DETAILS["escalated"]) or {}
-    if after > before and detail.get("notify_department"):
-        cmd.event("superior_notified", inst, case.id, None, actor_id,
-                  {"department": detail["notify_department"], "escalation_level": after,
-                   "consult_unit": case.consult_unit, "reason": detail.get("reason")})
-    elif after < before:
-        cmd.event("handed_down", inst, case.id, None, actor_id,
-                  {"escalation_level": after, "consult_unit": case.consult_unit})
 
 
 def waits(wf: BpmnWorkflow) -> list[tuple[str, str, dict[str, Any]]]:

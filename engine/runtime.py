@@ -45,9 +45,6 @@ CALENDAR_FILE = os.path.join(WORKFLOWS_DIR, "calendars", "cn.json")
 # Deadlines computed by the running command that count days of a year with no published notice.
 _PROVISIONAL: ContextVar[list[dict[str, Any]] | None] = ContextVar("gridloop_provisional_deadlines", default=None)
 
-FEEDBACK_FIELDS = {"contacted": "feedback_contacted", "resolved": "feedback_resolved",
-                   "satisfaction": "satisfaction", "comment": "feedback_comment"}
-
 
 @dataclass(frozen=True)
 class Completed:
@@ -349,7 +346,8 @@ class Runtime:
             task = self._task(s, task_id)
             policy.check_may_take(who, task)
             now = self.clock.now()
-            due = s.scalar(select(ProcessInstance.next_timer_at).where(ProcessInstance.id == task.instance_id))
+            due, definition_id = s.execute(select(ProcessInstance.next_timer_at, ProcessInstance.definition_id)
+                                           .where(ProcessInstance.id == task.instance_id)).one()
             if due is not None and due <= now:  # a limit passed unseen: it acts before the claim
                 inst = cmd.lock(task.instance_id)
                 loaded = cmd.loaded(inst)
@@ -363,9 +361,7 @@ class Runtime:
                 s.refresh(task)
                 raise self._not_open(s, task, user_id)
             s.refresh(task)
-            case = cmd.case(task.case_id)
-            if case is not None and task.stage == "department_handling" and case.claimed_at is None:
-                case.claimed_at = now
+            self.specs.get(s, definition_id).projection.claimed(task.stage, now, lambda: cmd.case(task.case_id))
             cmd.event("task_claimed", task.instance_id, task.case_id, task.id, user_id, records.task_names(task))
             return records.task_row(task)
 
@@ -476,13 +472,8 @@ class Runtime:
             setattr(task, name, value)
         cmd.done.add(task.id)
         case = cmd.case(task.case_id)
-        if case is not None and task.stage == "feedback":
-            for field, column in FEEDBACK_FIELDS.items():
-                if field in data:
-                    setattr(case, column, data[field])
-            case.feedback_at = now
-        if case is not None and task.stage == "department_handling" and case.claimed_at is None:
-            case.claimed_at = now
+        loaded.projection.completed(case, task.stage, data, now)
+        loaded.projection.claimed(task.stage, now, lambda: case)
         cmd.event("task_completed", inst, task.case_id, task.id, user_id,
                   {**records.task_names(task), "outcome": data.get("outcome"), "data": data, "via": via})
         self.advance(cmd, inst, loaded, wf, user_id, now)
@@ -576,9 +567,9 @@ class Runtime:
         inst.data = readmodel.to_json(readmodel.process_data(wf, ready))
         if loaded.catches_events:
             readmodel.sync_waits(s, inst, wf)
-        readmodel.sync_tasks(cmd, inst, ready, case, now)
+        readmodel.sync_tasks(cmd, inst, ready, case, loaded.projection, now)
         if case is not None and loaded.is_case_process:
-            readmodel.sync_case(cmd, inst, wf, ready, case, actor_id, now)
+            readmodel.sync_case(cmd, inst, wf, ready, case, loaded.projection, actor_id, now)
         return reports
 
     def _over_budget(self, cmd: Command, inst: Instance, exc: Exception) -> None:

@@ -1,11 +1,14 @@
 """The Alembic migrations build exactly the schema the models describe, on every backend."""
 from __future__ import annotations
 
+import json
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+from gridloop.engine.caseprojection import CaseProjection
 from gridloop.engine.db import Database
 from gridloop.engine.migrate import alembic_config, objects_for
 from gridloop.engine.model import Base
@@ -77,3 +80,32 @@ def test_upgrading_keeps_waiting_messages_and_makes_them_findable(pg_db):
         found = conn.execute(text("SELECT correlation FROM message_wait WHERE correlation @> CAST(:c AS JSONB)"),
                              {"c": '{"order_no": "A-1", "@any": true}'}).scalars().all()
     assert found == [{"order_no": "A-1", "n": 2, "@any": True}]  # a message wait of before: catches any
+
+
+def test_upgrading_gives_the_closed_loop_versions_before_the_projection_theirs(any_db):
+    """Versions deployed while the engine applied closed_loop's projection from Python get it
+    as properties (engine/caseprojection.py reads nothing else); any other is left alone."""
+    with any_db.engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        command.upgrade(alembic_config(conn), "d227ece14096")
+        for version, (key, properties) in enumerate((
+                ("closed_loop", '{"caseProcess": "true", "starters": "acceptor"}'),
+                ("closed_loop", '{"caseProcess": "true", "caseVariables": "category"}'),
+                ("merged_callback", '{"startedByEngine": "true"}'), ("p", '{"caseProcess": "true"}'))):
+            conn.execute(text("INSERT INTO process_definition (key, version, content_hash, sources, forms, properties, "
+                              "spec, deployed_at) VALUES (:k, :v, 'h', '{}', '{}', :p, '', CURRENT_TIMESTAMP)"),
+                         {"k": key, "v": version + 1, "p": properties})
+    any_db.create_schema()
+    with any_db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT key, version, properties FROM process_definition ORDER BY id")).all()
+    found = [(key, version, json.loads(p) if isinstance(p, str) else p) for key, version, p in rows]
+    old, own, merged, other = (CaseProjection.of(p) for _k, _v, p in found)
+    assert found[0][2]["starters"] == "acceptor"
+    assert (old.variables["rework_count"], old.first_entered["department_handling"], old.claimed_at,
+            old.last_entered["feedback"], old.feedback_stage) == (
+        "rework_count", "whistled_at", {"department_handling": "claimed_at"}, "verified_at", "feedback")
+    assert own.variables == {"category": "category"} and own.first_entered == {}
+    assert (merged.feedback_stage, merged.feedback_fields["comment"], merged.variables) == (
+        "feedback", "feedback_comment", {})
+    assert other == CaseProjection(case_process=True)
