@@ -21,17 +21,18 @@ if TYPE_CHECKING:
     from .command import Command
     from .records import Instance
 
-DEFAULT_PROCESS = "closed_loop"
 _REQUESTED = ScriptRequests("case_reports")
 collecting = _REQUESTED.collecting  # around a command's engine steps: the cases its scripts ask to open
 
 
-def report_case(report: Any, process: str = DEFAULT_PROCESS) -> None:
-    """Script function: ask to open a case of ``process`` from ``report`` (a dict shaped as
-    that process's start form: title, category, source, grid, location ...)."""
+def report_case(report: Any, process: str | None = None) -> None:
+    """Script function: ask to open a case of ``process`` (else of the one case process
+    deployed) from ``report`` (a dict shaped as that process's start form: title, category,
+    source, grid, location ...)."""
     if not isinstance(report, dict):
         raise ProcessError(f"report_case() takes the report as a dict, not {type(report).__name__}")
-    _REQUESTED.ask("report_case", "opens a case", {"process": str(process), "report": copy.deepcopy(report)})
+    _REQUESTED.ask("report_case", "opens a case",
+                   {"process": None if process is None else str(process), "report": copy.deepcopy(report)})
 
 
 def apply(cmd: Command, inst: Instance, requested: list[dict[str, Any]], actor_id: int | None) -> None:

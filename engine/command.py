@@ -156,8 +156,8 @@ class Command:
         """Create a checked report's case and start its process (see ``Runtime.open_case``)."""
         return self.engine.open_case(self, loaded, report, grid, user_id, **options)
 
-    def case_process(self, key: str) -> definitions.LoadedDefinition:
-        """The newest version of a deployed case process."""
+    def case_process(self, key: str | None) -> definitions.LoadedDefinition:
+        """The newest version of a deployed case process (``key``, else the one deployed)."""
         return case_process(self.session, self.engine.specs, key)
 
     def org_path(self, code: str) -> str:
@@ -168,11 +168,12 @@ class Command:
         return path
 
 
-def case_process(s: Session, specs: definitions.SpecCache, key: str) -> definitions.LoadedDefinition:
-    """The newest version of the deployed case process ``key``."""
-    definition_id = definitions.definition_id(s, key)
+def case_process(s: Session, specs: definitions.SpecCache, key: str | None) -> definitions.LoadedDefinition:
+    """The newest version of the deployed case process ``key``, else of the one deployed
+    (InvalidInput naming them when several are)."""
+    definition_id = definitions.case_process_id(s, key)
     if definition_id is None:
-        raise NotFound(f"process '{key}' not deployed")
+        raise NotFound(f"process '{key}' not deployed" if key else "no case process is deployed")
     loaded = specs.get(s, definition_id)
     if not loaded.is_case_process:
         raise InvalidInput(f"'{key}' is not a case process")

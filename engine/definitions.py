@@ -40,7 +40,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.task import Task as SpiffTask
 
 from . import caseprojection
-from .errors import DeployError
+from .errors import DeployError, InvalidInput
 from .inputs import INT32_MAX
 from .org import ROLES
 from .model import ProcessDefinition
@@ -454,6 +454,27 @@ def definition_id(session: Session, key: str, version: int | None = None) -> int
     if not 1 <= version <= INT32_MAX:  # no such version (and no database's parameter)
         return None
     return session.connection().execute(_VERSION, {"key": key, "version": version}).scalar()
+
+
+def case_process_id(session: Session, key: str | None) -> int | None:
+    """The newest version of case process ``key``, or without a key of the one case process
+    deployed (what reports start when they name none). None if there is none; InvalidInput
+    when several are deployed and none is named."""
+    if key is not None:
+        return definition_id(session, key)
+    newest = select(_PD.c.key, func.max(_PD.c.version).label("version")).group_by(_PD.c.key).subquery()
+    rows = session.execute(select(_PD.c.id, _PD.c.key, _PD.c.properties).join(
+        newest, (newest.c.key == _PD.c.key) & (newest.c.version == _PD.c.version))).all()
+    found = sorted((row.key, row.id) for row in rows
+                   if str((row.properties or {}).get("caseProcess", "")).lower() == "true")
+    if len(found) > 1:
+        raise InvalidInput(f"several case processes are deployed ({', '.join(k for k, _ in found)}): name the one "
+                           "to report to", fields={"process": "the key of a case process"})
+    return found[0][1] if found else None
+
+
+def definition_row(session: Session, definition_id: int) -> ProcessDefinition | None:
+    return session.get(ProcessDefinition, definition_id)
 
 
 def find_definition(session: Session, key: str, version: int | None = None) -> ProcessDefinition | None:

@@ -182,19 +182,17 @@ class Runtime:
         """Move running instances between versions; see :mod:`engine.migration`."""
         return migration.migrate(self, actor, key, from_version, to_version, instances, dry_run)
 
-    def categories(self, key: str = "closed_loop") -> list[dict[str, Any]]:
-        """The case categories of a case process: names from its start form, department and
-        grid admission from its routing decision table (evaluated, so the DMN stays the truth)."""
+    def categories(self, key: str | None = None) -> list[dict[str, Any]]:
+        """The case categories of a case process (``key``, else the one deployed): names from
+        its start form, department and grid admission from its routing decision table
+        (evaluated, so the DMN stays the truth)."""
         with self.db.reading() as s:
-            row = definitions.find_definition(s, key)
-            if row is None:
-                raise NotFound(f"process '{key}' not deployed")
-            loaded = self.specs.get(s, row.id)
+            loaded = case_process(s, self.specs, key)
         if loaded.id not in self._categories:  # a version's categories never change
             self._categories[loaded.id] = self._evaluate_categories(loaded)
         return self._categories[loaded.id]
 
-    def case_start_form(self, key: str = "closed_loop") -> dict[str, Any]:
+    def case_start_form(self, key: str | None = None) -> dict[str, Any]:
         """The report form of the newest version of a case process."""
         with self.db.reading() as s:
             return case_process(s, self.specs, key).start_form or {}
@@ -236,8 +234,8 @@ class Runtime:
             return Started(inst.id, inst.key, loaded.version, inst.status, inst.started_at, inst.ended_at,
                            inst.next_timer_at, cmd.open.get(inst.id, []))
 
-    def _admit(self, s: Session, actor: org.Actor | int, report: dict[str, Any], key: str, external_ref: str | None
-               ) -> tuple[org.Actor, definitions.LoadedDefinition, dict[str, Any], OrgUnit]:
+    def _admit(self, s: Session, actor: org.Actor | int, report: dict[str, Any], key: str | None,
+               external_ref: str | None) -> tuple[org.Actor, definitions.LoadedDefinition, dict[str, Any], OrgUnit]:
         """Everything report_case checks before it writes: the reporter, the case process, the
         report against its start form, the grid in her area, a ticket not yet imported."""
         reporter = org.actor(s, actor)
@@ -255,15 +253,16 @@ class Runtime:
                 raise Conflict(f"{report['source']} ticket {external_ref} is already case {known}")
         return reporter, loaded, report, grid
 
-    def check_report(self, actor: org.Actor | int, report: dict[str, Any], key: str = "closed_loop",
+    def check_report(self, actor: org.Actor | int, report: dict[str, Any], key: str | None = None,
                      external_ref: str | None = None) -> dict[str, Any]:
         """What report_case would refuse, refused the same way, with nothing written (a dry run)."""
         with self.db.reading() as s:
             return self._admit(s, actor, report, key, external_ref)[2]
 
-    def report_case(self, actor: org.Actor | int, report: dict[str, Any], key: str = "closed_loop",
+    def report_case(self, actor: org.Actor | int, report: dict[str, Any], key: str | None = None,
                     external_ref: str | None = None, photos: list[StoredPhoto] | None = None) -> CaseRef:
-        """Report a case: validate it with the process's start form, create the case, start it.
+        """Report a case to case process ``key`` (else the one deployed): validate it with the
+        process's start form, create the case, start it.
         ``external_ref``: its number in the system it came from (one case per source and number);
         ``photos``: what was reported, prepared by ``engine.photos.prepare``."""
         with self.command() as cmd:
@@ -271,7 +270,7 @@ class Runtime:
             return CaseRef.of(self.open_case(cmd, loaded, report, grid, reporter.id, external_ref=external_ref,
                                              photos=photos))
 
-    def report_public(self, report: dict[str, Any], key: str = "closed_loop", *, via: dict[str, Any] | None = None,
+    def report_public(self, report: dict[str, Any], key: str | None = None, *, via: dict[str, Any] | None = None,
                       photos: list[StoredPhoto] | None = None) -> CaseRef:
         """A report from outside, without an account (a resident's page or QR code, an Open311
         client): one of ``residents.PUBLIC_SOURCES``; the case gets a status link's token.

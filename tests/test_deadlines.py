@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from gridloop.engine import timers
 from gridloop.engine.clock import FrozenClock
-from gridloop.engine.errors import ProcessError
+from gridloop.engine.errors import InvalidInput, ProcessError
 from gridloop.engine.model import Case, Event, ProcessInstance, Task
 from gridloop.engine.runtime import Runtime
 
@@ -33,6 +33,16 @@ def report(loop) -> int:
     return loop.rt.report_case(loop.ids["grid1"], {
         "title": "Lift stuck", "category": "lift_fault", "source": "patrol", "grid": "21010200101001"},
         key="deadline_extension").id
+
+
+def test_a_report_naming_no_process_needs_the_one_case_process(loop):
+    """The engine has no default process: with closed_loop and deadline_extension deployed, a
+    report must say which."""
+    with pytest.raises(InvalidInput, match=r"several case processes are deployed \(closed_loop, deadline_extension\)"):
+        loop.report()
+    with pytest.raises(InvalidInput, match="several case processes"):
+        loop.rt.categories()
+    assert loop.case(report(loop)).status == "open"
 
 
 def task(loop, case_id: int, element: str) -> Task:

@@ -13,7 +13,6 @@ from gridloop.engine import definitions, queries
 from gridloop.engine.errors import NotFound
 from gridloop.engine.runtime import Runtime
 
-CASE_PROCESS = "closed_loop"  # the process reports start (Runtime.report_case's default)
 
 
 def runtime() -> Runtime:
@@ -34,11 +33,13 @@ def reading() -> AbstractContextManager[Session]:
 
 
 def case_process_forms(s: Session) -> tuple[dict, dict]:
-    """The forms and properties of the newest case process: its start form is the report
-    form, and its enum labels name coded values on every page."""
-    row = definitions.find_definition(s, CASE_PROCESS)
+    """The forms and properties of the newest version of the case process reports start
+    (Runtime.report_case's): its start form is the report form, and its enum labels name
+    coded values on every page."""
+    definition_id = definitions.case_process_id(s, None)
+    row = definitions.definition_row(s, definition_id) if definition_id is not None else None
     if row is None:
-        raise NotFound(f"process '{CASE_PROCESS}' not deployed")
+        raise NotFound("no case process is deployed")
     return row.forms, row.properties
 
 
