@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from flask import Flask, flash, g, redirect, request, session, url_for
 
 from gridloop.engine import org, policy
-from gridloop.engine.errors import NotFound
+from gridloop.engine.errors import InvalidInput, NotFound
 
 from . import schema_forms
 from .i18n import label, pick, t
@@ -82,7 +82,7 @@ def nav_sections() -> frozenset[str]:
             try:
                 with reading() as s:
                     _forms, properties = case_process_forms(s)
-            except NotFound:  # no case process deployed yet: nobody reports
+            except (NotFound, InvalidInput):  # no case process deployed yet, or several: nobody reports here
                 properties = None
             g.nav_sections = policy.sections(actor, properties)
     return g.nav_sections
@@ -95,7 +95,7 @@ def field_labels() -> dict[str, dict[str, str]]:
         try:
             with reading() as s:
                 forms, _properties = case_process_forms(s)
-        except NotFound:  # no case process deployed yet
+        except (NotFound, InvalidInput):  # no case process deployed yet, or several (none is the one)
             forms = {}
         labels: dict[str, dict[str, str]] = {}
         for schema in forms.values():

@@ -13,7 +13,7 @@ from gridloop.cli import main
 from gridloop.engine import definitions
 from gridloop.engine.runtime import WORKFLOWS_DIR
 
-from .conftest import RESOLVED, SATISFIED
+from .conftest import RESOLVED, SATISFIED, report_body
 
 # Three stages renamed wherever closed_loop.bpmn names them: the tasks' stage property and the
 # projection properties (no other file, and no Python, names them).
@@ -124,3 +124,14 @@ def test_case_properties_on_a_process_without_a_case_are_refused(api):
     message = api.post("/definitions", "designer1", json={"files": {"lin5.bpmn": with_variables}},
                        status=400)["error"]["message"]
     assert "caseVariables applies to a case process only (caseProcess=true)" in message
+
+
+def test_with_two_case_processes_a_report_must_name_one_and_pages_still_render(api, as_user):
+    assert 'href="/report"' in as_user("grid1").get("/inbox/claimable").get_data(True)
+    with open(os.path.join(os.path.dirname(os.path.dirname(__file__)), "models", "deadline_extension.bpmn"),
+              encoding="utf-8") as fh:
+        api.post("/definitions", "designer1", json={"files": {"deadline_extension.bpmn": fh.read()}}, status=201)
+    refused = api.post("/cases", "grid1", json=report_body(), status=400)
+    assert "several case processes are deployed (closed_loop, deadline_extension)" in refused["error"]["message"]
+    page = as_user("grid1").get("/inbox/claimable").get_data(True)
+    assert 'href="/report"' not in page  # no report page: none is the one reports go to
