@@ -93,7 +93,7 @@ class CaseProjection:
         if column and record is not None and getattr(record, column) is None:
             setattr(record, column, now)
 
-    def completed(self, case: CaseRecord | None, stage: str | None, data: dict, now: datetime) -> None:
+    def completed(self, case: CaseRecord | None, stage: str | None, data: dict[str, Any], now: datetime) -> None:
         """A task of ``stage`` is completed: a callback's answers go into the case."""
         if case is not None and stage == self.feedback_stage and self.feedback_stage:
             for answer, column in self.feedback_fields.items():
@@ -101,7 +101,7 @@ class CaseProjection:
                     setattr(case, column, data[answer])
             case.feedback_at = now
 
-    def stepped(self, case: CaseRecord, data: dict, stage: str | None, status: str | None,
+    def stepped(self, case: CaseRecord, data: dict[str, Any], stage: str | None, status: str | None,
                 now: datetime) -> dict[str, tuple[Any, Any]]:
         """The step is done: the case row follows the process's variables, its stage (the open
         task's, or the ``stage`` variable between tasks) and its stage timestamps, and its
@@ -130,7 +130,8 @@ class CaseProjection:
             case.updated_at = now
         return changes
 
-    def events(self, case: CaseRecord, data: dict, changes: dict) -> list[tuple[str, dict]]:
+    def events(self, case: CaseRecord, data: dict[str, Any], changes: dict[str, tuple[Any, Any]]
+               ) -> list[tuple[str, dict[str, Any]]]:
         """The history events of a step's changes: a projected counter rising (with the
         escalation's details), a superior notified or a hand-down (交办, the level going down)."""
         found = []
@@ -154,7 +155,7 @@ class CaseProjection:
 # Checked at deploy
 
 
-def check(properties: dict[str, str], specs: list, forms: dict[str, Any]) -> list[str]:
+def check(properties: dict[str, str], specs: list[Any], forms: dict[str, Any]) -> list[str]:
     """What is wrong with a process's projection properties: stages no task or script of the
     process (or the processes it calls) has, columns the case table lacks or the engine keeps,
     feedback fields its callback's form does not ask. Empty if nothing."""
@@ -199,7 +200,7 @@ def check(properties: dict[str, str], specs: list, forms: dict[str, Any]) -> lis
     return problems
 
 
-def _stages(specs: list, feedback_stage: str | None) -> tuple[set[str], set[str], set[str]]:
+def _stages(specs: list[Any], feedback_stage: str | None) -> tuple[set[str], set[str], set[str]]:
     """The stages of user tasks (their ``stage`` property), those scripts set (``stage = "..."``),
     and the forms of the tasks in ``feedback_stage``."""
     tasks, scripts, forms = set(), set(), set()
