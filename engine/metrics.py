@@ -191,7 +191,8 @@ FIGURES = ("response_rate", "resolution_rate", "satisfaction_rate", "composite_s
            "suspension_rate", "void_rate", "merge_rate", "report_in_minutes", "close_hours", "overdue_open")
 
 
-def _group_key(grouping: str | None, rows: type[Case] | type[CaseRollup] = Case) -> ColumnElement[Any]:
+def _group_key(grouping: str | None,
+               rows: type[Case] | type[CaseRollup] | type[CaseBacklog] = Case) -> ColumnElement[Any]:
     """The group key over case rows, or over rollup rows (``rows=CaseRollup``)."""
     if grouping is None:
         return literal("all")
@@ -381,7 +382,7 @@ def _from_rollup(s: Session, f: Filters, grouping: str | None, parts: list[tuple
 def _cutoff_day(f: Filters) -> date | None:
     """The local day whose midnight is the cut-off, when it is one (a period's end, not now),
     on the calendar's wall clock as the age bands' ``asof - timedelta(days=...)`` count."""
-    if getattr(f.asof.tzinfo, "key", None) != f.tz.key or f.asof.time() != time():
+    if f.tz is None or getattr(f.asof.tzinfo, "key", None) != f.tz.key or f.asof.time() != time():
         return None
     return f.asof.date()
 
@@ -397,7 +398,7 @@ def _from_backlog(s: Session, f: Filters, grouping: str | None, day: date) -> di
     names = {"cases": "open", "overdue": "overdue", **{f"band_{name}": name for name, _l, _h in BANDS}}
     key = _group_key(grouping, b).label("key")
     rows = s.execute(select(key, *(func.sum(getattr(b, column)).label(column) for column in names))
-                     .where(*where).group_by(key).having(func.sum(b.cases) > 0))
+                     .where(*where).group_by(key).having(func.sum(b.__table__.c.cases) > 0))
     result = {}
     for row in rows:
         group = (row.key or None) if grouping == "department" else row.key  # "" for no department

@@ -78,7 +78,8 @@ BACKLOG_KEY = ("day", "org_path", "department", "category", "source")
 WATCHED = (*CASE_FIELDS, "suspended_at")
 MAX_LEVEL = 4  # escalation levels above the grid: community, street, district, city
 # A command's change to the rollup and the backlog, not yet written: (table, *cell) -> column -> difference.
-Delta = dict[tuple, dict[str, int]]
+Cell = tuple[Any, ...]  # ("case_rollup" or "case_backlog", *that table's key)
+Delta = dict[Cell, dict[str, int]]
 TABLES = {"case_rollup": (CaseRollup.__table__, KEY, COLUMNS),
           "case_backlog": (CaseBacklog.__table__, BACKLOG_KEY, CASE_BACKLOG_COUNTS)}
 
@@ -138,7 +139,7 @@ def contributions(case: Mapping[str, Any] | RowMapping | None, tz: ZoneInfo) -> 
     return rows
 
 
-def backlog(case: Mapping[str, Any] | None, tz: ZoneInfo) -> dict[tuple, dict[str, int]]:
+def backlog(case: Mapping[str, Any] | RowMapping | None, tz: ZoneInfo) -> Delta:
     """What one case adds to the backlog: for each local midnight ``t`` with reported_at < t
     <= closed_at (the days after the day it came, up to the day it closed), a closed case
     counts as open at ``t``, overdue when due_at < t (not suspended), in the band of t − due_at
@@ -203,7 +204,7 @@ def write(s: Session, delta: Delta) -> None:
             _upsert(s, name, tables[name])
 
 
-def _upsert(s: Session, name: str, delta: dict[tuple, dict[str, int]]) -> None:
+def _upsert(s: Session, name: str, delta: Delta) -> None:
     """Add ``delta`` to its rows, creating the missing ones; rows in key order, so concurrent
     commands lock shared rows in the same order."""
     if not delta:
@@ -243,7 +244,7 @@ def rebuild(s: Session, tz: ZoneInfo, batch: int = 20_000, *, tables: tuple[str,
             # or a grid touches a few pages, not one per row (commands later add rows at the end).
             s.execute(text(f"CLUSTER {name} USING {_UNIT_INDEX[name]}"))
         return sum(s.scalar(select(func.count()).select_from(TABLES[name][0])) for name in tables)
-    totals: dict[str, dict[tuple, dict[str, int]]] = {name: defaultdict(dict) for name in tables}
+    totals: dict[str, Delta] = {name: defaultdict(dict) for name in tables}
     # Only the columns counted: migrations run this against older schemas of the case table.
     columns = [getattr(Case, name) for name in (WATCHED if "case_backlog" in tables else CASE_FIELDS)]
     for row in s.execute(select(*columns).execution_options(yield_per=batch)).mappings():
@@ -344,11 +345,13 @@ def _backlog_in_sql(s: Session, tz: ZoneInfo) -> None:
                                   literal_column("interval '1 day'", sa.Interval)).table_valued("day").render_derived()
     local_day = cast(series.c.day, sa.DateTime)  # the local midnight, as wall-clock time
 
-    def cutoff_minus(days: int):  # as Python's aware datetime - timedelta(days): on the wall clock
+    def cutoff_minus(days: int) -> Any:  # as Python's aware datetime - timedelta(days): on the wall clock
         return func.timezone(tz.key, local_day - literal_column(f"interval '{days} days'", sa.Interval)
                              if days else local_day)
 
-    n = lambda cond: func.count().filter(cond)  # noqa: E731
+    def n(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.count().filter(condition)
+
     overdue = and_(c.suspended_at.is_(None), c.due_at < cutoff_minus(0))
     bands = {}
     for name, low, high in BACKLOG_BANDS:
