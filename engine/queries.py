@@ -494,7 +494,7 @@ def case_list(s: Session, actor: Actor, *, status: str | None = None, stage: str
               page: int = 1, per_page: int = 20) -> tuple[list[dict[str, Any]], int]:
     """Cases she may see, newest first; ``area`` is any org unit (its whole subtree),
     ``reported`` a ``[start, end)`` period, ``overdue_at`` keeps the cases open past their
-    deadline at that time."""
+    deadline at that time (not suspended)."""
     _check_paging(page, per_page)
     where = [policy.visible_cases(actor)]
     if area:
@@ -508,8 +508,8 @@ def case_list(s: Session, actor: Actor, *, status: str | None = None, stage: str
         where.append(Case.source == source)
     if reported:
         where += [Case.reported_at >= reported[0], Case.reported_at < reported[1]]
-    if overdue_at:
-        where += [Case.status == "open", Case.due_at < overdue_at]
+    if overdue_at:  # a suspended case's clock stands still
+        where += [Case.status == "open", Case.due_at < overdue_at, Case.suspended_at.is_(None)]
     if status:
         where.append(Case.status == status)
     if stage:
@@ -551,6 +551,9 @@ def case_detail(s: Session, actor: Actor, case_id: int, now: datetime) -> dict[s
     case = get_case(s, actor, case_id)
     result = case_summary(case)
     result["open_tasks"] = open_tasks(s, now, case_id=case_id)
+    if case.suspended_at is not None:  # its clock stands still: its own tasks are not overdue meanwhile
+        for task in result["open_tasks"]:
+            task["overdue"] = task["overdue"] and task["instance_id"] != case.instance_id
     result["history"] = history(s, case_id=case_id)
     # Waiting for the callback: its feedback task is open, or merged into a case that closed.
     waiting = case.feedback_at is None and (case.status == "merged" or any(

@@ -10,12 +10,12 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, or_, select
+from sqlalchemy import ColumnElement, Row, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from . import policy
 from .errors import Forbidden, InvalidInput
-from .model import Case, OrgUnit, Task, User
+from .model import Case, OrgUnit, ProcessInstance, Task, User
 from .org import Actor
 
 OPEN = ("open", "claimed")
@@ -102,7 +102,7 @@ def conditions(s: Session, actor: Actor, filters: TaskFilters, now: datetime, tz
         where += [Task.org_path >= path, Task.org_path < path + "\uffff"]
     if filters.due:
         start, end = due_window(filters.due, now, tz)
-        where += [Task.due_at < end] + ([Task.due_at >= start] if start else [])
+        where += [Task.due_at < end] + ([Task.due_at >= start] if start else [running()])
     if filters.q:  # % and _ are text
         where.append(or_(Case.number == filters.q, Case.title.contains(filters.q, autoescape=True),
                          Task.name.contains(filters.q, autoescape=True),
@@ -123,9 +123,16 @@ def view(s: Session, actor: Actor, scope_condition: ColumnElement[bool], filters
     return list(rows), total
 
 
+def running() -> ColumnElement[bool]:
+    """Tasks whose clock runs: not of a suspended (挂账) instance, whose due times stand still
+    until it resumes (and then move by the time it stood still), so never overdue meanwhile."""
+    return ~exists().where(ProcessInstance.id == Task.instance_id, ProcessInstance.status == "suspended")
+
+
 def overdue_condition(actor: Actor, now: datetime) -> ColumnElement[bool]:
-    """A supervisor's overdue view: open tasks of her area a timer marked overdue or past due."""
+    """A supervisor's overdue view: open tasks of her area a timer marked overdue or past due,
+    but for those of suspended cases."""
     if not policy.may_oversee_area(actor):
         raise Forbidden("only supervisors see the overdue work of their area")
     return (Task.status.in_(OPEN) & policy.within(Task.org_path, actor.org_path)
-            & or_(Task.overdue_at.is_not(None), Task.due_at < now))
+            & or_(Task.overdue_at.is_not(None), Task.due_at < now) & running())

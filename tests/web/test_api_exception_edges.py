@@ -83,3 +83,22 @@ def test_a_suspended_case_may_be_voided_and_its_review_ends_with_it(any_api, any
     _at(api, clock, start + timedelta(days=6))  # the review date passes: nothing to review
     timers.run_due(any_world)
     assert api.case(case["id"])["open_tasks"] == []
+
+
+def test_a_suspended_cases_tasks_are_not_overdue(any_api, clock):
+    api = any_api
+    suspended, stopped = _whistled(api)
+    running, late = _whistled(api)
+    _ask(api, suspended["id"], "liaison_water", kind="suspension", task_id=stopped["id"],
+         until=(clock.now() + timedelta(days=20)).isoformat(), reason="Waiting for the court")
+    api.post(f"/tasks/{_approval(api, suspended['id'])['id']}/complete", "street1",
+             json={"data": {"outcome": "approve"}})
+    _at(api, clock, clock.now() + timedelta(days=10))  # past both handling limits (no timer run)
+    overdue = api.get("/tasks", "supervisor1", query_string={"scope": "overdue"})
+    assert (overdue["total"], [t["id"] for t in overdue["items"]]) == (1, [late["id"]])
+    assert api.get("/tasks/counts", "supervisor1")["overdue"]["count"] == 1
+    window = api.get("/tasks", "supervisor1", query_string={"scope": "area", "due": "overdue"})
+    assert (window["total"], [t["id"] for t in window["items"]]) == (1, [late["id"]])
+    [task] = api.case(suspended["id"])["open_tasks"]
+    assert (task["id"], task["overdue"]) == (stopped["id"], False)
+    assert [t["overdue"] for t in api.case(running["id"])["open_tasks"]] == [True]
