@@ -555,11 +555,29 @@ def case_detail(s: Session, actor: Actor, case_id: int, now: datetime) -> dict[s
         for task in result["open_tasks"]:
             task["overdue"] = task["overdue"] and task["instance_id"] != case.instance_id
     result["history"] = history(s, case_id=case_id)
+    result.update(merged_cases(s, actor, case))
     # Waiting for the callback: its feedback task is open, or merged into a case that closed.
     waiting = case.feedback_at is None and (case.status == "merged" or any(
         t["id"] == case.feedback_task_id for t in result["open_tasks"]))
     result["feedback_token"] = case.feedback_token if waiting and policy.may_see_feedback_link(actor, case) else None
     return result
+
+
+def merged_cases(s: Session, actor: Actor, case: Case) -> dict[str, Any]:
+    """``merged_from``: the duplicates merged into ``case`` that ``actor`` may see, in the order
+    they were merged (their number, title, reporter, when merged, when their reporter answered
+    the callback); ``merged_into``: the original a merged case points at (id and number)."""
+    rows = s.execute(select(Case.id, Case.number, Case.title, Case.reporter_name, Case.reporter_phone,
+                            Case.reported_at, Case.closed_at, Case.feedback_at, Case.satisfaction)
+                     .where(Case.merged_into_id == case.id, Case.status == "merged", policy.visible_cases(actor))
+                     .order_by(Case.closed_at, Case.id))
+    merged_from = [{"id": r.id, "number": r.number, "title": r.title,
+                    "reporter": {"name": r.reporter_name, "phone": r.reporter_phone}, "reported_at": r.reported_at,
+                    "merged_at": r.closed_at, "feedback_at": r.feedback_at, "satisfaction": r.satisfaction}
+                   for r in rows]
+    original = s.scalar(select(Case.number).where(Case.id == case.merged_into_id)) if case.merged_into_id else None
+    return {"merged_from": merged_from,
+            "merged_into": {"id": case.merged_into_id, "number": original} if original else None}
 
 
 def _open_tasks_of(column: ColumnElement[Any]) -> Select[Any]:

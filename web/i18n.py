@@ -213,6 +213,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "exception.merge": ("申请合并", "Ask to merge"),
     "exception.original": ("原案件编号", "Original case number"),
     "exception.merged_into": ("已合并到案件 {number}", "Merged into case {number}"),
+    "exception.merged_from": ("合并到本案的重复案件", "Duplicates merged into this case"),
+    "exception.merged_at": ("合并时间", "Merged"),
+    "exception.callback": ("回访", "Callback"),
+    "exception.callback_after": ("本案结案后回访", "When this case closes"),
+    "exception.callback_waiting": ("待回访", "Waiting for the reporter"),
     "exception.suspended": ("挂账中(自 {at})", "Suspended since {at}"),
     # forms
     "form.required": ("必填", "required"),

@@ -102,3 +102,37 @@ def test_a_suspended_cases_tasks_are_not_overdue(any_api, clock):
     [task] = api.case(suspended["id"])["open_tasks"]
     assert (task["id"], task["overdue"]) == (stopped["id"], False)
     assert [t["overdue"] for t in api.case(running["id"])["open_tasks"]] == [True]
+
+
+def _merge(api, duplicate, original):
+    _ask(api, duplicate["id"], "grid1", kind="merge", reason="Same leak", original=original["number"])
+    api.post(f"/tasks/{_approval(api, duplicate['id'])['id']}/complete", "street1",
+             json={"data": {"outcome": "approve"}})
+
+
+def test_the_original_lists_its_duplicates_and_each_points_at_it(any_api):
+    api = any_api
+    original = api.report("grid1", category="water_leak")
+    first = api.report("grid1", category="water_leak", reporter={"name": "李四", "phone": "13900000000"})
+    second = api.report("grid1", category="water_leak", reporter={"name": "王五", "phone": "13900000001"})
+    assert api.case(original["id"])["merged_from"] == []
+    _merge(api, first, original)
+    _merge(api, second, original)
+    listed = api.case(original["id"])["merged_from"]
+    assert [(m["id"], m["number"], m["reporter"]["name"]) for m in listed] == [
+        (first["id"], first["number"], "李四"), (second["id"], second["number"], "王五")]
+    assert listed[0]["merged_at"] == api.case(first["id"])["closed_at"] and listed[0]["feedback_at"] is None
+    assert api.case(first["id"])["merged_into"] == {"id": original["id"], "number": original["number"]}
+    assert api.case(original["id"])["merged_into"] is None
+
+
+def test_the_case_pages_link_original_and_duplicates(api, as_user):
+    original = api.report("grid1", category="water_leak")
+    duplicate = api.report("grid1", category="water_leak", reporter={"name": "李四", "phone": "13900000000"})
+    _merge(api, duplicate, original)
+    page = as_user("grid1")
+    for lang, heading in (("en", "Duplicates merged into this case"), ("zh-CN", "合并到本案的重复案件")):
+        html = page.get(f"/cases/{original['id']}", headers={"Accept-Language": lang}).get_data(True)
+        assert heading in html and f'href="/cases/{duplicate["id"]}"' in html and "李四" in html
+    html = page.get(f"/cases/{duplicate['id']}", headers={"Accept-Language": "en"}).get_data(True)
+    assert f'href="/cases/{original["id"]}" class="merged-into">Merged into case {original["number"]}' in html

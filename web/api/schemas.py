@@ -279,9 +279,28 @@ class CaseBrief(Schema):
                         metadata={"description": "the newest note of each kind, newest first"})
 
 
+class CaseRef(Schema):
+    id = Int()
+    number = Str()
+
+
+class MergedCase(Schema):
+    id = Int()
+    number = Str()
+    title = Str()
+    reporter = fields.Nested(Reporter)
+    reported_at = DateTime()
+    merged_at = DateTime(metadata={"description": "when the merge was approved (the duplicate closed as merged)"})
+    feedback_at = DateTime(allow_none=True, metadata={"description": "when its reporter answered the callback"})
+    satisfaction = Str(allow_none=True)
+
+
 class CaseDetail(CaseSummary):
     open_tasks = fields.List(fields.Nested(Task))
     history = fields.List(fields.Nested(Event))
+    merged_from = fields.List(fields.Nested(MergedCase), metadata={
+        "description": "the duplicates merged into this case (合并) that you may see, in the order merged"})
+    merged_into = fields.Nested(CaseRef, allow_none=True, metadata={"description": "the original of a merged case"})
     feedback_url = Str(allow_none=True, metadata={"description": "public feedback page, while the case waits for it"})
 
 
