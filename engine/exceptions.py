@@ -277,7 +277,7 @@ def _extend(cmd: Command, row: CaseException, case: CaseRecord, actor_id: int | 
         cmd.event("task_extended", inst, case.id, task.id, actor_id,
                   {**records.task_names(task), "from": task.due_at.isoformat() if task.due_at else None,
                    "to": until.isoformat(), "timers_moved": moved, "request": row.id})
-    if case.due_at is None or until > case.due_at:
+    if case.due_at is not None and until > case.due_at:  # a case without a deadline keeps none
         deadlines.apply(cmd, inst, wf, case, [{"until": until, "note": row.reason}], actor_id, now)
     cmd.advance(inst, loaded, wf, actor_id, now)
 
@@ -386,31 +386,38 @@ EFFECTS = {"extension": _extend, "suspension": _suspend, "void": _void, "merge":
 
 
 def move_limit_timers(task: SpiffTask, due: datetime | None, until: datetime) -> int:
-    """The timers of a task's limit (boundary timers on the task or on the multi-instance step
-    it is part of, waiting for about its due time or later, yet before ``until``; not those on
-    the case's ``due_at``) now wait for ``until``. Returns how many."""
-    count, node = 0, task
-    while node.parent is not None and count == 0:
-        siblings = [c for c in node.parent.children if isinstance(c.task_spec, BoundaryEvent)]
-        for timer in siblings:
-            definition = timer.task_spec.event_definition
-            if timer.state != TaskState.WAITING or not isinstance(definition, TimeDateEventDefinition) \
-                    or definition.expression.strip() == "due_at":
-                continue
-            value = timer._get_internal_data("event_value")
-            when = datetime.fromisoformat(value) if isinstance(value, str) else None
-            if when is None or when.tzinfo is None or when >= until or (due is not None and when < due - SAME_TIME):
-                continue
-            timer._set_internal_data(event_value=until.isoformat())
-            count += 1
-        if siblings:
-            break
-        node = node.parent
+    """The timers of a task's limit now wait for ``until``: the boundary timers on the task or
+    on the multi-instance step it is part of and, for a task of a called process (a
+    consultation level), on each call activity above it, waiting for about its due time or
+    later, yet before ``until`` (not those on the case's ``due_at``). Returns how many."""
+    count, node = 0, task  # type: int, SpiffTask | None
+    while node is not None:
+        while node.parent is not None:
+            timers = [c for c in node.parent.children if isinstance(c.task_spec, BoundaryEvent)]
+            if timers:
+                count += sum(_move_timer(timer, due, until) for timer in timers)
+                break
+            node = node.parent
+        caller = node.workflow.parent_task_id  # a called process: on to its call activity
+        node = node.workflow.top_workflow.get_task_from_id(caller) if caller is not None else None
     return count
 
 
+def _move_timer(timer: SpiffTask, due: datetime | None, until: datetime) -> bool:
+    definition = timer.task_spec.event_definition
+    if timer.state != TaskState.WAITING or not isinstance(definition, TimeDateEventDefinition) \
+            or definition.expression.strip() == "due_at":
+        return False
+    value = timer._get_internal_data("event_value")
+    when = datetime.fromisoformat(value) if isinstance(value, str) else None
+    if when is None or when.tzinfo is None or when >= until or (due is not None and when < due - SAME_TIME):
+        return False
+    timer._set_internal_data(event_value=until.isoformat())
+    return True
+
+
 ENDINGS = {"case_closed": "closed", "case_rejected": "rejected", "case_voided": "voided", "case_merged": "merged"}
-ENDED_ZH = {"closed": "已结案", "rejected": "不予受理", "voided": "已作废", "merged": "已合并"}
+ENDED_ZH = {"closed": "已结案", "rejected": "不予受理", "voided": "已作废", "merged": "已合并", "suspended": "已挂账"}
 
 
 def cases_ended(cmd: Command) -> None:

@@ -2,7 +2,7 @@
 case that ends withdraws its pending requests; a suspended case."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from gridloop.engine import timers
 
@@ -136,3 +136,30 @@ def test_the_case_pages_link_original_and_duplicates(api, as_user):
         assert heading in html and f'href="/cases/{duplicate["id"]}"' in html and "李四" in html
     html = page.get(f"/cases/{duplicate['id']}", headers={"Accept-Language": "en"}).get_data(True)
     assert f'href="/cases/{original["id"]}" class="merged-into">Merged into case {original["number"]}' in html
+
+
+def test_an_extended_consultation_keeps_its_level_until_the_new_time(any_api, any_world, clock):
+    api = any_api
+    case, task = _whistled(api)
+    _at(api, clock, datetime.fromisoformat(task["due_at"]) + timedelta(minutes=5))
+    timers.run_due(any_world)  # the department let its limit pass: the street consults
+    consult = api.open_task(case["id"])
+    level = api.case(case["id"])["escalation_level"]
+    assert consult["element_id"] == "consult_level" and consult["org_unit"] == "210102001"
+    api.post(f"/tasks/{consult['id']}/claim", "street1")
+    until = datetime.fromisoformat(_later(consult["due_at"], 2))
+    _ask(api, case["id"], "street1", kind="extension", task_id=consult["id"], until=until.isoformat(),
+         reason="The utility answers on Monday")
+    approval = _approval(api, case["id"])
+    assert approval["org_unit"] == "210102"  # the street asks its district
+    api.post(f"/tasks/{approval['id']}/complete", "district1", json={"data": {"outcome": "approve"}})
+    [moved] = _events(api.case(case["id"]), "task_extended")
+    assert moved["payload"]["timers_moved"] == 1
+    _at(api, clock, datetime.fromisoformat(consult["due_at"]) + timedelta(minutes=5))  # the old limit
+    timers.run_due(any_world)
+    still = api.case(case["id"])
+    assert (still["escalation_level"], [t["id"] for t in still["open_tasks"]]) == (level, [consult["id"]])
+    _at(api, clock, until + timedelta(minutes=5))  # the new one
+    timers.run_due(any_world)
+    after = api.case(case["id"])
+    assert after["escalation_level"] > level and consult["id"] not in [t["id"] for t in after["open_tasks"]]
