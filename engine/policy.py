@@ -103,7 +103,7 @@ def check_may_take(actor: Actor, task: Task | TaskRow) -> None:
         return
     if task.excluded_user_id == actor.id:
         raise Forbidden(f"you did an earlier step of this case that '{task.name}' must be independent of "
-                        "(you resolved it: someone else verifies it)")
+                        "(you resolved it: someone else verifies it; you asked for it: someone else decides)")
     if not is_candidate(actor, task) and task.assignee_id != actor.id:
         raise Forbidden("this task is not offered to you (role, area or department)", reason="task_not_offered")
 

@@ -113,10 +113,16 @@ def _new_task_row(cmd: Command, inst: Instance, spiff_task: SpiffTask, case: Cas
                 claimed_at=None, completed_at=None, completed_by_id=None, data=None, input=to_json(spiff_task.data),
                 urged_at=None, urge_count=0, overdue_at=None)
 
+NOT_BY_STARTER = "starter"
+
+
 def _excluded(cmd: Command, inst: Instance, not_by: str | None) -> int | None:
     """A task's ``notBy`` (element ids): whoever last completed one of them in this instance
-    may not take it (独立核查: the resolver never verifies her own work)."""
+    may not take it (独立核查: the resolver never verifies her own work); ``starter``: whoever
+    started the instance (an exception's requester never approves her own request)."""
     elements = [e.strip() for e in (not_by or "").split(",") if e.strip()]
+    if elements == [NOT_BY_STARTER]:
+        return inst.started_by_id
     if not elements:
         return None
     s = cmd.session

@@ -163,3 +163,16 @@ def test_an_extended_consultation_keeps_its_level_until_the_new_time(any_api, an
     timers.run_due(any_world)
     after = api.case(case["id"])
     assert after["escalation_level"] > level and consult["id"] not in [t["id"] for t in after["open_tasks"]]
+
+
+def test_nobody_approves_her_own_request(any_api):
+    api = any_api
+    case = api.report("grid1", category="garbage")
+    asked = _ask(api, case["id"], "street1", kind="void", reason="Reported in error")  # a coordinator of the street
+    approval = _approval(api, case["id"])
+    assert approval["org_unit"] == "210102001" and approval["id"] not in api.inbox_ids("street1")
+    api.post(f"/tasks/{approval['id']}/claim", "street1", status=403)
+    api.post(f"/tasks/{approval['id']}/complete", "street1", json={"data": {"outcome": "approve"}}, status=403)
+    api.post(f"/tasks/{approval['id']}/complete", "district1", json={"data": {"outcome": "approve"}})
+    assert _request(api, case["id"], asked["id"])["decided_by"] == "district1"
+    assert api.case(case["id"])["status"] == "voided"
