@@ -26,7 +26,7 @@ approved, the case changes as its kind says (:data:`EFFECTS`):
   (:func:`call_back_merged`).
 
 A case that ends (closed, rejected, voided, merged) withdraws, in the same transaction, its
-pending requests and the pending merges into it (:func:`cases_ended`): each is ``cancelled``
+pending requests and the pending merges into it (:func:`ended`): each is ``cancelled``
 with the reason, its approval task leaves the inboxes. A suspended case may still be voided
 or merged; its review ends with it.
 """
@@ -328,11 +328,15 @@ def _cancel_instance(cmd: Command, inst: Instance, case_id: int, actor_id: int |
 
 def _suspend(cmd: Command, row: CaseException, case: CaseRecord, actor_id: int | None, now: datetime) -> None:
     """The clock stops: the case's instance is stored as ``suspended`` (no timer fires, no
-    command runs on it) until :func:`_resume`; the figures count it overdue no more."""
+    command runs on it) until :func:`_resume`; the figures count it overdue no more. Its
+    pending extensions are withdrawn."""
     inst = cmd.lock(case.instance_id)
     cmd.session.execute(update(ProcessInstance.__table__).where(ProcessInstance.id == inst.id).values(
         status="suspended", revision=inst.revision + 1))
     case.suspended_at, case.suspension_count, case.updated_at = now, (case.suspension_count or 0) + 1, now
+    for pending in cmd.session.scalars(select(CaseException).where(  # their clock stands still: asked again later
+            CaseException.case_id == case.id, CaseException.kind.in_(ON_TASK), CaseException.status == "pending")):
+        _withdraw_one(cmd, pending, case.number, "suspended", actor_id)
     cmd.event("case_suspended", inst, case.id, None, actor_id,
               {"reason": row.reason, "until": row.until.isoformat() if row.until else None, "request": row.id})
 
@@ -417,46 +421,71 @@ def _move_timer(timer: SpiffTask, due: datetime | None, until: datetime) -> bool
 
 
 ENDINGS = {"case_closed": "closed", "case_rejected": "rejected", "case_voided": "voided", "case_merged": "merged"}
-ENDED_ZH = {"closed": "已结案", "rejected": "不予受理", "voided": "已作废", "merged": "已合并", "suspended": "已挂账"}
+TASK_ENDINGS = ("task_completed", "task_cancelled")
+# Why a pending request was withdrawn (decision_note): English and Chinese, {whose} and {number} filled in.
+WITHDRAWN = {"closed": ("{whose} {number} was closed", "案件{number}已结案"),
+             "rejected": ("{whose} {number} was rejected", "案件{number}不予受理"),
+             "voided": ("{whose} {number} was voided", "案件{number}已作废"),
+             "merged": ("{whose} {number} was merged", "案件{number}已合并"),
+             "suspended": ("{whose} {number} was suspended", "案件{number}已挂账"),
+             "task_ended": ("the task to extend ended ({whose} {number})", "案件{number}申请延期的任务已结束")}
 
 
-def cases_ended(cmd: Command) -> None:
+def ended(cmd: Command) -> None:
     """Once a command's steps and decisions are done: the cases it ended withdraw their
-    pending requests (:func:`withdraw`); those that closed call back the reporters of the
-    cases merged into them (:func:`call_back_merged`)."""
-    ended = {e["case_id"]: (ENDINGS[e["type"]], e["actor_id"]) for e in cmd.events if e["type"] in ENDINGS}
-    if ended:
-        withdraw(cmd, ended)
-        call_back_merged(cmd, [case_id for case_id, (how, _a) in ended.items() if how == "closed"])
+    pending requests (:func:`withdraw`), those that closed call back the reporters of the
+    cases merged into them (:func:`call_back_merged`); a task it ended (completed, or
+    cancelled by a limit or an escalation) withdraws the pending extension asked for it."""
+    cases = {e["case_id"]: (ENDINGS[e["type"]], e["actor_id"]) for e in cmd.events if e["type"] in ENDINGS}
+    if cases:
+        withdraw(cmd, cases)
+        call_back_merged(cmd, [case_id for case_id, (how, _a) in cases.items() if how == "closed"])
+    tasks = {e["task_id"]: e for e in cmd.events if e["type"] in TASK_ENDINGS and e["case_id"] is not None}
+    if tasks:
+        rows = cmd.session.scalars(select(CaseException).where(
+            CaseException.case_id.in_({e["case_id"] for e in tasks.values()}), CaseException.kind == "extension",
+            CaseException.status == "pending", CaseException.task_id.in_(tasks)))
+        for row in rows:
+            _withdraw_one(cmd, row, _case_of(cmd, row.case_id).number, "task_ended", tasks[row.task_id]["actor_id"])
 
 
 def withdraw(cmd: Command, ended: dict[int, tuple[str, int | None]]) -> None:
     """``ended``: case id -> (how it ended, by whom). Their pending requests, and pending merges
-    into them, become ``cancelled`` with the reason (``exception_withdrawn``), their approval
-    instances cancelled; an approved suspension's review, still waiting, is cancelled too."""
-    s, now = cmd.session, cmd.now()
+    into them, are withdrawn (:func:`_withdraw_one`); an approved suspension's review, still
+    waiting, is cancelled too."""
     ids = list(ended)
-    rows = s.scalars(select(CaseException).where(or_(
+    rows = cmd.session.scalars(select(CaseException).where(or_(
         and_(CaseException.status == "pending", or_(CaseException.case_id.in_(ids), and_(
             CaseException.kind == "merge", CaseException.original_case_id.in_(ids)))),
         and_(CaseException.status == "approved", CaseException.kind == "suspension",
              CaseException.case_id.in_(ids)))).order_by(CaseException.id))
     for row in rows:
-        inst = records.lock_instance(s, row.approval_instance_id) if row.approval_instance_id else None
         if row.status == "pending":
             ended_id = row.case_id if row.case_id in ended else row.original_case_id
             assert ended_id is not None  # (selected as a merge into an ended case)
             how, actor_id = ended[ended_id]
-            number = _case_of(cmd, ended_id).number
-            whose = "case" if ended_id == row.case_id else "the original case"
-            row.status, row.decided_by_id, row.decided_at = "cancelled", actor_id, now
-            row.decision_note = f"withdrawn: {whose} {number} was {how} 案件{number}{ENDED_ZH[how]}，申请撤回"
-            cmd.event("exception_withdrawn", row.approval_instance_id, row.case_id, row.task_id, actor_id,
-                      {**_payload(row), "note": row.decision_note, "ended": how, "ended_case": number})
+            _withdraw_one(cmd, row, _case_of(cmd, ended_id).number, how, actor_id,
+                          "case" if ended_id == row.case_id else "the original case")
         else:
-            actor_id = ended[row.case_id][1]
-        if inst is not None and inst.status in ("running", "incident"):
-            _cancel_instance(cmd, inst, row.case_id, actor_id, now)
+            _cancel_approval(cmd, row, ended[row.case_id][1])
+
+
+def _withdraw_one(cmd: Command, row: CaseException, number: str, how: str, actor_id: int | None,
+                  whose: str = "case") -> None:
+    """A pending request becomes ``cancelled`` with the reason (``exception_withdrawn``); its
+    approval instance is cancelled, its task leaves the inboxes."""
+    row.status, row.decided_by_id, row.decided_at = "cancelled", actor_id, cmd.now()
+    english, chinese = WITHDRAWN[how]
+    row.decision_note = f"withdrawn: {english} {chinese}，申请撤回".format(whose=whose, number=number)
+    cmd.event("exception_withdrawn", row.approval_instance_id, row.case_id, row.task_id, actor_id,
+              {**_payload(row), "note": row.decision_note, "ended": how, "ended_case": number})
+    _cancel_approval(cmd, row, actor_id)
+
+
+def _cancel_approval(cmd: Command, row: CaseException, actor_id: int | None) -> None:
+    inst = records.lock_instance(cmd.session, row.approval_instance_id) if row.approval_instance_id else None
+    if inst is not None and inst.status in ("running", "incident"):
+        _cancel_instance(cmd, inst, row.case_id, actor_id, cmd.now())
 
 
 def call_back_merged(cmd: Command, closed: list[int]) -> None:

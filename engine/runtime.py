@@ -620,7 +620,7 @@ class Runtime:
             while cmd.decided:  # approval processes decided exception requests (engine/exceptions.py)
                 decided, cmd.decided = cmd.decided, []
                 exceptions.apply(cmd, decided)
-            exceptions.cases_ended(cmd)  # pending requests withdrawn, merged reporters called back
+            exceptions.ended(cmd)  # pending requests withdrawn, merged reporters called back
             if cmd.thrown:
                 messaging.dispatch(cmd)
             cmd.save_cases()

@@ -664,6 +664,10 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
                     "voided": ("已作废", "Voided"), "merged": ("已合并", "Merged")},
     # Values the process sets itself (no form offers them); the forms name the rest.
     "satisfaction": {"no_feedback": ("未获评价(回访超时)", "No feedback (limit passed)")},
+    # Why an exception request was withdrawn (engine/exceptions.py: its case ended or was suspended).
+    "case_ending": {"closed": ("已结案", "closed"), "rejected": ("不予受理", "rejected"), "voided": ("已作废", "voided"),
+                    "merged": ("已合并", "merged"), "suspended": ("已挂账", "suspended"),
+                    "task_ended": ("任务已结束", "its task ended")},
     "exception_kind": {"extension": ("延期", "Extension"), "suspension": ("挂账", "Suspension"),
                        "void": ("作废", "Void"), "merge": ("合并", "Merge")},
     "task_status": {"open": ("待领取", "Open"), "claimed": ("已领取", "Claimed"),
@@ -866,7 +870,7 @@ def describe(item: dict, labels: dict | None = None) -> str:
         "review": _iso_local(values.get("until")),
         "from_case": values.get("from") if item["type"] == "case_merged_from" else "",
         "ended_case": values.get("ended_case") or "",
-        "ended": label("case_status", values.get("ended")) if values.get("ended") else "",
+        "ended": label("case_ending", values.get("ended")),
         "until": (pick("至 ", " until ") + _iso_local(values["until"])) if values.get("until") else "",
         "note": _paren(values.get("note")),
         "retry_at": _iso_local(values.get("retry_at")),

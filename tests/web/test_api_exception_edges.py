@@ -176,3 +176,45 @@ def test_nobody_approves_her_own_request(any_api):
     api.post(f"/tasks/{approval['id']}/complete", "district1", json={"data": {"outcome": "approve"}})
     assert _request(api, case["id"], asked["id"])["decided_by"] == "district1"
     assert api.case(case["id"])["status"] == "voided"
+
+
+def test_a_suspension_withdraws_the_pending_extension(any_api, clock):
+    api = any_api
+    case, task = _whistled(api)
+    extension = _ask(api, case["id"], "liaison_water", kind="extension", task_id=task["id"],
+                     until=_later(task["due_at"], 2), reason="Parts")
+    suspension = _ask(api, case["id"], "liaison_water", kind="suspension", task_id=task["id"],
+                      until=(clock.now() + timedelta(days=5)).isoformat(), reason="Court")
+    [approve] = [t for t in api.case(case["id"])["open_tasks"]
+                 if t["instance_id"] == suspension["approval_instance_id"]]
+    api.post(f"/tasks/{approve['id']}/complete", "street1", json={"data": {"outcome": "approve"}})
+    withdrawn = _request(api, case["id"], extension["id"])
+    assert withdrawn["status"] == "cancelled" and "suspended" in withdrawn["decision_note"]
+    assert [t["element_id"] for t in api.case(case["id"])["open_tasks"]] == ["department_handling"]
+    html_events = _events(api.case(case["id"]), "exception_withdrawn")
+    assert [e["payload"]["ended"] for e in html_events] == ["suspended"]
+
+
+def test_an_extension_is_withdrawn_when_its_task_ends_first(any_api):
+    api = any_api
+    case, task = _whistled(api)
+    asked = _ask(api, case["id"], "liaison_water", kind="extension", task_id=task["id"],
+                 until=_later(task["due_at"], 2), reason="Parts")
+    approval = _approval(api, case["id"])
+    api.post(f"/tasks/{task['id']}/complete", "liaison_water", json={"data": RESOLVED})  # done in time after all
+    withdrawn = _request(api, case["id"], asked["id"])
+    assert withdrawn["status"] == "cancelled" and "task" in withdrawn["decision_note"]
+    assert approval["id"] not in api.inbox_ids("street1")
+    assert [t["stage"] for t in api.case(case["id"])["open_tasks"]] == ["verification"]
+
+
+def test_the_timeline_says_why_a_request_was_withdrawn(api, as_user):
+    case, task = _whistled(api)
+    _ask(api, case["id"], "liaison_water", kind="extension", task_id=task["id"], until=_later(task["due_at"], 2),
+         reason="Parts")
+    api.post(f"/tasks/{task['id']}/complete", "liaison_water", json={"data": RESOLVED})
+    page = as_user("street1")
+    en = page.get(f"/cases/{case['id']}", headers={"Accept-Language": "en"}).get_data(True)
+    assert f"The extension request was withdrawn (case {case['number']}: its task ended)" in en
+    zh = page.get(f"/cases/{case['id']}", headers={"Accept-Language": "zh-CN"}).get_data(True)
+    assert f"延期申请已撤回(案件 {case['number']} 任务已结束)" in zh
