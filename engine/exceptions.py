@@ -287,12 +287,19 @@ def _void(cmd: Command, row: CaseException, case: CaseRecord, actor_id: int | No
 
 
 def _merge(cmd: Command, row: CaseException, case: CaseRecord, actor_id: int | None, now: datetime) -> None:
+    """The duplicate closes as merged; the cases merged into it before now point at its original
+    too (else their reporters, waiting for a case that never closes, would never be called back)."""
     original = _case_of(cmd, row.original_case_id)
     case.merged_into_id = original.id
     _end_case(cmd, case, "merged", actor_id, now, {"into": original.number, "reason": row.reason,
-                                                      "request": row.id})
+                                                   "request": row.id})
+    earlier = (Case.merged_into_id == case.id) & (Case.status == "merged")
+    carried = list(cmd.session.scalars(select(Case.number).where(earlier).order_by(Case.id)))
+    if carried:
+        cmd.session.execute(update(Case).where(earlier).values(merged_into_id=original.id)
+                            .execution_options(synchronize_session=False))
     cmd.event("case_merged_from", original.instance_id, original.id, None, actor_id,
-              {"from": case.number, "reason": row.reason, "request": row.id})
+              {"from": case.number, "reason": row.reason, "request": row.id, "with": carried})
 
 
 def _end_case(cmd: Command, case: CaseRecord, status: str, actor_id: int | None, now: datetime,

@@ -195,6 +195,26 @@ def test_a_suspension_withdraws_the_pending_extension(any_api, clock):
     assert [e["payload"]["ended"] for e in html_events] == ["suspended"]
 
 
+def test_a_merged_cases_duplicates_follow_it_to_its_original(any_api):
+    api = any_api
+    first = api.report("grid1", category="water_leak", reporter={"name": "李四", "phone": "13900000000"})
+    second = api.report("grid1", category="water_leak", reporter={"name": "王五", "phone": "13900000001"})
+    third = api.report("grid1", category="water_leak")
+    _merge(api, first, second)
+    _merge(api, second, third)  # the second is itself a duplicate: the first now waits for the third
+    assert [m["number"] for m in api.case(third["id"])["merged_from"]] == [first["number"], second["number"]]
+    assert api.case(first["id"])["merged_into"]["number"] == third["number"]
+    assert _events(api.case(third["id"]), "case_merged_from")[0]["payload"]["with"] == [first["number"]]
+    api.step(third["id"], "grid1", {"outcome": "whistle", "department": "water"})
+    api.step(third["id"], "liaison_water", RESOLVED)
+    api.step(third["id"], "grid1", {"outcome": "passed"}, stage="verification")
+    api.step(third["id"], "acceptor1", {"contacted": True, "resolved": True, "satisfaction": "satisfied"},
+             stage="feedback")
+    for merged in (first, second):  # both reporters are called back
+        [callback] = api.case(merged["id"])["open_tasks"]
+        assert callback["element_id"] == "merged_feedback"
+
+
 def test_an_extension_is_withdrawn_when_its_task_ends_first(any_api):
     api = any_api
     case, task = _whistled(api)
