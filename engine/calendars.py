@@ -32,11 +32,12 @@ if TYPE_CHECKING:
     from .command import Command, Engine
 
 MAX_LISTED = 500
+_NEWEST = select(func.max(CalendarNotice.__table__.c.id))  # built once: every command asks
 
 
 def refresh(rt: Engine, s: Session) -> None:
     """Take up the notices loaded since this process last looked (one indexed ``max``)."""
-    version = s.scalar(select(func.max(CalendarNotice.id)))
+    version = s.connection().execute(_NEWEST).scalar()
     if version != rt.calendar.version:
         loaded = {row.year: row.notice for row in s.scalars(select(CalendarNotice).order_by(CalendarNotice.id))}
         rt.calendar = rt.calendar.with_notices(loaded, version)

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
@@ -438,6 +438,13 @@ WITHDRAWN = {"closed": ("{whose} {number} was closed", "案件{number}已结案"
              "task_ended": ("the task to extend ended ({whose} {number})", "案件{number}申请延期的任务已结束")}
 
 
+_EXCEPTIONS = CaseException.__table__.c
+_PENDING_EXTENSIONS = (select(_EXCEPTIONS.id)
+                       .where(_EXCEPTIONS.case_id.in_(bindparam("cases", expanding=True)),
+                              _EXCEPTIONS.kind == "extension", _EXCEPTIONS.status == "pending",
+                              _EXCEPTIONS.task_id.in_(bindparam("tasks", expanding=True))))
+
+
 def ended(cmd: Command) -> None:
     """Once a command's steps and decisions are done: the cases it ended withdraw their
     pending requests (:func:`withdraw`), those that closed call back the reporters of the
@@ -448,11 +455,12 @@ def ended(cmd: Command) -> None:
         withdraw(cmd, cases)
         call_back_merged(cmd, [case_id for case_id, (how, _a) in cases.items() if how == "closed"])
     tasks = {e["task_id"]: e for e in cmd.events if e["type"] in TASK_ENDINGS and e["case_id"] is not None}
-    if tasks:
-        rows = cmd.session.scalars(select(CaseException).where(
-            CaseException.case_id.in_({e["case_id"] for e in tasks.values()}), CaseException.kind == "extension",
-            CaseException.status == "pending", CaseException.task_id.in_(tasks)))
-        for row in rows:
+    if tasks:  # nearly every command ends a task and almost none has an extension pending: ids first
+        s = cmd.session
+        s.flush()  # requests asked earlier in this command are in the table
+        ids = s.connection().execute(_PENDING_EXTENSIONS, {"cases": list({e["case_id"] for e in tasks.values()}),
+                                                            "tasks": list(tasks)}).scalars().all()
+        for row in s.scalars(select(CaseException).where(CaseException.id.in_(ids))) if ids else ():
             _withdraw_one(cmd, row, _case_of(cmd, row.case_id).number, "task_ended", tasks[row.task_id]["actor_id"])
 
 
