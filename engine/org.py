@@ -209,14 +209,6 @@ def chain_above(unit: OrgUnit) -> list[str]:
     return list(reversed(codes[:-1]))
 
 
-def grids(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    """The grids a user may report for (``policy.reportable_grids``)."""
-    from .policy import reportable_grids  # the policy asks this module who a user is
-    query = select(OrgUnit.code, OrgUnit.name, OrgUnit.name_en).where(OrgUnit.level == "grid",
-                                                                      *reportable_grids(actor))
-    return [dict(code=c, name=n, name_en=e) for c, n, e in session.execute(query.order_by(OrgUnit.code))]
-
-
 def areas(session: Session, actor: Actor, levels: tuple[str, ...] = ("district", "street", "community"),
           limit: int | None = None) -> list[dict[str, Any]] | None:
     """The units of ``levels`` in a user's area, in tree order: what a list can be narrowed to;

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Row, and_, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
+from . import definitions, org
 from .definitions import APPROVAL_PROCESS, CALLBACK_PROCESS, CALLED_BY_PROPERTY
-from . import org
 from .errors import Conflict, EngineError, Forbidden, InvalidInput
 from .model import Case, Incident, OrgUnit, ProcessInstance, Task, User
 from .org import Actor
@@ -143,8 +143,7 @@ def may_start(actor: Actor | None, properties: dict[str, Any]) -> bool:
 def startable(s: Session, actor: Actor) -> list[ProcessDefinition]:
     """The newest version of each process ``actor`` may start from the browser (not case
     processes, which start by a report; not those only ever called)."""
-    from .definitions import list_definitions
-    return [d for d in list_definitions(s)
+    return [d for d in definitions.list_definitions(s)
             if str((d.properties or {}).get("caseProcess", "")).lower() != "true"
             and not callable_only(d.properties or {}) and not started_by_engine(d.properties or {})
             and may_start(actor, d.properties or {})]

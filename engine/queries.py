@@ -621,6 +621,13 @@ def user_names(s: Session, usernames: set[str]) -> dict[str, tuple[str, str | No
         select(User.username, User.display_name, User.display_name_en).where(User.username.in_(usernames)))}
 
 
+def report_grids(s: Session, actor: Actor) -> list[dict[str, Any]]:
+    """The grids a user may report for (``policy.reportable_grids``)."""
+    query = select(OrgUnit.code, OrgUnit.name, OrgUnit.name_en).where(OrgUnit.level == "grid",
+                                                                      *policy.reportable_grids(actor))
+    return [dict(code=c, name=n, name_en=e) for c, n, e in s.execute(query.order_by(OrgUnit.code))]
+
+
 def unit_names(s: Session, codes: set[str]) -> dict[str, tuple[str, str | None]]:
     """(name, English name) of org units by code."""
     if not codes:

@@ -95,7 +95,7 @@ def report():
     actor = current_actor()
     with reading() as s:
         schema = report_form(s)
-        grids = org.grids(s, actor)
+        grids = queries.report_grids(s, actor)
     form_fields = _grid_choice(schema_forms.fields(schema), grids)
     if request.method == "GET":
         own_grid = {"grid": actor.org_unit} if actor.org_level == "grid" else {}
