@@ -22,7 +22,8 @@ from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .model import Case, Department, Open311Client, Place
 
 if TYPE_CHECKING:
-    from .runtime import CaseRef, Runtime
+    from .runtime import Runtime
+    from .start_commands import CaseRef
 
 # Start-form fields Open311 fills from its own arguments; the others are a service's attributes.
 CORE_FIELDS = ("category", "description", "source", "grid", "reporter", "location")

@@ -15,9 +15,10 @@ from .errors import InvalidInput, NotFound
 from .model import Case, ProcessDefinition, ProcessInstance, Task
 
 if TYPE_CHECKING:
-    from .runtime import CaseRef, Runtime
+    from .runtime import Runtime
+    from .start_commands import CaseRef
 
-# The sources of reports made without an account (Runtime.report_public).
+# The sources of reports made without an account (start_commands.report_public).
 PUBLIC_SOURCES = ("resident", "qr", "open311")
 # The case's stage as the citizen sees it; a stage not named here is "in_progress".
 CITIZEN_STAGES = {"reported": "received", "acceptance": "received", "verification": "checking",

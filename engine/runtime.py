@@ -7,7 +7,6 @@ rows, case row, next timer) -> append history -> commit. All of it happens, or n
 from __future__ import annotations
 
 import os
-import secrets
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -25,17 +24,17 @@ from SpiffWorkflow.task import TaskState
 
 from . import (calendars, casereports, deadlines, definitions, exceptions, forms, groups, heap, images, incidents,
                lint, messaging, migration, notifications, org, photostore, places, policy, readmodel, records,
-               residents, rollups, supervision, timers, trial)
+               rollups, start_commands, supervision, timers, trial)
 from .clock import Clock, FrozenClock
 from .command import Command, case_process, check_running
 from .db import Database, affected
-from .errors import Conflict, EngineError, Forbidden, IncidentOpened, InvalidInput, NotFound, ProcessError
-from .inputs import check_text
+from .errors import Conflict, EngineError, Forbidden, IncidentOpened, NotFound, ProcessError
 from .model import Case, Incident, OrgUnit, ProcessInstance, Task
 from .photos import Stored as StoredPhoto
 from .photos import record as record_photos
-from .records import CaseRecord, Instance, TaskRow
+from .records import Instance, TaskRow
 from .scripting import ScriptBudgetError, make_script_engine
+from .start_commands import CaseRef, Started
 from .state import WorkflowCache, compact, dump_state, load_state
 from .workcalendar import WorkCalendar, parse_limit
 
@@ -60,34 +59,6 @@ class Completed:
     def next_for(self, actor: org.Actor) -> list[records.TaskRow]:
         """The open tasks ``actor`` may act on now: where she continues."""
         return [t for t in self.open_tasks if policy.may_act_on(actor, t)]
-
-
-@dataclass(frozen=True)
-class CaseRef:
-    """A case a command reported or answered for: what its caller shows or links to."""
-
-    id: int
-    number: str | None
-    instance_id: int | None
-    status_token: str | None  # the reporter's status link (public reports only)
-
-    @classmethod
-    def of(cls, case: Case | CaseRecord) -> CaseRef:
-        return cls(case.id, case.number, case.instance_id, case.status_token)
-
-
-@dataclass(frozen=True)
-class Started:
-    """A started instance as its starting transaction left it, with its open tasks."""
-
-    id: int
-    key: str
-    version: int
-    status: str
-    started_at: datetime
-    ended_at: datetime | None
-    next_timer_at: datetime | None
-    open_tasks: list[records.TaskRow]
 
 
 class Runtime:
@@ -211,83 +182,23 @@ class Runtime:
                            "grid_may_handle": bool(routing.get("grid_may_handle"))})
         return result
 
-    # ------------------------------------------------------------------ starting
+    # ------------------------------------------------------------------ starting (engine/start_commands.py)
 
     def start_process(self, actor: org.Actor | int | None, key: str, data: dict[str, Any] | None = None,
                       version: int | None = None) -> Started:
-        """Start any deployed process by key (newest version unless one is given), if the
-        actor may (``policy.check_start``; None: the system)."""
-        with self.command() as cmd:
-            s = cmd.session
-            who = org.actor(s, actor) if actor is not None else None
-            definition_id = definitions.definition_id(s, key, version)
-            if definition_id is None:
-                raise NotFound(f"process '{key}'" + (f" version {version}" if version else "") + " not deployed")
-            loaded = self.specs.get(s, definition_id)
-            if loaded.is_case_process:
-                raise InvalidInput(f"'{key}' is a case process: report a case to start it")
-            policy.check_start(who, loaded)
-            data = forms.validate(loaded.start_form, data or {})
-            policy.check_start_data(s, who, loaded, data)
-            inst = cmd.start(loaded, who.id if who else None, dict(data))
-            assert inst.started_at is not None  # (cmd.start sets it)
-            return Started(inst.id, inst.key, loaded.version, inst.status, inst.started_at, inst.ended_at,
-                           inst.next_timer_at, cmd.open.get(inst.id, []))
-
-    def _admit(self, s: Session, actor: org.Actor | int, report: dict[str, Any], key: str | None,
-               external_ref: str | None) -> tuple[org.Actor, definitions.LoadedDefinition, dict[str, Any], OrgUnit]:
-        """Everything report_case checks before it writes: the reporter, the case process, the
-        report against its start form, the grid in her area, a ticket not yet imported."""
-        reporter = org.actor(s, actor)
-        loaded = case_process(s, self.specs, key)
-        policy.check_start(reporter, loaded)
-        report = forms.validate(loaded.start_form, report)
-        grid = org.grid_by_code(s, report["grid"])
-        if not policy.may_report_in(reporter, grid.path):
-            raise Forbidden(f"grid '{grid.code}' is outside your area", reason="grid_outside_area")
-        if external_ref is not None:
-            check_text("external_ref", external_ref)
-            known = s.scalar(select(Case.number).where(Case.source == report["source"],
-                                                       Case.external_ref == external_ref))
-            if known is not None:
-                raise Conflict(f"{report['source']} ticket {external_ref} is already case {known}")
-        return reporter, loaded, report, grid
+        return start_commands.start_process(self, actor, key, data, version)
 
     def check_report(self, actor: org.Actor | int, report: dict[str, Any], key: str | None = None,
                      external_ref: str | None = None) -> dict[str, Any]:
-        """What report_case would refuse, refused the same way, with nothing written (a dry run)."""
-        with self.db.reading() as s:
-            return self._admit(s, actor, report, key, external_ref)[2]
+        return start_commands.check_report(self, actor, report, key, external_ref)
 
     def report_case(self, actor: org.Actor | int, report: dict[str, Any], key: str | None = None,
                     external_ref: str | None = None, photos: list[StoredPhoto] | None = None) -> CaseRef:
-        """Report a case to case process ``key`` (else the one deployed): validate it with the
-        process's start form, create the case, start it.
-        ``external_ref``: its number in the system it came from (one case per source and number);
-        ``photos``: what was reported, prepared by ``engine.photos.prepare``."""
-        with self.command() as cmd:
-            reporter, loaded, report, grid = self._admit(cmd.session, actor, report, key, external_ref)
-            return CaseRef.of(self.open_case(cmd, loaded, report, grid, reporter.id, external_ref=external_ref,
-                                             photos=photos))
+        return start_commands.report_case(self, actor, report, key, external_ref, photos)
 
     def report_public(self, report: dict[str, Any], key: str | None = None, *, via: dict[str, Any] | None = None,
                       photos: list[StoredPhoto] | None = None) -> CaseRef:
-        """A report from outside, without an account (a resident's page or QR code, an Open311
-        client): one of ``residents.PUBLIC_SOURCES``; the case gets a status link's token.
-        ``via`` (the QR place, the client application) goes into the case's history."""
-        with self.command() as cmd:
-            s = cmd.session
-            loaded = cmd.case_process(key)
-            report = forms.validate(loaded.start_form, report)
-            if report["source"] not in residents.PUBLIC_SOURCES:
-                raise InvalidInput(f"source '{report['source']}' is not a public channel",
-                                   fields={"source": f"one of {', '.join(residents.PUBLIC_SOURCES)}"})
-            grid = org.grid_by_code(s, report["grid"])
-            case = self.open_case(cmd, loaded, report, grid, None, status_token=secrets.token_urlsafe(24),
-                                  photos=photos)
-            if via:
-                cmd.event("reported_via", case.instance_id, case.id, actor_id=None, payload=via)
-            return CaseRef.of(case)
+        return start_commands.report_public(self, report, key, via=via, photos=photos)
 
     def open_case(self, cmd: Command, loaded: definitions.LoadedDefinition, report: dict[str, Any], grid: OrgUnit,
                   user_id: int | None,
