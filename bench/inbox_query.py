@@ -1,4 +1,4 @@
-"""Inbox query at scale: ``queries.inbox`` and ``queries.inbox_counts`` for the realistic user
+"""Inbox query at scale: ``inbox_plan.inbox`` and ``inbox_plan.inbox_counts`` for the realistic user
 shapes with ~100k open tasks and 1M stored cases, on SQLite and (if reachable) PostgreSQL.
 
 The read model is bulk-inserted with Core ``executemany`` in batches (not through the engine;
@@ -19,7 +19,7 @@ What is stored (defaults):
 The figures (median and p95 of ``--runs`` calls, each in a fresh read session, after a warm-up)
 are taken twice, with the open set only (~110k cases) and with the history added (``--cases``);
 the ratio shows whether the query cost stays flat as history grows. "1000+" is a total capped at
-``queries.COUNT_CAP``. About 3 minutes of loading on SQLite and 5 on PostgreSQL (2 cores).
+``paging.COUNT_CAP``. About 3 minutes of loading on SQLite and 5 on PostgreSQL (2 cores).
 
     .venv/bin/python bench/inbox_query.py [--cases 1000000] [--runs 200] [--later-page 25]
         [--no-sqlite] [--no-pg] [--sqlite-cases N] [--dir DIR] [--reuse] [--explain]
@@ -47,7 +47,7 @@ sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from sqlalchemy import create_engine, event, func, inspect, select, text  # noqa: E402
 from sqlalchemy.schema import CreateIndex  # noqa: E402
 
-from gridloop.engine import definitions, org, queries  # noqa: E402
+from gridloop.engine import definitions, inbox_plan, org  # noqa: E402
 from gridloop.engine.db import Database  # noqa: E402
 from gridloop.engine.model import Case, OrgUnit, ProcessInstance, Task, User, UTCDateTime  # noqa: E402
 from gridloop.engine.runtime import Runtime  # noqa: E402
@@ -299,10 +299,10 @@ def record_indexes(db: Database) -> None:
 def shapes(later: int):
     """(label, username, callable(session, actor))."""
     def box(scope, page=1, **kw):
-        return lambda s, a: queries.inbox(s, a, scope, now=NOW, page=page, per_page=20, **kw)
+        return lambda s, a: inbox_plan.inbox(s, a, scope, now=NOW, page=page, per_page=20, **kw)
 
     def counts(s, a):
-        return queries.inbox_counts(s, a)
+        return inbox_plan.inbox_counts(s, a)
     return [
         ("grid1 claimable p1", "grid1", box("claimable")),
         (f"grid1 claimable p{later}", "grid1", box("claimable", later)),
@@ -318,7 +318,7 @@ def shapes(later: int):
         ("supervisor area p1", "supervisor1", box("area")),
         (f"supervisor area p{later}", "supervisor1", box("area", later)),
         ("supervisor counts", "supervisor1", counts),
-        ("supervisor unassignable", "supervisor1", lambda s, a: queries.unassignable_count(s, a)),
+        ("supervisor unassignable", "supervisor1", lambda s, a: inbox_plan.unassignable_count(s, a)),
     ]
 
 

@@ -351,7 +351,7 @@ class Task(Base):
     """One row per human task the engine ever offered; the id is SpiffWorkflow's task id."""
 
     __tablename__ = "task"
-    # The inbox (engine/queries.py) reads each scope as arms that pin the leading columns of one
+    # The inbox (engine/inbox_plan.py) reads each scope as arms that pin the leading columns of one
     # of these by equality: rows come out in inbox order (due_at, created_at, id) and counts are
     # ranges of a covering index (the trailing columns serve the inbox filters). The *_due ones
     # read a wide subtree in due order. They hold only live tasks (open/claimed: ~100k rows, not

@@ -19,7 +19,7 @@ from .db import affected
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .groups import roles_contain
 from .model import Event, Task, User
-from .queries import Total
+from .paging import Total
 
 if TYPE_CHECKING:
     from .command import Engine

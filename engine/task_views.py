@@ -2,7 +2,7 @@
 category, grid or any org unit's subtree, due window (overdue / today / this week), search by
 case number or text, and a sort. All in SQL: one exact count (the true filtered total) and one
 page. The default view — no filter but category/stage/grid, soonest deadline first — is read by
-the inbox planner in ``queries.py``, which keeps the hot path fast at scale.
+the inbox planner in ``inbox_plan``, which keeps the hot path fast at scale.
 """
 from __future__ import annotations
 

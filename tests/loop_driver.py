@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from gridloop.engine import org, queries
+from gridloop.engine import inbox_plan, org
 from gridloop.engine.model import Case, Event, Task, User
 from gridloop.engine.runtime import Runtime
 from gridloop.engine.seed import seed_demo
@@ -45,7 +45,7 @@ class LoopDriver:
     def claimable(self, username: str) -> list[str]:
         """Ids of the tasks in this user's claimable queue."""
         with self.rt.db.reading() as s:
-            items, _ = queries.inbox(s, self.actor(username), "claimable", now=self.rt.clock.now(), per_page=200)
+            items, _ = inbox_plan.inbox(s, self.actor(username), "claimable", now=self.rt.clock.now(), per_page=200)
         return [t["id"] for t in items]
 
     def step(self, case_id: int, username: str, data: dict, *, stage: str | None = None, claim: bool = True) -> Task:

@@ -1,4 +1,4 @@
-"""The inbox's index-shaped reading (engine/queries.py: arms per org unit, due-ordered scans,
+"""The inbox's index-shaped reading (engine/inbox_plan.py: arms per org unit, due-ordered scans,
 sorted ranges, capped counts, tasks without a due time last) returns exactly what the
 permission rule says, in order, whichever way it reads: checked against ``policy.is_candidate``
 on a random read model, page by page."""
@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert, select
 
-from gridloop.engine import definitions, org, policy, queries
+from gridloop.engine import definitions, inbox_plan, org, paging, policy, queries
 from gridloop.engine.model import Case, OrgUnit, ProcessInstance, Task, User
 from gridloop.engine.runtime import Runtime
 from gridloop.engine.seed import seed_demo
@@ -24,7 +24,7 @@ def world(any_db, clock):
     rt.deploy()
     with rt.db.transaction() as s:
         seed_demo(s)
-    queries._subtrees.clear()
+    inbox_plan._subtrees.clear()
     return rt
 
 
@@ -85,7 +85,7 @@ def read_all(rt: Runtime, actor: org.Actor, scope: str, per_page: int, **filters
     ids, totals, page = [], [], 1
     while True:
         with rt.db.reading() as s:
-            items, total = queries.inbox(s, actor, scope, now=rt.clock.now(), page=page, per_page=per_page, **filters)
+            items, total = inbox_plan.inbox(s, actor, scope, now=rt.clock.now(), page=page, per_page=per_page, **filters)
         totals.append(total)
         ids += [t["id"] for t in items]
         if len(items) < per_page:
@@ -101,10 +101,10 @@ def scopes_of(actor: org.Actor) -> list[str]:
 def test_every_way_reads_exactly_the_permitted_tasks_in_order(world, monkeypatch, way):
     fill(world, 400, seed=7)
     if way == "wide":  # subtrees of more than 3 org units are read as one range
-        monkeypatch.setattr(queries, "MAX_UNIT_ARMS", 3)
+        monkeypatch.setattr(inbox_plan, "MAX_UNIT_ARMS", 3)
         way = None
     if way is not None:  # force one way of reading subtree parts (it falls back to "sort" if unavailable)
-        monkeypatch.setattr(queries, "_way", lambda parts, units, share, total, need, due:
+        monkeypatch.setattr(inbox_plan, "_way", lambda parts, units, share, total, need, due:
                             way if (way != "unit" or units is not None) and (way != "scan" or due) else "sort")
     with world.db.reading() as s:
         ids = dict(s.execute(select(User.username, User.id)).all())
@@ -118,13 +118,13 @@ def test_every_way_reads_exactly_the_permitted_tasks_in_order(world, monkeypatch
         for scope in scopes_of(actor):
             want = expected(world, actor, scope)
             with world.db.reading() as s:  # the same rule as one SQL condition
-                assert set(s.scalars(select(Task.id).where(queries._scope_filter(actor, scope)))) == set(want)
+                assert set(s.scalars(select(Task.id).where(inbox_plan._scope_filter(actor, scope)))) == set(want)
             for per_page in (7, 40) if way != "unit" else (40,):  # forced arms per unit: slow to build
                 got, totals = read_all(world, actor, scope, per_page)
                 assert got == want, (username, scope, per_page)
-                assert {int(t) for t in totals} == {min(len(want), queries.COUNT_CAP)}
+                assert {int(t) for t in totals} == {min(len(want), paging.COUNT_CAP)}
         with world.db.reading() as s:
-            counts = queries.inbox_counts(s, actor)
+            counts = inbox_plan.inbox_counts(s, actor)
         assert counts == {sc: len(expected(world, actor, sc)) for sc in scopes_of(actor)}
 
 
@@ -138,7 +138,7 @@ def test_filters_and_pages_past_the_tasks_with_a_due_time(world):
     # Jump straight to each page (no earlier page read): the offset into the undated tasks is counted.
     for page in range(1, len(want) // 3 + 2):
         with world.db.reading() as s:
-            items, _ = queries.inbox(s, supervisor, "area", now=world.clock.now(), page=page, per_page=3,
+            items, _ = inbox_plan.inbox(s, supervisor, "area", now=world.clock.now(), page=page, per_page=3,
                                      category="noise")
         assert [t["id"] for t in items] == want[(page - 1) * 3:page * 3]
     # Filter values are written into the SQL text: quoted, whatever they hold.
@@ -147,16 +147,16 @@ def test_filters_and_pages_past_the_tasks_with_a_due_time(world):
 
 def test_a_large_scope_counts_up_to_the_cap(world, monkeypatch):
     fill(world, 300, seed=3)
-    monkeypatch.setattr(queries, "COUNT_CAP", 20)
+    monkeypatch.setattr(paging, "COUNT_CAP", 20)
     with world.db.reading() as s:
         supervisor = org.actor(s, s.scalar(select(User.id).where(User.username == "supervisor1")))
-        items, total = queries.inbox(s, supervisor, "area", now=world.clock.now(), per_page=10, page=4)
-        counts = queries.inbox_counts(s, supervisor)
+        items, total = inbox_plan.inbox(s, supervisor, "area", now=world.clock.now(), per_page=10, page=4)
+        counts = inbox_plan.inbox_counts(s, supervisor)
     want = expected(world, supervisor, "area")
     assert len(want) > 20 and total == 20 and total.capped and str(total) == "20+" and f"{total}" == "20+"
     assert counts["area"] == 20 and counts["area"].capped
     assert [t["id"] for t in items] == want[30:40]  # pages past the cap still read the right rows
-    small = queries.Total(7)
+    small = paging.Total(7)
     assert not small.capped and str(small) == "7" and small + 1 == 8
 
 

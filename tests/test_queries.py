@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridloop.engine import queries
+from gridloop.engine import inbox_plan, queries
 from gridloop.engine.errors import Forbidden, InvalidInput
 
 from .loop_driver import GRID1, GRID2, LoopDriver
@@ -16,7 +16,7 @@ def loop(runtime):
 
 def inbox(loop, username, scope, **filters):
     with loop.rt.db.reading() as s:
-        return queries.inbox(s, loop.actor(username), scope, now=loop.rt.clock.now(), **filters)
+        return inbox_plan.inbox(s, loop.actor(username), scope, now=loop.rt.clock.now(), **filters)
 
 
 def test_scopes_mine_claimable_and_area(loop):
@@ -35,7 +35,7 @@ def test_scopes_mine_claimable_and_area(loop):
     with pytest.raises(InvalidInput):
         inbox(loop, "grid1", "everything")
     with loop.rt.db.reading() as s:
-        counts = queries.inbox_counts(s, loop.actor("grid1"))
+        counts = inbox_plan.inbox_counts(s, loop.actor("grid1"))
     assert counts == {"mine": 1, "claimable": 0}
 
 

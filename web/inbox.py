@@ -8,7 +8,7 @@ from math import ceil
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
-from gridloop.engine import casebrief, org, photos, queries, saved_filters, supervision, task_views
+from gridloop.engine import casebrief, inbox_plan, org, photos, queries, saved_filters, supervision, task_views
 from gridloop.engine.errors import Conflict, InvalidInput
 from gridloop.engine.exceptions import ON_TASK
 
@@ -50,7 +50,7 @@ def inbox(scope: str):
     filters = {name: request.args.get(name, "").strip() or None for name in FILTERS}
     page = max(1, request.args.get("page", 1, type=int))
     with reading() as s:
-        items, total = queries.inbox(s, actor, scope, now=now(), tz=local_tz(), page=page, per_page=PER_PAGE,
+        items, total = inbox_plan.inbox(s, actor, scope, now=now(), tz=local_tz(), page=page, per_page=PER_PAGE,
                                      **filters)
         items = with_names(s, items)
         saved, units = saved_filters.list_filters(s, actor), org.areas(s, actor, ("community", "grid"), limit=200)

@@ -12,7 +12,7 @@ from gridloop.engine.errors import InvalidInput, NotFound
 
 from . import schema_forms
 from .i18n import label, pick, t
-from gridloop.engine import queries
+from gridloop.engine import inbox_plan, queries
 
 from .services import case_process_forms, now, reading
 
@@ -68,7 +68,7 @@ def nav_counts() -> dict[str, int | str]:
             g.nav_counts = {}
         else:
             with reading() as s:
-                g.nav_counts = queries.tab_counts(s, actor, now())
+                g.nav_counts = inbox_plan.tab_counts(s, actor, now())
     return g.nav_counts
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
-from gridloop.engine import queries
+from gridloop.engine import paging
 
 from ..conftest import MODELS
 from .conftest import GRID1, RESOLVED, SATISFIED
@@ -179,7 +179,7 @@ def test_inbox_is_sorted_by_due_time_filtered_and_paged(api):
 def test_inbox_totals_say_when_they_stopped_at_the_cap(api, clock, monkeypatch):
     for _ in range(3):
         api.report("grid1", category="garbage")
-    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    monkeypatch.setattr(paging, "COUNT_CAP", 2)
     page = api.get("/tasks", "grid1", query_string={"scope": "claimable", "per_page": 5})
     assert (page["total"], page["total_capped"], len(page["items"])) == (2, True, 3)
     clock.advance(days=30)  # every acceptance/handling limit has passed
@@ -190,7 +190,7 @@ def test_inbox_totals_say_when_they_stopped_at_the_cap(api, clock, monkeypatch):
                                                  "claimable": {"count": 2, "capped": True}}
     counts = api.get("/tasks/counts", "supervisor1")
     assert counts["overdue"] == {"count": 2, "capped": True} and counts["area"] == {"count": 2, "capped": True}
-    monkeypatch.setattr(queries, "COUNT_CAP", 1000)
+    monkeypatch.setattr(paging, "COUNT_CAP", 1000)
     counts = api.get("/tasks/counts", "supervisor1")
     assert counts["overdue"] == {"count": 3, "capped": False} and counts["area"] == {"count": 3, "capped": False}
 

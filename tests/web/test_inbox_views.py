@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from gridloop.engine import org, queries
+from gridloop.engine import inbox_plan, org, paging
 from gridloop.engine.model import User
 
 from .conftest import GRID1, GRID2, report_body
@@ -70,10 +70,10 @@ def test_engine_query_counts_the_true_total_beyond_a_page(any_world):
         any_world.report_case(ids["grid1"], report_body(title=f"Case {n}"))
     with any_world.db.reading() as s:
         actor = org.actor(s, ids["supervisor1"])
-        items, total = queries.inbox(s, actor, "area", now=any_world.clock.now(), per_page=20, q="Case 1",
+        items, total = inbox_plan.inbox(s, actor, "area", now=any_world.clock.now(), per_page=20, q="Case 1",
                                      sort="created")
         assert (int(total), total.capped, len(items)) == (11, False, 11)  # Case 1, Case 10..19
-        items, total = queries.inbox(s, actor, "area", now=any_world.clock.now(), per_page=20, category="garbage",
+        items, total = inbox_plan.inbox(s, actor, "area", now=any_world.clock.now(), per_page=20, category="garbage",
                                      sort="-due")
         assert (int(total), len(items)) == (25, 20)
 
@@ -137,6 +137,6 @@ def test_the_inbox_page_filters_saves_renames_and_deletes_views(api, as_user, la
 def test_the_page_says_when_the_count_stopped_at_the_cap(api, as_user, monkeypatch):
     for _ in range(3):
         api.report("grid1")
-    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    monkeypatch.setattr(paging, "COUNT_CAP", 2)
     page = as_user("grid1").get("/inbox/claimable", headers=ZH).get_data(True)
     assert "显示第 1–3 条，共 2+ 条" in page or "共 2+ 条" in page

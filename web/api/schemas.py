@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from gridloop.engine.inputs import INT32_MAX
 from gridloop.engine import task_views
-from gridloop.engine.queries import MAX_PAGE, MAX_PER_PAGE
+from gridloop.engine.paging import MAX_PAGE, MAX_PER_PAGE
 
 Str, Int, Bool, DateTime = fields.String, fields.Integer, fields.Boolean, fields.DateTime
 

@@ -2,7 +2,7 @@
 claim / unclaim / complete / urge / assign commands."""
 from __future__ import annotations
 
-from gridloop.engine import casebrief, queries, saved_filters
+from gridloop.engine import casebrief, inbox_plan, queries, saved_filters
 
 from ..services import local_tz, now, reading, runtime
 from . import schemas
@@ -36,7 +36,7 @@ def inbox(query):
     counts exactly."""
     scope, page, per_page = query.pop("scope"), query["page"], query["per_page"]
     with reading() as s:
-        items, total = queries.inbox(s, actor(), scope, now=now(), tz=local_tz(), **query)
+        items, total = inbox_plan.inbox(s, actor(), scope, now=now(), tz=local_tz(), **query)
     return {"items": items, "total": total, "total_capped": total.capped, "page": page, "per_page": per_page}
 
 
@@ -45,7 +45,7 @@ def inbox(query):
 def counts():
     """How many tasks each of my inbox scopes holds (for badges), capped like the inbox totals."""
     with reading() as s:
-        found = queries.tab_counts(s, actor(), now())
+        found = inbox_plan.tab_counts(s, actor(), now())
     return {scope: {"count": int(n), "capped": n.capped} for scope, n in found.items()}
 
 
