@@ -11,6 +11,7 @@ it and its read model, and record ``instance_migrated`` in its history.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
@@ -29,6 +30,15 @@ if TYPE_CHECKING:
     from .command import Engine
 
 MAX_INSTANCES = 1000  # per request; a larger move is done in several
+
+
+@dataclass(frozen=True)
+class InstanceMove:
+    """One instance's answer: whether it can move (a dry run) or moved, and why not."""
+
+    id: int
+    ok: bool
+    reason: str | None = None
 
 
 _NOT_YET = TaskState.PREDICTED_MASK | TaskState.FUTURE
@@ -82,8 +92,9 @@ def _targets(rt: Engine, s: Session, key: str, from_version: int, to_version: in
 
 
 def migrate(rt: Engine, actor: org.Actor | int, key: str, from_version: int, to_version: int,
-            instances: list[int] | None = None, dry_run: bool = True) -> list[dict[str, Any]]:
-    """Per instance ``{"id", "ok", "reason"}``: whether it can move (dry run) or moved."""
+            instances: list[int] | None = None, dry_run: bool = True) -> list[InstanceMove]:
+    """Per instance, in id order (then those asked for that are not running on ``from_version``):
+    whether it can move (dry run) or moved."""
     if instances is not None and len(instances) > MAX_INSTANCES:
         raise InvalidInput("too many instances", fields={"instances": f"at most {MAX_INSTANCES}"})
     with rt.db.reading() as s:
@@ -96,20 +107,19 @@ def migrate(rt: Engine, actor: org.Actor | int, key: str, from_version: int, to_
             query = query.where(ProcessInstance.id.in_(instances))
         ids = list(s.scalars(query.order_by(ProcessInstance.id).limit(MAX_INSTANCES)))
         if dry_run:
-            return [{"id": i, "ok": (reason := blocker(_unpredicted(records.state_of(s, i)), target)) is None,
-                     "reason": reason}
+            return [InstanceMove(i, (reason := blocker(_unpredicted(records.state_of(s, i)), target)) is None, reason)
                     for i in ids] + _not_there(instances, ids, key, from_version)
     results = [_move(rt, who.id, i, source_id, target, from_version) for i in ids]
     return results + _not_there(instances, ids, key, from_version)
 
 
-def _not_there(asked: list[int] | None, found: list[int], key: str, version: int) -> list[dict[str, Any]]:
-    return [{"id": i, "ok": False, "reason": f"not a running instance of {key} version {version}"}
+def _not_there(asked: list[int] | None, found: list[int], key: str, version: int) -> list[InstanceMove]:
+    return [InstanceMove(i, False, f"not a running instance of {key} version {version}")
             for i in sorted(set(asked or []) - set(found))]
 
 
 def _move(rt: Engine, user_id: int, instance_id: int, source_id: int, target: LoadedDefinition,
-          from_version: int) -> dict[str, Any]:
+          from_version: int) -> InstanceMove:
     try:
         with rt.command() as cmd:
             s = cmd.session
@@ -119,7 +129,7 @@ def _move(rt: Engine, user_id: int, instance_id: int, source_id: int, target: Lo
             state = _unpredicted(records.state_of(s, instance_id))
             reason = blocker(state, target)
             if reason is not None:
-                return {"id": instance_id, "ok": False, "reason": reason}
+                return InstanceMove(instance_id, False, reason)
             wf = load_state(json.dumps(state), target.spec, target.subprocess_specs, rt.script_engine)
             _predict(wf)
             rt.workflows.take(instance_id, inst.revision)  # the cached one runs on the old spec
@@ -130,9 +140,9 @@ def _move(rt: Engine, user_id: int, instance_id: int, source_id: int, target: Lo
             cmd.event("instance_migrated", inst, inst.case_id, None, user_id,
                       {"from_version": from_version, "to_version": target.version})
             cmd.advance(inst, target, wf, user_id)
-            return {"id": instance_id, "ok": True, "reason": None}
+            return InstanceMove(instance_id, True)
     except Conflict as exc:
-        return {"id": instance_id, "ok": False, "reason": exc.message}
+        return InstanceMove(instance_id, False, exc.message)
 
 
 def _rename_open_tasks(s: Session, instance_id: int, target: LoadedDefinition) -> None:

@@ -149,7 +149,7 @@ class Runtime:
             return trial.run(who, sources, lane_map, start, steps, make_script_engine(helpers), key, case_data, wait)
 
     def migrate(self, actor: org.Actor | int, key: str, from_version: int, to_version: int,
-                instances: list[int] | None = None, dry_run: bool = True) -> list[dict[str, Any]]:
+                instances: list[int] | None = None, dry_run: bool = True) -> list[migration.InstanceMove]:
         """Move running instances between versions; see :mod:`engine.migration`."""
         return migration.migrate(self, actor, key, from_version, to_version, instances, dry_run)
 
