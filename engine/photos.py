@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, select
@@ -40,6 +41,29 @@ class Stored:
     photo: images.Processed
     file_key: str
     thumb_key: str
+
+
+@dataclass(frozen=True)
+class PhotoInfo:
+    """A recorded photo as its commands answer and its pages list it: what it shows and who
+    added it (None: a resident), not where its files are."""
+
+    id: int
+    case_id: int
+    task_id: str | None
+    kind: str
+    width: int
+    height: int
+    size: int
+    taken_at: datetime | None
+    gps: dict[str, Any] | None
+    uploaded_at: datetime
+    uploaded_by: str | None
+
+    @classmethod
+    def of(cls, photo: Photo, uploaded_by: str | None) -> PhotoInfo:
+        return cls(photo.id, photo.case_id, photo.task_id, photo.kind, photo.width, photo.height, photo.size,
+                   photo.taken_at, photo.gps, photo.uploaded_at, uploaded_by)
 
 
 def file_keys(image: bytes) -> tuple[str, str]:
@@ -97,7 +121,7 @@ def _task_target(s: Session, who: org.Actor, task_id: str) -> Task:
     return task
 
 
-def add_to_case(rt: Engine, actor: org.Actor | int, case_id: int, uploads: list[Upload]) -> list[dict[str, Any]]:
+def add_to_case(rt: Engine, actor: org.Actor | int, case_id: int, uploads: list[Upload]) -> list[PhotoInfo]:
     """Add photos of what was reported (by its reporter, or anyone who may report there).
     Rights are checked before the files are processed and again in the command."""
     with rt.db.reading() as s:
@@ -107,10 +131,10 @@ def add_to_case(rt: Engine, actor: org.Actor | int, case_id: int, uploads: list[
         who = org.actor(cmd.session, actor)
         case = _case_target(cmd.session, who, case_id)
         rows = record(cmd, case.id, case.instance_id, None, "report", stored, who.id)
-        return [photo_dict(r, who.username) for r in rows]
+        return [PhotoInfo.of(r, who.username) for r in rows]
 
 
-def add_to_task(rt: Engine, actor: org.Actor | int, task_id: str, uploads: list[Upload]) -> list[dict[str, Any]]:
+def add_to_task(rt: Engine, actor: org.Actor | int, task_id: str, uploads: list[Upload]) -> list[PhotoInfo]:
     """Add photos to an open task (its resolution, its verification): who may act on it only."""
     with rt.db.reading() as s:
         _task_target(s, org.actor(s, actor), task_id)
@@ -121,30 +145,24 @@ def add_to_task(rt: Engine, actor: org.Actor | int, task_id: str, uploads: list[
         assert task.case_id is not None  # _task_target refuses a task of no case
         rows = record(cmd, task.case_id, task.instance_id, task.id, KIND_OF_STAGE.get(task.stage or "", "resolution"),
                       stored, who.id)
-        return [photo_dict(r, who.username) for r in rows]
+        return [PhotoInfo.of(r, who.username) for r in rows]
 
 
 # ------------------------------------------------------------------------------ reading
 
-def photo_dict(photo: Photo, uploaded_by: str | None) -> dict[str, Any]:
-    return {"id": photo.id, "case_id": photo.case_id, "task_id": photo.task_id, "kind": photo.kind,
-            "width": photo.width, "height": photo.height, "size": photo.size, "taken_at": photo.taken_at,
-            "gps": photo.gps, "uploaded_at": photo.uploaded_at, "uploaded_by": uploaded_by}
-
-
-def _listed(s: Session, where: ColumnElement[bool]) -> list[dict[str, Any]]:
+def _listed(s: Session, where: ColumnElement[bool]) -> list[PhotoInfo]:
     rows = s.execute(select(Photo, User.username).outerjoin(User, User.id == Photo.uploaded_by_id)
                      .where(where).order_by(Photo.id))
-    return [photo_dict(photo, username) for photo, username in rows]
+    return [PhotoInfo.of(photo, username) for photo, username in rows]
 
 
-def case_photos(s: Session, actor: org.Actor, case_id: int) -> list[dict[str, Any]]:
+def case_photos(s: Session, actor: org.Actor, case_id: int) -> list[PhotoInfo]:
     """Every photo of a case, oldest first, for those who may see the case."""
     queries.get_case(s, actor, case_id)
     return _listed(s, Photo.case_id == case_id)
 
 
-def task_photos(s: Session, task_id: str) -> list[dict[str, Any]]:
+def task_photos(s: Session, task_id: str) -> list[PhotoInfo]:
     """The photos added to one task (its page checked who may see it)."""
     return _listed(s, Photo.task_id == task_id)
 

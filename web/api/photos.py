@@ -2,6 +2,8 @@
 per case, fetched (the JPEG or its thumbnail) by those who may see the case."""
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from flask import Response, url_for
 
 from gridloop.engine import photos
@@ -19,11 +21,9 @@ def uploads(files) -> list[photos.Upload]:
     return [photos.Upload(f.filename or f"photos[{i}]", f.read()) for i, f in enumerate(files)]
 
 
-def with_urls(items: list[dict]) -> list[dict]:
-    for item in items:
-        item["url"] = url_for("Photos.photo_file", photo_id=item["id"])
-        item["thumbnail_url"] = url_for("Photos.photo_thumbnail", photo_id=item["id"])
-    return items
+def with_urls(items: list[photos.PhotoInfo]) -> list[dict]:
+    return [{**asdict(p), "url": url_for("Photos.photo_file", photo_id=p.id),
+             "thumbnail_url": url_for("Photos.photo_thumbnail", photo_id=p.id)} for p in items]
 
 
 @blp.route("/cases/<int:case_id>/photos", methods=["POST"])
