@@ -33,6 +33,7 @@ or merged; its review ends with it.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -87,9 +88,21 @@ def decide_exception(approved: Any, note: Any = "") -> str:
 
 # ------------------------------------------------------------------------------ requests
 
-def request(rt: Engine, actor: org.Actor | int, case_id: int, body: dict[str, Any]) -> int:
-    """Ask for an exception (``body``: kind, reason; an extension's ``task_id`` and ``until``);
-    returns the request's id. The approval process may refuse it at once (a cap)."""
+@dataclass(frozen=True)
+class ExceptionRequestRef:
+    """A request as its command left it: ``pending``, or decided at once by its approval
+    process (``exceptions.dmn`` refuses at a cap, said in ``decision_note``)."""
+
+    id: int
+    case_id: int
+    kind: str
+    status: str
+    decision_note: str | None
+
+
+def request(rt: Engine, actor: org.Actor | int, case_id: int, body: dict[str, Any]) -> ExceptionRequestRef:
+    """Ask for an exception (``body``: kind, reason; an extension's ``task_id`` and ``until``).
+    The approval process may refuse it at once (a cap)."""
     kind, reason = body.get("kind"), body.get("reason")
     if kind not in KINDS:
         raise InvalidInput(f"unknown kind '{kind}'", fields={"kind": f"one of {', '.join(KINDS)}"})
@@ -136,7 +149,8 @@ def request(rt: Engine, actor: org.Actor | int, case_id: int, body: dict[str, An
         loaded = rt.specs.get(s, _approval_definition(s))
         inst = cmd.start(loaded, who.id, data, linked_case_id=case_id)
         row.approval_instance_id = inst.id
-        return row.id
+    # (decided when the command ended: apply() changed this row)
+    return ExceptionRequestRef(row.id, row.case_id, row.kind, row.status, row.decision_note)
 
 
 def _task_of(s: Session, body: dict[str, Any], case_id: int) -> Task:

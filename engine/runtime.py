@@ -389,9 +389,10 @@ class Runtime:
         self.advance(cmd, inst, loaded, wf, user_id, now)
         return task
 
-    def request_exception(self, actor: org.Actor | int, case_id: int, body: dict[str, Any]) -> int:
+    def request_exception(self, actor: org.Actor | int, case_id: int, body: dict[str, Any]
+                          ) -> exceptions.ExceptionRequestRef:
         """Ask for an extension, suspension, void or merge of a case, with approval; see
-        :mod:`engine.exceptions`. Returns the request's id."""
+        :mod:`engine.exceptions`."""
         return exceptions.request(self, actor, case_id, body)
 
     # ------------------------------------------------------------------ messages and signals

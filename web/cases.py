@@ -129,20 +129,18 @@ def ask(case_id: int):
     """Ask to void (作废) a case reported in error, or merge (合并) a duplicate into its original."""
     body = {name: request.form.get(name, "").strip() for name in ("kind", "reason", "original")}
     try:
-        request_id = runtime().request_exception(current_actor(), case_id, body)
+        asked = runtime().request_exception(current_actor(), case_id, body)
     except InvalidInput as exc:
         flash(next(iter((exc.fields or {}).values()), exc.message), "error")
         return redirect(url_for(".case", case_id=case_id))
-    flash_request(request_id)
+    flash_request(asked)
     return redirect(url_for(".case", case_id=case_id))
 
 
-def flash_request(request_id: int) -> None:
+def flash_request(asked: exceptions.ExceptionRequestRef) -> None:
     """Say what became of a request: waiting for approval, or refused at once (a cap)."""
-    with reading() as s:
-        asked = exceptions.get(s, current_actor(), request_id)
-    kind = label("exception_kind", asked["kind"])
-    if asked["status"] == "refused":
-        flash(t("exception.refused_at_once", kind=kind, note=asked["decision_note"]), "error")
+    kind = label("exception_kind", asked.kind)
+    if asked.status == "refused":
+        flash(t("exception.refused_at_once", kind=kind, note=asked.decision_note), "error")
     else:
         flash(t("exception.requested", kind=kind), "success")

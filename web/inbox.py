@@ -230,9 +230,9 @@ def ask(task_id: str):
     body = {"kind": kind if kind in ON_TASK else "extension", "task_id": task_id, "until": until.isoformat(),
             "reason": request.form.get("reason", "")}
     try:
-        request_id = runtime().request_exception(current_actor(), task["case_id"] or 0, body)
+        asked = runtime().request_exception(current_actor(), task["case_id"] or 0, body)
     except InvalidInput as exc:
         flash(next(iter((exc.fields or {}).values()), exc.message), "error")
         return redirect(url_for(".task", task_id=task_id))
-    flash_request(request_id)
+    flash_request(asked)
     return redirect(url_for("cases.case", case_id=task["case_id"]))

@@ -168,6 +168,18 @@ def test_the_task_page_asks_for_an_extension_and_the_approver_sees_the_request(a
     assert "申请延期" in history or "asked for extension" in history
 
 
+def test_the_task_page_says_a_request_was_refused_at_once(api, as_user):
+    case, task = _whistled(api)
+    liaison = as_user("liaison_water")
+    liaison.get(f"/tasks/{task['id']}")
+    local = datetime.fromisoformat(task["due_at"]).astimezone(LOCAL_TZ) + timedelta(days=16)  # over the cap
+    liaison.post(f"/tasks/{task['id']}/exceptions", {"until": local.strftime("%Y-%m-%dT%H:%M"), "reason": "Parts"})
+    [refused] = api.get(f"/cases/{case['id']}/exceptions", "liaison_water")
+    assert refused["status"] == "refused" and "15" in refused["decision_note"]
+    page = liaison.get(f"/cases/{case['id']}").get_data(True)
+    assert refused["decision_note"] in page and ("未获批准" in page or "request refused" in page)
+
+
 # ---------------------------------------------------------------------------------- void
 
 def test_a_case_reported_in_error_is_voided_with_the_streets_approval(any_api):

@@ -19,9 +19,9 @@ def request_exception(body, case_id):
     """Ask for an exception; exceptions.dmn says who approves it, within what limit, and
     refuses it at once at a cap (``status`` refused, ``decision_note`` the cap)."""
     who = actor()
-    request_id = runtime().request_exception(who, case_id, body)
+    asked = runtime().request_exception(who, case_id, body)
     with reading() as s:
-        return exceptions.get(s, who, request_id)
+        return exceptions.get(s, who, asked.id)
 
 
 @blp.route("/cases/<int:case_id>/exceptions")
