@@ -21,7 +21,7 @@ import jsonschema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import policy
+from . import org, policy
 from .errors import Conflict, EngineError, Forbidden, InvalidInput
 from .model import Case, Task
 from .org import Actor
@@ -151,19 +151,23 @@ class Outcome:
     detail: str = ""
 
 
-def import_rows(rt: Runtime, user_id: int, rows: list[dict[str, str]], mapping: Mapping, *, dry_run: bool = False,
-                progress: Callable[[], None] = lambda: None) -> list[Outcome]:
-    """Each row as its own command, as ``user_id`` (within her rights); line numbers count
-    the header as line 1. A dry run checks every row as the import would and stores nothing."""
+def import_rows(rt: Runtime, actor: Actor | int, rows: list[dict[str, str]], mapping: Mapping, *,
+                dry_run: bool = False, progress: Callable[[], None] = lambda: None) -> list[Outcome]:
+    """Each row as its own report command by ``actor``, held to its rules (``policy.check_start``,
+    ``policy.may_report_in``: a row she may not report is rejected with the reason); line
+    numbers count the header as line 1. A dry run checks every row as the import would and
+    stores nothing."""
+    with rt.db.reading() as s:
+        who = org.actor(s, actor)
     outcomes: list[Outcome] = []
     seen: dict[str, int] = {}  # ticket: the line it was first on
     for line, row in enumerate(rows, start=2):
-        outcomes.append(_import_row(rt, user_id, line, row, mapping, dry_run, seen))
+        outcomes.append(_import_row(rt, who, line, row, mapping, dry_run, seen))
         progress()
     return outcomes
 
 
-def _import_row(rt: Runtime, user_id: int, line: int, row: dict[str, str], mapping: Mapping, dry_run: bool,
+def _import_row(rt: Runtime, who: Actor, line: int, row: dict[str, str], mapping: Mapping, dry_run: bool,
                 seen: dict[str, int]) -> Outcome:
     try:
         ticket, report = to_report(row, mapping)
@@ -174,9 +178,9 @@ def _import_row(rt: Runtime, user_id: int, line: int, row: dict[str, str], mappi
     seen[ticket] = line
     try:
         if dry_run:
-            rt.check_report(user_id, report, external_ref=ticket)
+            rt.check_report(who, report, external_ref=ticket)
             return Outcome(line, ticket, "valid")
-        case = rt.report_case(user_id, report, external_ref=ticket)
+        case = rt.report_case(who, report, external_ref=ticket)
     except Conflict as exc:
         return Outcome(line, ticket, "exists", exc.message)
     except EngineError as exc:

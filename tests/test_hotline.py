@@ -58,7 +58,7 @@ def write_xlsx(path, rows, header=HEADER) -> str:
 def run_import(loop, path, mapping, dry_run=False, user="acceptor1"):
     header, rows = tables.read(path, mapping.sheet)
     assert hotline.missing_columns(header, mapping) == []
-    return hotline.import_rows(loop.rt, loop.ids[user], rows, mapping, dry_run=dry_run)
+    return hotline.import_rows(loop.rt, loop.actor(user), rows, mapping, dry_run=dry_run)  # the CLI's: a user id
 
 
 def counts(loop) -> tuple[int, int, int]:
