@@ -5,7 +5,7 @@ hotline system's spreadsheet holds what, and how its words translate into ours (
 categories into the case process's, its urgency, its areas into grids). The designer keeps
 it beside the processes: a new hotline category is a line there, not code.
 
-Each ticket becomes a case through the engine's own command (:meth:`Runtime.report_case`),
+Each ticket becomes a case through the engine's own command (``start_commands.report_case``),
 with the ticket number on the case (unique per source), so a second run of the same file
 creates nothing twice; a row that cannot become a case is reported with the reason and
 nothing of it is stored.
@@ -21,13 +21,13 @@ import jsonschema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import org, policy
+from . import org, policy, start_commands
 from .errors import Conflict, EngineError, Forbidden, InvalidInput
 from .model import Case, Task
 from .org import Actor
 
 if TYPE_CHECKING:
-    from .runtime import Runtime
+    from .command import Engine
 
 SOURCE = "hotline"
 FIELDS = ("ticket", "title", "description", "category", "urgency", "grid", "address", "reporter_name",
@@ -151,7 +151,7 @@ class Outcome:
     detail: str = ""
 
 
-def import_rows(rt: Runtime, actor: Actor | int, rows: list[dict[str, str]], mapping: Mapping, *,
+def import_rows(rt: Engine, actor: Actor | int, rows: list[dict[str, str]], mapping: Mapping, *,
                 dry_run: bool = False, progress: Callable[[], None] = lambda: None) -> list[Outcome]:
     """Each row as its own report command by ``actor``, held to its rules (``policy.check_start``,
     ``policy.may_report_in``: a row she may not report is rejected with the reason); line
@@ -167,7 +167,7 @@ def import_rows(rt: Runtime, actor: Actor | int, rows: list[dict[str, str]], map
     return outcomes
 
 
-def _import_row(rt: Runtime, who: Actor, line: int, row: dict[str, str], mapping: Mapping, dry_run: bool,
+def _import_row(rt: Engine, who: Actor, line: int, row: dict[str, str], mapping: Mapping, dry_run: bool,
                 seen: dict[str, int]) -> Outcome:
     try:
         ticket, report = to_report(row, mapping)
@@ -178,9 +178,9 @@ def _import_row(rt: Runtime, who: Actor, line: int, row: dict[str, str], mapping
     seen[ticket] = line
     try:
         if dry_run:
-            rt.check_report(who, report, external_ref=ticket)
+            start_commands.check_report(rt, who, report, external_ref=ticket)
             return Outcome(line, ticket, "valid")
-        case = rt.report_case(who, report, external_ref=ticket)
+        case = start_commands.report_case(rt, who, report, external_ref=ticket)
     except Conflict as exc:
         return Outcome(line, ticket, "exists", exc.message)
     except EngineError as exc:
