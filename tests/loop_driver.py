@@ -1,12 +1,19 @@
 """Drives closed-loop cases through the engine as the demo users, for the engine tests."""
 from __future__ import annotations
 
+import os
+from datetime import datetime
+
 from sqlalchemy import select
 
 from gridloop.engine import inbox_plan, org
+from gridloop.engine.clock import FrozenClock
+from gridloop.engine.db import Database
 from gridloop.engine.model import Case, Event, Task, User
 from gridloop.engine.runtime import Runtime
 from gridloop.engine.seed import seed_demo
+
+from .conftest import MODELS
 
 GRID1 = "21010200101001"
 GRID2 = "21010200101002"
@@ -81,3 +88,12 @@ class LoopDriver:
         self.step(case_id, self.verifier(case_id), {"outcome": "passed"}, stage="verification")
         self.step(case_id, "acceptor1", {"contacted": True, "resolved": True, "satisfaction": satisfaction},
                   stage="feedback")
+
+
+def frozen_loop(db: Database, start: datetime, model: str) -> LoopDriver:
+    """A LoopDriver whose clock stands at ``start`` until the test moves it, with ``model`` (a
+    file of tests/models/) deployed beside the shipped workflows."""
+    loop = LoopDriver(Runtime(db, clock=FrozenClock(start)))
+    with open(os.path.join(MODELS, model), "rb") as fh:
+        loop.rt.deploy(sources={model: fh.read()})
+    return loop

@@ -3,30 +3,23 @@ tests/models/deadline_extension.bpmn: a 24 h deadline, an approval in a parallel
 script calls ``extend_due``. Time is a FrozenClock moved by the tests."""
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
 from gridloop.engine import timers
-from gridloop.engine.clock import FrozenClock
 from gridloop.engine.errors import InvalidInput, ProcessError
 from gridloop.engine.model import Case, Event, ProcessInstance, Task
-from gridloop.engine.runtime import Runtime
 
-from .conftest import MODELS
-from .loop_driver import LoopDriver
+from .loop_driver import frozen_loop
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
 def loop(any_db):
-    loop = LoopDriver(Runtime(any_db, clock=FrozenClock(START)))
-    with open(os.path.join(MODELS, "deadline_extension.bpmn"), "rb") as fh:
-        loop.rt.deploy(sources={"deadline_extension.bpmn": fh.read()})
-    return loop
+    return frozen_loop(any_db, START, "deadline_extension.bpmn")
 
 
 def report(loop) -> int:

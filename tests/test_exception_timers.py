@@ -3,29 +3,22 @@ call activity that called the task's process (tests/models/called_limit.bpmn: th
 limit is a timer on the call activity). Time is a FrozenClock moved by the test."""
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
 from gridloop.engine import timers
-from gridloop.engine.clock import FrozenClock
 from gridloop.engine.model import Event, Task
-from gridloop.engine.runtime import Runtime
 
-from .conftest import MODELS
-from .loop_driver import LoopDriver
+from .loop_driver import frozen_loop
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
 def loop(any_db):
-    loop = LoopDriver(Runtime(any_db, clock=FrozenClock(START)))
-    with open(os.path.join(MODELS, "called_limit.bpmn"), "rb") as fh:
-        loop.rt.deploy(sources={"called_limit.bpmn": fh.read()})
-    return loop
+    return frozen_loop(any_db, START, "called_limit.bpmn")
 
 
 def _open(loop, case_id: int) -> list[Task]:
