@@ -325,6 +325,8 @@ def shapes(later: int):
 def describe(result) -> str:
     if isinstance(result, dict):
         return " ".join(f"{k}={v}" for k, v in result.items())
+    if isinstance(result, int):  # a lone count (a Total)
+        return f"{result} tasks"
     items, total = result
     return f"{len(items)} items of {total}"
 
