@@ -161,7 +161,7 @@ def check(properties: dict[str, str], specs: list[Any], forms: dict[str, Any]) -
     feedback fields its callback's form does not ask. Empty if nothing."""
     problems = []
     projection = CaseProjection.of(properties)
-    task_stages, script_stages, feedback_forms = _stages(specs, projection.feedback_stage)
+    task_stages, script_stages, feedback_forms = stages_of(specs, projection.feedback_stage)
     stages = task_stages | script_stages
     if not projection.case_process:
         problems += [f"{name} applies to a case process only (caseProcess=true)"
@@ -200,7 +200,7 @@ def check(properties: dict[str, str], specs: list[Any], forms: dict[str, Any]) -
     return problems
 
 
-def _stages(specs: list[Any], feedback_stage: str | None) -> tuple[set[str], set[str], set[str]]:
+def stages_of(specs: list[Any], feedback_stage: str | None = None) -> tuple[set[str], set[str], set[str]]:
     """The stages of user tasks (their ``stage`` property), those scripts set (``stage = "..."``),
     and the forms of the tasks in ``feedback_stage``."""
     tasks, scripts, forms = set(), set(), set()

@@ -39,7 +39,7 @@ from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.task import Task as SpiffTask
 
-from . import caseprojection
+from . import caseprojection, casestages
 from .errors import DeployError, InvalidInput
 from .inputs import INT32_MAX
 from .org import ROLES
@@ -189,9 +189,13 @@ def compile_sources(sources: dict[str, bytes], lane_map: dict[str, str] | None =
         if callers.get(key):
             properties[CALLED_BY_PROPERTY] = ",".join(sorted(callers[key]))
         forms = _check_specs(bundle, specs, properties)
-        problems = caseprojection.check(properties, specs, forms)
+        task_stages, script_stages, _feedback_forms = caseprojection.stages_of(specs)
+        problems = [*caseprojection.check(properties, specs, forms),
+                    *casestages.check(properties, caseprojection.CaseProjection.of(properties).case_process,
+                                       task_stages, script_stages)]
         if problems:
             raise DeployError("; ".join(problems), file=spec.file, element=key, line=bundle.line_of(spec.file, key))
+        properties = casestages.deployed(properties, task_stages)
         spec_dict = {"spec": SERIALIZER.registry.convert(spec),
                      "subprocess_specs": {k: SERIALIZER.registry.convert(v) for k, v in subprocess_specs.items()}}
         lanes = {}

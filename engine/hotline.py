@@ -21,7 +21,7 @@ import jsonschema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import org, policy, start_commands
+from . import casestages, org, policy, start_commands
 from .errors import Conflict, EngineError, Forbidden, InvalidInput
 from .model import Case, Task
 from .org import Actor
@@ -36,7 +36,6 @@ REQUIRED = ("ticket", "title", "category", "grid")
 EXPORT_FIELDS = ("ticket", "number", "status", "stage", "result", "contacted", "resolved", "satisfaction",
                  "comment", "feedback_at", "due_at", "closed_at")
 MAX_TICKET = 64
-HANDLING_STAGES = ("grid_handling", "department_handling")
 # Where a field of the report form comes from in a row (for naming the column of an error).
 FORM_FIELDS = {"title": "title", "description": "description", "category": "category", "urgency": "urgency",
                "grid": "grid", "location": "address", "location.address": "address", "reporter": "reporter_phone",
@@ -214,12 +213,16 @@ def export_rows(s: Session, actor: Actor | None, since: datetime, mapping: Mappi
         query = query.where(policy.within(Case.org_path, actor.org_path))
     cases = list(s.scalars(query))
     results: dict[int, str] = {}
-    if cases:
-        done = s.execute(select(Task.case_id, Task.data).where(
-            Task.case_id.in_([c.id for c in cases]), Task.status == "completed", Task.stage.in_(HANDLING_STAGES))
+    # What was done: the last resolution of a task of a handling stage of the case's process version.
+    stages = casestages.of_instances(s, (c.instance_id for c in cases))
+    handling = {c.id: stages.get(c.instance_id or 0, casestages.NONE).handling for c in cases}
+    named = {stage for names in handling.values() for stage in names}
+    if named:
+        done = s.execute(select(Task.case_id, Task.stage, Task.data).where(
+            Task.case_id.in_([c.id for c in cases]), Task.status == "completed", Task.stage.in_(named))
             .order_by(Task.completed_at, Task.id))
-        for case_id, data in done:
-            if isinstance(data, dict) and data.get("resolution"):
+        for case_id, stage, data in done:
+            if stage in handling[case_id] and isinstance(data, dict) and data.get("resolution"):
                 results[case_id] = data["resolution"]
     rows: list[list[Any]] = []
     for case in cases:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import residents
+from . import casestages, residents
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .model import Case, Department, Open311Client, Place
 
@@ -235,10 +235,9 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def _request(case: Case, departments: dict[str, str], names: dict[str, str]) -> dict[str, Any]:
+def _request(case: Case, departments: dict[str, str], names: dict[str, str], stage: str) -> dict[str, Any]:
     closed = case.status != "open"
-    return {"service_request_id": case.number, "status": "closed" if closed else "open",
-            "stage": residents.CITIZEN_STAGES.get(case.stage, "in_progress"),
+    return {"service_request_id": case.number, "status": "closed" if closed else "open", "stage": stage,
             "service_name": names.get(case.category, case.category),
             "service_code": case.category, "description": case.description,
             "agency_responsible": departments.get(case.department or "", case.department),
@@ -296,7 +295,9 @@ def requests(rt: Runtime, s: Session, now: datetime, *, service_request_id: str 
             query = query.where(Case.status != "open")
     rows = s.scalars(query.order_by(Case.reported_at.desc(), Case.id.desc()).limit(MAX_REQUESTS)).all()
     departments, names = _departments(s), {c["code"]: c["name"] for c in rt.categories()}
-    return [_request(c, departments, names) for c in rows]
+    stages = casestages.of_instances(s, (c.instance_id for c in rows))
+    return [_request(c, departments, names, stages.get(c.instance_id or 0, casestages.NONE).citizen_status(c.stage))
+            for c in rows]
 
 
 def request(rt: Runtime, s: Session, number: str, now: datetime) -> dict[str, Any]:

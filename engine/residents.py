@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import definitions, photos, places, queries
+from . import casestages, definitions, photos, places, queries
 from .errors import InvalidInput, NotFound
 from .model import Case, ProcessDefinition, ProcessInstance, Task
 
@@ -20,9 +20,6 @@ if TYPE_CHECKING:
 
 # The sources of reports made without an account (start_commands.report_public).
 PUBLIC_SOURCES = ("resident", "qr", "open311")
-# The case's stage as the citizen sees it; a stage not named here is "in_progress".
-CITIZEN_STAGES = {"reported": "received", "acceptance": "received", "verification": "checking",
-                  "feedback": "awaiting_feedback", "closed": "done", "rejected": "not_accepted"}
 
 
 @dataclass(frozen=True)
@@ -82,7 +79,8 @@ def status(s: Session, token: str) -> dict[str, Any]:
 
 
 def citizen_view(s: Session, case: Case) -> dict[str, Any]:
-    stage = CITIZEN_STAGES.get(case.stage, "in_progress")
+    """The case in the citizen's words: its stage as its process version's ``citizenStages`` says."""
+    stage = casestages.of_instance(s, case.instance_id).citizen_status(case.stage)
     waiting = stage == "awaiting_feedback" and case.feedback_at is None and case.feedback_token is not None
     return {"number": case.number, "category": case.category, "stage": stage, "status": case.status,
             "reported_at": case.reported_at, "due_at": case.due_at, "updated_at": case.updated_at,

@@ -9,6 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from gridloop.engine.caseprojection import CaseProjection
+from gridloop.engine.casestages import CaseStages
 from gridloop.engine.db import Database
 from gridloop.engine.migrate import alembic_config, objects_for
 from gridloop.engine.model import Base
@@ -109,3 +110,29 @@ def test_upgrading_gives_the_closed_loop_versions_before_the_projection_theirs(a
     assert (merged.feedback_stage, merged.feedback_fields["comment"], merged.variables) == (
         "feedback", "feedback_comment", {})
     assert other == CaseProjection(case_process=True)
+
+
+def test_upgrading_gives_the_closed_loop_versions_before_their_stage_properties_the_codes(any_db):
+    """closed_loop's versions deployed while Python named its stages (pages, citizens' words,
+    the 12345 export's handling stages) get those as properties; any other is left alone."""
+    with any_db.engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        command.upgrade(alembic_config(conn), "e1a7c3f90b52")
+        for version, (key, properties) in enumerate((
+                ("closed_loop", '{"caseProcess": "true", "feedbackStage": "feedback"}'),
+                ("closed_loop", '{"caseProcess": "true", "citizenStages": "closed=done"}'),
+                ("p", '{"caseProcess": "true"}'))):
+            conn.execute(text("INSERT INTO process_definition (key, version, content_hash, sources, forms, properties, "
+                              "spec, deployed_at) VALUES (:k, :v, 'h', '{}', '{}', :p, '', CURRENT_TIMESTAMP)"),
+                         {"k": key, "v": version + 1, "p": properties})
+    any_db.create_schema()
+    with any_db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT properties FROM process_definition ORDER BY id")).all()
+    old, own, other = (CaseStages.of(json.loads(p) if isinstance(p, str) else p) for (p,) in rows)
+    assert (old.labels["department_handling"], old.labels["callback_retry"]) == (
+        ("部门报到处置", "Department handling"), ("待再次回访", "Calling again"))
+    assert (old.citizen_status("feedback"), old.citizen_status("grid_handling"), old.handling) == (
+        "awaiting_feedback", "in_progress", ("grid_handling", "department_handling"))
+    assert "callback_retry" not in old.tasks and "verification" in old.tasks
+    assert own == CaseStages(citizen={"closed": "done"}) and other == CaseStages()

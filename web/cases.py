@@ -14,7 +14,7 @@ from gridloop.engine.model import Case
 from . import photos as page_photos
 from . import refusals, schema_forms
 from .i18n import LABELS, label, pick, t, timeline
-from .pages import current_actor, field_labels, login_required
+from .pages import current_actor, field_labels, login_required, stage_codes
 from .security import external_url
 from .services import now, reading, report_form, runtime
 
@@ -60,7 +60,7 @@ def index():
         areas = org.areas(s, current_actor())
     return render_template("cases.html", active="cases", items=items, total=total, page=page,
                            pages=max(1, ceil(total / PER_PAGE)), filters=filters, areas=areas,
-                           stages=list(LABELS["stage"]), statuses=list(LABELS["case_status"]))
+                           stages=stage_codes(), statuses=list(LABELS["case_status"]))
 
 
 @bp.get("/cases/<int:case_id>")

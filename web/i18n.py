@@ -651,15 +651,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 # Codes the engine stores, by kind: (zh, en). Unknown codes are shown as they are.
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
-    "stage": {
-        "reported": ("已上报", "Reported"), "acceptance": ("受理", "Acceptance"),
-        "grid_handling": ("网格处置", "Grid handling"),
-        "department_handling": ("部门报到处置", "Department handling"),
-        "consultation": ("逐级会商", "Consultation"), "return_approval": ("退单审核", "Return approval"),
-        "verification": ("核查", "Verification"),
-        "feedback": ("回访评价", "Feedback"), "callback_retry": ("待再次回访", "Calling again"), "closed": ("已结案", "Closed"),
-        "rejected": ("不予受理", "Rejected"), "voided": ("已作废", "Voided"), "merged": ("已合并", "Merged"),
-    },
+    # The stages the engine gives a case it ends outside its process (engine/casestages.ENGINE_STAGES);
+    # a process names its own in its BPMN (stageLabelsZh, stageLabelsEn: pages.field_labels).
+    "stage": {"voided": ("已作废", "Voided"), "merged": ("已合并", "Merged")},
     "case_status": {"open": ("办理中", "Open"), "closed": ("已结案", "Closed"), "rejected": ("不予受理", "Rejected"),
                     "voided": ("已作废", "Voided"), "merged": ("已合并", "Merged")},
     # Values the process sets itself (no form offers them); the forms name the rest.
@@ -829,6 +823,11 @@ def _iso_local(value) -> str:
         return str(value)
 
 
+def _coded(labels: dict, kind: str, code) -> str:
+    """A coded value's name: from ``labels`` (the deployed definitions'), else :func:`label`'s."""
+    return labels.get(kind, {}).get(code) or label(kind, code)
+
+
 def _closed_how(satisfaction: str | None, labels: dict[str, str]) -> str:
     if satisfaction in CLOSED_HOW:
         return pick(*CLOSED_HOW[satisfaction])
@@ -839,7 +838,7 @@ def _closed_how(satisfaction: str | None, labels: dict[str, str]) -> str:
 
 def describe(item: dict, labels: dict | None = None) -> str:
     """A timeline item (engine/timeline.py) as its sentence in the page's language; ``labels``
-    names coded values by the case process's forms (``satisfaction``, ``department``)."""
+    names coded values by the deployed definitions (``satisfaction``, ``department``, ``stage``)."""
     labels = labels or {}
     values = item["values"]
     template = EVENTS.get(item["key"])
@@ -857,8 +856,8 @@ def describe(item: dict, labels: dict | None = None) -> str:
         "role": label("role", values.get("role")) or pick("发起人", "the initiator"),
         "due": (pick("，截止 ", ", due ") + _iso_local(values["due_at"])) if values.get("due_at") else "",
         "outcome": f" — {label('outcome', values['outcome'])}" if values.get("outcome") else "",
-        "from_stage": label("stage", values.get("from")) or "—",
-        "to_stage": label("stage", values.get("to")),
+        "from_stage": _coded(labels, "stage", values.get("from")) or "—",
+        "to_stage": _coded(labels, "stage", values.get("to")),
         "level": label("escalation", values.get("escalation_level")),
         "unit": _paren(pick(*item["unit"]) if item["unit"] else None),
         "timer": bilingual(values.get("name") or values.get("element") or ""),

@@ -15,15 +15,14 @@ from gridloop.engine.exceptions import ON_TASK
 from . import photos as page_photos
 from . import refusals, schema_forms
 from .cases import flash_request, readable_timeline
-from .i18n import LABELS, LOCAL_TZ, pick, t, task_name
-from .pages import current_actor, login_required, nav_counts, safe_next
+from .i18n import LOCAL_TZ, pick, t, task_name
+from .pages import current_actor, login_required, nav_counts, safe_next, stage_vocabulary
 from .services import local_tz, now, reading, runtime, with_names
 
 bp = Blueprint("inbox", __name__)
 PER_PAGE = 20
 FILTERS = tuple(f for f in task_views.TaskFilters.__dataclass_fields__)
 LANDING = ("mine", "claimable", "overdue", "area")  # the first tab with work in it
-TASK_STAGES = [code for code in LABELS["stage"] if code not in ("reported", "closed", "rejected", "voided", "merged")]
 
 
 @bp.get("/")
@@ -56,7 +55,7 @@ def inbox(scope: str):
         saved, units = saved_filters.list_filters(s, actor), org.areas(s, actor, ("community", "grid"), limit=200)
     first = (page - 1) * PER_PAGE + 1 if items else 0
     return render_template("inbox.html", active=scope, scope=scope, items=items, total=total, page=page,
-                           pages=max(1, ceil(total / PER_PAGE)), filters=filters, stages=TASK_STAGES,
+                           pages=max(1, ceil(total / PER_PAGE)), filters=filters, stages=stage_vocabulary().task_stages,
                            saved=saved, units=units, shown=(first, first + len(items) - 1 if items else 0),
                            due_windows=task_views.DUE_WINDOWS, sorts=list(task_views.SORTS),
                            current=_current_filter(saved, scope, filters))

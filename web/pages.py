@@ -7,11 +7,11 @@ from urllib.parse import urlsplit
 
 from flask import Flask, flash, g, redirect, request, session, url_for
 
-from gridloop.engine import org, policy
+from gridloop.engine import casestages, org, policy
 from gridloop.engine.errors import InvalidInput, NotFound
 
 from . import schema_forms
-from .i18n import label, pick, t
+from .i18n import LABELS, label, pick, t
 from gridloop.engine import inbox_plan, queries
 
 from .services import case_process_forms, now, reading
@@ -88,9 +88,25 @@ def nav_sections() -> frozenset[str]:
     return g.nav_sections
 
 
+def stage_vocabulary() -> casestages.Vocabulary:
+    """The stages' names and the stages tasks have, from the deployed definitions (once a request)."""
+    if "stage_vocabulary" not in g:
+        with reading() as s:
+            g.stage_vocabulary = casestages.vocabulary(s)
+    return g.stage_vocabulary
+
+
+def stage_codes() -> list[str]:
+    """The stages a case may be at, for a list to choose from: those the definitions name,
+    then those the engine gives a case it ends (i18n.LABELS)."""
+    named = stage_vocabulary().labels
+    return [*named, *(code for code in LABELS["stage"] if code not in named)]
+
+
 def field_labels() -> dict[str, dict[str, str]]:
-    """Names of enum values by field name (category, source, urgency, department, ...), in the
-    current language, from the case process's forms: the designer's files stay the truth."""
+    """Names of coded values by field name (category, source, urgency, department, ...), in the
+    current language, from the case process's forms, and the stages' from the definitions'
+    stage labels: the designer's files stay the truth."""
     if "field_labels" not in g:
         try:
             with reading() as s:
@@ -102,6 +118,7 @@ def field_labels() -> dict[str, dict[str, str]]:
             for name, prop in schema.get("properties", {}).items():
                 for code, names in prop.get("x-enum-labels", {}).items():
                     labels.setdefault(name, {}).setdefault(code, pick(names.get("zh"), names.get("en")) or code)
+        labels["stage"] = {code: pick(*names) for code, names in stage_vocabulary().labels.items()}
         g.field_labels = labels
     return g.field_labels
 

@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 from click.testing import CliRunner
 
 from gridloop.cli import main
-from gridloop.engine import definitions
+from gridloop.engine import definitions, residents
+from gridloop.engine.model import Case
 from gridloop.engine.runtime import WORKFLOWS_DIR
 
 from .conftest import RESOLVED, SATISFIED, report_body
@@ -32,12 +33,13 @@ def _renamed(bpmn: str, renames: dict[str, str], *, in_properties: bool = True) 
     bpmn = re.sub(r'name="stage" value="([^"]+)"', stage, bpmn)
     if in_properties:
         for old, new in renames.items():
-            bpmn = re.sub(rf'((?:stageTimestamps|stageTimestampsLatest|claimTimestamps|feedbackStage)" value="'
+            bpmn = re.sub(rf'((?:stageTimestamps|stageTimestampsLatest|claimTimestamps|feedbackStage|stageLabels(?:Zh|En)'
+                          rf'|citizenStages|handlingStages)" value="'
                           rf'(?:[^"]*[ ,])?){old}\b', rf"\g<1>{new}", bpmn)
     return bpmn
 
 
-def test_a_renamed_stage_with_its_properties_fills_the_same_case_columns(api):
+def test_a_renamed_stage_with_its_properties_fills_the_same_case_columns(api, as_user, world):
     files = _workflows()
     files["closed_loop.bpmn"] = _renamed(files["closed_loop.bpmn"], RENAMED)
     assert 'claimTimestamps" value="dept_work=claimed_at"' in files["closed_loop.bpmn"]
@@ -49,6 +51,11 @@ def test_a_renamed_stage_with_its_properties_fills_the_same_case_columns(api):
     api.step(case["id"], "grid1", {"outcome": "whistle", "department": "power"}, stage="grid_handling")
     assert api.case(case["id"])["claimed_at"] is None
     api.step(case["id"], "liaison_power", RESOLVED, stage="dept_work")
+    page = as_user("supervisor1").get(f"/cases/{case['id']}", headers={"Accept-Language": "en"}).get_data(True)
+    assert "<strong>Verification</strong>" in page  # the renamed stage keeps its name (stageLabelsEn)
+    assert "Stage: Department handling → Verification" in page
+    with world.db.reading() as s:
+        assert residents.citizen_view(s, s.get(Case, case["id"]))["stage"] == "checking"  # citizenStages
     api.step(case["id"], "grid1", {"outcome": "passed"}, stage="checking")
     waiting = api.case(case["id"], "acceptor1")
     assert waiting["stage"] == "callback" and waiting["feedback_url"]  # the renamed stage is the callback
@@ -75,6 +82,9 @@ def test_a_stage_renamed_without_its_properties_is_refused_by_the_designers_depl
     assert "stageTimestampsLatest names stages no task or script has: verification, feedback" in message
     assert "claimTimestamps names stages no user task has: department_handling" in message
     assert "feedbackStage 'feedback': no user task has this stage" in message
+    assert "stageLabelsZh names stages no task or script has: department_handling, verification, feedback" in message
+    assert "citizenStages names stages no task or script has: verification, feedback" in message
+    assert "handlingStages names stages no user task has: department_handling" in message
     assert "dept_work" in message  # the stages it could have named
     checked = api.post("/definitions/check", "designer1", json={"files": files})["problems"]
     assert [p["message"] for p in checked if p["severity"] == "error"] == [message]
