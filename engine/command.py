@@ -1,7 +1,8 @@
 """One command's unit of work: the typed context every command runs in.
 
 ``Runtime.command()`` opens a transaction and yields a :class:`Command`; the command (claim,
-complete, a message, a timer, an urge, an approval's decision, a migration) acts through it
+complete, a message, a timer, an urge, an approval's decision, a migration: a function in its
+subject's module, see engine/runtime.py's docstring) acts through it
 and the runtime finishes it when the block ends: the decisions, merged cases' callbacks and
 thrown messages its steps left are applied, the case rows and the rollup saved, the history
 written in one batch, then (committed) the live workflows cached and an incident raised.

@@ -1,41 +1,47 @@
-"""The engine's commands. Each is one transaction:
+"""The runtime: one database, clock and working calendar, the caches every command shares
+(compiled versions, live workflows, org paths) and the command machinery itself.
 
+``command()`` opens a command's transaction and unit of work (engine/command.py) and finishes
+it; ``advance`` runs a workflow's engine steps until it waits. A command is one transaction:
 lock the instance -> restore its workflow (spec from the per-version cache) -> act -> run
 engine steps until it waits -> compact and store the state -> sync the read model (task
 rows, case row, next timer) -> append history -> commit. All of it happens, or none.
+
+The commands are functions in the modules of their subjects, taking the runtime as
+``command.Engine``: ``start_commands`` (report a case, start a process), ``task_commands``
+(claim, unclaim, complete, public feedback), ``supervision`` (urge, assign), ``exceptions``
+(requests), ``messaging`` (messages, signals), ``migration``. ``Runtime`` keeps a one-line
+method for each, so the web layer, the CLI and tests call ``rt.claim(...)`` on one object.
 """
 from __future__ import annotations
 
 import os
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator
-from uuid import UUID
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import TaskState
 
-from . import (calendars, casereports, deadlines, definitions, exceptions, forms, groups, heap, images, incidents,
+from . import (calendars, casereports, deadlines, definitions, exceptions, groups, heap, images, incidents,
                lint, messaging, migration, notifications, org, photostore, places, policy, readmodel, records,
-               rollups, start_commands, supervision, timers, trial)
+               rollups, start_commands, supervision, task_commands, timers, trial)
 from .clock import Clock, FrozenClock
-from .command import Command, case_process, check_running
-from .db import Database, affected
-from .errors import Conflict, EngineError, Forbidden, IncidentOpened, NotFound, ProcessError
-from .model import Case, Incident, OrgUnit, ProcessInstance, Task
+from .command import Command, case_process
+from .db import Database
+from .errors import Conflict, IncidentOpened, ProcessError
+from .model import Case, Incident, OrgUnit
 from .photos import Stored as StoredPhoto
 from .photos import record as record_photos
 from .records import Instance, TaskRow
 from .scripting import ScriptBudgetError, make_script_engine
 from .start_commands import CaseRef, Started
 from .state import WorkflowCache, compact, dump_state, load_state
+from .task_commands import Completed
 from .workcalendar import WorkCalendar, parse_limit
 
 WORKFLOWS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "workflows")
@@ -45,24 +51,9 @@ CALENDAR_FILE = os.path.join(WORKFLOWS_DIR, "calendars", "cn.json")
 _PROVISIONAL: ContextVar[list[dict[str, Any]] | None] = ContextVar("gridloop_provisional_deadlines", default=None)
 
 
-@dataclass(frozen=True)
-class Completed:
-    """What completing a task did: the finished task row and, from the same transaction, the
-    instance's open tasks afterwards and its case's number and title (so a caller can answer
-    without reading again)."""
-
-    task: records.TaskRow
-    open_tasks: list[records.TaskRow]
-    case_number: str | None = None
-    case_title: str | None = None
-
-    def next_for(self, actor: org.Actor) -> list[records.TaskRow]:
-        """The open tasks ``actor`` may act on now: where she continues."""
-        return [t for t in self.open_tasks if policy.may_act_on(actor, t)]
-
-
 class Runtime:
-    """Service functions over one database, one clock and one working calendar."""
+    """One database, clock and working calendar, the caches commands share, and a one-line
+    method for each public command (they live in the modules named in this module's docstring)."""
 
     def __init__(self, db: Database, clock: Clock | None = None, calendar: WorkCalendar | None = None):
         self.db = db
@@ -200,6 +191,8 @@ class Runtime:
                       photos: list[StoredPhoto] | None = None) -> CaseRef:
         return start_commands.report_public(self, report, key, via=via, photos=photos)
 
+    # ------------------------------------------------------------------ inside a command (command.Engine)
+
     def open_case(self, cmd: Command, loaded: definitions.LoadedDefinition, report: dict[str, Any], grid: OrgUnit,
                   user_id: int | None,
                   status_token: str | None = None, external_ref: str | None = None,
@@ -245,157 +238,34 @@ class Runtime:
         self.advance(cmd, inst, loaded, wf, user_id, now)
         return inst
 
-    # ------------------------------------------------------------------ task commands
+    # ------------------------------------------------------------------ task commands (engine/task_commands.py)
 
-    def claim(self, actor: org.Actor | int, task_id: str) -> records.TaskRow:
-        """Claim ("report in"): one conditional UPDATE, so of N racers exactly one wins."""
-        with self.command() as cmd:
-            s = cmd.session
-            who = org.actor(s, actor)
-            user_id = who.id
-            task = self._task(s, task_id)
-            policy.check_may_take(who, task)
-            now = self.clock.now()
-            due, definition_id = s.execute(select(ProcessInstance.next_timer_at, ProcessInstance.definition_id)
-                                           .where(ProcessInstance.id == task.instance_id)).one()
-            if due is not None and due <= now:  # a limit passed unseen: it acts before the claim
-                inst = cmd.lock(task.instance_id)
-                loaded = cmd.loaded(inst)
-                cmd.catch_up(inst, loaded, cmd.restore(inst, loaded))
-                s.refresh(task)
-            won = affected(s, update(Task).where(Task.id == task_id, Task.status == "open",
-                                                 Task.assignee_id.is_(None))
-                              .values(status="claimed", assignee_id=user_id, claimed_at=now)
-                              .execution_options(synchronize_session=False))
-            if not won:
-                s.refresh(task)
-                raise self._not_open(s, task, user_id)
-            s.refresh(task)
-            self.specs.get(s, definition_id).projection.claimed(task.stage, now, lambda: cmd.case(task.case_id))
-            cmd.event("task_claimed", task.instance_id, task.case_id, task.id, user_id, records.task_names(task))
-            return records.task_row(task)
+    def claim(self, actor: org.Actor | int, task_id: str) -> TaskRow:
+        return task_commands.claim(self, actor, task_id)
 
-    def unclaim(self, actor: org.Actor | int, task_id: str) -> records.TaskRow:
-        """Give a claimed task back (its holder, or a supervisor of its area)."""
-        with self.command() as cmd:
-            s = cmd.session
-            who = org.actor(s, actor)
-            user_id = who.id
-            task = self._task(s, task_id)
-            if task.status != "claimed":
-                raise self._not_open(s, task, user_id) if task.status != "open" else \
-                    Conflict("task is not claimed", reason="task_not_claimed")
-            if not policy.may_unclaim(who, task):
-                raise Forbidden("only the holder (or a supervisor of the area) may unclaim this task",
-                                reason="unclaim_not_allowed")
-            won = affected(s, update(Task).where(Task.id == task_id, Task.status == "claimed",
-                                                 Task.assignee_id == task.assignee_id)
-                              .values(status="open", assignee_id=None, claimed_at=None)
-                              .execution_options(synchronize_session=False))
-            if not won:
-                raise Conflict("task changed meanwhile; reload it", reason="task_changed")
-            s.refresh(task)
-            cmd.event("task_unclaimed", task.instance_id, task.case_id, task.id, user_id, records.task_names(task))
-            return records.task_row(task)
-
-    def urge(self, actor: org.Actor | int, task_id: str, note: str | None = None) -> records.TaskRow:
-        """A supervisor urges (催办) an open task of her area; see :func:`supervision.urge`."""
-        return supervision.urge(self, actor, task_id, note)
-
-    def assign(self, actor: org.Actor | int, task_id: str, username: str) -> records.TaskRow:
-        """A supervisor or coordinator assigns (派单) a task of her area; see :func:`supervision.assign`."""
-        return supervision.assign(self, actor, task_id, username)
+    def unclaim(self, actor: org.Actor | int, task_id: str) -> TaskRow:
+        return task_commands.unclaim(self, actor, task_id)
 
     def complete_task(self, actor: org.Actor | int, task_id: str, data: Any) -> Completed:
-        """Complete a task with form data; a candidate may complete an open task directly."""
-        with self.command() as cmd:
-            s = cmd.session
-            who = org.actor(s, actor)
-            user_id = who.id
-            found = records.lock_task_instance(s, task_id)
-            if found is None:
-                raise NotFound(f"task {task_id} not found", reason="task_not_found")
-            inst, task, open_rows = found
-            if open_rows is not None:  # current: spares readmodel.sync_tasks reading them again
-                cmd.open_rows[inst.id] = open_rows
-            check_running(inst)
-            if task.assignee_id is None:
-                policy.check_may_take(who, task)
-            if task.status not in ("open", "claimed") or (task.assignee_id not in (None, user_id)):
-                raise self._not_open(s, task, user_id)
-            self._complete(cmd, inst, task, data, user_id)
-            case = cmd.case(task.case_id)
-            return Completed(task, cmd.open.get(inst.id, []), case.number if case else None,
-                             case.title if case else None)
+        return task_commands.complete(self, actor, task_id, data)
 
     def submit_feedback(self, token: str, data: Any, *, citizen: bool = False) -> CaseRef:
-        """The reporter's public answer: completes the feedback task as the callback would.
-        ``citizen``: ``data`` answers the process's citizen feedback form (her questions, not
-        the staff callback's), whose ``x-task-data`` is added before the task's form checks it."""
-        with self.command() as cmd:
-            s = cmd.session
-            case = cmd.case(s.scalar(select(Case.id).where(Case.feedback_token == token)))
-            if case is None:
-                raise NotFound("unknown feedback link")
-            if case.feedback_at is not None:
-                raise Conflict("this feedback link has already been used")
-            task = self._load_task(s, case.feedback_task_id) if case.feedback_task_id else None
-            if task is None or task.status not in ("open", "claimed"):
-                raise Conflict("this feedback link has expired")
-            inst = cmd.lock(task.instance_id)  # a merged case's callback runs in its own process
-            if task.due_at is not None and task.due_at < self.clock.now():
-                raise Conflict("this feedback link has expired")
-            citizen_form = cmd.loaded(inst).citizen_feedback_form if citizen else None
-            if citizen_form is not None:
-                data = {**forms.validate(citizen_form, data), **citizen_form.get("x-task-data", {})}
-            self._complete(cmd, inst, task, data, None, via="public_link")
-            return CaseRef.of(case)
+        return task_commands.submit_feedback(self, token, data, citizen=citizen)
 
-    def _complete(self, cmd: Command, inst: Instance, task: records.TaskRow, data: Any, user_id: int | None,
-                  via: str = "inbox") -> records.TaskRow:
-        s = cmd.session
-        loaded = cmd.loaded(inst)
-        data = forms.validate(loaded.forms.get(task.form) if task.form else None, data)
-        wf = cmd.restore(inst, loaded)
-        cmd.catch_up(inst, loaded, wf)
-        try:
-            spiff_task = wf.get_task_from_id(UUID(task.id))
-        except TaskNotFoundException:  # compacted away: finished long ago
-            spiff_task = None
-        now = self.clock.now()
-        done = {"status": "completed", "completed_at": now, "completed_by_id": user_id, "data": data}
-        if task.assignee_id is None and user_id is not None:
-            done.update(assignee_id=user_id, claimed_at=now)
-        if spiff_task is None or spiff_task.state != TaskState.READY or not records.finish_task(s, task, done):
-            # The row was read before the instance lock was granted: another command finished
-            # or claimed the task meanwhile. Say what happened from the row as it is now.
-            current = self._load_task(s, task.id)
-            if current.status in ("open", "claimed") and current.assignee_id in (None, user_id):
-                raise Conflict("task changed meanwhile; reload it", reason="task_changed")
-            raise self._not_open(s, current, user_id)
-        spiff_task.data.update(data)
-        try:
-            spiff_task.run()
-        except SpiffWorkflowException as exc:
-            raise ProcessError(f"the process failed after '{task.name}': {exc}") from None
-        for name, value in done.items():
-            setattr(task, name, value)
-        cmd.done.add(task.id)
-        case = cmd.case(task.case_id)
-        loaded.projection.completed(case, task.stage, data, now)
-        loaded.projection.claimed(task.stage, now, lambda: case)
-        cmd.event("task_completed", inst, task.case_id, task.id, user_id,
-                  {**records.task_names(task), "outcome": data.get("outcome"), "data": data, "via": via})
-        self.advance(cmd, inst, loaded, wf, user_id, now)
-        return task
+    # ------------------------------------------------------------------ supervision and exceptions
+    # (engine/supervision.py, engine/exceptions.py)
+
+    def urge(self, actor: org.Actor | int, task_id: str, note: str | None = None) -> TaskRow:
+        return supervision.urge(self, actor, task_id, note)
+
+    def assign(self, actor: org.Actor | int, task_id: str, username: str) -> TaskRow:
+        return supervision.assign(self, actor, task_id, username)
 
     def request_exception(self, actor: org.Actor | int, case_id: int, body: dict[str, Any]
                           ) -> exceptions.ExceptionRequestRef:
-        """Ask for an extension, suspension, void or merge of a case, with approval; see
-        :mod:`engine.exceptions`."""
         return exceptions.request(self, actor, case_id, body)
 
-    # ------------------------------------------------------------------ messages and signals
+    # ------------------------------------------------------------------ messages and signals (engine/messaging.py)
 
     def send_message(self, actor: org.Actor | int | None, name: str, correlation: dict[str, Any] | None = None,
                      payload: dict[str, Any] | None = None, instance_id: int | None = None) -> messaging.Delivered:
@@ -408,24 +278,6 @@ class Runtime:
                     ) -> messaging.Delivered:
         """Broadcast a BPMN signal to every instance waiting for it."""
         return messaging.send(self, actor, "signal", name, {}, payload or {})
-
-    # ------------------------------------------------------------------ helpers
-
-    def _load_task(self, s: Session, task_id: str) -> records.TaskRow:
-        task = records.load_task(s, task_id)
-        if task is None:
-            raise NotFound(f"task {task_id} not found", reason="task_not_found")
-        return task
-
-    def _task(self, s: Session, task_id: str) -> Task:
-        task = s.get(Task, task_id)
-        if task is None:
-            raise NotFound(f"task {task_id} not found", reason="task_not_found")
-        return task
-
-    @staticmethod
-    def _not_open(s: Session, task: Task | TaskRow, user_id: int | None) -> EngineError:
-        return policy.task_refusal(s, task, user_id)
 
     def advance(self, cmd: Command, inst: Instance, loaded: definitions.LoadedDefinition,
                 wf: BpmnWorkflow, actor_id: int | None, now: datetime) -> None:

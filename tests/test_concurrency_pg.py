@@ -11,7 +11,8 @@ from gridloop.engine import org
 from gridloop.engine.records import TaskRow
 from gridloop.engine.errors import Conflict
 from gridloop.engine.model import Department, Event, ProcessInstance, Task
-from gridloop.engine.runtime import Completed, Runtime
+from gridloop.engine.runtime import Runtime
+from gridloop.engine.task_commands import Completed
 
 from .loop_driver import LoopDriver
 
