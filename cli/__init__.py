@@ -469,8 +469,8 @@ def calendar_load(file, username) -> None:
         loaded = calendars.load(rt, user_id, raw)
     except EngineError as exc:
         _fail(exc)
-    click.echo(f"{loaded['year']} notice loaded ({loaded['source']}); {len(loaded['moved'])} due time(s) moved")
-    for m in loaded["moved"]:
+    click.echo(f"{loaded.year} notice loaded ({loaded.source}); {len(loaded.moved)} due time(s) moved")
+    for m in loaded.moved:
         click.echo(f"  instance {m['instance_id']} case {m['case_id']}: {m['from']} -> {m['to']} ({m['limit']})")
 
 

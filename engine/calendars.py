@@ -15,6 +15,7 @@ year that an open case or running process still waits on (:func:`load`).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +70,19 @@ def calendar_status(s: Session, actor: org.Actor, rt: Engine) -> dict[str, Any]:
             "provisional": provisional}
 
 
-def load(rt: Engine, actor: org.Actor | int | None, raw: bytes | str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class NoticeLoaded:
+    """A loaded notice and each due time it moved (the ``deadline_recomputed`` payloads, with
+    their ``instance_id`` and ``case_id``)."""
+
+    id: int
+    year: int
+    source: str
+    sha256: str
+    moved: list[dict[str, Any]]
+
+
+def load(rt: Engine, actor: org.Actor | int | None, raw: bytes | str) -> NoticeLoaded:
     """Check and store a notice (designers; ``None`` is the system), then move the open
     provisional deadlines of its year: all in one transaction, nothing if anything is wrong."""
     with rt.command() as cmd:
@@ -90,8 +103,7 @@ def load(rt: Engine, actor: org.Actor | int | None, raw: bytes | str) -> dict[st
         cmd.event("calendar_notice_loaded", None, None, None, user_id,
                   {"year": notice.year, "source": notice.content["source"], "sha256": notice.sha256,
                    "notice_id": row.id, "replaces": (replaces or {}).get("source"), "moved": len(moved)})
-    return {"id": row.id, "year": notice.year, "source": notice.content["source"], "sha256": notice.sha256,
-            "moved": moved}
+    return NoticeLoaded(row.id, notice.year, notice.content["source"], notice.sha256, moved)
 
 
 def _recompute(cmd: Command, calendar: WorkCalendar, why: dict[str, Any], actor_id: int | None,

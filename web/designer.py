@@ -113,7 +113,7 @@ def calendar():
         except InvalidInput as exc:
             errors, code = {"notice": refusals.explain(exc), **refusals.field_messages(exc)}, 400
         else:
-            flash(t("calendar.loaded", year=loaded["year"], n=len(loaded["moved"])), "success")
+            flash(t("calendar.loaded", year=loaded.year, n=len(loaded.moved)), "success")
             return redirect(url_for(".calendar"))
     with reading() as s:
         status = calendars.calendar_status(s, current_actor(), runtime())
