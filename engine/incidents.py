@@ -13,13 +13,15 @@ Three ways an instance gets one, each checked inside the command that moves it:
 
 Designers see every incident, supervisors those of their area (and of instances without a
 case); both may retry one after a fix (a raised budget, a migrated version): the failed
-elements run again, and the incident is resolved when the instance moves on.
+elements run again, and the incident is resolved when the instance moves on (``retry``, the
+command; ``IncidentRow`` is what it and the reads answer).
 """
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -27,13 +29,14 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.task import TaskState
 
-from . import org, policy
+from . import org, policy, records
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .model import Case, Incident, ProcessInstance
 from .scripting import ScriptBudgetError
+from .state import load_state
 
 if TYPE_CHECKING:
-    from .command import Command
+    from .command import Command, Engine
     from .records import Instance
 
 KINDS = ("budget", "stuck", "timer")
@@ -126,16 +129,32 @@ def errored_tasks(wf: BpmnWorkflow) -> list[SpiffTask]:
 
 # ---------------------------------------------------------------------------------- reading
 
-def incident_dict(row: Incident, key: str | None = None) -> dict[str, Any]:
-    return {"id": row.id, "instance_id": row.instance_id, "case_id": row.case_id, "process_key": key,
-            "kind": row.kind, "element": row.element, "message": row.message, "status": row.status,
-            "attempts": row.attempts, "created_at": row.created_at, "updated_at": row.updated_at,
-            "resolved_at": row.resolved_at}
+@dataclass(frozen=True)
+class IncidentRow:
+    """An incident as it is listed, shown and answered after a retry."""
+
+    id: int
+    instance_id: int
+    case_id: int | None
+    process_key: str | None
+    kind: str
+    element: str | None
+    message: str
+    status: str
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Incident, key: str | None = None) -> IncidentRow:
+        return cls(row.id, row.instance_id, row.case_id, key, row.kind, row.element, row.message, row.status,
+                   row.attempts, row.created_at, row.updated_at, row.resolved_at)
 
 
 def incident_list(s: Session, actor: org.Actor, *, status: str | None = "open", kind: str | None = None,
                   instance_id: int | None = None, page: int = 1, per_page: int = 20
-                  ) -> tuple[list[dict[str, Any]], int]:
+                  ) -> tuple[list[IncidentRow], int]:
     """Incidents newest first, as the actor may see them, filtered and paged in SQL."""
     if status is not None and status not in STATUSES:
         raise InvalidInput("bad status", fields={"status": f"one of {', '.join(STATUSES)}"})
@@ -152,10 +171,10 @@ def incident_list(s: Session, actor: org.Actor, *, status: str | None = "open", 
     rows = s.execute(select(Incident, ProcessInstance.key)
                      .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
                      .where(*where).order_by(Incident.id.desc()).limit(per_page).offset((page - 1) * per_page))
-    return [incident_dict(row, key) for row, key in rows], total
+    return [IncidentRow.of(row, key) for row, key in rows], total
 
 
-def incident_detail(s: Session, actor: org.Actor, incident_id: int) -> dict[str, Any]:
+def incident_detail(s: Session, actor: org.Actor, incident_id: int) -> IncidentRow:
     found = s.execute(select(Incident, ProcessInstance.key)
                       .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
                       .where(Incident.id == incident_id)).first()
@@ -163,10 +182,37 @@ def incident_detail(s: Session, actor: org.Actor, incident_id: int) -> dict[str,
         raise NotFound(f"incident {incident_id} not found")
     if not policy.may_see_incident(actor, found[0].org_path):
         raise Forbidden("this incident is outside your area")
-    return incident_dict(*found)
+    return IncidentRow.of(*found)
 
 
-def check_retry(actor: org.Actor, incident: Incident | None, incident_id: int) -> Incident:
+# ---------------------------------------------------------------------------------- the retry command
+
+def retry(rt: Engine, actor: org.Actor | int, incident_id: int) -> IncidentRow:
+    """Run an incident's instance again (after a fix or migration): its failed elements run
+    anew; the incident is resolved if the instance moves on, else it counts the attempt."""
+    with rt.command() as cmd:
+        s = cmd.session
+        who = org.actor(s, actor)
+        incident = _check_retry(who, s.get(Incident, incident_id), incident_id)
+        inst = records.lock_instance(s, incident.instance_id)  # not cmd.lock: it refuses incidents
+        assert inst is not None  # (instances are never deleted)
+        if inst.status not in ("incident", "running"):
+            raise Conflict(f"process instance {inst.id} is {inst.status}")
+        loaded = cmd.loaded(inst)
+        wf = load_state(records.state_of(s, inst.id), loaded.spec, loaded.subprocess_specs, rt.script_engine)
+        for task in errored_tasks(wf):
+            task._set_state(TaskState.READY)
+        inst.status = "running"
+        cmd.event("incident_retried", inst, inst.case_id, None, who.id, {"incident": incident.id})
+        cmd.advance(inst, loaded, wf, who.id, rt.clock.now())
+        if inst.status != "incident":
+            resolve(cmd, inst, who.id)
+        s.flush()
+        s.refresh(incident)
+        return IncidentRow.of(incident, inst.key)
+
+
+def _check_retry(actor: org.Actor, incident: Incident | None, incident_id: int) -> Incident:
     if incident is None:
         raise NotFound(f"incident {incident_id} not found")
     if not policy.may_see_incident(actor, incident.org_path):

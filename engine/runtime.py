@@ -10,8 +10,9 @@ rows, case row, next timer) -> append history -> commit. All of it happens, or n
 The commands are functions in the modules of their subjects, taking the runtime as
 ``command.Engine``: ``start_commands`` (report a case, start a process), ``task_commands``
 (claim, unclaim, complete, public feedback), ``supervision`` (urge, assign), ``exceptions``
-(requests), ``messaging`` (messages, signals), ``migration``. ``Runtime`` keeps a one-line
-method for each, so the web layer, the CLI and tests call ``rt.claim(...)`` on one object.
+(requests), ``messaging`` (messages, signals), ``incidents`` (retry), ``migration``.
+``Runtime`` keeps a one-line method for each, so the web layer, the CLI and tests call
+``rt.claim(...)`` on one object.
 """
 from __future__ import annotations
 
@@ -34,13 +35,13 @@ from .clock import Clock, FrozenClock
 from .command import Command, case_process
 from .db import Database
 from .errors import Conflict, IncidentOpened, ProcessError
-from .model import Case, Incident, OrgUnit
+from .model import Case, OrgUnit
 from .photos import Stored as StoredPhoto
 from .photos import record as record_photos
 from .records import Instance, TaskRow
 from .scripting import ScriptBudgetError, make_script_engine
 from .start_commands import CaseRef, Started
-from .state import WorkflowCache, compact, dump_state, load_state
+from .state import WorkflowCache, compact, dump_state
 from .task_commands import Completed
 from .workcalendar import WorkCalendar, parse_limit
 
@@ -279,6 +280,11 @@ class Runtime:
         """Broadcast a BPMN signal to every instance waiting for it."""
         return messaging.send(self, actor, "signal", name, {}, payload or {})
 
+    # ------------------------------------------------------------------ incidents (engine/incidents.py)
+
+    def retry_incident(self, actor: org.Actor | int, incident_id: int) -> incidents.IncidentRow:
+        return incidents.retry(self, actor, incident_id)
+
     def advance(self, cmd: Command, inst: Instance, loaded: definitions.LoadedDefinition,
                 wf: BpmnWorkflow, actor_id: int | None, now: datetime) -> None:
         """In ``cmd``: run until the workflow waits, then store state and sync the read model."""
@@ -348,30 +354,6 @@ class Runtime:
         incidents.open_incident(cmd, inst, "budget", element, message)
         cmd.incident = IncidentOpened(f"process instance {inst.id}: {message}; it is now an incident",
                                       instance_id=inst.id, element=element)
-
-    def retry_incident(self, actor: org.Actor | int, incident_id: int) -> dict[str, Any]:
-        """Run an incident's instance again (after a fix or migration): its failed elements run
-        anew; the incident is resolved if the instance moves on, else it counts the attempt."""
-        with self.command() as cmd:
-            s = cmd.session
-            who = org.actor(s, actor)
-            incident = incidents.check_retry(who, s.get(Incident, incident_id), incident_id)
-            inst = records.lock_instance(s, incident.instance_id)
-            assert inst is not None  # (instances are never deleted)
-            if inst.status not in ("incident", "running"):
-                raise Conflict(f"process instance {inst.id} is {inst.status}")
-            loaded = cmd.loaded(inst)
-            wf = load_state(records.state_of(s, inst.id), loaded.spec, loaded.subprocess_specs, self.script_engine)
-            for task in incidents.errored_tasks(wf):
-                task._set_state(TaskState.READY)
-            inst.status = "running"
-            cmd.event("incident_retried", inst, inst.case_id, None, who.id, {"incident": incident.id})
-            self.advance(cmd, inst, loaded, wf, who.id, self.clock.now())
-            if inst.status != "incident":
-                incidents.resolve(cmd, inst, who.id)
-            s.flush()
-            s.refresh(incident)
-            return incidents.incident_dict(incident, inst.key)
 
     @contextmanager
     def command(self) -> Iterator[Command]:

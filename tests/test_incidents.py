@@ -55,8 +55,8 @@ def test_a_script_over_its_step_budget_makes_the_start_an_incident(runtime, peop
     inst = _instance(runtime, raised.value.instance_id)
     assert inst.status == "incident" and inst.next_timer_at is None
     [incident] = _incidents(runtime, people["designer"])
-    assert (incident["kind"], incident["element"], incident["instance_id"]) == ("budget", "spin", inst.id)
-    assert "20,000 steps" in incident["message"]
+    assert (incident.kind, incident.element, incident.instance_id) == ("budget", "spin", inst.id)
+    assert "20,000 steps" in incident.message
     # The service goes on: the same process with sane data runs to its user task.
     fine = runtime.start_process(people["designer"], "hostile_start", {"n": 3})
     assert fine.status == "running" and [t.element_id for t in fine.open_tasks] == ["check"]
@@ -75,11 +75,11 @@ def test_retry_after_the_budget_is_raised_resolves_the_incident(runtime, people)
         runtime.start_process(people["designer"], "hostile_start", {"n": 50_000})
     [incident] = _incidents(runtime, people["designer"])
     with pytest.raises(IncidentOpened):  # nothing fixed yet: fails again, counted
-        runtime.retry_incident(people["designer"], incident["id"])
-    assert _incidents(runtime, people["designer"])[0]["attempts"] == 2
+        runtime.retry_incident(people["designer"], incident.id)
+    assert _incidents(runtime, people["designer"])[0].attempts == 2
     runtime.script_engine.environment.limits = Limits()  # the fix: a budget that fits
-    retried = runtime.retry_incident(people["designer"], incident["id"])
-    assert retried["status"] == "resolved" and retried["resolved_at"] is not None
+    retried = runtime.retry_incident(people["designer"], incident.id)
+    assert retried.status == "resolved" and retried.resolved_at is not None
     inst = _instance(runtime, raised.value.instance_id)
     assert inst.status == "running"
     with runtime.db.reading() as s:
@@ -88,7 +88,7 @@ def test_retry_after_the_budget_is_raised_resolves_the_incident(runtime, people)
     assert task.element_id == "check" and task.status == "open"
     assert types.count("incident_opened") == 2 and types[-1] == "incident_resolved" and "incident_retried" in types
     with pytest.raises(Conflict):
-        runtime.retry_incident(people["designer"], incident["id"])
+        runtime.retry_incident(people["designer"], incident.id)
 
 
 def test_a_timer_branch_over_budget_is_not_retried_by_the_runner(runtime, clock, people):
@@ -99,7 +99,7 @@ def test_a_timer_branch_over_budget_is_not_retried_by_the_runner(runtime, clock,
     clock.advance(days=1)
     assert timers.run_due(runtime) == 0  # after a restart too: the runner skips incidents
     [incident] = _incidents(runtime, people["super"])  # caseless: every supervisor sees it
-    assert incident["element"] == "t_blow" and "100,000" in incident["message"]
+    assert incident.element == "t_blow" and "100,000" in incident.message
 
 
 def test_a_process_that_stalls_is_an_incident_not_a_silent_hang(runtime, people):
@@ -109,13 +109,13 @@ def test_a_process_that_stalls_is_an_incident_not_a_silent_hang(runtime, people)
     inst = _instance(runtime, started.id)
     assert inst.status == "incident"
     [incident] = _incidents(runtime, people["designer"], kind="stuck")
-    assert incident["element"] == "both" and "can no longer arrive" in incident["message"]
+    assert incident.element == "both" and "can no longer arrive" in incident.message
 
 
 def test_only_designers_and_supervisors_see_and_retry_incidents(runtime, people):
     with pytest.raises(IncidentOpened):
         runtime.start_process(people["designer"], "hostile_start", {"n": 10**9})
-    incident_id = _incidents(runtime, people["designer"])[0]["id"]
+    incident_id = _incidents(runtime, people["designer"])[0].id
     with runtime.db.reading() as s, pytest.raises(Forbidden):
         incidents.incident_list(s, org.actor(s, people["worker"]))
     with pytest.raises(Forbidden):

@@ -336,7 +336,7 @@ def test_a_timer_whose_branch_fails_is_postponed_and_recorded(runtime, clock, us
     clock.advance(minutes=6)
     assert timers.run_due(runtime) == 1
     with runtime.db.reading() as s:
-        assert [i["attempts"] for i in incidents.incident_list(s, org.actor(s, user_id))[0]] == [2]
+        assert [i.attempts for i in incidents.incident_list(s, org.actor(s, user_id))[0]] == [2]
 
 
 def test_a_timer_that_keeps_failing_backs_off_then_becomes_an_incident(runtime, clock, user_id):
@@ -356,8 +356,8 @@ def test_a_timer_that_keeps_failing_backs_off_then_becomes_an_incident(runtime, 
     assert timers.run_due(runtime) == 0  # left to a person: no runner takes it again
     with runtime.db.reading() as s:
         listed, total = incidents.incident_list(s, org.actor(s, user_id))
-    assert total == 1 and listed[0]["kind"] == "timer" and listed[0]["attempts"] == incidents.MAX_TIMER_ATTEMPTS
-    assert "missing_name" in listed[0]["message"] and listed[0]["process_key"] == "timer_broken"
+    assert total == 1 and listed[0].kind == "timer" and listed[0].attempts == incidents.MAX_TIMER_ATTEMPTS
+    assert "missing_name" in listed[0].message and listed[0].process_key == "timer_broken"
 
 
 def test_background_worker_thread_fires_when_the_clock_passes_a_limit(loop, clock):

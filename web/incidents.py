@@ -32,6 +32,6 @@ def retry(incident_id: int):
     except IncidentOpened as exc:
         flash(t("incident.failed_again", message=exc.message), "error")
     else:
-        flash(t("incident.resolved" if done["status"] == "resolved" else "incident.retried", id=incident_id),
+        flash(t("incident.resolved" if done.status == "resolved" else "incident.retried", id=incident_id),
               "success")
     return redirect(url_for(".index"))
