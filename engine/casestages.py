@@ -1,10 +1,11 @@
 """What a process says of its stages besides the case projection: their names in zh-CN and
-English, what a citizen is told at each, and in which the case is handled (what was done).
+English, what a citizen is told at each, in which the case is handled (what was done), and
+what a photo added to a task of each shows.
 
 Declared as process properties in its BPMN (docs/modelling.md) beside the projection's, checked
 at deploy (:func:`check`: a property naming a stage the process does not have is an error) and
-stored with the definition; the pages, the residents' status link, Open311 and the 12345
-export read them from the stored properties of the case's own version, never from a workflow.
+stored with the definition; the pages, the residents' status link, Open311, the 12345
+export and task photos read them from the stored properties of the case's own version, never from a workflow.
 The engine names no stage but those it sets itself (:data:`ENGINE_STAGES`).
 """
 from __future__ import annotations
@@ -16,17 +17,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .caseprojection import parse_map
-from .model import ProcessDefinition, ProcessInstance
+from .model import Case, ProcessDefinition, ProcessInstance
 
 STAGE_LABELS_ZH = "stageLabelsZh"  # "stage=中文名, ...": what the Chinese pages call each stage
 STAGE_LABELS_EN = "stageLabelsEn"  # "stage=English name, ...": the English pages' (a stage labelled in both)
 CITIZEN_STAGES = "citizenStages"  # "stage=status, ...": what the status link says at a stage
 HANDLING_STAGES = "handlingStages"  # "stage, ...": their tasks' `resolution` is what was done (12345 export)
+PHOTO_KINDS = "photoKinds"  # "stage=kind, ...": what a photo added to a task of the stage shows
 TASK_STAGES = "taskStages"  # set at deploy when it labels stages: its user tasks' (the inbox's stage filter)
-CASE_ONLY = (CITIZEN_STAGES, HANDLING_STAGES)
+CASE_ONLY = (CITIZEN_STAGES, HANDLING_STAGES, PHOTO_KINDS)
 # What the status link may tell a citizen (web/i18n.py words each); a stage not named is in progress.
 CITIZEN_STATUSES = ("received", "in_progress", "checking", "awaiting_feedback", "done", "not_accepted")
 IN_PROGRESS = "in_progress"
+# What a photo shows (web/i18n.py words each): a task's photo is a resolution unless its stage says otherwise.
+KINDS_OF_PHOTO = ("report", "resolution", "verification")
+RESOLUTION = "resolution"
 # The stages the engine gives a case it ends outside its process (engine/exceptions.py).
 ENGINE_STAGES = ("voided", "merged")
 
@@ -39,6 +44,7 @@ class CaseStages:
     citizen: dict[str, str] = field(default_factory=dict)  # stage -> one of CITIZEN_STATUSES
     handling: tuple[str, ...] = ()
     tasks: tuple[str, ...] = ()
+    photo_kinds: dict[str, str] = field(default_factory=dict)  # stage -> one of KINDS_OF_PHOTO
 
     @classmethod
     def of(cls, properties: dict[str, Any]) -> CaseStages:
@@ -47,10 +53,14 @@ class CaseStages:
                   for stage in {**zh, **en}}
         return cls(labels, parse_map(str(properties.get(CITIZEN_STAGES) or "")),
                    tuple(parse_map(str(properties.get(HANDLING_STAGES) or ""))),
-                   tuple(parse_map(str(properties.get(TASK_STAGES) or ""))))
+                   tuple(parse_map(str(properties.get(TASK_STAGES) or ""))),
+                   parse_map(str(properties.get(PHOTO_KINDS) or "")))
 
     def citizen_status(self, stage: str | None) -> str:
         return self.citizen.get(stage or "", IN_PROGRESS)
+
+    def photo_kind(self, stage: str | None) -> str:
+        return self.photo_kinds.get(stage or "", RESOLUTION)
 
 
 NONE = CaseStages()
@@ -99,6 +109,11 @@ def of_instance(s: Session, instance_id: int | None) -> CaseStages:
     return of_instances(s, [instance_id]).get(instance_id or 0, NONE)
 
 
+def of_case(s: Session, case_id: int) -> CaseStages:
+    """The stage properties of the version a case's process runs on."""
+    return of_instance(s, s.scalar(select(Case.instance_id).where(Case.id == case_id)))
+
+
 def vocabulary(s: Session) -> Vocabulary:
     """Every deployed version's stage names merged, oldest first (so the newest name wins and
     the first declaration's order stands), and the stages of their user tasks in that order."""
@@ -120,7 +135,8 @@ def check(properties: dict[str, str], case_process: bool, task_stages: set[str],
           ) -> list[str]:
     """What is wrong with a process's stage properties: stages neither its tasks nor its
     scripts (nor the engine) have, a stage named in one language only, a citizen status the
-    status link does not know, a handling stage no user task has. Empty if nothing."""
+    status link does not know, a handling stage or photo kind's stage no user task has, a
+    kind of photo the pages do not know. Empty if nothing."""
     problems = [f"{name} applies to a case process only (caseProcess=true)"
                 for name in CASE_ONLY if properties.get(name) and not case_process]
     stages = task_stages | script_stages | set(ENGINE_STAGES)
@@ -145,6 +161,10 @@ def check(properties: dict[str, str], case_process: bool, task_stages: set[str],
         problems.append(f"{CITIZEN_STAGES}: {', '.join(wrong)}: a citizen is told one of "
                         f"{', '.join(CITIZEN_STATUSES)}")
     known(HANDLING_STAGES, declared.handling, task_stages, "no user task")
+    known(PHOTO_KINDS, declared.photo_kinds, task_stages, "no user task")
+    wrong = [f"{stage}={kind}" for stage, kind in declared.photo_kinds.items() if kind not in KINDS_OF_PHOTO]
+    if wrong:
+        problems.append(f"{PHOTO_KINDS}: {', '.join(wrong)}: a photo shows one of {', '.join(KINDS_OF_PHOTO)}")
     return problems
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from . import images, org, policy, queries
+from . import casestages, images, org, policy, queries
 from .errors import Forbidden, InvalidInput, NotFound
 from .model import Case, Photo, Task, User
 
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 
 MAX_PER_UPLOAD = 6   # photos per upload by staff
 PUBLIC_MAX = 3       # photos with a resident's report
-# The photo's kind by the stage of the task it was added to; any other stage's is a resolution.
-KIND_OF_STAGE = {"verification": "verification", "acceptance": "report"}
 
 
 @dataclass(frozen=True)
@@ -143,8 +141,8 @@ def add_to_task(rt: Engine, actor: org.Actor | int, task_id: str, uploads: list[
         who = org.actor(cmd.session, actor)
         task = _task_target(cmd.session, who, task_id)
         assert task.case_id is not None  # _task_target refuses a task of no case
-        rows = record(cmd, task.case_id, task.instance_id, task.id, KIND_OF_STAGE.get(task.stage or "", "resolution"),
-                      stored, who.id)
+        kind = casestages.of_case(cmd.session, task.case_id).photo_kind(task.stage)  # the process's photoKinds
+        rows = record(cmd, task.case_id, task.instance_id, task.id, kind, stored, who.id)
         return [PhotoInfo.of(r, who.username) for r in rows]
 
 

@@ -34,6 +34,8 @@ def test_closed_loop_declares_its_stages_and_keeps_its_task_stages():
     assert stages.labels["consultation"] == ("逐级会商", "Consultation")  # a stage of the process it calls
     assert (stages.citizen_status("verification"), stages.citizen_status("grid_handling")) == ("checking", "in_progress")
     assert stages.handling == ("grid_handling", "department_handling")
+    assert [stages.photo_kind(st) for st in ("acceptance", "verification", "grid_handling")] == [
+        "report", "verification", "resolution"]
     assert set(stages.tasks) == {"acceptance", "grid_handling", "department_handling", "consultation",
                                  "return_approval", "verification", "feedback"}  # callback_retry is no task's
 
@@ -47,6 +49,9 @@ def test_closed_loop_declares_its_stages_and_keeps_its_task_stages():
      "citizenStages: closed=finished, feedback=waiting: a citizen is told one of received, in_progress,"),
     ({"citizenStages": "verified=checking"}, "citizenStages names stages no task or script has: verified"),
     ({"handlingStages": "grid_handling, closed"}, "handlingStages names stages no user task has: closed"),
+    ({"photoKinds": "verification=proof, closed=report"},
+     "photoKinds: verification=proof: a photo shows one of report, resolution, verification"),
+    ({"photoKinds": "verification=proof, closed=report"}, "photoKinds names stages no user task has: closed"),
     ({"caseProcess": "false"}, "citizenStages applies to a case process only (caseProcess=true)"),
 ])
 def test_a_stage_property_naming_what_the_process_lacks_is_refused(values, message):

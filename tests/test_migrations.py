@@ -114,7 +114,8 @@ def test_upgrading_gives_the_closed_loop_versions_before_the_projection_theirs(a
 
 def test_upgrading_gives_the_closed_loop_versions_before_their_stage_properties_the_codes(any_db):
     """closed_loop's versions deployed while Python named its stages (pages, citizens' words,
-    the 12345 export's handling stages) get those as properties; any other is left alone."""
+    the 12345 export's handling stages, photo kinds) get those as properties; any other is
+    left alone."""
     with any_db.engine.begin() as conn:
         Base.metadata.drop_all(conn)
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
@@ -135,4 +136,6 @@ def test_upgrading_gives_the_closed_loop_versions_before_their_stage_properties_
     assert (old.citizen_status("feedback"), old.citizen_status("grid_handling"), old.handling) == (
         "awaiting_feedback", "in_progress", ("grid_handling", "department_handling"))
     assert "callback_retry" not in old.tasks and "verification" in old.tasks
-    assert own == CaseStages(citizen={"closed": "done"}) and other == CaseStages()
+    assert [old.photo_kind(stage) for stage in ("acceptance", "verification", "grid_handling")] == [
+        "report", "verification", "resolution"]
+    assert own == CaseStages(citizen={"closed": "done"}, photo_kinds=old.photo_kinds) and other == CaseStages()

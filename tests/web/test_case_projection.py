@@ -34,7 +34,7 @@ def _renamed(bpmn: str, renames: dict[str, str], *, in_properties: bool = True) 
     if in_properties:
         for old, new in renames.items():
             bpmn = re.sub(rf'((?:stageTimestamps|stageTimestampsLatest|claimTimestamps|feedbackStage|stageLabels(?:Zh|En)'
-                          rf'|citizenStages|handlingStages)" value="'
+                          rf'|citizenStages|handlingStages|photoKinds)" value="'
                           rf'(?:[^"]*[ ,])?){old}\b', rf"\g<1>{new}", bpmn)
     return bpmn
 

@@ -11,7 +11,7 @@ processes are left as they are.
 
 Revision ID: 9951e934d0e6
 Revises: e1a7c3f90b52
-Create Date: 2026-12-01 21:25:00
+Create Date: 2026-12-01 20:41:39
 """
 from alembic import op
 import sqlalchemy as sa
