@@ -10,9 +10,9 @@ rows, case row, next timer) -> append history -> commit. All of it happens, or n
 The commands are functions in the modules of their subjects, taking the runtime as
 ``command.Engine``: ``start_commands`` (report a case, start a process), ``task_commands``
 (claim, unclaim, complete, public feedback), ``supervision`` (urge, assign), ``exceptions``
-(requests), ``messaging`` (messages, signals), ``incidents`` (retry), ``migration``.
-``Runtime`` keeps a one-line method for each, so the web layer, the CLI and tests call
-``rt.claim(...)`` on one object.
+(requests), ``messaging`` (messages, signals), ``incidents`` (retry), ``design_commands``
+(deploy, check, try a draft), ``migration``. ``Runtime`` keeps a one-line method for each,
+so the web layer, the CLI and tests call ``rt.claim(...)`` on one object.
 """
 from __future__ import annotations
 
@@ -28,10 +28,10 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import TaskState
 
-from . import (calendars, casereports, deadlines, definitions, exceptions, groups, heap, images, incidents,
-               lint, messaging, migration, notifications, org, photostore, places, policy, readmodel, records,
-               rollups, start_commands, supervision, task_commands, timers, trial)
-from .clock import Clock, FrozenClock
+from . import (calendars, casereports, deadlines, definitions, design_commands, exceptions, heap, images, incidents,
+               lint, messaging, migration, notifications, org, photostore, places, readmodel, records,
+               rollups, start_commands, supervision, task_commands, timers)
+from .clock import Clock
 from .command import Command, case_process
 from .db import Database
 from .errors import Conflict, IncidentOpened, ProcessError
@@ -90,60 +90,32 @@ class Runtime:
         return due.isoformat()
 
     # ------------------------------------------------------------------ definitions
+    # (engine/design_commands.py, engine/migration.py)
 
     def deploy(self, paths: list[str] | None = None, *, sources: dict[str, bytes] | None = None,
                by: str | None = None, lane_map: dict[str, str] | None = None) -> list[definitions.Deployed]:
-        """Deploy; ``lane_map`` (lane -> role or group) overrides the processes' own laneMap.
-        Each result warns of lanes no active user staffs and of unknown starters."""
+        """Deploy ``sources``, else the files of ``paths`` (else of workflows/)."""
         if sources is None:
             sources = definitions.read_sources(paths or [WORKFLOWS_DIR])
-        with self.command() as cmd:
-            s = cmd.session
-            return definitions.deploy(s, sources, by=by, now=self.clock.now(), lane_map=lane_map,
-                                      check=lambda compiled: groups.deploy_warnings(s, compiled))
+        return design_commands.deploy(self, sources, by=by, lane_map=lane_map)
 
     def check_files(self, actor: org.Actor | int, sources: dict[str, bytes],
                     lane_map: dict[str, str] | None = None) -> list[lint.Problem]:
-        """What deploy would refuse, and the lint rules' findings (designers only)."""
-        with self.db.reading() as s:
-            policy.check_designer(org.actor(s, actor))
-            return lint.check(sources, s, lane_map)
+        return design_commands.check_files(self, actor, sources, lane_map)
 
     def deploy_files(self, actor: org.Actor | int, sources: dict[str, bytes],
                      lane_map: dict[str, str] | None = None) -> list[definitions.Deployed]:
-        """A designer deploys files as the CLI does (same checks, same refusals)."""
-        with self.db.reading() as s:
-            who = org.actor(s, actor)
-            policy.check_designer(who)
-        return self.deploy(sources=sources, by=who.username, lane_map=lane_map)
+        return design_commands.deploy_files(self, actor, sources, lane_map)
 
     def try_draft(self, actor: org.Actor | int, sources: dict[str, bytes], lane_map: dict[str, str] | None,
                   start: dict[str, Any] | None, steps: list[dict[str, Any]], key: str | None = None) -> dict[str, Any]:
-        """Run a draft in memory as far as ``steps`` go (designers only); see :mod:`engine.trial`."""
-        clock = FrozenClock(self.clock.now())  # the trial's own time: it passes only by wait steps
-        with self.db.reading() as s:
-            who = org.actor(s, actor)
-
-        def case_data(report: dict[str, Any]) -> dict[str, Any]:  # a case process starts as reporting a case would
-            with self.db.reading() as s:
-                grid = org.grid_by_code(s, report["grid"])
-                case = _new_case(report, grid, who.id, clock.now())
-                case.number = f"GL{clock.now():%Y%m%d}TRIAL"
-                return _case_data(case, grid)
-
-        def wait(limit: str) -> None:
-            clock.set(self.calendar.add(clock.now(), parse_limit(limit)))
-
-        helpers = {"now": clock.now, "deadline": lambda limit, start=None: self.calendar.add(
-            start or clock.now(), parse_limit(limit)).isoformat(),
-                   "report_case": lambda report, process=None: None}  # a trial's cases go nowhere
-        with timers.engine_clock(clock):  # timers compare with the trial's clock
-            return trial.run(who, sources, lane_map, start, steps, make_script_engine(helpers), key, case_data, wait)
+        return design_commands.try_draft(self, actor, sources, lane_map, start, steps, key)
 
     def migrate(self, actor: org.Actor | int, key: str, from_version: int, to_version: int,
                 instances: list[int] | None = None, dry_run: bool = True) -> list[migration.InstanceMove]:
-        """Move running instances between versions; see :mod:`engine.migration`."""
         return migration.migrate(self, actor, key, from_version, to_version, instances, dry_run)
+
+    # ------------------------------------------------------------------ reads of a case process (cached)
 
     def categories(self, key: str | None = None) -> list[dict[str, Any]]:
         """The case categories of a case process (``key``, else the one deployed): names from
@@ -201,7 +173,7 @@ class Runtime:
         """In ``cmd``: create the case of a checked report (``grid``: its grid's row) and start
         its process; ``source_instance_id``: the instance whose script reported it."""
         s, now = cmd.session, self.clock.now()
-        case = _new_case(report, grid, user_id, now)
+        case = start_commands.new_case(report, grid, user_id, now)
         case.status_token, case.external_ref = status_token, external_ref
         case.source_instance_id = source_instance_id
         s.add(case)
@@ -214,7 +186,7 @@ class Runtime:
         case.number = f"GL{now:%Y%m%d}{case.id:06d}"
         rollups.change(cmd.rollup_delta, self.calendar.tz, None,
                        {name: getattr(case, name) for name in rollups.WATCHED})
-        cmd.start(loaded, user_id, _case_data(case, grid), case=case)
+        cmd.start(loaded, user_id, start_commands.case_data(case, grid), case=case)
         if photos:
             record_photos(cmd, case.id, case.instance_id, None, "report", photos, user_id)
         cmd.save_cases()
@@ -378,26 +350,6 @@ class Runtime:
             self.workflows.put(inst.id, inst.revision, wf)
         if cmd.incident is not None:  # committed too: now say so
             raise cmd.incident
-
-
-def _new_case(report: dict[str, Any], grid: OrgUnit, user_id: int | None, now: datetime) -> Case:
-    """The case row of a checked report (not yet added to any session)."""
-    reporter_info, location = report.get("reporter") or {}, report.get("location") or {}
-    return Case(title=report["title"], description=report.get("description", ""),
-                category=report["category"], urgency=report.get("urgency", "normal"),
-                source=report["source"], grid=grid, org_path=grid.path,
-                address=location.get("address"), lat=location.get("lat"), lon=location.get("lon"),
-                reporter_name=reporter_info.get("name"), reporter_phone=reporter_info.get("phone"),
-                reported_by_id=user_id, reported_at=now, updated_at=now)
-
-
-def _case_data(case: Case, grid: OrgUnit) -> dict[str, Any]:
-    """A case process's start data: the case as its process sees it."""
-    return {"title": case.title, "description": case.description, "category": case.category,
-            "urgency": case.urgency, "source": case.source, "grid": grid.code,
-            "grid_chain": org.chain_above(grid), "reporter_name": case.reporter_name,
-            "reporter_phone": case.reporter_phone, "address": case.address,
-            "lat": case.lat, "lon": case.lon, "case_number": case.number}
 
 
 class _Probe:

@@ -4,7 +4,8 @@ case reported from a public channel, any other process started by key.
 Each is a function taking the runtime as ``command.Engine`` and running in one
 ``rt.command()``; ``Runtime`` has a one-line method for each, so callers hold one object.
 The case row and its instance are made by ``cmd.open_case`` and ``cmd.start`` (the
-runtime's, as scripts' reported cases and messages start them too).
+runtime's, as scripts' reported cases and messages start them too) from ``new_case`` and
+``case_data``, which a draft's trial run uses as well.
 """
 from __future__ import annotations
 
@@ -134,3 +135,23 @@ def _admit(rt: Engine, s: Session, actor: org.Actor | int, report: dict[str, Any
         if known is not None:
             raise Conflict(f"{report['source']} ticket {external_ref} is already case {known}")
     return reporter, loaded, report, grid
+
+
+def new_case(report: dict[str, Any], grid: OrgUnit, user_id: int | None, now: datetime) -> Case:
+    """The case row of a checked report (not yet added to any session)."""
+    reporter_info, location = report.get("reporter") or {}, report.get("location") or {}
+    return Case(title=report["title"], description=report.get("description", ""),
+                category=report["category"], urgency=report.get("urgency", "normal"),
+                source=report["source"], grid=grid, org_path=grid.path,
+                address=location.get("address"), lat=location.get("lat"), lon=location.get("lon"),
+                reporter_name=reporter_info.get("name"), reporter_phone=reporter_info.get("phone"),
+                reported_by_id=user_id, reported_at=now, updated_at=now)
+
+
+def case_data(case: Case, grid: OrgUnit) -> dict[str, Any]:
+    """A case process's start data: the case as its process sees it."""
+    return {"title": case.title, "description": case.description, "category": case.category,
+            "urgency": case.urgency, "source": case.source, "grid": grid.code,
+            "grid_chain": org.chain_above(grid), "reporter_name": case.reporter_name,
+            "reporter_phone": case.reporter_phone, "address": case.address,
+            "lat": case.lat, "lon": case.lon, "case_number": case.number}
