@@ -59,9 +59,9 @@ class Delivered(list[int]):
         self.started = list(started)
 
 
-def send(rt: Engine, who: org.Actor | int | None, kind: str, name: str, correlation: dict[str, Any],
+def send(rt: Engine, actor: org.Actor | int | None, kind: str, name: str, correlation: dict[str, Any],
          payload: dict[str, Any], instance_id: int | None = None) -> Delivered:
-    """A sender's message or signal (``who``: the acting user, or None for the engine itself)."""
+    """A sender's message or signal (``actor``: the acting user, or None for the engine itself)."""
     if not isinstance(correlation, dict) or not isinstance(payload, dict):
         raise InvalidInput("correlation and payload must be JSON objects")
     inputs.check_text("name", name)
@@ -73,9 +73,9 @@ def send(rt: Engine, who: org.Actor | int | None, kind: str, name: str, correlat
                            fields={"correlation": "keys must be variable names"})
     with rt.command() as cmd:
         s = cmd.session
-        actor = org.actor(s, who) if who is not None else None
+        who = org.actor(s, actor) if actor is not None else None
         catchers = _catchers(cmd, kind, name)
-        if catchers and not any(policy.may_send(actor, c.senders) for _loaded, c in catchers):
+        if catchers and not any(policy.may_send(who, c.senders) for _loaded, c in catchers):
             raise Forbidden(f"you may not send {kind} '{name}'")
         pairs = _key_candidates(rt.script_engine, catchers, payload) if kind == "message" else []
         uncorrelated = kind == "message" and not correlation and not pairs and instance_id is None
@@ -90,10 +90,10 @@ def send(rt: Engine, who: org.Actor | int | None, kind: str, name: str, correlat
             targets = sorted({iid for iid, values in s.execute(query)  # the database narrowed; Python decides
                               if readmodel.matches(values, correlation)})
             reached = [iid for iid in targets
-                       if _offer(cmd, iid, kind, name, payload, None, correlation, actor, _id_of(actor))]
+                       if _offer(cmd, iid, kind, name, payload, None, correlation, who, _id_of(who))]
         started: list[int] = []
         if kind == "message" and not reached and instance_id is None:
-            started = _start(cmd, name, payload, None, actor, _id_of(actor))
+            started = _start(cmd, name, payload, None, who, _id_of(who))
             if not started and uncorrelated:
                 raise InvalidInput(f"message '{name}' starts no process: say which instances it is for with a "
                                    "correlation (or a payload carrying its correlation properties)",
