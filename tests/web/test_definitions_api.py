@@ -161,7 +161,9 @@ def test_migration_dry_run_and_move(api, world):
     assert api.get(f"/process-instances/{early['id']}", "designer1")["version"] == 1
     moved = api.post("/definitions/Process_lin5/migrate", "designer1",
                      json={"from_version": 1, "to_version": 2, "dry_run": False, "instances": [early["id"], 999]})
-    assert {r["id"]: r["ok"] for r in moved["instances"]} == {early["id"]: True, 999: False}
+    assert moved == {"dry_run": False, "instances": [
+        {"id": early["id"], "ok": True, "reason": None},
+        {"id": 999, "ok": False, "reason": "not a running instance of Process_lin5 version 1"}]}
     detail = api.get(f"/process-instances/{early['id']}", "designer1")
     assert detail["version"] == 2 and detail["open_tasks"][0]["name"] == "First step"
     assert any(e["type"] == "instance_migrated" for e in detail["history"])

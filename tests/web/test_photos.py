@@ -80,6 +80,8 @@ def test_a_report_photo_is_stored_reencoded_with_a_thumbnail_and_only_time_and_p
     assert added[0]["taken_at"].startswith("2026-02-28T06:05:09")  # 14:05 in Shenyang
     listed = api.get(f"/cases/{case['id']}/photos", "supervisor1")
     assert [p["id"] for p in listed] == [p["id"] for p in added]
+    assert set(added[0]) == set(listed[0]) == {"id", "case_id", "task_id", "kind", "width", "height", "size", "taken_at",
+                                               "gps", "uploaded_at", "uploaded_by", "url", "thumbnail_url"}
     stored = api.client.get(listed[0]["url"], headers={"Authorization": f"Bearer {api.token('grid1')}"})
     assert stored.status_code == 200 and stored.mimetype == "image/jpeg"
     body = stored.get_data()
