@@ -460,13 +460,12 @@ def calendar_load(file, username) -> None:
     """Load a holiday notice (one year, JSON): it overrides workflows/calendars/ for its year in
     every process, and moves the open provisional deadlines of that year. A bad file changes
     nothing: exit 1 with a line per bad field."""
-    from gridloop.engine import calendars
     rt = _runtime()
     user_id = _user_id(rt, username) if username else None
     with open(file, "rb") as fh:
         raw = fh.read()
     try:
-        loaded = calendars.load(rt, user_id, raw)
+        loaded = rt.load_calendar_notice(user_id, raw)
     except EngineError as exc:
         _fail(exc)
     click.echo(f"{loaded.year} notice loaded ({loaded.source}); {len(loaded.moved)} due time(s) moved")

@@ -10,9 +10,11 @@ rows, case row, next timer) -> append history -> commit. All of it happens, or n
 The commands are functions in the modules of their subjects, taking the runtime as
 ``command.Engine``: ``start_commands`` (report a case, start a process), ``task_commands``
 (claim, unclaim, complete, public feedback), ``supervision`` (urge, assign), ``exceptions``
-(requests), ``messaging`` (messages, signals), ``incidents`` (retry), ``design_commands``
-(deploy, check, try a draft), ``migration``. ``Runtime`` keeps a one-line method for each,
-so the web layer, the CLI and tests call ``rt.claim(...)`` on one object.
+(requests), ``messaging`` (messages, signals), ``photos`` (add photos), ``calendars`` (load
+a holiday notice), ``incidents`` (retry), ``design_commands`` (deploy, check, try a draft),
+``migration``. ``Runtime`` keeps a one-line method for each, so the web layer, the CLI and
+tests call ``rt.claim(...)`` on one object; only the due-work runners (engine/worker.py,
+engine/celery_app.py) call ``timers.run_due`` / ``fire_next`` themselves.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import TaskState
 
 from . import (calendars, casereports, deadlines, definitions, design_commands, exceptions, heap, images, incidents,
-               lint, messaging, migration, notifications, org, photostore, places, readmodel, records,
+               lint, messaging, migration, notifications, org, photos, photostore, places, readmodel, records,
                rollups, start_commands, supervision, task_commands, timers)
 from .clock import Clock
 from .command import Command, case_process
@@ -251,6 +253,20 @@ class Runtime:
                     ) -> messaging.Delivered:
         """Broadcast a BPMN signal to every instance waiting for it."""
         return messaging.send(self, actor, "signal", name, {}, payload or {})
+
+    # ------------------------------------------------------------------ photos and holiday notices
+    # (engine/photos.py, engine/calendars.py)
+
+    def add_case_photos(self, actor: org.Actor | int, case_id: int, uploads: list[photos.Upload]
+                        ) -> list[photos.PhotoInfo]:
+        return photos.add_to_case(self, actor, case_id, uploads)
+
+    def add_task_photos(self, actor: org.Actor | int, task_id: str, uploads: list[photos.Upload]
+                        ) -> list[photos.PhotoInfo]:
+        return photos.add_to_task(self, actor, task_id, uploads)
+
+    def load_calendar_notice(self, actor: org.Actor | int | None, raw: bytes | str) -> calendars.NoticeLoaded:
+        return calendars.load(self, actor, raw)
 
     # ------------------------------------------------------------------ incidents (engine/incidents.py)
 

@@ -109,7 +109,7 @@ def calendar():
     if request.method == "POST":
         upload = request.files.get("notice")
         try:
-            loaded = calendars.load(runtime(), current_actor(), upload.read() if upload else b"")
+            loaded = runtime().load_calendar_notice(current_actor(), upload.read() if upload else b"")
         except InvalidInput as exc:
             errors, code = {"notice": refusals.explain(exc), **refusals.field_messages(exc)}, 400
         else:

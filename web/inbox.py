@@ -153,7 +153,7 @@ def complete(task_id: str):
     files = page_photos.uploads()
     if files:  # added first: a refused photo leaves the task open, the form as filled in
         try:
-            photos.add_to_task(runtime(), actor, task_id, files)
+            runtime().add_task_photos(actor, task_id, files)
         except InvalidInput as exc:
             return _task_page(task, request.form, page_photos.errors_of(exc), extras, 400,
                               answers=data)

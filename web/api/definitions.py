@@ -200,4 +200,4 @@ def load_notice():
     on (each move in the case's history); 400 names every bad field and changes nothing."""
     upload = request.files.get("file")
     raw = upload.read() if upload is not None else request.get_data()
-    return calendars.load(runtime(), actor(), raw), 201
+    return runtime().load_calendar_notice(actor(), raw), 201

@@ -33,7 +33,7 @@ def with_urls(items: list[photos.PhotoInfo]) -> list[dict]:
 def case_upload(body, case_id):
     """Add photos of what was reported: its reporter, or whoever may report in its grid, while
     the case is open (400 for a file that is no JPEG/PNG or is damaged, 413 for a too large one)."""
-    return with_urls(photos.add_to_case(runtime(), actor(), case_id, uploads(body["photos"])))
+    return with_urls(runtime().add_case_photos(actor(), case_id, uploads(body["photos"])))
 
 
 @blp.route("/tasks/<task_id>/photos", methods=["POST"])
@@ -42,7 +42,7 @@ def case_upload(body, case_id):
 @errors(403, 404, 413)
 def task_upload(body, task_id):
     """Add photos to an open task (its resolution, its verification): only who may act on it."""
-    return with_urls(photos.add_to_task(runtime(), actor(), task_id, uploads(body["photos"])))
+    return with_urls(runtime().add_task_photos(actor(), task_id, uploads(body["photos"])))
 
 
 @blp.route("/cases/<int:case_id>/photos")
