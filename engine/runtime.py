@@ -273,6 +273,8 @@ class Runtime:
     def retry_incident(self, actor: org.Actor | int, incident_id: int) -> incidents.IncidentRow:
         return incidents.retry(self, actor, incident_id)
 
+    # ------------------------------------------------------------------ engine steps, transactions (command.Engine)
+
     def advance(self, cmd: Command, inst: Instance, loaded: definitions.LoadedDefinition,
                 wf: BpmnWorkflow, actor_id: int | None, now: datetime) -> None:
         """In ``cmd``: run until the workflow waits, then store state and sync the read model."""
