@@ -137,6 +137,7 @@ def request(rt: Engine, actor: org.Actor | int, case_id: int, body: dict[str, An
         if kind == "extension":
             assert task is not None  # (ON_TASK: _task_of found it)
             _extension(s, row, task, body, now, data)
+            object.__setattr__(case, "pending_extension", True)
         elif kind == "suspension":
             assert task is not None
             row.task_id, row.until = task.id, _review_date(body, now)
@@ -468,14 +469,22 @@ def ended(cmd: Command) -> None:
     if cases:
         withdraw(cmd, cases)
         call_back_merged(cmd, [case_id for case_id, (how, _a) in cases.items() if how == "closed"])
-    tasks = {e["task_id"]: e for e in cmd.events if e["type"] in TASK_ENDINGS and e["case_id"] is not None}
-    if tasks:  # nearly every command ends a task and almost none has an extension pending: ids first
+    tasks = {e["task_id"]: e for e in cmd.events if e["type"] in TASK_ENDINGS and e["case_id"] is not None
+             and _may_have_extension(cmd, e["case_id"])}
+    if tasks:
         s = cmd.session
         s.flush()  # requests asked earlier in this command are in the table
         ids = s.connection().execute(_PENDING_EXTENSIONS, {"cases": list({e["case_id"] for e in tasks.values()}),
                                                             "tasks": list(tasks)}).scalars().all()
         for row in s.scalars(select(CaseException).where(CaseException.id.in_(ids))) if ids else ():
             _withdraw_one(cmd, row, _case_of(cmd, row.case_id).number, "task_ended", tasks[row.task_id]["actor_id"])
+
+
+def _may_have_extension(cmd: Command, case_id: int) -> bool:
+    """Nearly every command ends a task and almost no case has an extension pending: the
+    command's record of the case says so (loaded with it), else the table is asked."""
+    record = cmd.cases.get(case_id)
+    return record is None or record.pending_extension
 
 
 def withdraw(cmd: Command, ended: dict[int, tuple[str, int | None]]) -> None:

@@ -11,12 +11,12 @@ from datetime import datetime
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, exists, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
 from . import rollups
-from .model import Case, Event, ProcessInstance, Task
+from .model import Case, CaseException, Event, ProcessInstance, Task
 
 _PI = ProcessInstance.__table__
 _T = Task.__table__
@@ -49,7 +49,12 @@ _LOAD_TASK = select(*_TASK).where(_T.c.id == bindparam("tid"))
 _FINISH_TASK = update(_T).where(_T.c.id == bindparam("tid"), _T.c.status == bindparam("seen_status"),
                                 _T.c.assignee_id.is_not_distinct_from(bindparam("seen_assignee")))
 # ^ the SET clause comes from the parameters
-_LOAD_CASE = select(_CASE).where(_CASE.c.id == bindparam("cid"))
+_EXCEPTIONS = CaseException.__table__
+# With the case, whether it has an extension request pending: nearly every command ends a
+# task, and only then must such a request be withdrawn (engine/exceptions.py ``ended``).
+_LOAD_CASE = select(_CASE, exists().where(_EXCEPTIONS.c.case_id == _CASE.c.id, _EXCEPTIONS.c.kind == "extension",
+                                          _EXCEPTIONS.c.status == "pending").label("pending_extension")
+                    ).where(_CASE.c.id == bindparam("cid"))
 _SAVE_CASE = update(_CASE).where(_CASE.c.id == bindparam("cid"))
 _INSERT_TASKS = _T.insert()
 _INSERT_EVENTS = Event.__table__.insert()
@@ -114,17 +119,21 @@ class Instance:
 
 class CaseRecord:
     """A case row: attribute writes are remembered and saved in one UPDATE when the command
-    ends; ``saved`` holds the row as stored (what the rollup counts until then)."""
+    ends; ``saved`` holds the row as stored (what the rollup counts until then).
+    ``pending_extension``: an extension request of the case was pending when it was loaded,
+    or was asked for in this command."""
 
-    __slots__ = ("values", "changes", "saved")
+    __slots__ = ("values", "changes", "saved", "pending_extension")
     values: dict[str, Any]
     changes: dict[str, Any]
     saved: dict[str, Any]
+    pending_extension: bool
 
-    def __init__(self, values: dict[str, Any]):
+    def __init__(self, values: dict[str, Any], pending_extension: bool = False):
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "changes", {})
         object.__setattr__(self, "saved", dict(values))
+        object.__setattr__(self, "pending_extension", pending_extension)
 
     def __getattr__(self, name: str) -> Any:  # the row's columns
         try:
@@ -226,7 +235,10 @@ def finish_task(s: Session, task: TaskRow, values: dict[str, Any]) -> bool:
 
 def load_case(s: Session, case_id: int) -> CaseRecord | None:
     row = s.connection().execute(_LOAD_CASE, {"cid": case_id}).first()
-    return CaseRecord(dict(row._mapping)) if row is not None else None
+    if row is None:
+        return None
+    values = dict(row._mapping)
+    return CaseRecord(values, bool(values.pop("pending_extension")))
 
 
 def insert_tasks(s: Session, rows: list[dict[str, Any]]) -> None:
