@@ -177,12 +177,24 @@ def _add(total: Delta, rows: Delta, sign: int) -> None:
             into[name] = into.get(name, 0) + sign * value
 
 
+# What an open case's contributions depend on (its "reported" rows); a closed case's depend on all of WATCHED.
+_OPEN_FIELDS = ("reported_at", "org_path", "department", "category", "source")
+
+
+def _counted_by(case: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The values :func:`contributions` and :func:`backlog` read of a case: equal before and
+    after a change, the change adds nothing (a new deadline or claim of an open case)."""
+    if case["status"] == "closed":
+        return tuple(case[f] for f in WATCHED)
+    return (case["status"] in NOT_COUNTED, *(case[f] for f in _OPEN_FIELDS))
+
+
 def change(pending: Delta, tz: ZoneInfo, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:
     """Add to the command's pending change (a ``defaultdict(dict)``) what a case's change does
     to the rollup and the backlog (``before`` None: a new case); :func:`write` stores it when
-    the command ends. Nothing when none of the fields they count by changed (most saves: a new
-    stage, a new updated_at)."""
-    if before is not None and after is not None and all(before[f] == after[f] for f in WATCHED):
+    the command ends. Nothing when none of the values they count by changed (most saves: a new
+    stage, deadline or claim of an open case)."""
+    if before is not None and after is not None and _counted_by(before) == _counted_by(after):
         return
     for name, count in _COUNT.items():
         for sign, row in ((-1, before), (1, after)):
