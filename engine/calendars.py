@@ -6,7 +6,8 @@ Where a year's days come from, first found wins:
 
 1. the newest notice loaded for that year (``gridloop calendar load``, ``POST
    /calendar/notices``), kept in the database (``calendar_notice``) so every process and
-   worker reads the same; each command checks for a newer load (:func:`refresh`);
+   worker reads the same; a command checks for a newer load when it first needs the calendar
+   (:func:`refresh`, ``Command.calendar``);
 2. the year in the shipped ``workflows/calendars/cn.json``, the defaults;
 3. the ``holidays`` package's statutory holidays: deadlines counted so are provisional.
 
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.task import TaskState
 
@@ -33,12 +34,13 @@ if TYPE_CHECKING:
     from .command import Command, Engine
 
 MAX_LISTED = 500
-_NEWEST = select(func.max(CalendarNotice.__table__.c.id))  # built once: every command asks
 
 
-def refresh(rt: Engine, s: Session) -> None:
-    """Take up the notices loaded since this process last looked (one indexed ``max``)."""
-    version = s.connection().execute(_NEWEST).scalar()
+def refresh(rt: Engine, s: Session, version: int | None = None) -> None:
+    """Take up the notices loaded since this process last looked: ``version`` is the newest
+    notice's id if the caller read it already (with an instance's lock), else one indexed ``max``."""
+    if version is None:
+        version = records.notice_version(s)
     if version != rt.calendar.version:
         loaded = {row.year: row.notice for row in s.scalars(select(CalendarNotice).order_by(CalendarNotice.id))}
         rt.calendar = rt.calendar.with_notices(loaded, version)

@@ -84,6 +84,8 @@ class Command:
     decided: list[tuple[int, int | None, dict[str, Any]]] = field(default_factory=list)
     incident: IncidentOpened | None = None  # raised once committed
     rollup_delta: defaultdict[Cell, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    notice_version: int | None = None  # the newest holiday notice's id, if read with a lock
+    calendar_checked: bool = False  # the working calendar was checked against the notices
 
     def now(self) -> datetime:
         return self.engine.clock.now()
@@ -96,6 +98,23 @@ class Command:
         # Same keys in every row, so the whole batch is one executemany.
         self.events.append({"instance_id": instance_id, "case_id": case_id, "task_id": task_id,
                             "type": type_, "actor_id": actor_id, "at": self.engine.clock.now(), "payload": payload})
+
+    def calendar(self) -> WorkCalendar:
+        """The working calendar, current: its first use in a command takes up a holiday notice
+        another process loaded (engine/calendars.py), checked against the version read with an
+        instance's lock if there was one, else with a statement of its own. Commands that
+        count no deadline (a claim) never ask."""
+        if not self.calendar_checked:
+            from .calendars import refresh
+            refresh(self.engine, self.session, self.notice_version)
+            self.calendar_checked = True
+        return self.engine.calendar
+
+    def locked(self, inst: Instance) -> Instance:
+        """Note what the lock of ``inst`` read besides its row (the notice version)."""
+        if inst.notice_version is not None and not self.calendar_checked:
+            self.notice_version = inst.notice_version
+        return inst
 
     def case(self, case_id: int | None) -> CaseRecord | None:
         """The command's one record of a case (loaded once, saved when the command ends)."""
@@ -117,7 +136,7 @@ class Command:
         inst = records.lock_instance(self.session, instance_id)
         if inst is None:
             raise NotFound(f"process instance {instance_id} not found")
-        return check_running(inst)
+        return check_running(self.locked(inst))
 
     def loaded(self, inst: Instance) -> definitions.LoadedDefinition:
         """The instance's version, compiled (from the per-version cache)."""
@@ -125,6 +144,7 @@ class Command:
 
     def restore(self, inst: Instance, loaded: definitions.LoadedDefinition) -> BpmnWorkflow:
         """The instance's workflow: the live one if the cache holds its revision, else loaded."""
+        self.calendar()  # current before any script counts a deadline (Runtime.deadline)
         cached = self.engine.workflows.take(inst.id, inst.revision)
         if cached is not None:
             return cached

@@ -207,6 +207,7 @@ def _take(cmd: Command, instance_id: int
         raise
     if locked is None or locked.status != "running":
         return None
+    cmd.locked(locked)
     loaded = cmd.loaded(locked)
     return locked, loaded, cmd.restore(locked, loaded)
 

@@ -88,7 +88,7 @@ def _new_task_row(cmd: Command, inst: Instance, spiff_task: SpiffTask, case: Cas
         parsed = parse_limit(str(limit)) if limit else None
     except ValueError as exc:
         raise ProcessError(f"dueIn of task '{spec.bpmn_name}': {exc}") from None
-    calendar = cmd.engine.calendar
+    calendar = cmd.calendar()
     due_at = calendar.add(now, parsed) if parsed else None
     if parsed and due_at is not None and parsed.kind != "elapsed" \
             and (years := calendar.provisional_years(now, due_at)):

@@ -11,12 +11,12 @@ from datetime import datetime
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, exists, insert, or_, select, update
+from sqlalchemy import bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
 from . import rollups
-from .model import Case, CaseException, Event, ProcessInstance, Task
+from .model import Case, CaseException, CalendarNotice, Event, ProcessInstance, Task
 
 _PI = ProcessInstance.__table__
 _T = Task.__table__
@@ -24,9 +24,13 @@ _TASK = [c for c in _T.c if c.key != "input"]  # commands never need a task's in
 _CASE = Case.__table__
 _INSTANCE_COLUMNS = (_PI.c.id, _PI.c.definition_id, _PI.c.key, _PI.c.case_id, _PI.c.status, _PI.c.revision,
                      _PI.c.started_by_id, _PI.c.ended_at, _PI.c.next_timer_at)
+# The newest holiday notice's id (0: none), read with an instance's lock: the command then
+# knows whether its working calendar is current without a statement of its own (engine/calendars.py).
+_NOTICE_VERSION = select(func.coalesce(func.max(CalendarNotice.__table__.c.id), 0))
 # FOR NO KEY UPDATE: commands on one instance queue behind each other, while rows that only
 # reference the instance (a claim's history event) can still be inserted meanwhile.
-_LOCK_INSTANCE = select(*_INSTANCE_COLUMNS).where(_PI.c.id == bindparam("iid")).with_for_update(key_share=True)
+_LOCK_INSTANCE = (select(*_INSTANCE_COLUMNS, _NOTICE_VERSION.scalar_subquery()).where(_PI.c.id == bindparam("iid"))
+                  .with_for_update(key_share=True))
 _OPEN = ("open", "claimed")
 # A task's instance, locked, with the task and the instance's other open tasks. The row lock
 # is granted last: the task rows, and the unlocked copy ``seen`` of the instance row, are as
@@ -34,7 +38,7 @@ _OPEN = ("open", "claimed")
 # revisions mean no command committed in between, so those task rows are current.
 _SEEN, _TARGET = _PI.alias("seen"), _T.alias("target")
 _LOCK_TASK_INSTANCE = (
-    select(*_INSTANCE_COLUMNS, _SEEN.c.revision, *_TASK)
+    select(*_INSTANCE_COLUMNS, _NOTICE_VERSION.scalar_subquery(), _SEEN.c.revision, *_TASK)
     .select_from(_PI.join(_SEEN, _SEEN.c.id == _PI.c.id).join(_T, _T.c.instance_id == _PI.c.id))
     .where(_PI.c.id == select(_TARGET.c.instance_id).where(_TARGET.c.id == bindparam("tid")).scalar_subquery(),
            or_(_T.c.id == bindparam("tid"), _T.c.status.in_(_OPEN)))
@@ -115,6 +119,7 @@ class Instance:
     state: str | None = None
     data: str | None = None  # JSON text of the process data
     started_at: datetime | None = None  # known to the command that starts it
+    notice_version: int | None = None  # read with its lock: the newest holiday notice's id (0: none)
 
 
 class CaseRecord:
@@ -178,7 +183,11 @@ def insert_instance(s: Session, definition_id: int, key: str, case_id: int | Non
 def lock_instance(s: Session, instance_id: int) -> Instance | None:
     """Lock an instance's row (FOR NO KEY UPDATE on PostgreSQL)."""
     row = s.connection().execute(_LOCK_INSTANCE, {"iid": instance_id}).first()
-    return Instance(*row) if row is not None else None
+    if row is None:
+        return None
+    inst = Instance(*row[:-1])
+    inst.notice_version = row[-1]
+    return inst
 
 
 def lock_task_instance(s: Session, task_id: str) -> tuple[Instance, TaskRow, dict[str, TaskRow] | None] | None:
@@ -191,12 +200,19 @@ def lock_task_instance(s: Session, task_id: str) -> tuple[Instance, TaskRow, dic
         return None
     n, keys = len(_INSTANCE_COLUMNS), TaskRow.__slots__
     inst = Instance(*rows[0][:n])
-    tasks = {t.id: t for t in (TaskRow(dict(zip(keys, row[n + 1:], strict=True))) for row in rows)}
-    if rows[0][n] != inst.revision:
+    inst.notice_version = rows[0][n]
+    tasks = {t.id: t for t in (TaskRow(dict(zip(keys, row[n + 2:], strict=True))) for row in rows)}
+    if rows[0][n + 1] != inst.revision:
         task = load_task(s, task_id)
         assert task is not None  # it was there when the statement began; tasks are never deleted
         return inst, task, None
     return inst, tasks[task_id], {task_id: t for task_id, t in tasks.items() if t.status in _OPEN}
+
+
+def notice_version(s: Session) -> int:
+    """The newest holiday notice's id (0: none)."""
+    version: int = s.connection().execute(_NOTICE_VERSION).scalar_one()
+    return version
 
 
 def state_of(s: Session, instance_id: int) -> str:

@@ -199,6 +199,7 @@ class Runtime:
               case: Case | None, linked_case_id: int | None = None) -> Instance:
         """In ``cmd``: start an instance (see ``Command.start``)."""
         s, now = cmd.session, self.clock.now()
+        cmd.calendar()  # current before any script counts a deadline (Runtime.deadline)
         wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
         wf.task_tree.data.update(data)
         inst = records.insert_instance(s, loaded.id, loaded.key, case.id if case else linked_case_id, user_id, now)
@@ -279,6 +280,7 @@ class Runtime:
                 wf: BpmnWorkflow, actor_id: int | None, now: datetime) -> None:
         """In ``cmd``: run until the workflow waits, then store state and sync the read model."""
         s = cmd.session
+        cmd.calendar()  # (checked once a command: scripts and time limits count in it)
         with s.no_autoflush:
             reports = self._step(cmd, inst, loaded, wf, actor_id, now)
         if not records.save_instance(s, inst):
@@ -351,7 +353,6 @@ class Runtime:
         is done when the block ends, and its history events are written in one batch."""
         with self.db.transaction() as s, timers.engine_clock(self.clock):
             cmd = Command(s, self)
-            calendars.refresh(self, s)  # a holiday notice another process loaded
             yield cmd
             while cmd.decided:  # approval processes decided exception requests (engine/exceptions.py)
                 decided, cmd.decided = cmd.decided, []

@@ -107,6 +107,7 @@ def complete(rt: Engine, actor: org.Actor | int, task_id: str, data: Any) -> Com
         if found is None:
             raise NotFound(f"task {task_id} not found", reason="task_not_found")
         inst, task, open_rows = found
+        cmd.locked(inst)
         if open_rows is not None:  # current: spares readmodel.sync_tasks reading them again
             cmd.open_rows[inst.id] = open_rows
         check_running(inst)
