@@ -137,13 +137,15 @@ def request(rt: Engine, actor: org.Actor | int, case_id: int, body: dict[str, An
         if kind == "extension":
             assert task is not None  # (ON_TASK: _task_of found it)
             _extension(s, row, task, body, now, data)
-            object.__setattr__(case, "pending_extension", True)
         elif kind == "suspension":
             assert task is not None
             row.task_id, row.until = task.id, _review_date(body, now)
             data["until"] = row.until.isoformat()
         elif kind == "merge":
-            row.original_case_id = _original(cmd, who, case, body).id
+            original = _original(cmd, who, case, body)
+            row.original_case_id = original.id
+            object.__setattr__(original, "has_requests", True)
+        object.__setattr__(case, "has_requests", True)
         s.add(row)
         s.flush()
         cmd.event("exception_requested", case.instance_id, case_id, row.task_id, who.id, _payload(row))
@@ -465,12 +467,13 @@ def ended(cmd: Command) -> None:
     pending requests (:func:`withdraw`), those that closed call back the reporters of the
     cases merged into them (:func:`call_back_merged`); a task it ended (completed, or
     cancelled by a limit or an escalation) withdraws the pending extension asked for it."""
-    cases = {e["case_id"]: (ENDINGS[e["type"]], e["actor_id"]) for e in cmd.events if e["type"] in ENDINGS}
+    cases = {e["case_id"]: (ENDINGS[e["type"]], e["actor_id"]) for e in cmd.events
+             if e["type"] in ENDINGS and _may_have_requests(cmd, e["case_id"])}
     if cases:
         withdraw(cmd, cases)
         call_back_merged(cmd, [case_id for case_id, (how, _a) in cases.items() if how == "closed"])
     tasks = {e["task_id"]: e for e in cmd.events if e["type"] in TASK_ENDINGS and e["case_id"] is not None
-             and _may_have_extension(cmd, e["case_id"])}
+             and _may_have_requests(cmd, e["case_id"])}
     if tasks:
         s = cmd.session
         s.flush()  # requests asked earlier in this command are in the table
@@ -480,11 +483,12 @@ def ended(cmd: Command) -> None:
             _withdraw_one(cmd, row, _case_of(cmd, row.case_id).number, "task_ended", tasks[row.task_id]["actor_id"])
 
 
-def _may_have_extension(cmd: Command, case_id: int) -> bool:
-    """Nearly every command ends a task and almost no case has an extension pending: the
-    command's record of the case says so (loaded with it), else the table is asked."""
+def _may_have_requests(cmd: Command, case_id: int) -> bool:
+    """Nearly every command ends a task, every case ends, and few cases ever have a request:
+    the command's record of the case says whether it has (loaded with it); a case it has no
+    record of is asked of the table."""
     record = cmd.cases.get(case_id)
-    return record is None or record.pending_extension
+    return record is None or record.has_requests
 
 
 def withdraw(cmd: Command, ended: dict[int, tuple[str, int | None]]) -> None:

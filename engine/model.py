@@ -580,7 +580,8 @@ class CaseException(Base):
     same steps as events (engine/exceptions.py)."""
 
     __tablename__ = "case_exception"
-    __table_args__ = (Index("ix_case_exception_case", "case_id", "kind", "status"),)
+    __table_args__ = (Index("ix_case_exception_case", "case_id", "kind", "status"),
+                      Index("ix_case_exception_original", "original_case_id"))  # merges into a case
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
     kind: Mapped[str] = mapped_column(String(16))  # extension / suspension / void / merge

@@ -54,10 +54,11 @@ _FINISH_TASK = update(_T).where(_T.c.id == bindparam("tid"), _T.c.status == bind
                                 _T.c.assignee_id.is_not_distinct_from(bindparam("seen_assignee")))
 # ^ the SET clause comes from the parameters
 _EXCEPTIONS = CaseException.__table__
-# With the case, whether it has an extension request pending: nearly every command ends a
-# task, and only then must such a request be withdrawn (engine/exceptions.py ``ended``).
-_LOAD_CASE = select(_CASE, exists().where(_EXCEPTIONS.c.case_id == _CASE.c.id, _EXCEPTIONS.c.kind == "extension",
-                                          _EXCEPTIONS.c.status == "pending").label("pending_extension")
+# With the case, whether any exception request names it (for it, or merging into it): nearly
+# every command ends a task and every case ends, and only such a case may have requests to
+# withdraw or merged cases to call back (engine/exceptions.py ``ended``). Two index probes.
+_LOAD_CASE = select(_CASE, or_(exists().where(_EXCEPTIONS.c.case_id == _CASE.c.id),
+                               exists().where(_EXCEPTIONS.c.original_case_id == _CASE.c.id)).label("has_requests")
                     ).where(_CASE.c.id == bindparam("cid"))
 _SAVE_CASE = update(_CASE).where(_CASE.c.id == bindparam("cid"))
 _INSERT_TASKS = _T.insert()
@@ -125,20 +126,20 @@ class Instance:
 class CaseRecord:
     """A case row: attribute writes are remembered and saved in one UPDATE when the command
     ends; ``saved`` holds the row as stored (what the rollup counts until then).
-    ``pending_extension``: an extension request of the case was pending when it was loaded,
-    or was asked for in this command."""
+    ``has_requests``: an exception request named the case (for it, or merging into it) when
+    it was loaded, or was asked in this command."""
 
-    __slots__ = ("values", "changes", "saved", "pending_extension")
+    __slots__ = ("values", "changes", "saved", "has_requests")
     values: dict[str, Any]
     changes: dict[str, Any]
     saved: dict[str, Any]
-    pending_extension: bool
+    has_requests: bool
 
-    def __init__(self, values: dict[str, Any], pending_extension: bool = False):
+    def __init__(self, values: dict[str, Any], has_requests: bool = False):
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "changes", {})
         object.__setattr__(self, "saved", dict(values))
-        object.__setattr__(self, "pending_extension", pending_extension)
+        object.__setattr__(self, "has_requests", has_requests)
 
     def __getattr__(self, name: str) -> Any:  # the row's columns
         try:
@@ -254,7 +255,7 @@ def load_case(s: Session, case_id: int) -> CaseRecord | None:
     if row is None:
         return None
     values = dict(row._mapping)
-    return CaseRecord(values, bool(values.pop("pending_extension")))
+    return CaseRecord(values, bool(values.pop("has_requests")))
 
 
 def insert_tasks(s: Session, rows: list[dict[str, Any]]) -> None:
