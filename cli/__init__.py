@@ -297,20 +297,25 @@ def group() -> None:
 
 
 def _system_command(action, describe) -> None:
-    """Run ``action(session, actor, now)`` as the system (the command line is trusted) and
-    print each item it answers, one line each as ``describe`` puts it."""
+    """Run ``action(runtime)``, a command or a read as the system (actor ``None``: the command
+    line is trusted), and print each item it answers, one line each as ``describe`` puts it."""
     rt = _runtime()
     try:
-        with rt.db.transaction() as s:
-            found = action(s, None, rt.clock.now())
+        found = action(rt)
     except EngineError as exc:
         _fail(exc)
     for item in found if isinstance(found, list) else [found]:
         click.echo(describe(item))
 
 
+def _reading(rt, query):
+    """``query(session)`` in a read-only transaction."""
+    with rt.db.reading() as s:
+        return query(s)
+
+
 def _group_command(action) -> None:
-    _system_command(action, lambda g: f"{g['name']}: {', '.join(g['members']) or '-'}")
+    _system_command(action, lambda g: f"{g.name}: {', '.join(g.members) or '-'}")
 
 
 @group.command("create")
@@ -318,7 +323,7 @@ def _group_command(action) -> None:
 @click.option("--title", default=None, help="What the group is for.")
 def group_create(name, title) -> None:
     """Create an empty group NAME."""
-    _group_command(lambda s, actor, now: groups.create(s, actor, name, title, now))
+    _group_command(lambda rt: rt.create_group(None, name, title))
 
 
 @group.command("add")
@@ -326,7 +331,7 @@ def group_create(name, title) -> None:
 @click.argument("usernames", nargs=-1, required=True)
 def group_add(name, usernames) -> None:
     """Add users to group NAME."""
-    _group_command(lambda s, actor, now: groups.add_members(s, actor, name, list(usernames)))
+    _group_command(lambda rt: rt.add_group_members(None, name, usernames))
 
 
 @group.command("remove")
@@ -334,13 +339,13 @@ def group_add(name, usernames) -> None:
 @click.argument("usernames", nargs=-1, required=True)
 def group_remove(name, usernames) -> None:
     """Remove users from group NAME."""
-    _group_command(lambda s, actor, now: groups.remove_members(s, actor, name, list(usernames)))
+    _group_command(lambda rt: rt.remove_group_members(None, name, usernames))
 
 
 @group.command("list")
 def group_list() -> None:
     """Each group with its members."""
-    _group_command(lambda s, actor, now: groups.list_groups(s, actor))
+    _group_command(lambda rt: _reading(rt, lambda s: groups.list_groups(s, None)))
 
 
 @main.group("import")
@@ -420,7 +425,7 @@ def liaison() -> None:
 
 
 def _liaison_command(action) -> None:
-    _system_command(action, lambda b: f"{b['username']} ({b['department']}): {', '.join(b['units']) or '-'}")
+    _system_command(action, lambda b: f"{b.username} ({b.department}): {', '.join(b.units) or '-'}")
 
 
 @liaison.command("bind")
@@ -428,9 +433,7 @@ def _liaison_command(action) -> None:
 @click.argument("units", nargs=-1, required=True)
 def liaison_bind(username, units) -> None:
     """Bind liaison USERNAME to the street, community or grid codes UNITS."""
-    def bind_all(s, actor, now):
-        return [liaisons.bind(s, actor, username, unit, now) for unit in units][-1]
-    _liaison_command(bind_all)
+    _liaison_command(lambda rt: rt.bind_liaison(None, username, units))
 
 
 @liaison.command("unbind")
@@ -438,14 +441,14 @@ def liaison_bind(username, units) -> None:
 @click.argument("unit")
 def liaison_unbind(username, unit) -> None:
     """Release liaison USERNAME from UNIT."""
-    _liaison_command(lambda s, actor, now: liaisons.unbind(s, actor, username, unit))
+    _liaison_command(lambda rt: rt.unbind_liaison(None, username, unit))
 
 
 @liaison.command("list")
 @click.option("--department", default=None, help="Only this department's liaisons.")
 def liaison_list(department) -> None:
     """Each liaison with the areas she serves."""
-    _liaison_command(lambda s, actor, now: liaisons.listing(s, actor, department=department))
+    _liaison_command(lambda rt: _reading(rt, lambda s: liaisons.listing(s, None, department=department)))
 
 
 @main.group()

@@ -9,26 +9,24 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, String, cast, select, text
 from sqlalchemy.orm import Session
 
-from . import policy
+from . import org, policy
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .model import User, UserGroup
 from .org import ROLES, Actor
 
 if TYPE_CHECKING:
+    from .command import Engine
     from .definitions import Compiled
 
 NAME = re.compile(r"^\w[\w.-]{0,39}$")  # fits task.role; no commas or "=" (property lists)
-
-
-def _check_admin(actor: Actor | None) -> None:
-    if not policy.may_administer_groups(actor):
-        raise Forbidden("only administrators manage groups")
 
 
 def roles_contain(s: Session, name: str) -> ColumnElement[bool]:
@@ -70,6 +68,25 @@ def unstaffed_roles(s: Session) -> tuple[str, ...]:
 
 # ------------------------------------------------------------------------------ commands
 
+@dataclass(frozen=True)
+class GroupRow:
+    """A group and the usernames of its members (as commands answer and lists show it)."""
+
+    name: str
+    title: str | None
+    created_at: datetime
+    created_by: str | None
+    members: tuple[str, ...]
+
+
+def _admin(s: Session, actor: Actor | int | None) -> Actor | None:
+    """The acting administrator (``None``: the system, the command line)."""
+    who = org.actor(s, actor) if actor is not None else None
+    if not policy.may_administer_groups(who):
+        raise Forbidden("only administrators manage groups")
+    return who
+
+
 def _group(s: Session, name: str) -> UserGroup:
     group = s.scalars(select(UserGroup).where(UserGroup.name == name)).first()
     if group is None:
@@ -77,30 +94,35 @@ def _group(s: Session, name: str) -> UserGroup:
     return group
 
 
-def _members(s: Session, name: str) -> list[str]:
-    return sorted(u for u, roles in s.execute(select(User.username, User.roles).where(roles_contain(s, name)))
-                  if name in (roles or ()))
+def _members(s: Session, name: str) -> tuple[str, ...]:
+    return tuple(sorted(u for u, roles in s.execute(select(User.username, User.roles).where(roles_contain(s, name)))
+                        if name in (roles or ())))
 
 
-def group_dict(s: Session, group: UserGroup) -> dict[str, Any]:
-    return {"name": group.name, "title": group.title, "created_at": group.created_at,
-            "created_by": group.created_by, "members": _members(s, group.name)}
+def _row(s: Session, group: UserGroup) -> GroupRow:
+    return GroupRow(group.name, group.title, group.created_at, group.created_by, _members(s, group.name))
 
 
-def create(s: Session, actor: Actor | None, name: str, title: str | None, now: datetime) -> dict[str, Any]:
-    """A new, empty group; its name must be free and no built-in role's."""
-    _check_admin(actor)
+def _check_name(name: str) -> None:
     if not isinstance(name, str) or not NAME.match(name):
         raise InvalidInput(f"bad group name '{name}'",
                            fields={"name": "1-40 letters, digits, '_', '.' or '-', starting with a letter or digit"})
     if name in ROLES:
         raise InvalidInput(f"'{name}' is a built-in role", fields={"name": "is a built-in role"})
-    if s.scalar(select(UserGroup.id).where(UserGroup.name == name)) is not None:
-        raise Conflict(f"group '{name}' already exists")
-    group = UserGroup(name=name, title=title, created_at=now, created_by=actor.username if actor else None)
-    s.add(group)
-    s.flush()
-    return group_dict(s, group)
+
+
+def create(rt: Engine, actor: Actor | int | None, name: str, title: str | None = None) -> GroupRow:
+    """A new, empty group; its name must be free and no built-in role's."""
+    with rt.command() as cmd:
+        s = cmd.session
+        who = _admin(s, actor)
+        _check_name(name)
+        if s.scalar(select(UserGroup.id).where(UserGroup.name == name)) is not None:
+            raise Conflict(f"group '{name}' already exists")
+        group = UserGroup(name=name, title=title, created_at=rt.clock.now(), created_by=who.username if who else None)
+        s.add(group)
+        s.flush()
+        return _row(s, group)
 
 
 def _user(s: Session, username: str) -> User:
@@ -110,33 +132,38 @@ def _user(s: Session, username: str) -> User:
     return user
 
 
-def add_members(s: Session, actor: Actor | None, name: str, usernames: list[str]) -> dict[str, Any]:
+def add_members(rt: Engine, actor: Actor | int | None, name: str, usernames: Sequence[str]) -> GroupRow:
     """Put users into a group (those already in it stay as they are)."""
-    _check_admin(actor)
-    group = _group(s, name)
-    for username in usernames:
-        user = _user(s, username)
-        if name not in (user.roles or ()):
-            user.roles = [*(user.roles or ()), name]
-    s.flush()
-    return group_dict(s, group)
+    with rt.command() as cmd:
+        s = cmd.session
+        _admin(s, actor)
+        group = _group(s, name)
+        for username in usernames:
+            user = _user(s, username)
+            if name not in (user.roles or ()):
+                user.roles = [*(user.roles or ()), name]
+        s.flush()
+        return _row(s, group)
 
 
-def remove_members(s: Session, actor: Actor | None, name: str, usernames: list[str]) -> dict[str, Any]:
-    _check_admin(actor)
-    group = _group(s, name)
-    for username in usernames:
-        user = _user(s, username)
-        if name not in (user.roles or ()):
-            raise NotFound(f"user '{username}' is not in group '{name}'")
-        user.roles = [r for r in user.roles if r != name]
-    s.flush()
-    return group_dict(s, group)
+def remove_members(rt: Engine, actor: Actor | int | None, name: str, usernames: Sequence[str]) -> GroupRow:
+    """Take users out of a group (NotFound for one who is not in it: nobody leaves then)."""
+    with rt.command() as cmd:
+        s = cmd.session
+        _admin(s, actor)
+        group = _group(s, name)
+        for username in usernames:
+            user = _user(s, username)
+            if name not in (user.roles or ()):
+                raise NotFound(f"user '{username}' is not in group '{name}'")
+            user.roles = [r for r in user.roles if r != name]
+        s.flush()
+        return _row(s, group)
 
 
-def list_groups(s: Session, actor: Actor | None) -> list[dict[str, Any]]:
-    _check_admin(actor)
-    return [group_dict(s, g) for g in s.scalars(select(UserGroup).order_by(UserGroup.name))]
+def list_groups(s: Session, actor: Actor | None) -> list[GroupRow]:
+    _admin(s, actor)
+    return [_row(s, g) for g in s.scalars(select(UserGroup).order_by(UserGroup.name))]
 
 
 def deploy_warnings(s: Session, compiled: Compiled) -> list[str]:

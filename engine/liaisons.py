@@ -9,8 +9,9 @@ offer it is refused, blaming that field, and nothing is saved.
 """
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, literal, select
 from sqlalchemy.orm import Session
@@ -20,12 +21,25 @@ from .db import affected
 from .errors import Forbidden, InvalidInput, NotFound
 from .model import Department, LiaisonArea, OrgUnit, User
 
+if TYPE_CHECKING:
+    from .command import Engine
+
 LIAISON = "dept_liaison"
 BINDABLE_LEVELS = ("street", "community", "grid")
 
 
-def _check_admin(actor: org.Actor | None) -> None:
-    if not policy.may_administer_groups(actor):
+@dataclass(frozen=True)
+class LiaisonAreas:
+    """A liaison, her department's code and the codes of the units she serves."""
+
+    username: str
+    department: str
+    units: tuple[str, ...]
+
+
+def _admin(s: Session, actor: org.Actor | int | None) -> None:
+    who = org.actor(s, actor) if actor is not None else None
+    if not policy.may_administer_groups(who):
         raise Forbidden("only administrators bind liaisons to areas")
 
 
@@ -39,43 +53,52 @@ def _liaison(s: Session, username: str) -> User:
     return user
 
 
-def bind(s: Session, actor: org.Actor | None, username: str, unit_code: str, now: datetime) -> dict[str, Any]:
-    """Bind a liaison to a street, community or grid inside her own org unit (a no-op if bound)."""
-    _check_admin(actor)
-    user = _liaison(s, username)
-    unit = org.unit_by_code(s, unit_code)
-    if unit.level not in BINDABLE_LEVELS:
-        raise InvalidInput(f"a liaison serves streets, communities or grids, not a {unit.level}",
-                           fields={"unit": f"'{unit_code}' is a {unit.level}"})
-    home = user.org_unit.path if user.org_unit else "/"
-    if not unit.path.startswith(home):
-        raise InvalidInput(f"'{unit_code}' lies outside {username}'s own area; move her first",
-                           fields={"unit": "outside the liaison's area"})
-    if s.get(LiaisonArea, (user.id, unit.id)) is None:
-        s.add(LiaisonArea(user_id=user.id, org_unit_id=unit.id, bound_at=now))
-        s.flush()
-    return _one(s, user)
+def bind(rt: Engine, actor: org.Actor | int | None, username: str, unit_codes: Sequence[str]) -> LiaisonAreas:
+    """Bind a liaison to streets, communities or grids inside her own org unit (those she is
+    bound to stay as they are); all of them or, if one cannot be, none."""
+    with rt.command() as cmd:
+        s = cmd.session
+        _admin(s, actor)
+        user = _liaison(s, username)
+        for unit_code in unit_codes:
+            unit = org.unit_by_code(s, unit_code)
+            if unit.level not in BINDABLE_LEVELS:
+                raise InvalidInput(f"a liaison serves streets, communities or grids, not a {unit.level}",
+                                   fields={"unit": f"'{unit_code}' is a {unit.level}"})
+            home = user.org_unit.path if user.org_unit else "/"
+            if not unit.path.startswith(home):
+                raise InvalidInput(f"'{unit_code}' lies outside {username}'s own area; move her first",
+                                   fields={"unit": "outside the liaison's area"})
+            if s.get(LiaisonArea, (user.id, unit.id)) is None:
+                s.add(LiaisonArea(user_id=user.id, org_unit_id=unit.id, bound_at=rt.clock.now()))
+                s.flush()
+        return _one(s, user)
 
 
-def unbind(s: Session, actor: org.Actor | None, username: str, unit_code: str) -> dict[str, Any]:
-    _check_admin(actor)
-    user = _liaison(s, username)
-    unit = org.unit_by_code(s, unit_code)
-    if not affected(s, delete(LiaisonArea).where(LiaisonArea.user_id == user.id,
-                                                 LiaisonArea.org_unit_id == unit.id)):
-        raise NotFound(f"'{username}' is not bound to '{unit_code}'")
-    return _one(s, user)
+def unbind(rt: Engine, actor: org.Actor | int | None, username: str, unit_code: str) -> LiaisonAreas:
+    with rt.command() as cmd:
+        s = cmd.session
+        _admin(s, actor)
+        user = _liaison(s, username)
+        unit = org.unit_by_code(s, unit_code)
+        if not affected(s, delete(LiaisonArea).where(LiaisonArea.user_id == user.id,
+                                                     LiaisonArea.org_unit_id == unit.id)):
+            raise NotFound(f"'{username}' is not bound to '{unit_code}'")
+        return _one(s, user)
 
 
-def _one(s: Session, user: User) -> dict[str, Any]:
-    return next(b for b in listing(s, None, username=user.username))
+def _one(s: Session, user: User) -> LiaisonAreas:
+    return _areas(s, username=user.username)[0]
 
 
-def listing(s: Session, actor: org.Actor | None, *, department: str | None = None,
-            username: str | None = None) -> list[dict[str, Any]]:
-    """Each liaison (of a department, or one by name) with the unit codes she serves."""
+def listing(s: Session, actor: org.Actor | None, *, department: str | None = None) -> list[LiaisonAreas]:
+    """Each liaison (of a department) with the unit codes she serves."""
     if not policy.may_list_liaisons(actor):
         raise Forbidden("only administrators and supervisors list liaison areas")
+    return _areas(s, department=department)
+
+
+def _areas(s: Session, *, department: str | None = None, username: str | None = None) -> list[LiaisonAreas]:
     query = (select(User.username, Department.code, OrgUnit.code)
              .join(Department, Department.id == User.department_id)
              .outerjoin(LiaisonArea, LiaisonArea.user_id == User.id)
@@ -85,12 +108,12 @@ def listing(s: Session, actor: org.Actor | None, *, department: str | None = Non
         query = query.where(Department.code == department)
     if username:
         query = query.where(User.username == username)
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[tuple[str, str], list[str]] = {}
     for name, dept, unit in s.execute(query):
-        entry = found.setdefault(name, {"username": name, "department": dept, "units": []})
+        units = found.setdefault((name, dept), [])
         if unit:
-            entry["units"].append(unit)
-    return list(found.values())
+            units.append(unit)
+    return [LiaisonAreas(name, dept, tuple(units)) for (name, dept), units in found.items()]
 
 
 def serving(s: Session, role: str, department: str, org_path: str) -> list[str]:

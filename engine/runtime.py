@@ -19,6 +19,7 @@ engine/celery_app.py) call ``timers.run_due`` / ``fire_next`` themselves.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
@@ -30,9 +31,9 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import TaskState
 
-from . import (calendars, casereports, deadlines, definitions, design_commands, exceptions, heap, images, incidents,
-               lint, messaging, migration, notifications, org, photos, photostore, places, readmodel, records,
-               rollups, start_commands, supervision, task_commands, timers)
+from . import (calendars, casereports, deadlines, definitions, design_commands, exceptions, groups, heap, images,
+               incidents, liaisons, lint, messaging, migration, notifications, org, photos, photostore, places,
+               readmodel, records, rollups, start_commands, supervision, task_commands, timers)
 from .clock import Clock
 from .command import Command, case_process
 from .db import Database
@@ -273,6 +274,28 @@ class Runtime:
 
     def retry_incident(self, actor: org.Actor | int, incident_id: int) -> incidents.IncidentRow:
         return incidents.retry(self, actor, incident_id)
+
+    # ------------------------------------------------------------------ groups (engine/groups.py)
+
+    def create_group(self, actor: org.Actor | int | None, name: str, title: str | None = None) -> groups.GroupRow:
+        return groups.create(self, actor, name, title)
+
+    def add_group_members(self, actor: org.Actor | int | None, name: str, usernames: Sequence[str]
+                          ) -> groups.GroupRow:
+        return groups.add_members(self, actor, name, usernames)
+
+    def remove_group_members(self, actor: org.Actor | int | None, name: str, usernames: Sequence[str]
+                             ) -> groups.GroupRow:
+        return groups.remove_members(self, actor, name, usernames)
+
+    # ------------------------------------------------------------------ liaisons' areas (engine/liaisons.py)
+
+    def bind_liaison(self, actor: org.Actor | int | None, username: str, unit_codes: Sequence[str]
+                     ) -> liaisons.LiaisonAreas:
+        return liaisons.bind(self, actor, username, unit_codes)
+
+    def unbind_liaison(self, actor: org.Actor | int | None, username: str, unit_code: str) -> liaisons.LiaisonAreas:
+        return liaisons.unbind(self, actor, username, unit_code)
 
     # ------------------------------------------------------------------ engine steps, transactions (command.Engine)
 

@@ -109,13 +109,14 @@ def test_liaison_areas_are_kept_by_administrators(api):
     api.call("PUT", "/liaisons/liaison_power/areas/21010200101001", "grid1", status=403)
     api.call("PUT", "/liaisons/liaison_power/areas/21010200101001", "supervisor1", status=403)
     bound = api.call("PUT", "/liaisons/liaison_power/areas/21010200101001", "admin1")
-    assert bound["units"] == ["210102001", "21010200101001", "210102002"]  # by code
+    assert bound == {"username": "liaison_power", "department": "power",
+                     "units": ["210102001", "21010200101001", "210102002"]}  # by code
     api.call("PUT", "/liaisons/liaison_power/areas/21010500101001", "admin1", status=400)  # outside her district
     api.call("PUT", "/liaisons/liaison_power/areas/210102", "admin1", status=400)  # a district is not an area
     api.call("PUT", "/liaisons/grid1/areas/21010200101001", "admin1", status=400)  # not a liaison
     api.call("PUT", "/liaisons/nobody/areas/21010200101001", "admin1", status=404)
     api.call("PUT", "/liaisons/liaison_power/areas/nowhere", "admin1", status=404)
-    api.call("DELETE", "/liaisons/liaison_power/areas/21010200101001", "admin1")
+    assert api.call("DELETE", "/liaisons/liaison_power/areas/21010200101001", "admin1") == listed["liaison_power"]
     api.call("DELETE", "/liaisons/liaison_power/areas/21010200101001", "admin1", status=404)
 
 

@@ -177,10 +177,11 @@ def test_only_administrators_manage_groups(db_api, user):
     assert db_api.get("/groups", "admin1")[0]["members"] == []
 
 
-def test_group_commands_and_their_errors(db_api):
+def test_group_commands_and_their_errors(db_world, db_api):
     api = db_api
     made = api.post("/groups", "admin1", json={"name": "Tester", "title": "QA"}, status=201)
     assert (made["name"], made["title"], made["created_by"], made["members"]) == ("Tester", "QA", "admin1", [])
+    assert made["created_at"] == db_world.clock.now().isoformat()
     assert api.post("/groups", "admin1", json={"name": "Tester"}, status=409)["error"]["code"] == "conflict"
     assert api.post("/groups", "admin1", json={"name": "supervisor"}, status=400)["error"]["fields"] == \
         {"name": "is a built-in role"}
@@ -192,8 +193,9 @@ def test_group_commands_and_their_errors(db_api):
     assert api.call("PUT", "/groups/Tester/members/grid2", "admin1")["members"] == ["grid1", "grid2"]
     api.call("PUT", "/groups/Tester/members/nobody", "admin1", status=404)
     api.call("PUT", "/groups/Nope/members/grid1", "admin1", status=404)
-    assert [(g["name"], g["members"]) for g in api.get("/groups", "admin1")] == \
-        [("Tester", ["grid1", "grid2"]), ("tester", [])]
+    listed = api.get("/groups", "admin1")
+    assert [(g["name"], g["members"]) for g in listed] == [("Tester", ["grid1", "grid2"]), ("tester", [])]
+    assert {**listed[0], "members": []} == made
     assert "Tester" in api.get("/me", "grid2")["roles"]
     assert api.call("DELETE", "/groups/Tester/members/grid2", "admin1")["members"] == ["grid1"]
     api.call("DELETE", "/groups/Tester/members/grid2", "admin1", status=404)  # not a member any more

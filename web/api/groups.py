@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from gridloop.engine import groups
 
-from ..services import now, reading, runtime
+from ..services import reading, runtime
 from . import schemas
 from .core import ApiBlueprint, actor, errors
 
@@ -25,8 +25,7 @@ def group_list():
 @errors(403, 409)
 def create(body):
     """A new, empty group (409 if the name is taken; 400 for a built-in role's name)."""
-    with runtime().db.transaction() as s:
-        return groups.create(s, actor(), body["name"], body.get("title"), now())
+    return runtime().create_group(actor(), body["name"], body.get("title"))
 
 
 @blp.route("/groups/<name>/members/<username>", methods=["PUT"])
@@ -34,8 +33,7 @@ def create(body):
 @errors(403, 404)
 def add_member(name, username):
     """Put a user into the group (a no-op if she is in it)."""
-    with runtime().db.transaction() as s:
-        return groups.add_members(s, actor(), name, [username])
+    return runtime().add_group_members(actor(), name, [username])
 
 
 @blp.route("/groups/<name>/members/<username>", methods=["DELETE"])
@@ -43,5 +41,4 @@ def add_member(name, username):
 @errors(403, 404)
 def remove_member(name, username):
     """Take a user out of the group (404 if she is not in it)."""
-    with runtime().db.transaction() as s:
-        return groups.remove_members(s, actor(), name, [username])
+    return runtime().remove_group_members(actor(), name, [username])

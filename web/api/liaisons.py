@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gridloop.engine import liaisons
 
-from ..services import now, reading, runtime
+from ..services import reading, runtime
 from . import schemas
 from .core import ApiBlueprint, actor, errors
 
@@ -26,8 +26,7 @@ def liaison_list(query):
 @errors(403, 404)
 def bind(username, unit):
     """Bind a liaison to a street, community or grid inside her own area (400 otherwise)."""
-    with runtime().db.transaction() as s:
-        return liaisons.bind(s, actor(), username, unit, now())
+    return runtime().bind_liaison(actor(), username, [unit])
 
 
 @blp.route("/liaisons/<username>/areas/<unit>", methods=["DELETE"])
@@ -35,5 +34,4 @@ def bind(username, unit):
 @errors(403, 404)
 def unbind(username, unit):
     """Release a liaison from an area (404 if she was not bound to it)."""
-    with runtime().db.transaction() as s:
-        return liaisons.unbind(s, actor(), username, unit)
+    return runtime().unbind_liaison(actor(), username, unit)
