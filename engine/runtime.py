@@ -33,7 +33,7 @@ from SpiffWorkflow.task import TaskState
 
 from . import (calendars, casereports, deadlines, definitions, design_commands, exceptions, groups, heap, images,
                incidents, liaisons, lint, messaging, migration, notifications, org, photos, photostore, places,
-               readmodel, records, rollups, start_commands, supervision, task_commands, timers)
+               readmodel, records, rollups, saved_filters, start_commands, supervision, task_commands, timers)
 from .clock import Clock
 from .command import Command, case_process
 from .db import Database
@@ -296,6 +296,17 @@ class Runtime:
 
     def unbind_liaison(self, actor: org.Actor | int | None, username: str, unit_code: str) -> liaisons.LiaisonAreas:
         return liaisons.unbind(self, actor, username, unit_code)
+
+    # ------------------------------------------------------------------ saved inbox filters (engine/saved_filters.py)
+
+    def save_filter(self, actor: org.Actor | int, name: Any, scope: Any, params: Any) -> saved_filters.FilterRow:
+        return saved_filters.create(self, actor, name, scope, params)
+
+    def rename_filter(self, actor: org.Actor | int, filter_id: int, name: Any) -> saved_filters.FilterRow:
+        return saved_filters.rename(self, actor, filter_id, name)
+
+    def delete_filter(self, actor: org.Actor | int, filter_id: int) -> None:
+        saved_filters.delete(self, actor, filter_id)
 
     # ------------------------------------------------------------------ engine steps, transactions (command.Engine)
 

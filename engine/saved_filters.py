@@ -3,32 +3,46 @@ filters, search and sort (``task_views.TaskFilters``). Each user lists, creates,
 deletes only her own (``policy.may_edit_saved_filter``)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import policy
+from . import org, policy
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .model import SavedFilter
 from .org import Actor
 from .task_views import TaskFilters
 
+if TYPE_CHECKING:
+    from .command import Engine
+
 MAX_NAME = 80
 MAX_PER_USER = 50
 
 
-def filter_dict(row: SavedFilter) -> dict[str, Any]:
-    return {"id": row.id, "name": row.name, "scope": row.scope, "params": dict(row.params or {}),
-            "created_at": row.created_at}
+@dataclass(frozen=True)
+class FilterRow:
+    """A saved view: its name, scope and the filters it applies (``TaskFilters.as_dict``)."""
+
+    id: int
+    name: str
+    scope: str
+    params: dict[str, str]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: SavedFilter) -> FilterRow:
+        return cls(row.id, row.name, row.scope, dict(row.params or {}), row.created_at)
 
 
-def list_filters(s: Session, actor: Actor) -> list[dict[str, Any]]:
+def list_filters(s: Session, actor: Actor) -> list[FilterRow]:
     """Her saved filters, by name."""
     rows = s.scalars(select(SavedFilter).where(SavedFilter.user_id == actor.id).order_by(SavedFilter.name))
-    return [filter_dict(r) for r in rows]
+    return [FilterRow.of(r) for r in rows]
 
 
 def _name(name: Any) -> str:
@@ -68,30 +82,37 @@ def _taken(s: Session, actor: Actor, name: str, but: int | None = None) -> None:
         raise Conflict(f"you already have a filter named '{name}'", fields={"name": "already used"})
 
 
-def create(s: Session, actor: Actor, name: Any, scope: Any, params: Any, now: datetime) -> dict[str, Any]:
+def create(rt: Engine, actor: Actor | int, name: Any, scope: Any, params: Any) -> FilterRow:
     """Save a view: InvalidInput for a bad name, a scope she lacks or an unknown filter;
     Conflict for a name she already uses or past MAX_PER_USER filters."""
-    name, scope = _name(name), _scope(actor, scope)
-    if not isinstance(params, dict):
-        raise InvalidInput("bad filter params", fields={"params": "an object of filters"})
-    clean = TaskFilters.of(params).as_dict()
-    saved = s.scalar(select(func.count()).select_from(SavedFilter).where(SavedFilter.user_id == actor.id)) or 0
-    if saved >= MAX_PER_USER:
-        raise Conflict(f"at most {MAX_PER_USER} saved filters; delete one first")
-    _taken(s, actor, name)
-    row = SavedFilter(user_id=actor.id, name=name, scope=scope, params=clean, created_at=now)
-    s.add(row)
-    _flush(s, name)
-    return filter_dict(row)
+    with rt.command() as cmd:
+        s = cmd.session
+        who = org.actor(s, actor)
+        name, scope = _name(name), _scope(who, scope)
+        if not isinstance(params, dict):
+            raise InvalidInput("bad filter params", fields={"params": "an object of filters"})
+        clean = TaskFilters.of(params).as_dict()
+        saved = s.scalar(select(func.count()).select_from(SavedFilter).where(SavedFilter.user_id == who.id)) or 0
+        if saved >= MAX_PER_USER:
+            raise Conflict(f"at most {MAX_PER_USER} saved filters; delete one first")
+        _taken(s, who, name)
+        row = SavedFilter(user_id=who.id, name=name, scope=scope, params=clean, created_at=rt.clock.now())
+        s.add(row)
+        _flush(s, name)
+        return FilterRow.of(row)
 
 
-def rename(s: Session, actor: Actor, filter_id: int, name: Any) -> dict[str, Any]:
-    row, name = _own(s, actor, filter_id), _name(name)
-    _taken(s, actor, name, but=row.id)
-    row.name = name
-    _flush(s, name)
-    return filter_dict(row)
+def rename(rt: Engine, actor: Actor | int, filter_id: int, name: Any) -> FilterRow:
+    with rt.command() as cmd:
+        s = cmd.session
+        who = org.actor(s, actor)
+        row, name = _own(s, who, filter_id), _name(name)
+        _taken(s, who, name, but=row.id)
+        row.name = name
+        _flush(s, name)
+        return FilterRow.of(row)
 
 
-def delete(s: Session, actor: Actor, filter_id: int) -> None:
-    s.delete(_own(s, actor, filter_id))
+def delete(rt: Engine, actor: Actor | int, filter_id: int) -> None:
+    with rt.command() as cmd:
+        cmd.session.delete(_own(cmd.session, org.actor(cmd.session, actor), filter_id))

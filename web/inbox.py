@@ -11,6 +11,7 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from gridloop.engine import casebrief, inbox_plan, org, photos, queries, saved_filters, supervision, task_views
 from gridloop.engine.errors import Conflict, InvalidInput
 from gridloop.engine.exceptions import ON_TASK
+from gridloop.engine.saved_filters import FilterRow
 
 from . import photos as page_photos
 from . import refusals, schema_forms
@@ -61,10 +62,10 @@ def inbox(scope: str):
                            current=_current_filter(saved, scope, filters))
 
 
-def _current_filter(saved: list[dict], scope: str, filters: dict) -> dict | None:
+def _current_filter(saved: list[FilterRow], scope: str, filters: dict) -> FilterRow | None:
     """The saved filter this view is, if any."""
     chosen = {k: v for k, v in filters.items() if v}
-    return next((f for f in saved if f["scope"] == scope and f["params"] == chosen), None)
+    return next((f for f in saved if f.scope == scope and f.params == chosen), None)
 
 
 def _not_saved(exc: InvalidInput | Conflict):
@@ -84,31 +85,28 @@ def save_filter():
     scope = request.form.get("scope", "")
     params = {name: request.form.get(name) for name in FILTERS if request.form.get(name)}
     try:
-        with runtime().db.transaction() as s:
-            saved = saved_filters.create(s, current_actor(), request.form.get("name", ""), scope, params, now())
+        saved = runtime().save_filter(current_actor(), request.form.get("name", ""), scope, params)
     except (InvalidInput, Conflict) as exc:
         return _not_saved(exc)
-    flash(t("filters.saved", name=saved["name"]), "success")
-    return redirect(url_for(".inbox", scope=saved["scope"], **saved["params"]))
+    flash(t("filters.saved", name=saved.name), "success")
+    return redirect(url_for(".inbox", scope=saved.scope, **saved.params))
 
 
 @bp.post("/inbox/filters/<int:filter_id>/rename")
 @login_required
 def rename_filter(filter_id: int):
     try:
-        with runtime().db.transaction() as s:
-            saved = saved_filters.rename(s, current_actor(), filter_id, request.form.get("name", ""))
+        saved = runtime().rename_filter(current_actor(), filter_id, request.form.get("name", ""))
     except (InvalidInput, Conflict) as exc:
         return _not_saved(exc)
-    flash(t("filters.renamed", name=saved["name"]), "success")
-    return redirect(url_for(".inbox", scope=saved["scope"], **saved["params"]))
+    flash(t("filters.renamed", name=saved.name), "success")
+    return redirect(url_for(".inbox", scope=saved.scope, **saved.params))
 
 
 @bp.post("/inbox/filters/<int:filter_id>/delete")
 @login_required
 def delete_filter(filter_id: int):
-    with runtime().db.transaction() as s:
-        saved_filters.delete(s, current_actor(), filter_id)
+    runtime().delete_filter(current_actor(), filter_id)
     flash(t("filters.deleted"), "info")
     return redirect(safe_next(request.form.get("next")))
 

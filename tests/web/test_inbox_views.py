@@ -84,7 +84,8 @@ def test_saved_filters_through_the_api(api):
                      status=201)
     assert (saved["name"], saved["scope"], saved["params"]) == ("Rubbish", "claimable",
                                                                 {"category": "garbage", "due": "week"})
-    assert [f["name"] for f in api.get("/tasks/filters", "grid1")] == ["Rubbish"]
+    assert saved["created_at"] == "2026-03-02T01:00:00+00:00"  # the clock's now
+    assert api.get("/tasks/filters", "grid1") == [saved]
     assert api.get("/tasks/filters", "grid2") == []  # hers alone
     api.post("/tasks/filters", "grid1", json={"name": "Rubbish", "scope": "mine"}, status=409)
     api.post("/tasks/filters", "grid1", json={"name": "All", "scope": "area"}, status=400)  # not a supervisor
@@ -93,7 +94,7 @@ def test_saved_filters_through_the_api(api):
     api.post("/tasks/filters", "grid1", json={"name": " ", "scope": "mine"}, status=400)
     api.call("PATCH", f"/tasks/filters/{saved['id']}", "grid2", json={"name": "Mine now"}, status=403)
     renamed = api.call("PATCH", f"/tasks/filters/{saved['id']}", "grid1", json={"name": "垃圾"})
-    assert renamed["name"] == "垃圾"
+    assert renamed == {**saved, "name": "垃圾"} and api.get("/tasks/filters", "grid1") == [renamed]
     api.call("DELETE", f"/tasks/filters/{saved['id']}", "grid2", status=403)
     api.call("DELETE", f"/tasks/filters/{saved['id']}", "grid1", status=204)
     api.call("DELETE", f"/tasks/filters/{saved['id']}", "grid1", status=404)

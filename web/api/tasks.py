@@ -64,8 +64,7 @@ def filter_list():
 def filter_create(body):
     """Save an inbox view under a name (400 for a scope I lack or an unknown filter, 409 for a
     name I already use)."""
-    with runtime().db.transaction() as s:
-        return saved_filters.create(s, actor(), body["name"], body["scope"], body["params"], now())
+    return runtime().save_filter(actor(), body["name"], body["scope"], body["params"])
 
 
 @blp.route("/tasks/filters/<int:filter_id>", methods=["PATCH"])
@@ -74,8 +73,7 @@ def filter_create(body):
 @errors(403, 404, 409)
 def filter_rename(body, filter_id):
     """Rename one of my saved filters (403 for anyone else's)."""
-    with runtime().db.transaction() as s:
-        return saved_filters.rename(s, actor(), filter_id, body["name"])
+    return runtime().rename_filter(actor(), filter_id, body["name"])
 
 
 @blp.route("/tasks/filters/<int:filter_id>", methods=["DELETE"])
@@ -83,8 +81,7 @@ def filter_rename(body, filter_id):
 @errors(403, 404)
 def filter_delete(filter_id):
     """Delete one of my saved filters (403 for anyone else's)."""
-    with runtime().db.transaction() as s:
-        saved_filters.delete(s, actor(), filter_id)
+    runtime().delete_filter(actor(), filter_id)
 
 
 @blp.route("/tasks/<task_id>")
