@@ -487,14 +487,11 @@ def webhook() -> None:
 @click.option("--user", "username", default=None, help="The user's own webhook channel (default: system-wide).")
 def webhook_add(url, events, username) -> None:
     """Register URL; prints its id and signing secret (shown only now)."""
-    from gridloop.engine import subscriptions
-    rt = _runtime()
     try:
-        with rt.db.transaction() as s:
-            hook = subscriptions.add_webhook(s, None, url, events=list(events), username=username, now=rt.clock.now())
+        hook = _runtime().add_webhook(None, url, events=events, username=username)
     except EngineError as exc:
         _fail(exc)
-    click.echo(f"webhook {hook['id']}: {hook['url']}\nsecret: {hook['secret']}")
+    click.echo(f"webhook {hook.id}: {hook.url}\nsecret: {hook.secret}")
 
 
 @webhook.command("list")
@@ -503,17 +500,15 @@ def webhook_list() -> None:
     from gridloop.engine import subscriptions
     with _runtime().db.reading() as s:
         for hook in subscriptions.list_webhooks(s, None):
-            click.echo(f"{hook['id']}\t{hook['url']}\t{','.join(hook['events']) or 'all'}\t{hook['user'] or '-'}")
+            click.echo(f"{hook.id}\t{hook.url}\t{','.join(hook.events) or 'all'}\t{hook.user or '-'}")
 
 
 @webhook.command("remove")
 @click.argument("webhook_id", type=int)
 def webhook_remove(webhook_id) -> None:
     """Stop posting to webhook WEBHOOK_ID (what it has not received yet is recorded as failed)."""
-    from gridloop.engine import subscriptions
     try:
-        with _runtime().db.transaction() as s:
-            subscriptions.remove_webhook(s, None, webhook_id)
+        _runtime().remove_webhook(None, webhook_id)
     except EngineError as exc:
         _fail(exc)
     click.echo(f"webhook {webhook_id} removed")

@@ -4,17 +4,21 @@ A retry makes the row pending with a fresh set of attempts; the worker sends it 
 pass (``engine/delivery.py``), so a retry never waits on the network."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Row, Select, func, select, update
 from sqlalchemy.orm import Session
 
-from . import policy
+from . import org, policy
 from .db import affected
 from .errors import Conflict, Forbidden, NotFound
 from .model import Case, Notification, OutboxEvent, User
 from .org import Actor
+
+if TYPE_CHECKING:
+    from .command import Engine
 
 FAILED = "failed"
 
@@ -24,12 +28,31 @@ def _check(actor: Actor | None) -> None:
         raise Forbidden("only administrators see and retry failed notification deliveries")
 
 
-def _item(row: Row[tuple[Notification, str, int | None, str | None]]) -> dict[str, Any]:
-    n = row.Notification
-    return {"id": n.id, "event_id": n.event_id, "kind": n.kind, "channel": n.channel, "target": n.target,
-            "user": row.username, "webhook_id": n.webhook_id, "subject": n.subject, "status": n.status,
-            "attempts": n.attempts, "last_error": n.last_error, "created_at": n.created_at,
-            "next_attempt_at": n.next_attempt_at, "case_id": row.case_id, "case_number": row.number}
+@dataclass(frozen=True)
+class Delivery:
+    """A notification delivery with its recipient and case, as administrators see it."""
+
+    id: int
+    event_id: int
+    kind: str
+    channel: str
+    target: str
+    user: str | None
+    webhook_id: int | None
+    subject: str | None
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    next_attempt_at: datetime
+    case_id: int | None
+    case_number: str | None
+
+    @classmethod
+    def of(cls, row: Row[tuple[Notification, str, int | None, str | None]]) -> Delivery:
+        n = row.Notification
+        return cls(n.id, n.event_id, n.kind, n.channel, n.target, row.username, n.webhook_id, n.subject, n.status,
+                   n.attempts, n.last_error, n.created_at, n.next_attempt_at, row.case_id, row.number)
 
 
 def _select() -> Select[tuple[Notification, str, int | None, str | None]]:
@@ -38,26 +61,29 @@ def _select() -> Select[tuple[Notification, str, int | None, str | None]]:
             .outerjoin(User, User.id == Notification.user_id).outerjoin(Case, Case.id == OutboxEvent.case_id))
 
 
-def failed(s: Session, actor: Actor | None, *, page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+def failed(s: Session, actor: Actor | None, *, page: int = 1, per_page: int = 50) -> tuple[list[Delivery], int]:
     """A page of the failed deliveries, newest first, with their total."""
     _check(actor)
     total = s.scalar(select(func.count()).select_from(Notification).where(Notification.status == FAILED)) or 0
     rows = s.execute(_select().where(Notification.status == FAILED).order_by(Notification.id.desc())
                      .limit(per_page).offset((max(page, 1) - 1) * per_page))
-    return [_item(row) for row in rows], total
+    return [Delivery.of(row) for row in rows], total
 
 
-def retry(s: Session, actor: Actor | None, notification_id: int, now: datetime) -> dict[str, Any]:
+def retry(rt: Engine, actor: Actor | int | None, notification_id: int) -> Delivery:
     """Send a failed delivery again: pending from now, its attempts counted afresh (the last
     error stays until the next attempt). NotFound for no such delivery, Conflict unless failed."""
-    _check(actor)
-    row = s.get(Notification, notification_id)
-    if row is None:
-        raise NotFound(f"notification {notification_id} not found")
-    won = affected(s, update(Notification).where(Notification.id == notification_id, Notification.status == FAILED)
-                    .values(status="pending", attempts=0, next_attempt_at=now)
-                   .execution_options(synchronize_session=False))
-    if not won:
-        raise Conflict(f"notification {notification_id} is {row.status}; only failed ones are retried")
-    return _item(s.execute(_select().where(Notification.id == notification_id).execution_options(
-        populate_existing=True)).one())
+    with rt.command() as cmd:
+        s = cmd.session
+        _check(org.actor(s, actor) if actor is not None else None)
+        row = s.get(Notification, notification_id)
+        if row is None:
+            raise NotFound(f"notification {notification_id} not found")
+        won = affected(s, update(Notification).where(Notification.id == notification_id,
+                                                     Notification.status == FAILED)
+                       .values(status="pending", attempts=0, next_attempt_at=rt.clock.now())
+                       .execution_options(synchronize_session=False))
+        if not won:
+            raise Conflict(f"notification {notification_id} is {row.status}; only failed ones are retried")
+        return Delivery.of(s.execute(_select().where(Notification.id == notification_id).execution_options(
+            populate_existing=True)).one())

@@ -31,9 +31,10 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import TaskState
 
-from . import (calendars, casereports, deadlines, definitions, design_commands, exceptions, groups, heap, images,
-               incidents, liaisons, lint, messaging, migration, notifications, org, photos, photostore, places,
-               readmodel, records, rollups, saved_filters, start_commands, supervision, task_commands, timers)
+from . import (calendars, casereports, deadlines, definitions, design_commands, exceptions, failed_deliveries,
+               groups, heap, images, incidents, liaisons, lint, messaging, migration, notifications, org, photos,
+               photostore, places, readmodel, records, rollups, saved_filters, start_commands, subscriptions,
+               supervision, task_commands, timers)
 from .clock import Clock
 from .command import Command, case_process
 from .db import Database
@@ -307,6 +308,24 @@ class Runtime:
 
     def delete_filter(self, actor: org.Actor | int, filter_id: int) -> None:
         saved_filters.delete(self, actor, filter_id)
+
+    # ------------------------------------------------------------------ notification settings, webhooks, failed
+    # deliveries (engine/subscriptions.py, engine/failed_deliveries.py)
+
+    def save_notification_settings(self, actor: org.Actor | int, username: str, *, email: str | None,
+                                   language: str = "zh", channels: dict[str, list[str]] | None = None
+                                   ) -> subscriptions.Settings:
+        return subscriptions.save_settings(self, actor, username, email=email, language=language, channels=channels)
+
+    def add_webhook(self, actor: org.Actor | int | None, url: str, *, events: Sequence[str] | None = None,
+                    username: str | None = None) -> subscriptions.NewWebhook:
+        return subscriptions.add_webhook(self, actor, url, events=events, username=username)
+
+    def remove_webhook(self, actor: org.Actor | int | None, webhook_id: int) -> None:
+        subscriptions.remove_webhook(self, actor, webhook_id)
+
+    def retry_delivery(self, actor: org.Actor | int | None, notification_id: int) -> failed_deliveries.Delivery:
+        return failed_deliveries.retry(self, actor, notification_id)
 
     # ------------------------------------------------------------------ engine steps, transactions (command.Engine)
 

@@ -3,8 +3,10 @@ read and change) and the webhooks administrators register (system-wide or for on
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, urlsplit
 
 from marshmallow import ValidationError
@@ -12,12 +14,15 @@ from marshmallow.validate import Email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import policy
+from . import org, policy
 from .errors import Forbidden, InvalidInput, NotFound
 from .inputs import check_text, int_problem, text_problem
 from .model import NotificationSetting, User, Webhook
 from .notifications import CHANNELS, EVENTS, wants
 from .org import Actor
+
+if TYPE_CHECKING:
+    from .command import Engine
 
 LANGUAGES = ("zh", "en")
 MAX_URL = 400
@@ -37,15 +42,24 @@ def _own(s: Session, actor: Actor, username: str) -> User:
     return user
 
 
-def settings_dict(setting: NotificationSetting | None) -> dict[str, Any]:
-    """The settings with every event's channels spelled out (defaults included)."""
-    return {"email": setting.email if setting else None, "language": setting.language if setting else "zh",
-            "channels": {kind: [c for c in CHANNELS if wants(setting, kind, c)] for kind in EVENTS}}
+@dataclass(frozen=True)
+class Settings:
+    """A user's notification settings, every event's channels spelled out (event -> channels)."""
+
+    email: str | None
+    language: str
+    channels: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, setting: NotificationSetting | None) -> Settings:
+        """The stored settings, defaults included."""
+        return cls(setting.email if setting else None, setting.language if setting else "zh",
+                   {kind: [c for c in CHANNELS if wants(setting, kind, c)] for kind in EVENTS})
 
 
-def get_settings(s: Session, actor: Actor, username: str) -> dict[str, Any]:
+def get_settings(s: Session, actor: Actor, username: str) -> Settings:
     user = _own(s, actor, username)
-    return settings_dict(s.get(NotificationSetting, user.id))
+    return Settings.of(s.get(NotificationSetting, user.id))
 
 
 def _check_settings(email: Any, language: Any, channels: Any) -> dict[str, str]:
@@ -72,54 +86,89 @@ def _check_settings(email: Any, language: Any, channels: Any) -> dict[str, str]:
     return problems
 
 
-def save_settings(s: Session, actor: Actor, username: str, *, email: str | None, language: str = "zh",
-                  channels: dict[str, list[str]] | None = None, now: datetime) -> dict[str, Any]:
+def save_settings(rt: Engine, actor: Actor | int, username: str, *, email: str | None, language: str = "zh",
+                  channels: dict[str, list[str]] | None = None) -> Settings:
     """Replace a user's settings (her own only); events left out of ``channels`` keep
     their current choice."""
-    user = _own(s, actor, username)
-    email = email.strip() or None if isinstance(email, str) else email
-    channels = {} if channels is None else channels
-    problems = _check_settings(email, language, channels)
-    if problems:
-        raise InvalidInput("bad notification settings", fields=problems)
-    setting = s.get(NotificationSetting, user.id)
-    if setting is None:
-        setting = NotificationSetting(user_id=user.id, channels={})
-        s.add(setting)
-    setting.email, setting.language, setting.updated_at = email, language, now
-    setting.channels = {**(setting.channels or {}), **{k: list(v) for k, v in channels.items()}}
-    s.flush()
-    return settings_dict(setting)
+    with rt.command() as cmd:
+        s = cmd.session
+        user = _own(s, org.actor(s, actor), username)
+        email = email.strip() or None if isinstance(email, str) else email
+        channels = {} if channels is None else channels
+        problems = _check_settings(email, language, channels)
+        if problems:
+            raise InvalidInput("bad notification settings", fields=problems)
+        setting = s.get(NotificationSetting, user.id)
+        if setting is None:
+            setting = NotificationSetting(user_id=user.id, channels={})
+            s.add(setting)
+        setting.email, setting.language, setting.updated_at = email, language, rt.clock.now()
+        setting.channels = {**(setting.channels or {}), **{k: list(v) for k, v in channels.items()}}
+        s.flush()
+        return Settings.of(setting)
 
 
 # ------------------------------------------------------------------------------ webhooks
 
-def _check_admin(actor: Actor | None) -> None:
-    if not policy.may_administer_webhooks(actor):
+def _admin(s: Session, actor: Actor | int | None) -> Actor | None:
+    """The acting administrator (``None``: the system, the command line)."""
+    who = org.actor(s, actor) if actor is not None else None
+    if not policy.may_administer_webhooks(who):
         raise Forbidden("only administrators manage webhooks")
+    return who
 
 
-def webhook_dict(hook: Webhook, username: str | None, secret: str | None = None) -> dict[str, Any]:
-    out = {"id": hook.id, "url": hook.url, "events": list(hook.events or []), "user": username,
-           "active": hook.active, "created_at": hook.created_at, "created_by": hook.created_by}
-    if secret is not None:
-        out["secret"] = secret  # shown once, when the webhook is registered
-    return out
+@dataclass(frozen=True)
+class WebhookRow:
+    """A registered webhook, without its secret."""
+
+    id: int
+    url: str
+    events: tuple[str, ...]
+    user: str | None
+    active: bool
+    created_at: datetime
+    created_by: str | None
+
+    @classmethod
+    def of(cls, hook: Webhook, username: str | None) -> WebhookRow:
+        return cls(hook.id, hook.url, tuple(hook.events or ()), username, hook.active, hook.created_at,
+                   hook.created_by)
 
 
-def list_webhooks(s: Session, actor: Actor | None) -> list[dict[str, Any]]:
-    _check_admin(actor)
+@dataclass(frozen=True)
+class NewWebhook(WebhookRow):
+    """A webhook just registered, with its signing secret: answered this once."""
+
+    secret: str
+
+
+def list_webhooks(s: Session, actor: Actor | None) -> list[WebhookRow]:
+    _admin(s, actor)
     rows = s.execute(select(Webhook, User.username).outerjoin(User, User.id == Webhook.user_id)
                      .where(Webhook.active.is_(True)).order_by(Webhook.id)).all()
-    return [webhook_dict(hook, username) for hook, username in rows]
+    return [WebhookRow.of(hook, username) for hook, username in rows]
 
 
-def add_webhook(s: Session, actor: Actor | None, url: str, *, events: list[str] | None = None,
-                username: str | None = None, now: datetime) -> dict[str, Any]:
+def add_webhook(rt: Engine, actor: Actor | int | None, url: str, *, events: Sequence[str] | None = None,
+                username: str | None = None) -> NewWebhook:
     """Register an endpoint (for ``username``'s notifications, or for every event it
     subscribes to: all when ``events`` is empty); answers its signing secret, once."""
-    _check_admin(actor)
-    events = list(events or [])
+    with rt.command() as cmd:
+        s = cmd.session
+        who = _admin(s, actor)
+        events = list(events or [])
+        _check_webhook(url, events)
+        user = _user(s, username) if username else None
+        secret = secrets.token_urlsafe(32)
+        hook = Webhook(url=url, secret=secret, events=events, user_id=user.id if user else None, active=True,
+                       created_at=rt.clock.now(), created_by=who.username if who else "cli")
+        s.add(hook)
+        s.flush()
+        return NewWebhook(**vars(WebhookRow.of(hook, username)), secret=secret)
+
+
+def _check_webhook(url: str, events: list[str]) -> None:
     problems = {}
     parts: SplitResult | None
     try:
@@ -134,19 +183,14 @@ def add_webhook(s: Session, actor: Actor | None, url: str, *, events: list[str] 
         problems["events"] = f"unknown events {', '.join(map(repr, unknown))}; events: {', '.join(EVENTS)}"
     if problems:
         raise InvalidInput("bad webhook", fields=problems)
-    user = _user(s, username) if username else None
-    secret = secrets.token_urlsafe(32)
-    hook = Webhook(url=url, secret=secret, events=events, user_id=user.id if user else None, active=True,
-                   created_at=now, created_by=actor.username if actor else "cli")
-    s.add(hook)
-    s.flush()
-    return webhook_dict(hook, username, secret)
 
 
-def remove_webhook(s: Session, actor: Actor | None, webhook_id: int) -> None:
+def remove_webhook(rt: Engine, actor: Actor | int | None, webhook_id: int) -> None:
     """Deactivate (its past deliveries stay listed; the ones not yet sent are failed)."""
-    _check_admin(actor)
-    hook = s.get(Webhook, webhook_id) if int_problem(webhook_id) is None else None
-    if hook is None or not hook.active:
-        raise NotFound(f"no webhook {webhook_id}")
-    hook.active = False
+    with rt.command() as cmd:
+        s = cmd.session
+        _admin(s, actor)
+        hook = s.get(Webhook, webhook_id) if int_problem(webhook_id) is None else None
+        if hook is None or not hook.active:
+            raise NotFound(f"no webhook {webhook_id}")
+        hook.active = False

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -30,15 +31,12 @@ def loop(any_db, clock):
 
 
 def settings(loop: LoopDriver, username: str, email: str | None, language: str = "zh", **channels) -> None:
-    with loop.rt.db.transaction() as s:
-        subscriptions.save_settings(s, loop.actor(username), username, email=email, language=language,
-                                    channels=channels, now=loop.rt.clock.now())
+    loop.rt.save_notification_settings(loop.actor(username), username, email=email, language=language,
+                                       channels=channels)
 
 
-def webhook(loop: LoopDriver, url: str, events=(), username: str | None = None) -> dict:
-    with loop.rt.db.transaction() as s:
-        return subscriptions.add_webhook(s, loop.actor("admin1"), url, events=list(events), username=username,
-                                         now=loop.rt.clock.now())
+def webhook(loop: LoopDriver, url: str, events=(), username: str | None = None) -> subscriptions.NewWebhook:
+    return loop.rt.add_webhook(loop.actor("admin1"), url, events=events, username=username)
 
 
 def deliver(loop: LoopDriver, transport: delivery.Transport) -> dict[str, int]:
@@ -190,10 +188,10 @@ def test_a_webhook_post_is_signed_and_verifiable(loop):
         assert deliver(loop, delivery.Transport())["sent"] == 2  # the acceptance task, then grid1's
     headers, body = receiver.received[1]
     assert headers["X-Gridloop-Event"] == "task_offered"
-    assert delivery.verify(hook["secret"], headers["X-Gridloop-Timestamp"], body, headers["X-Gridloop-Signature"])
+    assert delivery.verify(hook.secret, headers["X-Gridloop-Timestamp"], body, headers["X-Gridloop-Signature"])
     assert not delivery.verify("another secret", headers["X-Gridloop-Timestamp"], body,
                                headers["X-Gridloop-Signature"])
-    assert not delivery.verify(hook["secret"], headers["X-Gridloop-Timestamp"], body + b" ",
+    assert not delivery.verify(hook.secret, headers["X-Gridloop-Timestamp"], body + b" ",
                                headers["X-Gridloop-Signature"])
     sent = json.loads(body)
     assert sent["case"]["number"] == loop.case(case_id).number and sent["task"]["id"] == loop.open_task(case_id).id
@@ -273,8 +271,7 @@ def test_a_removed_webhook_fails_what_it_had_not_received(loop):
     hook = webhook(loop, "http://127.0.0.1:9/never")
     loop.report("acceptor1", source="hotline")
     expand(loop)  # addressed to it, not sent yet
-    with loop.rt.db.transaction() as s:
-        subscriptions.remove_webhook(s, loop.actor("admin1"), hook["id"])
+    loop.rt.remove_webhook(loop.actor("admin1"), hook.id)
     loop.report("acceptor1", source="hotline")  # no longer addressed to it
     deliver(loop, delivery.Transport(backoff=()))
     [row] = rows(loop)
@@ -414,16 +411,18 @@ def test_administrators_list_failed_deliveries_and_send_them_again(loop):
             with pytest.raises(Forbidden):
                 failed_deliveries.failed(s, loop.actor(user))
         items, total = failed_deliveries.failed(s, loop.actor("admin1"))
-    assert total == 1 and items[0]["last_error"].startswith("RuntimeError: no SMTP server configured")
-    assert (items[0]["target"], items[0]["user"], items[0]["case_number"]) == (
-        "grid1@example.org", "grid1", loop.case(case_id).number)
-    with loop.rt.db.transaction() as s:
-        again = failed_deliveries.retry(s, loop.actor("admin1"), items[0]["id"], loop.rt.clock.now())
-    assert (again["status"], again["attempts"]) == ("pending", 0)
-    with loop.rt.db.transaction() as s, pytest.raises(Conflict):  # pending now: nothing to retry
-        failed_deliveries.retry(s, loop.actor("admin1"), items[0]["id"], loop.rt.clock.now())
-    with loop.rt.db.transaction() as s, pytest.raises(NotFound):
-        failed_deliveries.retry(s, loop.actor("admin1"), 999999, loop.rt.clock.now())
+    assert total == 1 and items[0].last_error.startswith("RuntimeError: no SMTP server configured")
+    assert (items[0].target, items[0].user, items[0].case_id, items[0].case_number) == (
+        "grid1@example.org", "grid1", case_id, loop.case(case_id).number)
+    for user in ("supervisor1", "grid1"):
+        with pytest.raises(Forbidden):
+            loop.rt.retry_delivery(loop.actor(user), items[0].id)
+    again = loop.rt.retry_delivery(loop.actor("admin1"), items[0].id)
+    assert again == replace(items[0], status="pending", attempts=0, next_attempt_at=loop.rt.clock.now())
+    with pytest.raises(Conflict):  # pending now: nothing to retry
+        loop.rt.retry_delivery(loop.actor("admin1"), items[0].id)
+    with pytest.raises(NotFound):
+        loop.rt.retry_delivery(loop.actor("admin1"), 999999)
     with MailBox() as box:
         assert deliver(loop, box.transport())["sent"] == 1
     assert [m["To"] for m in box.messages] == ["grid1@example.org"]

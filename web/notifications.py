@@ -13,12 +13,12 @@ from gridloop.engine.notifications import CHANNELS, EVENTS
 
 from .i18n import t
 from .pages import current_actor, login_required
-from .services import now, reading, runtime
+from .services import reading, runtime
 
 bp = Blueprint("notifications", __name__)
 
 
-def _render(settings: dict, problems: dict | None = None, status: int = 200):
+def _render(settings: subscriptions.Settings, problems: dict | None = None, status: int = 200):
     return render_template("notifications.html", active="notifications", settings=settings, events=EVENTS,
                            channels=CHANNELS, problems=problems or {}), status
 
@@ -35,14 +35,11 @@ def settings():
 def save():
     form = request.form
     chosen = {kind: [c for c in CHANNELS if form.get(f"{kind}.{c}") == "on"] for kind in EVENTS}
-    me = current_actor()
+    me, email, language = current_actor(), form.get("email", ""), form.get("language", "zh")
     try:
-        with runtime().db.transaction() as s:
-            subscriptions.save_settings(s, me, me.username, email=form.get("email", ""),
-                                        language=form.get("language", "zh"), channels=chosen, now=now())
+        runtime().save_notification_settings(me, me.username, email=email, language=language, channels=chosen)
     except InvalidInput as exc:
-        return _render({"email": form.get("email", ""), "language": form.get("language", "zh"), "channels": chosen},
-                       exc.fields, 400)
+        return _render(subscriptions.Settings(email, language, chosen), exc.fields, 400)
     flash(t("notify.saved"), "success")
     return redirect(url_for(".settings"))
 
@@ -63,7 +60,6 @@ def failed():
 @bp.post("/admin/deliveries/<int:notification_id>/retry")
 @login_required
 def retry(notification_id: int):
-    with runtime().db.transaction() as s:
-        failed_deliveries.retry(s, current_actor(), notification_id, now())
+    runtime().retry_delivery(current_actor(), notification_id)
     flash(t("deliveries.retried", id=notification_id), "success")
     return redirect(url_for(".failed"))

@@ -45,7 +45,9 @@ def test_only_administrators_manage_webhooks(any_api):
     made = any_api.post("/webhooks", "admin1", json=body, status=201)
     assert len(made["secret"]) >= 40 and made["user"] is None and made["created_by"] == "admin1"
     listed = any_api.get("/webhooks", "admin1")
-    assert [h["id"] for h in listed] == [made["id"]] and "secret" not in listed[0]
+    assert listed == [{k: v for k, v in made.items() if k != "secret"}]
+    assert (made["url"], made["events"], made["active"]) == (body["url"], body["events"], True)
+    assert made["created_at"] == "2026-03-02T01:00:00+00:00"  # the clock's now
     any_api.call("DELETE", f"/webhooks/{made['id']}", "grid1", status=403)
     any_api.call("DELETE", f"/webhooks/{made['id']}", "admin1", status=204)
     any_api.call("DELETE", f"/webhooks/{made['id']}", "admin1", status=404)
@@ -138,7 +140,10 @@ def test_failed_deliveries_api_for_administrators_only(any_world):
     for user in ("supervisor1", "grid1"):
         api.get("/notifications/failed", user, status=403)
         api.post(f"/notifications/{failed}/retry", user, status=403)
-    assert api.post(f"/notifications/{failed}/retry", "admin1")["status"] == "pending"
+    retried = api.post(f"/notifications/{failed}/retry", "admin1")
+    assert retried == {**page["items"][0], "status": "pending", "attempts": 0,
+                       "next_attempt_at": any_world.clock.now().isoformat()}
+    assert (retried["channel"], retried["target"], retried["user"]) == ("email", "grid1@example.org", "grid1")
     api.post(f"/notifications/{failed}/retry", "admin1", status=409)
     api.post("/notifications/999999/retry", "admin1", status=404)
     assert api.get("/notifications/failed", "admin1")["total"] == 0

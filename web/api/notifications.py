@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from gridloop.engine import failed_deliveries, subscriptions
 
-from ..services import now, reading, runtime
+from ..services import reading, runtime
 from . import schemas
 from .core import ApiBlueprint, actor, errors
 
@@ -28,9 +28,8 @@ def settings(username):
 def save_settings(body, username):
     """Set her email address, the language of her emails and, per event, the channels she
     wants (403 for anyone but herself; 400 naming the bad field)."""
-    with runtime().db.transaction() as s:
-        return subscriptions.save_settings(s, actor(), username, email=body["email"], language=body["language"],
-                                           channels=body["channels"], now=now())
+    return runtime().save_notification_settings(actor(), username, email=body["email"], language=body["language"],
+                                                channels=body["channels"])
 
 
 @blp.route("/webhooks")
@@ -49,9 +48,7 @@ def webhook_list():
 def webhook_add(body):
     """Register a webhook; the answer holds its signing secret, shown this once
     (administrators only; 404 for an unknown user)."""
-    with runtime().db.transaction() as s:
-        return subscriptions.add_webhook(s, actor(), body["url"], events=body["events"], username=body["user"],
-                                         now=now())
+    return runtime().add_webhook(actor(), body["url"], events=body["events"], username=body["user"])
 
 
 @blp.route("/webhooks/<int:webhook_id>", methods=["DELETE"])
@@ -59,8 +56,7 @@ def webhook_add(body):
 @errors(403, 404)
 def webhook_remove(webhook_id):
     """Stop posting to a webhook; what it has not received yet is recorded as failed."""
-    with runtime().db.transaction() as s:
-        subscriptions.remove_webhook(s, actor(), webhook_id)
+    runtime().remove_webhook(actor(), webhook_id)
 
 
 @blp.route("/notifications/failed")
@@ -80,5 +76,4 @@ def failed_list(query):
 def failed_retry(notification_id):
     """Send a failed delivery again (the worker's next pass; a fresh set of attempts);
     409 unless it failed (administrators only)."""
-    with runtime().db.transaction() as s:
-        return failed_deliveries.retry(s, actor(), notification_id, now())
+    return runtime().retry_delivery(actor(), notification_id)
