@@ -1,4 +1,5 @@
-"""Database connections and the one-transaction-per-command boundary."""
+"""Database connections and the one-transaction-per-command boundary. JSON columns are
+written by engine/jsontext.py."""
 from __future__ import annotations
 
 import os
@@ -13,6 +14,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
+from . import jsontext
+
 DEFAULT_URL = "sqlite:///instance/gridloop.sqlite"
 PING_AFTER_IDLE = 10.0  # seconds a pooled server connection may rest before it is checked
 
@@ -24,7 +27,8 @@ def database_url() -> str:
 def _sqlite_engine(url: str, immediate: bool) -> Engine:
     """SQLite with WAL; write transactions start with BEGIN IMMEDIATE so two commands
     never both read and then fail to upgrade their lock (SQLITE_BUSY_SNAPSHOT)."""
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                           json_serializer=jsontext.dumps)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -46,7 +50,7 @@ def _server_engine(url: str) -> Engine:
     """A pooled engine for a database server. A connection that rested in the pool for a
     while is pinged before use (a restarted server is noticed and the pool refilled); one
     used moments ago is not, which spares every command a round trip."""
-    engine = create_engine(url, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_size=10, max_overflow=20, json_serializer=jsontext.dumps)
 
     @event.listens_for(engine.pool, "checkin")
     def _checked_in(_dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry) -> None:

@@ -4,11 +4,11 @@ both refuse integers beyond 64 bits, JSON columns cannot hold NaN or infinities,
 nesting exhausts the recursion of the code that copies, validates and stores the data."""
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import Any
 
+from . import jsontext
 from .errors import InvalidInput
 
 MAX_DEPTH = 32                  # nesting levels of objects and arrays
@@ -93,7 +93,7 @@ def check_free_data(data: dict[str, Any]) -> None:
     if len(data) > MAX_FREE_KEYS:
         raise InvalidInput(f"at most {MAX_FREE_KEYS} variables without a form",
                            fields={"data": f"at most {MAX_FREE_KEYS} keys"})
-    size = len(json.dumps(data, ensure_ascii=False).encode())
+    size = len(jsontext.dumps(data).encode())
     if size > MAX_FREE_BYTES:
         raise InvalidInput(f"data without a form is {size} bytes as JSON, at most {MAX_FREE_BYTES}",
                            fields={"data": f"at most {MAX_FREE_BYTES} bytes as JSON"})

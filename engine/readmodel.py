@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.task import TaskState
 
-from . import deadlines, definitions, liaisons, records
+from . import deadlines, definitions, jsontext, liaisons, records
 from .errors import NotFound, ProcessError
 from .model import Event, MessageWait, Task
 from .records import Instance
@@ -271,7 +271,7 @@ def _json_value(value: Any) -> Any:
 
 def to_json(data: dict[str, Any]) -> str:
     """Task data as the JSON text the read model stores."""
-    return json.dumps(data, default=_json_value, ensure_ascii=False, separators=(",", ":"))
+    return jsontext.dumps(data, _json_value)
 
 
 def _current_data(wf: BpmnWorkflow, ready: list[SpiffTask]) -> dict[str, Any]:

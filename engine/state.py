@@ -30,6 +30,7 @@ from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.task import TaskState
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
+from . import jsontext
 from .errors import ProcessError
 
 STATE_FORMAT = "gridloop-1"
@@ -96,7 +97,7 @@ def dump_state(workflow: BpmnWorkflow) -> str:
         dct = ser.to_dict(workflow)
         dct["format"] = STATE_FORMAT
         try:
-            return json.dumps(dct, cls=ser._encoder_cls, separators=(",", ":"))
+            return jsontext.dumps(dct, ser._encoder_cls().default)
         except (TypeError, ValueError) as exc:
             raise ProcessError(_unstorable(workflow, ser) or f"the process data cannot be stored: {exc}") from None
     finally:
