@@ -105,10 +105,8 @@ def seed_demo() -> None:
 @click.argument("username")
 def deactivate_user(username) -> None:
     """Lock a user out: she can no longer sign in, and her sessions and API tokens end."""
-    from gridloop.engine import org
     try:
-        with _runtime().db.transaction() as s:
-            org.deactivate_user(s, username)
+        _runtime().deactivate_user(None, username)
     except EngineError as exc:
         _fail(exc)
     click.echo(f"{username} deactivated; her sessions and tokens are revoked")

@@ -55,10 +55,9 @@ def open311_key() -> None:
 
 
 def _keys(action):
-    rt = _runtime()
+    """``action(runtime)`` as the system (actor ``None``); an engine error ends with exit 1."""
     try:
-        with rt.db.transaction() as s:
-            return action(s, rt.clock.now())
+        return action(_runtime())
     except EngineError as exc:
         _fail(exc)
 
@@ -67,20 +66,22 @@ def _keys(action):
 @click.argument("name")
 def key_create(name) -> None:
     """A new client application NAME; prints its API key, which is not shown again."""
-    click.echo(_keys(lambda s, now: open311.create_client(s, name, now)))
+    click.echo(_keys(lambda rt: rt.create_open311_client(None, name)))
 
 
 @open311_key.command("revoke")
 @click.argument("name")
 def key_revoke(name) -> None:
     """Revoke the key of client application NAME: its requests are refused from now on."""
-    _keys(lambda s, now: open311.revoke_client(s, name, now))
+    _keys(lambda rt: rt.revoke_open311_client(None, name))
     click.echo(f"revoked {name}")
 
 
 @open311_key.command("list")
 def key_list() -> None:
     """Each client application, when it was created and whether its key is revoked."""
-    for client in _keys(lambda s, now: open311.clients(s)):
+    with _runtime().db.reading() as s:
+        found = open311.clients(s)
+    for client in found:
         state = f"revoked {client['revoked_at']:%Y-%m-%d}" if client["revoked_at"] else "active"
         click.echo(f"{client['name']}: created {client['created_at']:%Y-%m-%d}, {state}")

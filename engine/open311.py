@@ -17,11 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import casestages, residents
+from . import casestages, org, policy, residents
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .model import Case, Department, Open311Client, Place
 
 if TYPE_CHECKING:
+    from .command import Engine
     from .runtime import Runtime
     from .start_commands import CaseRef
 
@@ -39,25 +40,37 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_client(s: Session, name: str, now: datetime) -> str:
-    """A new client application; returns its API key (shown once, stored as a hash)."""
-    name = name.strip()
-    if not name or len(name) > 80:
-        raise InvalidInput("a client's name is 1 to 80 characters")
-    key = secrets.token_urlsafe(32)
-    s.add(Open311Client(name=name, key_hash=_hash(key), created_at=now))
-    try:
-        s.flush()
-    except IntegrityError:
-        raise Conflict(f"client '{name}' exists already") from None
-    return key
+def _admin(s: Session, actor: org.Actor | int | None) -> None:
+    if not policy.may_administer_access(org.actor(s, actor) if actor is not None else None):
+        raise Forbidden("only administrators manage Open311 client applications")
 
 
-def revoke_client(s: Session, name: str, now: datetime) -> None:
-    client = s.scalars(select(Open311Client).where(Open311Client.name == name)).first()
-    if client is None:
-        raise NotFound(f"client '{name}' not found")
-    client.revoked_at = client.revoked_at or now
+def create_client(rt: Engine, actor: org.Actor | int | None, name: str) -> str:
+    """A new client application (administrators; ``None``: the command line); returns its
+    API key (shown once, stored as a hash)."""
+    with rt.command() as cmd:
+        s = cmd.session
+        _admin(s, actor)
+        name = name.strip()
+        if not name or len(name) > 80:
+            raise InvalidInput("a client's name is 1 to 80 characters")
+        key = secrets.token_urlsafe(32)
+        s.add(Open311Client(name=name, key_hash=_hash(key), created_at=rt.clock.now()))
+        try:
+            s.flush()
+        except IntegrityError:
+            raise Conflict(f"client '{name}' exists already") from None
+        return key
+
+
+def revoke_client(rt: Engine, actor: org.Actor | int | None, name: str) -> None:
+    with rt.command() as cmd:
+        s = cmd.session
+        _admin(s, actor)
+        client = s.scalars(select(Open311Client).where(Open311Client.name == name)).first()
+        if client is None:
+            raise NotFound(f"client '{name}' not found")
+        client.revoked_at = client.revoked_at or rt.clock.now()
 
 
 def clients(s: Session) -> list[dict[str, Any]]:

@@ -163,16 +163,6 @@ def sign_in(db: Database, username: str, password: str, now: datetime) -> tuple[
         return user, issue_token(s, user, now)
 
 
-def deactivate_user(session: Session, username: str) -> None:
-    """Lock a user out: her HTML sessions and bearer tokens end with her (API processes that
-    resolved a token a moment ago trust it for at most their token cache time)."""
-    user = session.scalars(select(User).where(User.username == username)).first()
-    if user is None:
-        raise NotFound(f"user '{username}' not found")
-    user.active = False
-    session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
-
-
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -184,9 +174,10 @@ def issue_token(session: Session, user: User, now: datetime) -> str:
     return token
 
 
-def revoke_token(session: Session, token: str) -> bool:
+def revoke_token(db: Database, token: str) -> bool:
     """Sign a bearer token out; False if it was not (or no longer) valid."""
-    return affected(session, delete(ApiToken).where(ApiToken.token_hash == _token_hash(token))) == 1
+    with db.transaction() as s:
+        return affected(s, delete(ApiToken).where(ApiToken.token_hash == _token_hash(token))) == 1
 
 
 def unit_by_code(session: Session, code: str) -> OrgUnit:

@@ -411,6 +411,12 @@ def may_administer_webhooks(actor: Actor | None) -> bool:
     return actor is None or actor.has_role(ADMIN)
 
 
+def may_administer_access(actor: Actor | None) -> bool:
+    """Who may sign in (locking a user out) and which client applications may file citizens'
+    requests (Open311 keys): administrators (and the CLI)."""
+    return actor is None or actor.has_role(ADMIN)
+
+
 def may_manage_deliveries(actor: Actor | None) -> bool:
     """Failed deliveries show where other systems' endpoints and users' addresses fail, and a
     retry sends case data out again: administrators (and the CLI)."""

@@ -32,9 +32,9 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import TaskState
 
 from . import (calendars, casereports, deadlines, definitions, design_commands, exceptions, failed_deliveries,
-               groups, heap, images, incidents, liaisons, lint, messaging, migration, notifications, org, photos,
-               photostore, places, readmodel, records, rollups, saved_filters, start_commands, subscriptions,
-               supervision, task_commands, timers)
+               groups, heap, images, incidents, liaisons, lint, messaging, migration, notifications, open311, org,
+               photos, photostore, places, readmodel, records, rollups, saved_filters, start_commands,
+               subscriptions, supervision, task_commands, timers, users)
 from .clock import Clock
 from .command import Command, case_process
 from .db import Database
@@ -326,6 +326,18 @@ class Runtime:
 
     def retry_delivery(self, actor: org.Actor | int | None, notification_id: int) -> failed_deliveries.Delivery:
         return failed_deliveries.retry(self, actor, notification_id)
+
+    # ------------------------------------------------------------------ access: users, Open311 clients
+    # (engine/users.py, engine/open311.py)
+
+    def deactivate_user(self, actor: org.Actor | int | None, username: str) -> None:
+        users.deactivate(self, actor, username)
+
+    def create_open311_client(self, actor: org.Actor | int | None, name: str) -> str:
+        return open311.create_client(self, actor, name)
+
+    def revoke_open311_client(self, actor: org.Actor | int | None, name: str) -> None:
+        open311.revoke_client(self, actor, name)
 
     # ------------------------------------------------------------------ engine steps, transactions (command.Engine)
 

@@ -21,7 +21,7 @@ OTHER_GRID = "/2101/210105/21010500101/"
 RULES = [
     "callable_only", "check_calendar", "check_designer", "check_exception_request", "check_may_take", "check_start",
     "check_start_data", "check_urge", "figures_department", "inbox_scopes", "is_candidate", "may_act_on",
-    "may_add_case_photo", "may_add_task_photo", "may_administer_groups", "may_administer_webhooks",
+    "may_add_case_photo", "may_add_task_photo", "may_administer_access", "may_administer_groups", "may_administer_webhooks",
     "may_ask_for_case", "may_ask_on_task", "may_assign", "may_design", "may_edit_notification_settings",
     "may_edit_saved_filter", "may_export_hotline", "may_list_liaisons", "may_manage_deliveries", "may_open_case",
     "may_oversee_area", "may_print_qr", "may_print_qr_codes", "may_read_figures", "may_read_figures_of",
@@ -237,6 +237,8 @@ def test_figures():
 def test_liaisons_qr_codes_and_the_navigation():
     assert policy.may_list_liaisons(actor("supervisor")) and policy.may_list_liaisons(None)
     assert not policy.may_list_liaisons(actor("coordinator"))
+    assert policy.may_administer_access(actor("admin")) and policy.may_administer_access(None)
+    assert not policy.may_administer_access(actor("supervisor"))
     assert policy.may_print_qr_codes(actor("coordinator", path=STREET))
     assert not policy.may_print_qr_codes(actor("coordinator", path=None))
     assert not policy.may_print_qr_codes(actor("grid_worker", path=GRID))

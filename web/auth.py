@@ -35,8 +35,7 @@ def sign_in():
 def sign_out():
     token = session.pop(SESSION_TOKEN, None)
     if token is not None:
-        with runtime().db.transaction() as s:
-            org.revoke_token(s, token)
+        org.revoke_token(runtime().db, token)
         current_app.extensions["gridloop_tokens"].drop(token)  # were it used as a bearer token too
     flash(t("auth.signed_out"), "info")
     return redirect(url_for("auth.sign_in"))

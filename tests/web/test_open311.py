@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from gridloop.engine import open311
 from gridloop.engine.model import Case
 from gridloop.engine.seed import GRID_ORIGIN, GRID_SIZE, all_grids
 
@@ -57,8 +56,7 @@ class GeoReport:
 @pytest.fixture
 def setup(any_world):
     app = make_app(any_world)
-    with any_world.db.transaction() as s:
-        key = open311.create_client(s, "citizen-app", any_world.clock.now())
+    key = any_world.create_open311_client(None, "citizen-app")
     return app, key, any_world
 
 
@@ -215,8 +213,7 @@ def test_an_address_finds_its_place_and_grid(setup):
 def test_a_revoked_key_and_unknown_resources(setup):
     app, key, world = setup
     client = GeoReport(app.test_client(), "json")
-    with world.db.transaction() as s:
-        open311.revoke_client(s, "citizen-app", world.clock.now())
+    world.revoke_open311_client(None, "citizen-app")
     assert client.post(spec_example(key), expect=403)[0]["description"] == "invalid api_key"
     client.get("requests/GL20260302999999", expect=404)
     client.get("tokens/no-such-token", expect=404)

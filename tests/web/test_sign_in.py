@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
 from gridloop.engine import org
+from gridloop.engine.errors import Forbidden, NotFound
 from gridloop.engine.model import ApiToken, User
 from gridloop.web import create_app
 
@@ -191,8 +192,7 @@ def test_signing_out_revokes_the_session_on_the_server(app, as_user):
 def test_deactivating_a_user_ends_her_sessions_and_tokens(app, api, world, as_user):
     grid1, other = as_user("grid1"), as_user("grid2")
     api.token("grid1")
-    with world.db.transaction() as s:
-        org.deactivate_user(s, "grid1")
+    world.deactivate_user(None, "grid1")
     grid1.get("/inbox/mine", status=302)
     other.get("/inbox/mine")
     with world.db.transaction() as s:
@@ -200,5 +200,9 @@ def test_deactivating_a_user_ends_her_sessions_and_tokens(app, api, world, as_us
         assert s.scalars(select(ApiToken).where(ApiToken.user_id == grid1_id)).all() == []
         s.execute(update(User).where(User.id == grid1_id).values(active=True))
     grid1.get("/inbox/mine", status=302)  # reactivated: her old sessions stay ended
-    with world.db.transaction() as s, pytest.raises(org.NotFound):
-        org.deactivate_user(s, "nobody")
+    with pytest.raises(NotFound):
+        world.deactivate_user(None, "nobody")
+    with world.db.reading() as s:
+        supervisor = s.scalars(select(User.id).where(User.username == "supervisor1")).one()
+    with pytest.raises(Forbidden):  # administrators only
+        world.deactivate_user(supervisor, "grid2")

@@ -34,8 +34,7 @@ def token(body):
 def revoke():
     """Sign out: the token in use stops working (at once on this server process, on the
     others within GRIDLOOP_API_TOKEN_CACHE_SECONDS)."""
-    with runtime().db.transaction() as s:
-        org.revoke_token(s, g.api_token)
+    org.revoke_token(runtime().db, g.api_token)
     current_app.extensions["gridloop_tokens"].drop(g.api_token)
 
 
