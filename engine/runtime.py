@@ -12,8 +12,10 @@ The commands are functions in the modules of their subjects, taking the runtime 
 (claim, unclaim, complete, public feedback), ``supervision`` (urge, assign), ``exceptions``
 (requests), ``messaging`` (messages, signals), ``photos`` (add photos), ``calendars`` (load
 a holiday notice), ``incidents`` (retry), ``design_commands`` (deploy, check, try a draft),
-``migration``. ``Runtime`` keeps a one-line method for each, so the web layer, the CLI and
-tests call ``rt.claim(...)`` on one object; only the due-work runners (engine/worker.py,
+``migration``; and what administrators and users keep: ``groups``, ``liaisons``, ``users``,
+``open311`` (client keys), ``subscriptions``, ``failed_deliveries``, ``saved_filters``.
+``Runtime`` keeps a one-line method for each, so the web layer, the CLI and tests call
+``rt.claim(...)`` on one object; only the due-work runners (engine/worker.py,
 engine/celery_app.py) call ``timers.run_due`` / ``fire_next`` themselves.
 """
 from __future__ import annotations
