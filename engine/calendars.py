@@ -89,7 +89,7 @@ def load(rt: Engine, actor: org.Actor | int | None, raw: bytes | str) -> NoticeL
     provisional deadlines of its year: all in one transaction, nothing if anything is wrong."""
     with rt.command() as cmd:
         s = cmd.session
-        who = org.actor(s, actor) if actor is not None else None
+        who = org.acting(s, actor)
         policy.check_calendar(who)
         user_id = who.id if who is not None else None
         notice = notices.parse(raw, rt.calendar.weekend)

@@ -75,7 +75,7 @@ def retry(rt: Engine, actor: Actor | int | None, notification_id: int) -> Delive
     error stays until the next attempt). NotFound for no such delivery, Conflict unless failed."""
     with rt.command() as cmd:
         s = cmd.session
-        _check(org.actor(s, actor) if actor is not None else None)
+        _check(org.acting(s, actor))
         row = s.get(Notification, notification_id)
         if row is None:
             raise NotFound(f"notification {notification_id} not found")

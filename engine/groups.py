@@ -81,7 +81,7 @@ class GroupRow:
 
 def _admin(s: Session, actor: Actor | int | None) -> Actor | None:
     """The acting administrator (``None``: the system, the command line)."""
-    who = org.actor(s, actor) if actor is not None else None
+    who = org.acting(s, actor)
     if not policy.may_administer_groups(who):
         raise Forbidden("only administrators manage groups")
     return who

@@ -38,8 +38,7 @@ class LiaisonAreas:
 
 
 def _admin(s: Session, actor: org.Actor | int | None) -> None:
-    who = org.actor(s, actor) if actor is not None else None
-    if not policy.may_administer_groups(who):
+    if not policy.may_administer_groups(org.acting(s, actor)):
         raise Forbidden("only administrators bind liaisons to areas")
 
 

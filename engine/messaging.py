@@ -73,7 +73,7 @@ def send(rt: Engine, actor: org.Actor | int | None, kind: str, name: str, correl
                            fields={"correlation": "keys must be variable names"})
     with rt.command() as cmd:
         s = cmd.session
-        who = org.actor(s, actor) if actor is not None else None
+        who = org.acting(s, actor)
         catchers = _catchers(cmd, kind, name)
         if catchers and not any(policy.may_send(who, c.senders) for _loaded, c in catchers):
             raise Forbidden(f"you may not send {kind} '{name}'")

@@ -41,7 +41,7 @@ def _hash(key: str) -> str:
 
 
 def _admin(s: Session, actor: org.Actor | int | None) -> None:
-    if not policy.may_administer_access(org.actor(s, actor) if actor is not None else None):
+    if not policy.may_administer_access(org.acting(s, actor)):
         raise Forbidden("only administrators manage Open311 client applications")
 
 

@@ -138,6 +138,12 @@ def actor(session: Session, user_id: int | Actor) -> Actor:
     return Actor(row[0], row[1], row[2], tuple(row[3] or ()), *row[4:])
 
 
+def acting(session: Session, user: Actor | int | None) -> Actor | None:
+    """The acting user as ``actor`` reads her, or ``None``: the system (the command line's
+    operator, the engine itself), which the policy's rules name where it may act."""
+    return actor(session, user) if user is not None else None
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active user with this name and password, else None. An unknown name costs the same
     hash verification as a known one: the answer's timing does not tell which names exist."""

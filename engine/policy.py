@@ -481,7 +481,7 @@ def task_refusal(s: Session, task: Task | TaskRow, user_id: int | None) -> Engin
     """Why a task that is not open to ``user_id`` (finished, cancelled, held by another) was
     refused, with what the user may be told: who holds or finished it and when, only to those
     who may see the task or could have taken it; never to the public link (``user_id`` None)."""
-    who = org.actor(s, user_id) if user_id is not None else None
+    who = org.acting(s, user_id)
     told = who is not None and (may_see_task(who, task) or is_candidate(who, task))
     params = {"case_id": task.case_id, "task_id": task.id}
     if task.status == "completed":

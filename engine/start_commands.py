@@ -63,7 +63,7 @@ def start_process(rt: Engine, actor: org.Actor | int | None, key: str, data: dic
     actor may (``policy.check_start``; None: the system)."""
     with rt.command() as cmd:
         s = cmd.session
-        who = org.actor(s, actor) if actor is not None else None
+        who = org.acting(s, actor)
         definition_id = definitions.definition_id(s, key, version)
         if definition_id is None:
             raise NotFound(f"process '{key}'" + (f" version {version}" if version else "") + " not deployed")

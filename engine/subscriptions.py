@@ -112,7 +112,7 @@ def save_settings(rt: Engine, actor: Actor | int, username: str, *, email: str |
 
 def _admin(s: Session, actor: Actor | int | None) -> Actor | None:
     """The acting administrator (``None``: the system, the command line)."""
-    who = org.actor(s, actor) if actor is not None else None
+    who = org.acting(s, actor)
     if not policy.may_administer_webhooks(who):
         raise Forbidden("only administrators manage webhooks")
     return who

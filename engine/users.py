@@ -20,7 +20,7 @@ def deactivate(rt: Engine, actor: org.Actor | int | None, username: str) -> None
     at most their token cache time)."""
     with rt.command() as cmd:
         s = cmd.session
-        if not policy.may_administer_access(org.actor(s, actor) if actor is not None else None):
+        if not policy.may_administer_access(org.acting(s, actor)):
             raise Forbidden("only administrators lock users out")
         user = s.scalars(select(User).where(User.username == username)).first()
         if user is None:
