@@ -9,6 +9,12 @@ models (linear5, loop) are the same in both trees.
 
     git worktree add --detach ../base cdeafaa && (cd ../base && make install)
     python bench/compare.py ../base [--rounds 5] [--cases 30] [--instances 40] [--loop 150] [--only engine]
+    python bench/compare.py ../base --instructions
+
+``--instructions`` counts CPU instructions instead, which the machine's load does not change:
+each tree runs a persisted case (reference workflows) and a linear5 instance under valgrind's
+cachegrind twice, with 4 and 24 of them after the same warm-up; the difference over 20 is
+one case's or one instance's instructions (startup and warm-up cancel out). Slow (minutes).
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ import argparse
 import importlib
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -39,7 +46,10 @@ def child(tree: str, what: str, n: int, workflows: str | None, loop_n: int) -> d
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{tmp}/compare.sqlite")
         db.create_schema()
-        result = engine_case(db, n, workflows) if what == "engine" else peer(db, n, loop_n)
+        if what == "peer":
+            result = peer(db, n, loop_n)
+        else:
+            result = engine_case(db, n, workflows, in_memory=what == "engine")
         db.dispose()
     return result
 
@@ -55,7 +65,7 @@ def _engine(module: str):
         return importlib.import_module(f"engine.{module}")
 
 
-def engine_case(db, n: int, workflows: str | None) -> dict:
+def engine_case(db, n: int, workflows: str | None, in_memory: bool = True) -> dict:
     from bench import engine as bench
     Runtime, seed_demo = _engine("runtime").Runtime, _engine("seed").seed_demo
 
@@ -68,6 +78,8 @@ def engine_case(db, n: int, workflows: str | None) -> dict:
     start = time.process_time()
     bench.persisted(n, runtime)
     persisted = time.process_time() - start
+    if not in_memory:  # counting instructions: the persisted cases only
+        return {"persisted ms/case": persisted / n * 1000}
     start = time.process_time()
     bench.in_memory(n, runtime)
     memory = time.process_time() - start
@@ -89,7 +101,7 @@ def peer(db, n: int, loop_n: int) -> dict:
     for _ in range(loop_n):
         _ms, task = client.submit(task)
     loop = time.process_time() - start
-    return {"linear5 ms/instance": linear / n * 1000, "loop ms/submit": loop / loop_n * 1000}
+    return {"linear5 ms/instance": linear / n * 1000, "loop ms/submit": loop / max(loop_n, 1) * 1000}
 
 
 def run_instance(client, key: str) -> None:
@@ -105,6 +117,27 @@ def measure(tree: str, what: str, n: int, workflows: str | None, loop_n: int) ->
     return json.loads(out.strip().splitlines()[-1])
 
 
+def instructions(tree: str, what: str, n: int, workflows: str | None) -> int:
+    """Instructions of one child run under cachegrind (no cache simulation: a count only)."""
+    python = os.path.join(tree, ".venv", "bin", "python")
+    args = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--branch-sim=no", "--cachegrind-out-file=/dev/null",
+            python, os.path.abspath(__file__), "--child", tree, what, str(n), workflows or "", "0"]
+    err = subprocess.run(args, cwd=tree, check=True, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONHASHSEED": "0"}).stderr
+    return int(re.search(r"I\s+refs:\s+([\d,]+)", err).group(1).replace(",", ""))
+
+
+def count(base: str, base_flows: str, few: int = 4, many: int = 24) -> None:
+    print(f"instructions per unit (cachegrind: {many} minus {few} after the same warm-up); reference {base}, "
+          f"this tree {HERE}")
+    print(f"{'':48s} {'reference':>10s} {'this tree':>10s} {'change':>8s}")
+    for label, what in (("engine, reference workflows: persisted M/case", "engine-persisted"),
+                        ("peer models: linear5 M/instance", "peer")):
+        per = [(instructions(tree, what, many, base_flows) - instructions(tree, what, few, base_flows))
+               / (many - few) / 1e6 for tree in (base, HERE)]
+        print(f"{label:48s} {per[0]:10.2f} {per[1]:10.2f} {(per[1] / per[0] - 1) * 100:+7.1f}%")
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         tree, what, n, workflows, loop_n = sys.argv[2:7]
@@ -117,10 +150,14 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=40, help="bench/peer.py linear5 instances per measurement")
     parser.add_argument("--loop", type=int, default=150, help="bench/peer.py loop submits per measurement")
     parser.add_argument("--only", choices=("engine", "peer"), help="measure one of the two benchmarks")
+    parser.add_argument("--instructions", action="store_true", help="count instructions under cachegrind instead")
     args = parser.parse_args()
     base = os.path.abspath(args.base)
     with tempfile.TemporaryDirectory() as tmp:
-        compare(args, base, reference_workflows(base, tmp))
+        if args.instructions:
+            count(base, reference_workflows(base, tmp))
+        else:
+            compare(args, base, reference_workflows(base, tmp))
 
 
 def reference_workflows(base: str, tmp: str) -> str:
