@@ -192,7 +192,7 @@ class Command:
 def case_process(s: Session, specs: definitions.SpecCache, key: str | None) -> definitions.LoadedDefinition:
     """The newest version of the deployed case process ``key``, else of the one deployed
     (InvalidInput naming them when several are)."""
-    definition_id = definitions.case_process_id(s, key)
+    definition_id = definitions.case_process_id(s, key, specs)
     if definition_id is None:
         raise NotFound(f"process '{key}' not deployed" if key else "no case process is deployed")
     loaded = specs.get(s, definition_id)

@@ -460,17 +460,27 @@ def definition_id(session: Session, key: str, version: int | None = None) -> int
     return session.connection().execute(_VERSION, {"key": key, "version": version}).scalar()
 
 
-def case_process_id(session: Session, key: str | None) -> int | None:
+_NEWEST_VERSIONS = select(_PD.c.key, func.max(_PD.c.version).label("version")).group_by(_PD.c.key).subquery()
+_NEWEST_IDS = select(_PD.c.id, _PD.c.key).join(
+    _NEWEST_VERSIONS, (_NEWEST_VERSIONS.c.key == _PD.c.key) & (_NEWEST_VERSIONS.c.version == _PD.c.version))
+_PROPERTIES = select(_PD.c.id, _PD.c.properties).where(_PD.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def case_process_id(session: Session, key: str | None, specs: SpecCache) -> int | None:
     """The newest version of case process ``key``, or without a key of the one case process
     deployed (what reports start when they name none). None if there is none; InvalidInput
-    when several are deployed and none is named."""
+    when several are deployed and none is named. Versions never change, so whether one is a
+    case process is read from its properties once (kept in ``specs``)."""
     if key is not None:
         return definition_id(session, key)
-    newest = select(_PD.c.key, func.max(_PD.c.version).label("version")).group_by(_PD.c.key).subquery()
-    rows = session.execute(select(_PD.c.id, _PD.c.key, _PD.c.properties).join(
-        newest, (newest.c.key == _PD.c.key) & (newest.c.version == _PD.c.version))).all()
-    found = sorted((row.key, row.id) for row in rows
-                   if str((row.properties or {}).get("caseProcess", "")).lower() == "true")
+    connection = session.connection()
+    newest = connection.execute(_NEWEST_IDS).all()
+    known = specs.case_process
+    unknown = [row.id for row in newest if row.id not in known]
+    if unknown:
+        for row in connection.execute(_PROPERTIES, {"ids": unknown}):
+            known[row.id] = str((row.properties or {}).get("caseProcess", "")).lower() == "true"
+    found = sorted((row.key, row.id) for row in newest if known.get(row.id))
     if len(found) > 1:
         raise InvalidInput(f"several case processes are deployed ({', '.join(k for k, _ in found)}): name the one "
                            "to report to", fields={"process": "the key of a case process"})
@@ -608,6 +618,7 @@ class SpecCache:
     def __init__(self) -> None:
         self._items: dict[int, LoadedDefinition] = {}
         self._lock = threading.Lock()
+        self.case_process: dict[int, bool] = {}  # definition id -> a case process? (case_process_id)
 
     def get(self, session: Session, definition_id: int) -> LoadedDefinition:
         loaded = self._items.get(definition_id)

@@ -36,7 +36,7 @@ def case_process_forms(s: Session) -> tuple[dict, dict]:
     """The forms and properties of the newest version of the case process reports start
     (Runtime.report_case's): its start form is the report form, and its enum labels name
     coded values on every page."""
-    definition_id = definitions.case_process_id(s, None)
+    definition_id = definitions.case_process_id(s, None, runtime().specs)
     row = definitions.definition_row(s, definition_id) if definition_id is not None else None
     if row is None:
         raise NotFound("no case process is deployed")
