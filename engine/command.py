@@ -97,7 +97,8 @@ class Command:
         case_id = case_id.id if isinstance(case_id, (Case, CaseRecord)) else case_id
         # Same keys in every row, so the whole batch is one executemany.
         self.events.append({"instance_id": instance_id, "case_id": case_id, "task_id": task_id,
-                            "type": type_, "actor_id": actor_id, "at": self.engine.clock.now(), "payload": payload})
+                            "type": type_, "actor_id": actor_id, "at": self.engine.clock.now(), "payload": payload,
+                            "caused_by_id": None})
 
     def calendar(self) -> WorkCalendar:
         """The working calendar, current: its first use in a command takes up a holiday notice

@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any, ClassVar
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer,
+from sqlalchemy import (DDL, JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer,
                         String, Table, Text, TypeDecorator, UniqueConstraint, func, literal_column, text)
+from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -421,6 +422,9 @@ class Event(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     at: Mapped[datetime]
     payload: Mapped[dict[str, Any] | None]
+    # The actor of the command that recorded it (also of the events the engine recorded in it
+    # without one: a task it created); no foreign key, users are never deleted.
+    caused_by_id: Mapped[int | None] = mapped_column(Integer)
 
     actor: Mapped[User | None] = relationship()
 
@@ -468,8 +472,10 @@ class Incident(Base):
 
 
 class OutboxEvent(Base):
-    """Something users may be told about, written by the command that caused it in its own
-    transaction (the transactional outbox); the worker fans it out into notifications."""
+    """Something users may be told about, written in the transaction of the command that caused
+    it (the transactional outbox) by the database itself: a trigger copies each history event
+    of a type in ``NOTIFIED`` (:data:`OUTBOX_TRIGGER`), so a command pays no statement of its
+    own. The worker fans them out into notifications (engine/notifications.py)."""
 
     __tablename__ = "outbox_event"
     __table_args__ = (Index("ix_outbox_event_pending", "expanded_at", "id"),)
@@ -481,6 +487,29 @@ class OutboxEvent(Base):
     payload: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
     expanded_at: Mapped[datetime | None]
+
+
+# History event type -> the notification event users subscribe to (engine/notifications.py).
+NOTIFIED = {"task_created": "task_offered", "task_assigned": "task_assigned", "task_overdue": "overdue",
+            "case_overdue": "overdue", "task_urged": "urged", "escalated": "escalated", "case_closed": "case_closed"}
+_TYPES = ", ".join(f"'{t}'" for t in NOTIFIED)
+_OUTBOX_ROW = ("INSERT INTO outbox_event (kind, case_id, task_id, actor_id, payload, created_at, expanded_at) "
+               "VALUES (CASE NEW.type " + " ".join(f"WHEN '{t}' THEN '{k}'" for t, k in NOTIFIED.items())
+               + " END, NEW.case_id, NEW.task_id, COALESCE(NEW.actor_id, NEW.caused_by_id), NEW.payload, NEW.at, "
+               "NULL);")
+# The statements that make the trigger, by dialect. A migration that changes NOTIFIED drops
+# and creates it again with these (migration ecb025a12cd4 made it).
+OUTBOX_TRIGGER = {
+    "sqlite": [f"CREATE TRIGGER event_outbox AFTER INSERT ON event WHEN NEW.type IN ({_TYPES}) "
+               f"BEGIN {_OUTBOX_ROW} END"],
+    "postgresql": [f"CREATE OR REPLACE FUNCTION event_outbox() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                   f"BEGIN {_OUTBOX_ROW} RETURN NULL; END $$",
+                   f"CREATE TRIGGER event_outbox AFTER INSERT ON event FOR EACH ROW WHEN (NEW.type IN ({_TYPES})) "
+                   f"EXECUTE FUNCTION event_outbox()"]}
+for _dialect, _statements in OUTBOX_TRIGGER.items():
+    for _statement in _statements:
+        sa_event.listen(Base.metadata, "after_create",
+                        DDL(_statement).execute_if(dialect=_dialect))  # type: ignore[no-untyped-call]
 
 
 class Notification(Base):

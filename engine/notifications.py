@@ -2,10 +2,13 @@
 
 A command's history events that users want to hear about (a task offered or assigned to them,
 overdue, urged, a case escalated or closed) are copied into ``outbox_event`` in the command's own
-transaction, one cheap insert: the command never waits for a recipient query, a mail server
-or a webhook. The worker later fans each outbox event out (:func:`expand_pending`) into one
-``notification`` row per recipient and channel, following each user's settings and the
-webhooks an administrator registered; :mod:`engine.delivery` sends those.
+transaction by a database trigger (``model.OUTBOX_TRIGGER``, the types in ``model.NOTIFIED``):
+the command never waits for a recipient query, a mail server or a webhook. An event the engine
+recorded without an actor (a task it created) is credited to the command's actor
+(``caused_by_id``), who is never told of her own doing. The worker later fans each outbox
+event out (:func:`expand_pending`) into one ``notification`` row per recipient and channel,
+following each user's settings and the webhooks an administrator registered;
+:mod:`engine.delivery` sends those.
 """
 from __future__ import annotations
 
@@ -21,26 +24,9 @@ from .notification_text import Renderer
 from .model import Case, Notification, NotificationSetting, OutboxEvent, Task, User, Webhook
 from .org import Actor
 
-# History event type -> notification event users subscribe to.
-FROM_HISTORY = {"task_created": "task_offered", "task_assigned": "task_assigned", "task_overdue": "overdue",
-                "case_overdue": "overdue", "task_urged": "urged", "escalated": "escalated",
-                "case_closed": "case_closed"}
 EVENTS = ("task_offered", "task_assigned", "overdue", "urged", "escalated", "case_closed")
 CHANNELS = ("email", "webhook")
 EXPAND_BATCH = 50
-_INSERT_OUTBOX = OutboxEvent.__table__.insert()  # built once; run on the connection, no ORM bulk path
-
-
-def record(s: Session, events: list[dict[str, Any]], now: datetime) -> None:
-    """Copy the command's notifiable history events into the outbox (same transaction). An
-    event the engine recorded without an actor (a task it created) is credited to the
-    command's actor, who is never told of her own doing."""
-    by = next((e["actor_id"] for e in events if e["actor_id"] is not None), None)
-    rows = [{"kind": FROM_HISTORY[e["type"]], "case_id": e["case_id"], "task_id": e["task_id"],
-             "actor_id": e["actor_id"] or by, "payload": e["payload"], "created_at": now, "expanded_at": None}
-            for e in events if e["type"] in FROM_HISTORY]
-    if rows:
-        s.connection().execute(_INSERT_OUTBOX, rows)
 
 
 # ------------------------------------------------------------------------------ recipients

@@ -263,4 +263,9 @@ def insert_tasks(s: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def insert_events(s: Session, rows: list[dict[str, Any]]) -> None:
+    """A command's history in one executemany, each row credited to the command's actor (the
+    first among them: the events the engine recorded in her command carry none)."""
+    by = next((row["actor_id"] for row in rows if row["actor_id"] is not None), None)
+    for row in rows:
+        row["caused_by_id"] = by
     s.connection().execute(_INSERT_EVENTS, rows)

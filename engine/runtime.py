@@ -34,7 +34,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import TaskState
 
 from . import (calendars, casereports, deadlines, definitions, design_commands, exceptions, failed_deliveries,
-               groups, heap, images, incidents, liaisons, lint, messaging, migration, notifications, open311, org,
+               groups, heap, images, incidents, liaisons, lint, messaging, migration, open311, org,
                photos, photostore, places, readmodel, records, rollups, saved_filters, start_commands,
                subscriptions, supervision, task_commands, timers, users)
 from .clock import Clock
@@ -429,9 +429,8 @@ class Runtime:
                 messaging.dispatch(cmd)
             cmd.save_cases()
             rollups.write(s, cmd.rollup_delta)
-            if cmd.events:
+            if cmd.events:  # (a trigger copies the notifiable ones into the outbox: engine/notifications.py)
                 records.insert_events(s, cmd.events)
-                notifications.record(s, cmd.events, self.clock.now())
         for inst, wf in cmd.saved.values():  # committed: these live workflows are now current
             self.workflows.put(inst.id, inst.revision, wf)
         if cmd.incident is not None:  # committed too: now say so

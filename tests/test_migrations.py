@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -13,6 +14,7 @@ from gridloop.engine.casestages import CaseStages
 from gridloop.engine.db import Database
 from gridloop.engine.migrate import alembic_config, objects_for
 from gridloop.engine.model import Base
+from gridloop.engine.records import insert_events
 
 
 
@@ -139,3 +141,26 @@ def test_upgrading_gives_the_closed_loop_versions_before_their_stage_properties_
     assert [old.photo_kind(stage) for stage in ("acceptance", "verification", "grid_handling")] == [
         "report", "verification", "resolution"]
     assert own == CaseStages(citizen={"closed": "done"}, photo_kinds=old.photo_kinds) and other == CaseStages()
+
+
+def test_the_migrated_schema_copies_notified_events_into_the_outbox(any_db):
+    """The outbox is written by a trigger (engine/model.py OUTBOX_TRIGGER): the migrations make
+    it as create_all does, and an event the engine recorded without an actor is credited to
+    the command's."""
+    with any_db.engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    any_db.create_schema()
+    with any_db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO app_user (username, display_name, password_hash, roles, active) "
+                          "VALUES ('u1', 'U', 'x', '[]', true)"))
+        user = conn.execute(text("SELECT id FROM app_user")).scalar_one()
+    with any_db.transaction() as s:
+        insert_events(s, [{"instance_id": None, "case_id": None, "task_id": "t1", "type": type_, "actor_id": actor,
+                           "at": datetime(2027, 1, 4, tzinfo=timezone.utc), "payload": {"n": n}, "caused_by_id": None}
+                          for n, (type_, actor) in enumerate((("task_completed", user), ("task_created", None),
+                                                               ("case_closed", user)))])
+    with any_db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT kind, task_id, actor_id, payload FROM outbox_event ORDER BY id")).all()
+    assert [(kind, task, actor, json.loads(p) if isinstance(p, str) else p) for kind, task, actor, p in rows] == [
+        ("task_offered", "t1", user, {"n": 1}), ("case_closed", "t1", user, {"n": 2})]
