@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -134,31 +134,35 @@ def _user(s: Session, username: str) -> User:
 
 def add_members(rt: Engine, actor: Actor | int | None, name: str, usernames: Sequence[str]) -> GroupRow:
     """Put users into a group (those already in it stay as they are)."""
-    with rt.command() as cmd:
-        s = cmd.session
-        _admin(s, actor)
-        group = _group(s, name)
-        for username in usernames:
-            user = _user(s, username)
-            if name not in (user.roles or ()):
-                user.roles = [*(user.roles or ()), name]
-        s.flush()
-        return _row(s, group)
+    return _change_members(rt, actor, name, usernames, _join)
 
 
 def remove_members(rt: Engine, actor: Actor | int | None, name: str, usernames: Sequence[str]) -> GroupRow:
     """Take users out of a group (NotFound for one who is not in it: nobody leaves then)."""
+    return _change_members(rt, actor, name, usernames, _leave)
+
+
+def _change_members(rt: Engine, actor: Actor | int | None, name: str, usernames: Sequence[str],
+                    change: Callable[[User, str], None]) -> GroupRow:
     with rt.command() as cmd:
         s = cmd.session
         _admin(s, actor)
         group = _group(s, name)
         for username in usernames:
-            user = _user(s, username)
-            if name not in (user.roles or ()):
-                raise NotFound(f"user '{username}' is not in group '{name}'")
-            user.roles = [r for r in user.roles if r != name]
+            change(_user(s, username), name)
         s.flush()
         return _row(s, group)
+
+
+def _join(user: User, name: str) -> None:
+    if name not in (user.roles or ()):
+        user.roles = [*(user.roles or ()), name]
+
+
+def _leave(user: User, name: str) -> None:
+    if name not in (user.roles or ()):
+        raise NotFound(f"user '{user.username}' is not in group '{name}'")
+    user.roles = [r for r in user.roles if r != name]
 
 
 def list_groups(s: Session, actor: Actor | None) -> list[GroupRow]:
